@@ -1,0 +1,98 @@
+/**
+ * Typed errors. Every error a user can see is a ScratchError: it carries the exit code
+ * DESIGN.md §2 promises and a message that names the file, field, package or URL involved
+ * and says what to do. Anything else reaching the CLI is a bug (exit 70).
+ */
+
+export const EXIT = {
+  ok: 0,
+  checkFailed: 1,
+  usage: 2,
+  network: 3,
+} as const;
+
+export abstract class ScratchError extends Error {
+  abstract readonly exitCode: number;
+  /** A short machine-readable kind for --json output. */
+  abstract readonly kind: string;
+  /** Optional hint: what the user should do about it. */
+  readonly hint: string | undefined;
+  constructor(message: string, options?: { hint?: string; cause?: unknown }) {
+    super(message, options?.cause !== undefined ? { cause: options.cause } : undefined);
+    this.name = new.target.name;
+    this.hint = options?.hint;
+  }
+}
+
+/** Bad command-line usage. Exit 2. */
+export class UsageError extends ScratchError {
+  readonly exitCode = EXIT.usage;
+  readonly kind = "usage";
+}
+
+/** scratch.json is unreadable or invalid; `path` is the field path, e.g. `sources[1].suites[0]`. Exit 2. */
+export class ManifestError extends ScratchError {
+  readonly exitCode = EXIT.usage;
+  readonly kind = "manifest";
+  constructor(
+    readonly file: string,
+    readonly fieldPath: string,
+    detail: string,
+    options?: { hint?: string; cause?: unknown },
+  ) {
+    super(`${file}: ${fieldPath ? fieldPath + ": " : ""}${detail}`, options);
+  }
+}
+
+/** scratch.lock is unreadable, invalid, or of an unsupported format version. Exit 2. */
+export class LockfileError extends ScratchError {
+  readonly exitCode = EXIT.usage;
+  readonly kind = "lockfile";
+}
+
+/** The request cannot be satisfied by the archive (nothing provides a package, …). Exit 2. */
+export class ResolveError extends ScratchError {
+  readonly exitCode = EXIT.usage;
+  readonly kind = "resolve";
+}
+
+/**
+ * A security check failed: bad or missing signature, unknown/expired/revoked key, expired
+ * Valid-Until, hash or size mismatch, a path escaping the layer. Never downgraded to a warning.
+ * Exit 1.
+ */
+export class VerificationError extends ScratchError {
+  readonly exitCode = EXIT.checkFailed;
+  readonly kind = "verification";
+}
+
+/** A `--check` found a difference (stale lock, digest mismatch). Exit 1. */
+export class CheckFailedError extends ScratchError {
+  readonly exitCode = EXIT.checkFailed;
+  readonly kind = "check";
+}
+
+/** Network failure after retries, HTTP error status, or a missing file in --offline mode. Exit 3. */
+export class NetworkError extends ScratchError {
+  readonly exitCode = EXIT.network;
+  readonly kind = "network";
+  constructor(
+    message: string,
+    readonly url: string | undefined,
+    options?: { hint?: string; cause?: unknown; status?: number },
+  ) {
+    super(message, options);
+    this.status = options?.status;
+  }
+  readonly status: number | undefined;
+}
+
+/** Local file-system failure (cannot read/write a file). Exit 3. */
+export class IOError extends ScratchError {
+  readonly exitCode = EXIT.network;
+  readonly kind = "io";
+}
+
+export function isScratchError(e: unknown): e is ScratchError {
+  return e instanceof ScratchError;
+}

@@ -1,0 +1,80 @@
+/**
+ * scratch.lock, format 1.x. Written as canonical JSON (src/util/canonical-json.ts).
+ * Minor versions may add optional fields; a reader accepts any 1.x it knows the major of.
+ */
+export const LOCKFILE_VERSION = "1.0.0";
+/** semver range of lockfile versions this build reads. */
+export const LOCKFILE_SUPPORTED = "^1.0.0";
+
+export interface Lockfile {
+  lockfileVersion: string;
+  /** sha256 of the manifest's canonical JSON (a stale lock is detected by comparing it). */
+  manifest: { file: string; sha256: string };
+  /** Seconds since the epoch: the InRelease Date of the newest suite. mtime of every layer entry. */
+  sourceDateEpoch: number;
+  policy: "none" | "closure";
+  sources: LockedSource[];
+  /** Keyed by Debian architecture name. */
+  architectures: Record<string, LockedArchitecture>;
+}
+
+export interface LockedSource {
+  name: string;
+  /** The manifest's base URL (never a mirror's). */
+  url: string;
+  suites: LockedSuite[];
+}
+
+export interface LockedSuite {
+  suite: string;
+  /** "InRelease", or "Release" when the archive had no InRelease and Release.gpg was used. */
+  release: { path: string; sha256: string; size: number; signature?: { path: string; sha256: string; size: number } };
+  /** The Release `Date` and `Valid-Until` fields as written in the file (Valid-Until null when absent). */
+  date: string;
+  validUntil: string | null;
+  /** Fingerprint (upper-case hex) of the primary key whose signature verified the release. */
+  signedBy: string;
+  /** The Packages indexes read, as the Release lists them (the form fetched: xz, gz or plain). */
+  indexes: LockedIndex[];
+}
+
+export interface LockedIndex {
+  component: string;
+  architecture: string;
+  /** Path below dists/<suite>/, e.g. "main/binary-amd64/Packages.xz". */
+  path: string;
+  sha256: string;
+  size: number;
+}
+
+export interface LockedArchitecture {
+  /** Sorted by name. */
+  packages: LockedPackage[];
+  /** Optional requests with no candidate on this architecture. */
+  skipped: Array<{ name: string; reason: string }>;
+}
+
+export interface LockedPackage {
+  name: string;
+  version: string;
+  architecture: string;
+  source: string; // manifest source name
+  suite: string;
+  component: string;
+  /** Full .deb URL under the manifest's base URL. */
+  url: string;
+  size: number;
+  sha256: string;
+  /** Why it is in the lock: chains such as "file set libc" or "packages[0] → libc6 → libgcc-s1". Sorted. */
+  reasons: string[];
+  /** Selection rules applied to this package's files, one per file set that takes from it. Sorted by set. */
+  select: SelectionRule[];
+}
+
+export interface SelectionRule {
+  /** File set name ("libc", "ca-certs", a user-defined name, or "packages" for whole packages). */
+  set: string;
+  /** Absolute path globs (picomatch syntax) of package paths to take. */
+  include: string[];
+  exclude: string[];
+}
