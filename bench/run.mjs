@@ -1,0 +1,122 @@
+#!/usr/bin/env node
+// npm run bench: the performance targets of DESIGN.md §7, measured in one run on real data
+// from this machine's apt mirror (read from the apt sources at run time), as ratios against the
+// native floor. A script, not a test: it prints figures and never fails on them.
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync, readFileSync, existsSync, mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const CLI = join(ROOT, "dist/cli/main.js");
+const CACHE = process.env.SCRATCH_PKGS_BENCH_CACHE ?? join(ROOT, ".cache/bench");
+mkdirSync(CACHE, { recursive: true });
+
+const { readAptSources } = await import(join(ROOT, "dist/sources/apt-sources.js"));
+const { HttpClient } = await import(join(ROOT, "dist/fetch/http.js"));
+const { ContentCache } = await import(join(ROOT, "dist/fetch/cache.js"));
+const { Fetcher } = await import(join(ROOT, "dist/fetch/fetcher.js"));
+const { silentProgress } = await import(join(ROOT, "dist/fetch/progress.js"));
+const { loadKeyring } = await import(join(ROOT, "dist/sources/keyring.js"));
+const { verifyClearsigned } = await import(join(ROOT, "dist/sources/signature.js"));
+const { parseRelease } = await import(join(ROOT, "dist/sources/release.js"));
+
+const rows = [];
+const report = (name, ours, floor, floorName, target) => {
+  const ratio = floor ? ours / floor : undefined;
+  rows.push({ name, ours, floor, floorName, ratio, target });
+  console.log(
+    `${name.padEnd(44)} ${fmt(ours).padStart(9)}` +
+      (floor ? `  vs ${floorName} ${fmt(floor)}  ratio ${ratio.toFixed(2)}×` : "") +
+      (target ? `  (target ${target})` : ""),
+  );
+};
+const fmt = (s) => (s < 1 ? `${(s * 1000).toFixed(0)} ms` : `${s.toFixed(2)} s`);
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+function timeIt(fn, runs = 3) {
+  const t = [];
+  for (let i = 0; i < runs; i++) {
+    const s = process.hrtime.bigint();
+    fn();
+    t.push(Number(process.hrtime.bigint() - s) / 1e9);
+  }
+  return median(t);
+}
+/** Wall seconds and peak RSS (MB) of a command, via GNU time. */
+function measure(cmd, args, env = {}) {
+  const s = process.hrtime.bigint();
+  const r = spawnSync("/usr/bin/time", ["-f", "%M", cmd, ...args], { env: { ...process.env, ...env }, encoding: "utf8", maxBuffer: 1 << 28 });
+  const wall = Number(process.hrtime.bigint() - s) / 1e9;
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed: ${r.stderr}`);
+  const kb = Number(r.stderr.trim().split("\n").pop());
+  return { wall, rssMB: kb / 1024, stdout: r.stdout };
+}
+
+const entries = await readAptSources().catch(() => []);
+const base = entries.find((e) => e.suites.includes("bookworm"))?.uris[0];
+if (!base) {
+  console.log("bench: this machine's apt sources name no bookworm mirror; nothing to measure on real data");
+  process.exit(0);
+}
+const fetcher = new Fetcher({ cache: new ContentCache(CACHE), http: new HttpClient({}), offline: false, progress: silentProgress });
+
+// --- 1. Signature check: openpgp vs gpgv on the real bookworm InRelease -----------------------
+const inRelease = await fetcher.fetchUnpinned({ urls: [`${base}/dists/bookworm/InRelease`], refKey: "bench:bookworm/InRelease", label: "bookworm InRelease" });
+const keyring = await loadKeyring(join(ROOT, "keys/debian-archive-bookworm.asc"));
+const irFile = join(mkdtempSync(join(tmpdir(), "bench-")), "InRelease");
+writeFileSync(irFile, inRelease);
+const gpgKeyring = irFile + ".gpg";
+execFileSync("sh", ["-c", `gpg --dearmor < '${join(ROOT, "keys/debian-archive-bookworm.asc")}' > '${gpgKeyring}'`]);
+const N = 20;
+let s = process.hrtime.bigint();
+let text = "";
+for (let i = 0; i < N; i++) text = (await verifyClearsigned(inRelease, keyring, { label: "bench", at: new Date() })).text;
+const oursSig = Number(process.hrtime.bigint() - s) / 1e9 / N;
+const gpgvSig = timeIt(() => spawnSync("gpgv", ["--keyring", gpgKeyring, irFile], { stdio: "ignore" }), 10);
+report("signature check (bookworm InRelease)", oursSig, gpgvSig, "gpgv", "—");
+
+// --- 2. Full index: decompress + parse vs xz -dc ----------------------------------------------
+const release = parseRelease(text, "bookworm InRelease");
+const entry = release.files.get("main/binary-amd64/Packages.xz");
+const indexPath = await fetcher.fetchPinned({
+  urls: [`${base}/dists/bookworm/main/binary-amd64/by-hash/SHA256/${entry.sha256}`, `${base}/dists/bookworm/main/binary-amd64/Packages.xz`],
+  sha256: entry.sha256, size: entry.size, label: "bookworm main amd64 Packages.xz",
+});
+const xzFloor = timeIt(() => execFileSync("sh", ["-c", `xz -dc '${indexPath}' > /dev/null`]));
+const parseScript = join(ROOT, "bench/parse-index.mjs");
+const parseRuns = [0, 1, 2].map(() => measure("node", [parseScript, indexPath]));
+const parse = median(parseRuns.map((r) => r.wall));
+report(`index: ${parseRuns[0].stdout.trim()} parsed`, parse, xzFloor, "xz -dc", "≤ 2×");
+console.log(`${"  peak memory (index parse process)".padEnd(44)} ${Math.max(...parseRuns.map((r) => r.rssMB)).toFixed(0)} MB  (target ≤ 300 MB)`);
+
+// --- 3. lock with a warm cache ----------------------------------------------------------------
+const work = mkdtempSync(join(tmpdir(), "bench-lock-"));
+const lockArgs = (config, lockfile, extra = []) => [CLI, "lock", "--config", config, "--lockfile", lockfile, "--cache", CACHE, "--quiet", ...extra];
+execFileSync("node", lockArgs(join(ROOT, "scratch.json"), join(work, "cold.lock"), ["--apt-sources"]), { stdio: "inherit" });
+const warm = [0, 1, 2, 3, 4].map(() => measure("node", lockArgs(join(ROOT, "scratch.json"), join(work, `warm.lock`), ["--offline", "--update"])));
+report("lock, example manifest, warm cache (--offline)", median(warm.map((r) => r.wall)), undefined, "", "≤ 0.3 s");
+console.log(`${"  peak memory (lock)".padEnd(44)} ${Math.max(...warm.map((r) => r.rssMB)).toFixed(0)} MB  (target ≤ 300 MB)`);
+
+// --- 4. Scale: 1, 10, 100, 500 requested packages, closure policy -----------------------------
+const names = execFileSync("sh", ["-c", `xz -dc '${indexPath}' | awk '/^Package: /{p=$2} /^Priority: (required|important|standard|optional)/{print p}' | sort -u`], { maxBuffer: 1 << 28 })
+  .toString().trim().split("\n");
+const manifest = JSON.parse(readFileSync(join(ROOT, "scratch.json"), "utf8"));
+for (const source of manifest.sources) source.keyring = join(ROOT, source.keyring);
+for (const n of [1, 10, 100, 500]) {
+  // Every k-th name, so the sample spans the alphabet; deterministic.
+  const step = Math.floor(names.length / n);
+  const pick = Array.from({ length: n }, (_, i) => names[i * step]);
+  const cfg = join(work, `scale-${n}.json`);
+  writeFileSync(cfg, JSON.stringify({ ...manifest, architectures: ["amd64"], policy: "closure", fileSets: {}, packages: pick }, null, 2));
+  try {
+    const r = measure("node", lockArgs(cfg, join(work, `scale-${n}.lock`), ["--offline"]));
+    const locked = JSON.parse(readFileSync(join(work, `scale-${n}.lock`), "utf8")).architectures.amd64.packages.length;
+    report(`lock, closure of ${n} packages (→ ${locked})`, r.wall, undefined, "", "—");
+  } catch (e) {
+    console.log(`lock, closure of ${n} packages: ${String(e.message).split("\n").find((l) => l.includes("error")) ?? e.message}`);
+  }
+}
+await fetcher.http?.close?.();
+writeFileSync(join(CACHE, "last-bench.json"), JSON.stringify(rows, null, 2));
+process.exit(0);

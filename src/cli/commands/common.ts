@@ -1,0 +1,38 @@
+/** Flags and collaborators shared by the commands that fetch. */
+import type { Argv } from "yargs";
+import { HttpClient } from "../../fetch/http.js";
+import { ContentCache, defaultCacheDir } from "../../fetch/cache.js";
+import { Fetcher } from "../../fetch/fetcher.js";
+import { createProgress, type Progress } from "../../fetch/progress.js";
+
+export function fetchOptions<T>(y: Argv<T>) {
+  return y
+    .option("mirror", { type: "string", array: true, default: [] as string[], describe: "fetch from URL instead of the sources' URLs (NAME=URL for one source); the lock keeps the manifest's URLs. Env: SCRATCH_PKGS_MIRROR" })
+    .option("apt-sources", { type: "string", describe: "use the URIs of an apt sources file (.sources or sources.list; no value: this machine's) as mirrors for the suites they carry" })
+    .option("offline", { type: "boolean", default: false, describe: "use only the cache; fail if something is missing" })
+    .option("cache", { type: "string", describe: "cache directory (default $XDG_CACHE_HOME/scratch-pkgs)" });
+}
+
+export interface FetchFlags {
+  mirror: string[];
+  "apt-sources"?: string | undefined;
+  offline: boolean;
+  cache?: string | undefined;
+  quiet: boolean;
+  json: boolean;
+}
+
+export function makeFetcher(flags: FetchFlags): { fetcher: Fetcher; progress: Progress; close: () => Promise<void> } {
+  const http = new HttpClient({});
+  const progress = createProgress({ quiet: flags.quiet || flags.json, stream: process.stderr });
+  const cache = new ContentCache(flags.cache ?? defaultCacheDir());
+  const fetcher = new Fetcher({ cache, http, offline: flags.offline, progress });
+  return {
+    fetcher,
+    progress,
+    close: async () => {
+      progress.close();
+      await http.close();
+    },
+  };
+}

@@ -1,0 +1,53 @@
+#!/usr/bin/env node
+/**
+ * The command line. Each command parses its flags, builds its collaborators (HTTP client,
+ * cache, progress) and calls one library function; exit codes come from the typed errors.
+ */
+import yargs from "yargs";
+import { hideBin } from "yargs/helpers";
+import { UsageError } from "../errors.js";
+import { Output } from "./output.js";
+import { lockCommand } from "./commands/lock.js";
+import { whyCommand } from "./commands/why.js";
+import { VERSION } from "../version.js";
+
+export async function main(argv: string[]): Promise<number> {
+  // Decide --json/--quiet before yargs, so that even usage errors honour them.
+  const out = new Output({ json: argv.includes("--json"), quiet: argv.includes("--quiet") || argv.includes("-q") });
+  let code = 0;
+  try {
+    await yargs(argv)
+      .scriptName("scratch-pkgs")
+      .usage("$0 <command> [options]\n\nLock, verify and build reproducible FROM-scratch layers from signed Debian archives.")
+      .option("json", { type: "boolean", default: false, describe: "print one JSON document on stdout" })
+      .option("quiet", { alias: "q", type: "boolean", default: false, describe: "print nothing but errors" })
+      .command(lockCommand(out, (c) => (code = c)))
+      .command(whyCommand(out, (c) => (code = c)))
+      .demandCommand(1, "name a command")
+      .strict()
+      .version(VERSION)
+      .help()
+      .wrap(Math.min(100, process.stdout.columns || 100))
+      .fail((msg, err) => {
+        if (err) throw err;
+        throw new UsageError(msg, { hint: "see scratch-pkgs --help" });
+      })
+      .parseAsync();
+  } catch (e) {
+    return out.error(e);
+  }
+  return code;
+}
+
+const invokedDirectly = process.argv[1] !== undefined && import.meta.url === (await import("node:url")).pathToFileURL((await import("node:fs")).realpathSync(process.argv[1])).href;
+if (invokedDirectly) {
+  main(hideBin(process.argv)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e) => {
+      process.stderr.write(`scratch-pkgs: internal error: ${(e as Error).stack}\n`);
+      process.exitCode = 70;
+    },
+  );
+}

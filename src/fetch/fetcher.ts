@@ -1,0 +1,262 @@
+/**
+ * What the rest of the program uses to get archive content: pinned content (known sha256 and
+ * size) through the verified cache, and unpinned content (InRelease and friends) recorded in
+ * the cache under a ref so that --offline runs can read it back.
+ */
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { open, readFile, unlink, writeFile, type FileHandle } from "node:fs/promises";
+import { basename } from "node:path";
+import { NetworkError, VerificationError } from "../errors.js";
+import { sha256Hex } from "../util/hash.js";
+import type { ContentCache } from "./cache.js";
+import type { HttpClient } from "./http.js";
+import type { Progress } from "./progress.js";
+
+export interface FetcherOptions {
+  cache: ContentCache;
+  http: HttpClient;
+  offline: boolean;
+  progress: Progress;
+}
+
+export interface PinnedRequest {
+  /** Where to download from, in order of preference (mirrors first, say). */
+  urls: string[];
+  sha256: string;
+  size: number;
+  /** What this is, for messages and progress, e.g. "libc6_2.36-9_amd64.deb". */
+  label: string;
+}
+
+export interface UnpinnedRequest {
+  urls: string[];
+  /** Cache ref under which the content's sha256 is recorded (e.g. the canonical URL). */
+  refKey: string;
+  label: string;
+  /** Refuse bodies larger than this; default 64 MiB. */
+  maxBytes?: number;
+}
+
+const DEFAULT_MAX_UNPINNED = 64 * 1024 * 1024;
+const OFFLINE_HINT = "run once without --offline to fill the cache";
+const TAMPER_HINT = "the server sent different content than the lock or Release file pins: try another --mirror, or re-lock if the archive changed";
+
+export class Fetcher {
+  private readonly cache: ContentCache;
+  private readonly http: HttpClient;
+  private readonly offline: boolean;
+  private readonly progress: Progress;
+
+  constructor(opts: FetcherOptions) {
+    this.cache = opts.cache;
+    this.http = opts.http;
+    this.offline = opts.offline;
+    this.progress = opts.progress;
+  }
+
+  /**
+   * The cache path of content pinned by sha256 and size: a re-verified cache hit, or a download
+   * from the first URL that works (the next URL is tried only after a NetworkError). A size or
+   * hash mismatch is a VerificationError and nothing is cached.
+   */
+  async fetchPinned(req: PinnedRequest): Promise<string> {
+    const want = req.sha256.toLowerCase();
+    const hit = await this.cache.get(want, req.size);
+    if (hit !== undefined) return hit;
+    if (this.offline) {
+      throw new NetworkError(
+        `${req.label} (sha256 ${want}) is not in the cache ${this.cache.dir}, and --offline forbids downloading it`,
+        req.urls[0],
+        { hint: OFFLINE_HINT },
+      );
+    }
+    const errors: NetworkError[] = [];
+    for (const url of req.urls) {
+      try {
+        return await this.downloadPinned(url, want, req.size, req.label);
+      } catch (e) {
+        if (!(e instanceof NetworkError)) throw e;
+        errors.push(e);
+      }
+    }
+    throw combine(req.label, req.urls, errors);
+  }
+
+  /**
+   * Content not pinned by any hash yet. Online: the first URL that works (a 404 surfaces as a
+   * NetworkError with status 404), stored in the cache with ref `refKey` → its sha256.
+   * Offline: the content the ref names, re-verified. Callers verify signatures themselves.
+   */
+  async fetchUnpinned(req: UnpinnedRequest): Promise<Uint8Array> {
+    if (this.offline) return this.readRef(req);
+    const maxBytes = req.maxBytes ?? DEFAULT_MAX_UNPINNED;
+    const errors: NetworkError[] = [];
+    for (const url of req.urls) {
+      let bytes: Uint8Array;
+      try {
+        bytes = await this.downloadSmall(url, req.label, maxBytes);
+      } catch (e) {
+        if (!(e instanceof NetworkError)) throw e;
+        errors.push(e);
+        continue;
+      }
+      const sha = sha256Hex(bytes);
+      const tmp = await this.cache.tempPath();
+      try {
+        await writeFile(tmp, bytes, { flag: "wx" });
+      } catch (e) {
+        await unlink(tmp).catch(() => {});
+        throw e;
+      }
+      await this.cache.put(tmp, sha);
+      await this.cache.setRef(req.refKey, sha);
+      return bytes;
+    }
+    throw combine(req.label, req.urls, errors);
+  }
+
+  private async readRef(req: UnpinnedRequest): Promise<Uint8Array> {
+    const sha = await this.cache.getRef(req.refKey);
+    if (sha === undefined) {
+      throw new NetworkError(`${req.label} (${req.refKey}) is not in the cache ${this.cache.dir}, and --offline forbids downloading it`, req.urls[0], {
+        hint: OFFLINE_HINT,
+      });
+    }
+    let bytes: Uint8Array | undefined;
+    try {
+      bytes = await readFile(this.cache.pathFor(sha));
+    } catch {
+      bytes = undefined;
+    }
+    // Verify the very bytes we return, not just the file at some earlier moment.
+    if (bytes === undefined || sha256Hex(bytes) !== sha) {
+      await this.cache.get(sha); // removes a corrupt entry
+      throw new NetworkError(`the cached copy of ${req.label} (${req.refKey}) is missing or corrupt, and --offline forbids downloading it again`, req.urls[0], {
+        hint: OFFLINE_HINT,
+      });
+    }
+    return bytes;
+  }
+
+  /** Stream `url` into a temp file while hashing; verify size and sha256; move it into the cache. */
+  private async downloadPinned(url: string, want: string, size: number, label: string): Promise<string> {
+    const tmp = await this.cache.tempPath();
+    const task = this.progress.task(label, size);
+    let fh: FileHandle | undefined = await open(tmp, "wx", 0o644);
+    let stored = false;
+    try {
+      let hash = createHash("sha256");
+      let pos = 0;
+      const file = fh;
+      await this.http.get(
+        url,
+        async (chunk) => {
+          if (pos + chunk.length > size) {
+            throw sizeMismatch(label, url, size, `more than ${size}`);
+          }
+          await file.write(chunk, 0, chunk.length, pos);
+          hash.update(chunk);
+          pos += chunk.length;
+          task.advance(chunk.length);
+        },
+        (total) => {
+          // A new attempt starts from byte 0; positional writes overwrite the partial file.
+          hash = createHash("sha256");
+          pos = 0;
+          task.reset?.();
+          if (total !== undefined && total !== size) throw sizeMismatch(label, url, size, String(total));
+        },
+      );
+      if (pos !== size) throw sizeMismatch(label, url, size, String(pos));
+      const actual = hash.digest("hex");
+      if (actual !== want) {
+        throw new VerificationError(`${label}: ${url} has sha256 ${actual}, expected ${want}`, { hint: TAMPER_HINT });
+      }
+      await file.truncate(pos);
+      await file.sync();
+      await file.close();
+      fh = undefined;
+      const path = await this.cache.put(tmp, want);
+      stored = true;
+      return path;
+    } finally {
+      task.done();
+      if (fh) await fh.close().catch(() => {});
+      if (!stored) await unlink(tmp).catch(() => {});
+    }
+  }
+
+  private async downloadSmall(url: string, label: string, maxBytes: number): Promise<Uint8Array> {
+    const task = this.progress.task(label);
+    let chunks: Uint8Array[] = [];
+    let total = 0;
+    try {
+      await this.http.get(
+        url,
+        (chunk) => {
+          total += chunk.length;
+          if (total > maxBytes) throw tooLarge(label, url, maxBytes);
+          chunks.push(chunk);
+          task.advance(chunk.length);
+        },
+        (length) => {
+          chunks = [];
+          total = 0;
+          task.reset?.();
+          if (length !== undefined && length > maxBytes) throw tooLarge(label, url, maxBytes);
+        },
+      );
+    } finally {
+      task.done();
+    }
+    return Buffer.concat(chunks);
+  }
+}
+
+/**
+ * Read a cached file as a stream, hashing as it goes; the iteration throws a VerificationError
+ * at the end if the bytes did not hash to `sha256` (by default the cache file's name). A caller
+ * must discard whatever it derived from the bytes when that happens.
+ */
+export async function* openVerified(path: string, sha256?: string, size?: number): AsyncIterable<Uint8Array> {
+  const want = (sha256 ?? basename(path)).toLowerCase();
+  if (!/^[0-9a-f]{64}$/.test(want)) throw new Error(`openVerified: no sha256 given for ${path}`);
+  const hash = createHash("sha256");
+  let n = 0;
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+    hash.update(chunk);
+    n += chunk.length;
+    if (size !== undefined && n > size) break;
+    yield chunk;
+  }
+  const actual = hash.digest("hex");
+  if (actual !== want || (size !== undefined && n !== size)) {
+    throw new VerificationError(`${path} changed in the cache: sha256 ${actual} (${n} bytes), expected ${want}${size !== undefined ? ` (${size} bytes)` : ""}`, {
+      hint: "delete the cache entry (or the whole cache directory) and run again",
+    });
+  }
+}
+
+function sizeMismatch(label: string, url: string, expected: number, actual: string): VerificationError {
+  return new VerificationError(`${label}: ${url} is ${actual} bytes, expected ${expected}`, { hint: TAMPER_HINT });
+}
+
+function tooLarge(label: string, url: string, maxBytes: number): VerificationError {
+  return new VerificationError(`${label}: ${url} is larger than ${maxBytes} bytes; refusing it`, {
+    hint: "check the URL / the mirror, or use --mirror",
+  });
+}
+
+/** One NetworkError for all URLs tried; keeps the status when every URL failed the same way. */
+function combine(label: string, urls: string[], errors: NetworkError[]): NetworkError {
+  if (errors.length === 1 && errors[0]) return errors[0];
+  if (errors.length === 0) return new NetworkError(`no URL to download ${label} from`, undefined, { hint: "check the sources in scratch.json, or use --mirror" });
+  const first = errors[0]?.status;
+  const same = first !== undefined && errors.every((e) => e.status === first);
+  return new NetworkError(`cannot download ${label} from any of ${errors.length} URLs:\n${errors.map((e) => `  ${e.message}`).join("\n")}`, urls[0], {
+    hint: errors[0]?.hint ?? "check the URL / the mirror, or use --mirror",
+    cause: errors[errors.length - 1],
+    ...(same ? { status: first } : {}),
+  });
+}

@@ -1,0 +1,265 @@
+/**
+ * `scratch-pkgs lock`: manifest → verified releases → verified indexes → resolution → lock.
+ * The only module of the lock stage that does I/O in sequence; every step it calls is tested
+ * on its own.
+ */
+import { resolve as resolvePath } from "node:path";
+import { readFile } from "node:fs/promises";
+import { loadManifest } from "../manifest/load.js";
+import type { Manifest } from "../manifest/types.js";
+import { loadKeyring, type Keyring } from "../sources/keyring.js";
+import { planMirrors } from "../sources/mirrors.js";
+import { readAptSources } from "../sources/apt-sources.js";
+import { fetchVerifiedSuite, chooseIndexes, type VerifiedSuite, type IndexChoice } from "../sources/archive.js";
+import type { Fetcher } from "../fetch/fetcher.js";
+import { openVerified } from "../fetch/fetcher.js";
+import { decompress, compressionOf } from "../index/decompress.js";
+import { readPackages } from "../index/packages.js";
+import type { PackageRecord } from "../index/types.js";
+import { Universe } from "../resolve/universe.js";
+import { resolve } from "../resolve/resolver.js";
+import type { ResolvedPackage } from "../resolve/types.js";
+import { planRequests, selectionRules } from "./plan.js";
+import { LOCKFILE_VERSION, type Lockfile, type LockedArchitecture, type LockedPackage, type LockedSource, type LockedIndex } from "./types.js";
+import { parseLockfile } from "./read.js";
+import { canonicalJson } from "../util/canonical-json.js";
+import { writeFileAtomic } from "../util/atomic-write.js";
+import { CheckFailedError, IOError, ResolveError, UsageError } from "../errors.js";
+import { describeLockChanges } from "./diff.js";
+
+export interface LockOptions {
+  config: string;
+  lockfile: string;
+  check: boolean;
+  /** undefined: keep pins; true: update everything; names: update those. */
+  update: true | string[] | undefined;
+  mirrors: string[];
+  envMirror: string | undefined;
+  /** undefined: no apt sources; "": the machine's own; else a file. */
+  aptSources: string | undefined;
+  fetcher: Fetcher;
+  now: Date;
+  /** Notes for the user (stderr), e.g. pins that could not be kept. */
+  note: (line: string) => void;
+}
+
+export interface LockResult {
+  lock: Lockfile;
+  text: string;
+  /** Whether the lock on disk differs from the result (before writing). */
+  changed: boolean;
+  written: boolean;
+  changes: string[];
+}
+
+export async function runLock(opts: LockOptions): Promise<LockResult> {
+  const { manifest, sha256: manifestSha, dir } = await loadManifest(opts.config);
+
+  const oldText = await readFile(opts.lockfile, "utf8").catch((e: NodeJS.ErrnoException) => {
+    if (e.code === "ENOENT") return undefined;
+    throw new IOError(`cannot read ${opts.lockfile}: ${e.message}`, { cause: e });
+  });
+  let old: Lockfile | undefined;
+  if (oldText !== undefined) {
+    try {
+      old = parseLockfile(oldText, opts.lockfile);
+    } catch (e) {
+      // --check must report a broken lock; a plain lock replaces it.
+      if (opts.check) throw e;
+      opts.note(`${opts.lockfile} is not a valid lock (${(e as Error).message}); writing a new one`);
+    }
+  }
+  if (Array.isArray(opts.update) && old) {
+    for (const name of opts.update) {
+      if (!Object.values(old.architectures).some((a) => a.packages.some((p) => p.name === name))) {
+        throw new UsageError(`--update ${name}: no package ${name} in ${opts.lockfile}`, { hint: "name packages the lock has (see scratch-pkgs why)" });
+      }
+    }
+  }
+
+  const apt = opts.aptSources === undefined ? undefined : await readAptSources(opts.aptSources || undefined);
+  const mirrors = planMirrors(manifest.sources, {
+    mirrors: opts.mirrors,
+    ...(opts.envMirror ? { envMirror: opts.envMirror } : {}),
+    ...(apt ? { apt } : {}),
+  });
+
+  const suites = await verifySuites(manifest, dir, mirrors.basesFor.bind(mirrors), opts);
+  const sourceDateEpoch = Math.max(...suites.map((s) => Math.floor(s.release.date.getTime() / 1000)));
+
+  const indexesRead = new Map<VerifiedSuite, Map<string, LockedIndex>>();
+  const architectures: Record<string, LockedArchitecture> = {};
+  const group = planRequests(manifest);
+  // One architecture at a time: only its indexes are in memory.
+  for (const arch of [...manifest.architectures].sort()) {
+    const records: PackageRecord[] = [];
+    const choices: Array<{ vs: VerifiedSuite; choice: IndexChoice }> = [];
+    for (const vs of suites) {
+      const source = manifest.sources.find((s) => s.name === vs.ref.source)!;
+      for (const choice of chooseIndexes(vs, source.components, arch)) choices.push({ vs, choice });
+    }
+    // Fetch in parallel (the HTTP client bounds concurrency), parse in manifest order.
+    const parsed = await Promise.all(
+      choices.map(async ({ vs, choice }) => {
+        const path = await opts.fetcher.fetchPinned({ urls: choice.urls, sha256: choice.locked.sha256, size: choice.locked.size, label: choice.label });
+        return readPackages(
+          decompress(compressionOf(choice.locked.path), openVerified(path)),
+          { source: vs.ref.source, suite: vs.ref.suite, component: choice.locked.component },
+          choice.label,
+        );
+      }),
+    );
+    choices.forEach(({ vs, choice }, i) => {
+      let m = indexesRead.get(vs);
+      if (!m) indexesRead.set(vs, (m = new Map()));
+      m.set(choice.locked.path, choice.locked);
+      for (const r of parsed[i]!) records.push(r);
+    });
+    const universe = new Universe(arch, records);
+    const prefer = pinsFor(old, arch, opts.update);
+    const withDeps = resolveOrExplain(universe, group.withDeps, manifest.policy, prefer, arch);
+    const alone = resolveOrExplain(universe, group.alone, "none", prefer, arch);
+    architectures[arch] = lockArchitecture(manifest, arch, [withDeps, alone], group.setOfReason);
+    noteDroppedPins(old, arch, architectures[arch]!, opts);
+  }
+
+  const sources: LockedSource[] = manifest.sources.map((s) => ({
+    name: s.name,
+    url: s.url,
+    suites: suites
+      .filter((vs) => vs.ref.source === s.name)
+      .map((vs) => ({
+        ...vs.locked,
+        indexes: [...(indexesRead.get(vs)?.values() ?? [])].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
+      })),
+  }));
+
+  const lock: Lockfile = {
+    lockfileVersion: LOCKFILE_VERSION,
+    manifest: { file: manifestFileName(opts.config), sha256: manifestSha },
+    sourceDateEpoch,
+    policy: manifest.policy,
+    sources,
+    architectures,
+  };
+  const text = canonicalJson(lock);
+  const changed = text !== oldText;
+  const changes = changed ? describeLockChanges(old, lock) : [];
+  if (opts.check) {
+    if (changed) {
+      const why = old && old.manifest.sha256 !== manifestSha ? `${opts.config} changed since the lock was made` : `the lock would change`;
+      throw new CheckFailedError(`${opts.lockfile} is stale: ${why}${changes.length ? ":\n  " + changes.join("\n  ") : ""}`, {
+        hint: "run scratch-pkgs lock and commit the result",
+      });
+    }
+    return { lock, text, changed, written: false, changes };
+  }
+  if (changed) await writeFileAtomic(opts.lockfile, text);
+  return { lock, text, changed, written: changed, changes };
+}
+
+function manifestFileName(config: string): string {
+  const parts = config.split(/[\\/]/);
+  return parts[parts.length - 1]!;
+}
+
+async function verifySuites(
+  manifest: Manifest,
+  dir: string,
+  basesFor: (source: string, suite: string) => string[],
+  opts: LockOptions,
+): Promise<VerifiedSuite[]> {
+  const keyrings = new Map<string, Promise<Keyring>>();
+  const jobs: Array<Promise<VerifiedSuite>> = [];
+  for (const source of manifest.sources) {
+    const file = resolvePath(dir, source.keyring);
+    if (!keyrings.has(file)) keyrings.set(file, loadKeyring(file));
+    for (const suite of source.suites) {
+      jobs.push(
+        keyrings.get(file)!.then((keyring) =>
+          fetchVerifiedSuite(
+            opts.fetcher,
+            { source: source.name, url: source.url, suite, bases: basesFor(source.name, suite), keyring, allowExpired: source.allowExpired },
+            opts.now,
+          ),
+        ),
+      );
+    }
+  }
+  return Promise.all(jobs);
+}
+
+function pinsFor(old: Lockfile | undefined, arch: string, update: LockOptions["update"]): Map<string, string> {
+  const prefer = new Map<string, string>();
+  if (!old || update === true) return prefer;
+  for (const p of old.architectures[arch]?.packages ?? []) {
+    if (Array.isArray(update) && update.includes(p.name)) continue;
+    prefer.set(p.name, p.version);
+  }
+  return prefer;
+}
+
+function resolveOrExplain(
+  universe: Universe,
+  requests: Parameters<typeof resolve>[1],
+  policy: "none" | "closure",
+  prefer: Map<string, string>,
+  arch: string,
+) {
+  if (requests.length === 0) return { architecture: arch, packages: [], skipped: [] };
+  return resolve(universe, requests, policy, { prefer });
+}
+
+function lockArchitecture(
+  manifest: Manifest,
+  arch: string,
+  results: Array<{ packages: ResolvedPackage[]; skipped: Array<{ name: string; reason: string }> }>,
+  setOfReason: ReturnType<typeof planRequests>["setOfReason"],
+): LockedArchitecture {
+  const byName = new Map<string, ResolvedPackage>();
+  for (const r of results) {
+    for (const p of r.packages) {
+      const prev = byName.get(p.record.name);
+      if (!prev) {
+        byName.set(p.record.name, { record: p.record, reasons: [...p.reasons] });
+        continue;
+      }
+      if (prev.record.version !== p.record.version || prev.record.architecture !== p.record.architecture) {
+        throw new ResolveError(
+          `cannot resolve for ${arch}: ${p.record.name} is wanted at ${prev.record.version} (${prev.reasons[0]}) and at ${p.record.version} (${p.reasons[0]})`,
+          { hint: "pin one version in \"packages\" (name=version)" },
+        );
+      }
+      prev.reasons = [...new Set([...prev.reasons, ...p.reasons])].sort();
+    }
+  }
+  const packages: LockedPackage[] = [...byName.values()]
+    .sort((a, b) => (a.record.name < b.record.name ? -1 : a.record.name > b.record.name ? 1 : 0))
+    .map((p) => {
+      const source = manifest.sources.find((s) => s.name === p.record.origin.source)!;
+      return {
+        name: p.record.name,
+        version: p.record.version,
+        architecture: p.record.architecture,
+        source: source.name,
+        suite: p.record.origin.suite,
+        component: p.record.origin.component,
+        url: `${source.url}/${p.record.filename}`,
+        size: p.record.size,
+        sha256: p.record.sha256,
+        reasons: p.reasons,
+        select: selectionRules(p, setOfReason),
+      };
+    });
+  const skipped = results.flatMap((r) => r.skipped).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return { packages, skipped };
+}
+
+function noteDroppedPins(old: Lockfile | undefined, arch: string, now: LockedArchitecture, opts: LockOptions): void {
+  if (!old || opts.update === true) return;
+  for (const p of old.architectures[arch]?.packages ?? []) {
+    if (Array.isArray(opts.update) && opts.update.includes(p.name)) continue;
+    const cur = now.packages.find((q) => q.name === p.name);
+    if (cur && cur.version !== p.version) opts.note(`${arch}: ${p.name} ${p.version} is no longer in the archive; now ${cur.version}`);
+  }
+}

@@ -1,0 +1,31 @@
+import type { Lockfile } from "./types.js";
+
+/** Human lines saying what differs between two locks: packages added, removed, changed; releases moved. */
+export function describeLockChanges(old: Lockfile | undefined, cur: Lockfile): string[] {
+  if (!old) return ["no lock yet"];
+  const out: string[] = [];
+  if (old.manifest.sha256 !== cur.manifest.sha256) out.push(`manifest ${old.manifest.file} changed`);
+  for (const s of cur.sources) {
+    const os = old.sources.find((x) => x.name === s.name);
+    for (const suite of s.suites) {
+      const prev = os?.suites.find((x) => x.suite === suite.suite);
+      if (!prev) out.push(`source ${s.name} ${suite.suite}: new`);
+      else if (prev.release.sha256 !== suite.release.sha256) out.push(`source ${s.name} ${suite.suite}: release ${prev.date} → ${suite.date}`);
+    }
+  }
+  const arches = [...new Set([...Object.keys(old.architectures), ...Object.keys(cur.architectures)])].sort();
+  for (const arch of arches) {
+    const a = new Map((old.architectures[arch]?.packages ?? []).map((p) => [p.name, p]));
+    const b = new Map((cur.architectures[arch]?.packages ?? []).map((p) => [p.name, p]));
+    for (const name of [...new Set([...a.keys(), ...b.keys()])].sort()) {
+      const x = a.get(name);
+      const y = b.get(name);
+      if (x && !y) out.push(`${arch}: - ${name} ${x.version}`);
+      else if (!x && y) out.push(`${arch}: + ${name} ${y.version}`);
+      else if (x && y && (x.version !== y.version || x.sha256 !== y.sha256)) out.push(`${arch}: ${name} ${x.version} → ${y.version}`);
+      else if (x && y && JSON.stringify(x) !== JSON.stringify(y)) out.push(`${arch}: ${name}: reasons or selection changed`);
+    }
+  }
+  if (out.length === 0) out.push("formatting or field order differs from canonical form");
+  return out;
+}

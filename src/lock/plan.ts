@@ -1,0 +1,77 @@
+/**
+ * From a manifest to resolver requests, and from resolved packages back to the selection rules
+ * each one gets. Pure: no I/O.
+ */
+import type { Manifest } from "../manifest/types.js";
+import type { PackageRequest, ResolvedPackage } from "../resolve/types.js";
+import { builtinFileSet, userFileSet, DEFAULT_EXCLUDE, WHOLE_PACKAGE, type FileSetPlan } from "../resolve/filesets.js";
+import type { SelectionRule } from "./types.js";
+
+/** The set name under which whole `packages` entries are recorded. */
+export const WHOLE_PACKAGES_SET = "packages";
+
+export interface RequestGroup {
+  /** Requests whose dependencies follow the manifest's policy. */
+  withDeps: PackageRequest[];
+  /** Requests taken alone whatever the policy (data-only file sets). */
+  alone: PackageRequest[];
+  /** Reason label (the start of every chain) → the set whose rules apply. */
+  setOfReason: Map<string, FileSetPlan>;
+}
+
+export function fileSetPlans(manifest: Manifest): FileSetPlan[] {
+  const plans: FileSetPlan[] = [];
+  for (const set of manifest.fileSets) {
+    if (set.kind === "user") plans.push(userFileSet(set.name, set.packages, set.paths, set.exclude));
+    else plans.push(builtinFileSet(set.name)!);
+  }
+  return plans;
+}
+
+export function planRequests(manifest: Manifest): RequestGroup {
+  const withDeps: PackageRequest[] = [];
+  const alone: PackageRequest[] = [];
+  const setOfReason = new Map<string, FileSetPlan>();
+  for (const plan of fileSetPlans(manifest)) {
+    const reason = `file set ${plan.name}`;
+    setOfReason.set(reason, plan);
+    for (const p of plan.packages) {
+      const req: PackageRequest = { name: p.name, reason, ...(p.optional ? { optional: true } : {}) };
+      (plan.followDependencies ? withDeps : alone).push(req);
+    }
+  }
+  const whole: FileSetPlan = { name: WHOLE_PACKAGES_SET, builtin: false, followDependencies: true, packages: [] };
+  manifest.packages.forEach(({ name, version }, i) => {
+    const reason = `packages[${i}] ${version ? `${name}=${version}` : name}`;
+    setOfReason.set(reason, whole);
+    withDeps.push({ name, reason, ...(version ? { constraint: { op: "=" as const, version } } : {}) });
+  });
+  return { withDeps, alone, setOfReason };
+}
+
+/**
+ * The selection rules for one resolved package: for each set whose chain reaches it, the set's
+ * own rule when the set names this package, else the whole package minus docs (a dependency).
+ */
+export function selectionRules(pkg: ResolvedPackage, setOfReason: Map<string, FileSetPlan>): SelectionRule[] {
+  const rules = new Map<string, SelectionRule>();
+  for (const chain of pkg.reasons) {
+    const head = chain.split(" → ")[0]!;
+    const plan = setOfReason.get(head);
+    if (!plan) continue;
+    const direct = chain === head ? plan.packages.find((p) => p.name === pkg.record.name) : undefined;
+    const rule: SelectionRule = direct
+      ? { set: plan.name, include: [...direct.include], exclude: [...direct.exclude] }
+      : { set: plan.name, include: [...WHOLE_PACKAGE], exclude: [...DEFAULT_EXCLUDE] };
+    const prev = rules.get(plan.name);
+    rules.set(plan.name, prev ? mergeRules(prev, rule) : rule);
+  }
+  return [...rules.values()].sort((a, b) => (a.set < b.set ? -1 : a.set > b.set ? 1 : 0));
+}
+
+function mergeRules(a: SelectionRule, b: SelectionRule): SelectionRule {
+  const include = [...new Set([...a.include, ...b.include])].sort();
+  // A path excluded by only one of the two rules is still wanted by the other.
+  const exclude = a.exclude.filter((x) => b.exclude.includes(x)).sort();
+  return { set: a.set, include, exclude };
+}

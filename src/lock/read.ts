@@ -1,0 +1,101 @@
+/**
+ * Reads and validates scratch.lock. The format version is checked first (with semver against
+ * LOCKFILE_SUPPORTED) so a lock from a newer scratch-pkgs gets "upgrade", not a schema error;
+ * then the shape (schema.ts), then references between fields. Errors carry field paths.
+ */
+import { readFile } from "node:fs/promises";
+import { gt, major, satisfies, valid } from "semver";
+import { IOError, LockfileError } from "../errors.js";
+import { isValidVersion } from "../index/version.js";
+import { JsonSyntaxError, parseJsonWithPositions, type PositionedJson } from "../manifest/json.js";
+import { compileSchema, firstProblem } from "../manifest/json-errors.js";
+import { lockfileSchema } from "./schema.js";
+import { LOCKFILE_SUPPORTED, LOCKFILE_VERSION, type Lockfile } from "./types.js";
+
+const REGENERATE = "run `scratch-pkgs lock` to write a fresh scratch.lock";
+
+let closedValidator: ReturnType<typeof compileSchema> | undefined;
+let openValidator: ReturnType<typeof compileSchema> | undefined;
+
+function fail(file: string, path: string, detail: string, hint = REGENERATE): LockfileError {
+  return new LockfileError(`${file}: ${path ? path + ": " : ""}${detail}`, { hint });
+}
+
+export async function readLockfile(path: string): Promise<Lockfile> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") {
+      throw new LockfileError(`${path}: no such lockfile`, { hint: "run `scratch-pkgs lock` to create it, or pass its path with --lockfile FILE", cause: e });
+    }
+    if (code === "EISDIR") throw new LockfileError(`${path}: is a directory, not a lockfile`, { hint: "pass the lockfile's path with --lockfile FILE", cause: e });
+    throw new IOError(`${path}: cannot read the lockfile: ${(e as Error).message}`, { hint: "check the file's permissions", cause: e });
+  }
+  return parseLockfile(text, path);
+}
+
+export function parseLockfile(text: string, file: string): Lockfile {
+  // JSON.parse is several times faster; the position-keeping parser is only needed to locate
+  // a syntax error or to order validation errors, so it runs only then.
+  let root: unknown;
+  let positioned: PositionedJson | undefined;
+  const withPositions = (): PositionedJson => {
+    if (positioned) return positioned;
+    try {
+      positioned = parseJsonWithPositions(text);
+      return positioned;
+    } catch (e) {
+      if (e instanceof JsonSyntaxError) throw fail(file, "", `invalid JSON at line ${e.line}, column ${e.column}: ${e.detail}`, `the lock is written by scratch-pkgs; if it was edited or merged by hand, ${REGENERATE}`);
+      throw e;
+    }
+  };
+  try {
+    root = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+  } catch {
+    root = withPositions().value;
+  }
+  if (root === null || typeof root !== "object" || Array.isArray(root)) throw fail(file, "", "must be a JSON object");
+  const version = (root as Record<string, unknown>)["lockfileVersion"];
+  if (version === undefined) throw fail(file, "lockfileVersion", 'missing required key "lockfileVersion"; this does not look like a scratch.lock');
+  if (typeof version !== "string" || valid(version) === null) {
+    throw fail(file, "lockfileVersion", `${JSON.stringify(version)} is not a valid lockfile version (expected a semantic version such as "${LOCKFILE_VERSION}")`);
+  }
+  if (!satisfies(version, LOCKFILE_SUPPORTED, { includePrerelease: true })) {
+    if (major(version) > major(LOCKFILE_VERSION)) {
+      throw fail(file, "lockfileVersion", `format ${version} was made by a newer scratch-pkgs (this one reads ${LOCKFILE_SUPPORTED}); upgrade`, "upgrade scratch-pkgs, or regenerate the lock with this version using `scratch-pkgs lock`");
+    }
+    throw fail(file, "lockfileVersion", `format ${version} is older than this scratch-pkgs reads (${LOCKFILE_SUPPORTED})`);
+  }
+  // A newer minor may add optional fields this build does not know; it must still read the rest.
+  const closed = !gt(version, LOCKFILE_VERSION);
+  const validate = closed ? (closedValidator ??= compileSchema(lockfileSchema(true))) : (openValidator ??= compileSchema(lockfileSchema(false)));
+  if (!validate(root)) {
+    const doc = withPositions();
+    validate(doc.value); // errors whose data refer to the positioned copy
+    const p = firstProblem(validate.errors ?? [], doc);
+    if (p) throw fail(file, p.path, p.detail, p.hint ?? REGENERATE);
+  }
+  const lock = root as Lockfile;
+  checkReferences(lock, file);
+  return lock;
+}
+
+/** Rules between fields: versions parse, packages name a locked source and suite. */
+function checkReferences(lock: Lockfile, file: string): void {
+  const suites = new Map<string, Set<string>>();
+  lock.sources.forEach((s, i) => {
+    if (suites.has(s.name)) throw fail(file, `sources[${i}].name`, `duplicate source ${JSON.stringify(s.name)}`);
+    suites.set(s.name, new Set(s.suites.map((x) => x.suite)));
+  });
+  for (const arch of Object.keys(lock.architectures).sort()) {
+    lock.architectures[arch]!.packages.forEach((p, i) => {
+      const where = `architectures.${arch}.packages[${i}]`;
+      if (!isValidVersion(p.version)) throw fail(file, `${where}.version`, `${JSON.stringify(p.version)} is not a valid Debian version (package ${p.name})`);
+      const known = suites.get(p.source);
+      if (!known) throw fail(file, `${where}.source`, `package ${p.name} names source ${JSON.stringify(p.source)}, which the lock's "sources" does not list`);
+      if (!known.has(p.suite)) throw fail(file, `${where}.suite`, `package ${p.name} names suite ${JSON.stringify(p.suite)}, which source ${JSON.stringify(p.source)} does not list`);
+    });
+  }
+}

@@ -1,0 +1,187 @@
+/**
+ * scratch.json text → Manifest, pure (no file-system access). Reports the first problem in
+ * document order as a ManifestError with a field path. Schema shape first (schema.ts), then the
+ * rules a schema cannot say, then defaults and normalisation.
+ */
+import path from "node:path";
+import { ManifestError } from "../errors.js";
+import { isValidVersion } from "../index/version.js";
+import { parseJsonWithPositions, JsonSyntaxError, type PositionedJson } from "./json.js";
+import { compileSchema, didYouMean, firstProblem, type Problem, type Wording } from "./json-errors.js";
+import { MANIFEST_SCHEMA, PACKAGE_NAME_RE } from "./schema.js";
+import { BUILTIN_FILE_SETS, type FileSet, type Manifest, type ManifestSource, type PackageSpec } from "./types.js";
+
+let validator: ReturnType<typeof compileSchema> | undefined;
+
+/** Raw shapes as the schema guarantees them. */
+interface RawSource {
+  name: string;
+  url: string;
+  suites: string[];
+  components?: string[];
+  keyring: string;
+  allowExpired?: boolean;
+}
+interface RawManifest {
+  sources: RawSource[];
+  architectures: string[];
+  policy?: "none" | "closure";
+  fileSets?: Record<string, { timezone?: string; packages?: string[]; paths?: string[]; exclude?: string[] }>;
+  packages?: string[];
+  dpkgStatus?: boolean;
+}
+
+const BUILTINS: readonly string[] = BUILTIN_FILE_SETS;
+
+const wording: Wording = {
+  required(p, key) {
+    const m = /^fileSets\.([^.[]+)$/.exec(p);
+    if (!m || (key !== "packages" && key !== "paths")) return undefined;
+    const near = didYouMean(m[1]!, BUILTINS);
+    return {
+      detail:
+        `a user-defined file set needs "packages" (the packages to take files from) and "paths" (absolute path globs to take)` +
+        (near ? `; or did you mean the built-in set ${JSON.stringify(near)}?` : ""),
+      hint: `built-in sets are ${BUILTINS.map((b) => JSON.stringify(b)).join(", ")}`,
+    };
+  },
+  unknownKey(p, key) {
+    const m = /^fileSets\.([^.[]+)$/.exec(p);
+    if (!m || !BUILTINS.includes(m[1]!)) return undefined;
+    const set = m[1]!;
+    const takes = set === "tzdata" ? 'takes only "timezone"' : "takes no options";
+    return `built-in file set ${JSON.stringify(set)} ${takes}, not ${JSON.stringify(key)}; give your set another name to choose its own packages and paths`;
+  },
+};
+
+/** Parse and validate manifest text. `file` names the file in error messages. */
+export function parseManifest(text: string, file: string): Manifest {
+  let doc: PositionedJson;
+  try {
+    doc = parseJsonWithPositions(text);
+  } catch (e) {
+    if (e instanceof JsonSyntaxError) {
+      throw new ManifestError(file, "", `invalid JSON at line ${e.line}, column ${e.column}: ${e.detail}`, {
+        hint: "fix the JSON syntax (no comments, no trailing commas, double-quoted keys and strings)",
+      });
+    }
+    throw e;
+  }
+  validator ??= compileSchema(MANIFEST_SCHEMA);
+  if (!validator(doc.value)) {
+    const p = firstProblem(validator.errors ?? [], doc, wording);
+    if (p) throw toError(file, p);
+  }
+  const raw = doc.value as RawManifest;
+  const issues = semanticProblems(raw, doc);
+  issues.sort((a, b) => a.at - b.at);
+  if (issues[0]) throw toError(file, issues[0]);
+  if ((raw.packages ?? []).length === 0 && Object.keys(raw.fileSets ?? {}).length === 0) {
+    throw new ManifestError(file, "fileSets", 'nothing is requested: add a file set (e.g. "fileSets": { "libc": {} }) or a package to "packages"');
+  }
+  return normalise(raw);
+}
+
+function toError(file: string, p: Problem): ManifestError {
+  return new ManifestError(file, p.path, p.detail, p.hint !== undefined ? { hint: p.hint } : undefined);
+}
+
+/** Splits "name" or "name=version". */
+export function parsePackageSpec(s: string): PackageSpec {
+  const eq = s.indexOf("=");
+  return eq < 0 ? { name: s } : { name: s.slice(0, eq), version: s.slice(eq + 1) };
+}
+
+function semanticProblems(raw: RawManifest, doc: PositionedJson): Problem[] {
+  const out: Problem[] = [];
+  const at = (ptr: string): number => doc.valueAt.get(ptr) ?? 0;
+
+  const seen = new Map<string, number>();
+  raw.sources.forEach((s, i) => {
+    const prev = seen.get(s.name);
+    if (prev !== undefined) {
+      out.push({ path: `sources[${i}].name`, detail: `duplicate source name ${JSON.stringify(s.name)} (also sources[${prev}].name); give each source its own name`, at: at(`/sources/${i}/name`) });
+    } else seen.set(s.name, i);
+    const urlProblem = checkUrl(s.url);
+    if (urlProblem) out.push({ path: `sources[${i}].url`, detail: urlProblem, at: at(`/sources/${i}/url`) });
+  });
+
+  raw.architectures.forEach((a, i) => {
+    if (a === "all") {
+      out.push({ path: `architectures[${i}]`, detail: '"all" is not a machine architecture; name real ones such as "amd64" (arch-all packages are taken for each of them)', at: at(`/architectures/${i}`) });
+    }
+  });
+
+  const seenPkg = new Map<string, number>();
+  (raw.packages ?? []).forEach((spec, i) => {
+    const { name, version } = parsePackageSpec(spec);
+    const p = `packages[${i}]`;
+    const where = at(`/packages/${i}`);
+    if (!PACKAGE_NAME_RE.test(name)) {
+      out.push({ path: p, detail: `${JSON.stringify(name)} is not a valid Debian package name: use lower-case letters, digits, "+", "-" and ".", at least 2 characters; write "name" or "name=version"`, at: where });
+      return;
+    }
+    if (version !== undefined && !isValidVersion(version)) {
+      out.push({ path: p, detail: `${JSON.stringify(version)} is not a valid Debian version for ${name}; write "name=[epoch:]upstream[-revision]", e.g. "zlib1g=1:1.2.13.dfsg-1"`, at: where });
+      return;
+    }
+    const prev = seenPkg.get(name);
+    if (prev !== undefined) {
+      out.push({ path: p, detail: `package ${JSON.stringify(name)} is listed twice (also packages[${prev}]); keep one entry`, at: where });
+    } else seenPkg.set(name, i);
+  });
+  return out;
+}
+
+/** Why a source URL is unusable, or undefined when it is fine. */
+export function checkUrl(url: string): string | undefined {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return `${JSON.stringify(url)} is not a valid URL; use an http(s) base URL such as "https://mirror.example/debian"`;
+  }
+  if (u.protocol !== "http:" && u.protocol !== "https:") return `${JSON.stringify(url)} must use http or https`;
+  if (u.hostname === "") return `${JSON.stringify(url)} has no host name`;
+  if (u.search !== "" || u.hash !== "" || url.includes("?") || url.includes("#")) return `${JSON.stringify(url)} must not have a query or fragment; give the archive's base URL`;
+  if (u.username !== "" || u.password !== "") return `${JSON.stringify(url)} contains credentials; remove them (the URL is recorded in scratch.lock)`;
+  return undefined;
+}
+
+export function stripTrailingSlash(url: string): string {
+  return url.replace(/\/+$/, "");
+}
+
+function normalise(raw: RawManifest): Manifest {
+  const sources: ManifestSource[] = raw.sources.map((s) => ({
+    name: s.name,
+    url: stripTrailingSlash(s.url),
+    suites: [...s.suites],
+    components: s.components ? [...s.components] : ["main"],
+    keyring: path.posix.normalize(s.keyring),
+    allowExpired: s.allowExpired ?? false,
+  }));
+  const fileSets: FileSet[] = Object.keys(raw.fileSets ?? {})
+    .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+    .map((name): FileSet => {
+      const v = raw.fileSets![name]!;
+      switch (name) {
+        case "libc":
+        case "ca-certs":
+        case "base":
+          return { kind: name, name };
+        case "tzdata":
+          return { kind: "tzdata", name: "tzdata", timezone: v.timezone ?? "UTC" };
+        default:
+          return { kind: "user", name, packages: [...v.packages!], paths: [...v.paths!], exclude: [...(v.exclude ?? [])] };
+      }
+    });
+  return {
+    sources,
+    architectures: [...raw.architectures],
+    policy: raw.policy ?? "none",
+    fileSets,
+    packages: (raw.packages ?? []).map(parsePackageSpec),
+    dpkgStatus: raw.dpkgStatus ?? true,
+  };
+}

@@ -1,0 +1,97 @@
+/**
+ * Built-in file sets: which packages each one takes, which of their paths, and whether their
+ * dependencies follow the manifest's policy. Data-only sets (ca-certs, tzdata, base) never pull
+ * dependencies: ca-certificates depends on openssl and debconf only for its maintainer
+ * scripts, which a FROM-scratch image does not run; the files those scripts would generate are
+ * derivations instead (see the layer stage).
+ */
+
+/** Paths nobody wants in a scratch image unless they ask for them. */
+export const DEFAULT_EXCLUDE: readonly string[] = [
+  "/usr/share/doc/**",
+  "/usr/share/doc-base/**",
+  "/usr/share/man/**",
+  "/usr/share/info/**",
+  "/usr/share/lintian/**",
+  "/usr/share/bug/**",
+];
+
+export interface FileSetPackage {
+  name: string;
+  include: string[];
+  exclude: string[];
+  /** Optional packages may be absent on some architectures without failing the lock. */
+  optional?: boolean;
+}
+
+export interface FileSetPlan {
+  name: string;
+  builtin: boolean;
+  packages: FileSetPackage[];
+  /** Whether the dependencies of these packages are resolved by the manifest's policy. */
+  followDependencies: boolean;
+}
+
+/** The ELF interpreter path per Debian architecture (what PT_INTERP names in binaries built there). */
+export const DYNAMIC_LOADER: Readonly<Record<string, string>> = {
+  amd64: "/lib64/ld-linux-x86-64.so.2",
+  arm64: "/lib/ld-linux-aarch64.so.1",
+  armhf: "/lib/ld-linux-armhf.so.3",
+  armel: "/lib/ld-linux.so.3",
+  i386: "/lib/ld-linux.so.2",
+  ppc64el: "/lib64/ld64.so.2",
+  s390x: "/lib/ld64.so.1",
+  riscv64: "/lib/ld-linux-riscv64-lp64d.so.1",
+  mips64el: "/lib64/ld.so.1",
+};
+
+const LIBC_INCLUDE = ["/lib/**", "/lib64/**", "/lib32/**", "/usr/lib/**", "/usr/lib64/**", "/usr/lib32/**"];
+/** The whole of a package, as taken for dependencies and for `packages` entries. */
+export const WHOLE_PACKAGE = ["/**"];
+
+export function builtinFileSet(name: string): FileSetPlan | undefined {
+  switch (name) {
+    case "libc":
+      return {
+        name,
+        builtin: true,
+        followDependencies: true,
+        packages: [{ name: "libc6", include: LIBC_INCLUDE, exclude: [...DEFAULT_EXCLUDE] }],
+      };
+    case "ca-certs":
+      return {
+        name,
+        builtin: true,
+        followDependencies: false,
+        packages: [{ name: "ca-certificates", include: ["/usr/share/ca-certificates/**"], exclude: [...DEFAULT_EXCLUDE] }],
+      };
+    case "tzdata":
+      return {
+        name,
+        builtin: true,
+        followDependencies: false,
+        packages: [{ name: "tzdata", include: ["/usr/share/zoneinfo/**"], exclude: [...DEFAULT_EXCLUDE] }],
+      };
+    case "base":
+      return {
+        name,
+        builtin: true,
+        followDependencies: false,
+        packages: [
+          { name: "base-files", include: ["/etc/os-release", "/usr/lib/os-release"], exclude: [] },
+          { name: "netbase", include: ["/etc/services", "/etc/protocols", "/etc/rpc", "/etc/ethertypes"], exclude: [] },
+        ],
+      };
+    default:
+      return undefined;
+  }
+}
+
+export function userFileSet(name: string, packages: string[], paths: string[], exclude: string[]): FileSetPlan {
+  return {
+    name,
+    builtin: false,
+    followDependencies: true,
+    packages: packages.map((p) => ({ name: p, include: [...paths], exclude: [...exclude] })),
+  };
+}

@@ -1,0 +1,99 @@
+/**
+ * Where to fetch each source's suites from. Content is pinned by hashes from the signed
+ * InRelease, so any mirror with the same bytes will do; scratch.lock always records the
+ * manifest's URLs, never these. Precedence, highest first:
+ *   --mirror NAME=URL  >  --mirror URL (every source)  >  apt sources with the suite  >  manifest URL
+ * (SCRATCH_PKGS_MIRROR stands in for --mirror when no --mirror is given).
+ * Within a level, URLs are tried in the order given.
+ */
+import { UsageError } from "../errors.js";
+import { didYouMean } from "../manifest/json-errors.js";
+import type { Manifest } from "../manifest/types.js";
+import { checkUrl, stripTrailingSlash } from "../manifest/validate.js";
+import type { AptSourceEntry } from "./apt-sources.js";
+
+export interface MirrorPlan {
+  /** URLs to fetch from, in order; the manifest URL when no override applies. */
+  basesFor(source: string, suite: string): string[];
+  /** Human lines for --verbose, one per source and suite, in manifest order. */
+  describe(): string[];
+}
+
+export interface MirrorOptions {
+  /** From repeated --mirror: "URL" applies to every source, "NAME=URL" to source NAME. */
+  mirrors: string[];
+  /** SCRATCH_PKGS_MIRROR: the same syntax (several specs separated by spaces); used only when no --mirror is given. */
+  envMirror?: string;
+  /** From --apt-sources: the first entry (in file order) listing a suite gives that suite's URLs. */
+  apt?: AptSourceEntry[];
+}
+
+const NAMED = /^([a-z0-9][a-z0-9._-]*)=(.*)$/;
+
+interface Choice {
+  urls: string[];
+  origin: string;
+}
+
+export function planMirrors(sources: Manifest["sources"], opts: MirrorOptions): MirrorPlan {
+  const fromFlag = opts.mirrors.length > 0;
+  const specs = fromFlag ? opts.mirrors : (opts.envMirror ?? "").split(/\s+/).filter((s) => s !== "");
+  const flag = fromFlag ? "--mirror" : "SCRATCH_PKGS_MIRROR";
+  const names = sources.map((s) => s.name);
+
+  const forAll: string[] = [];
+  const named = new Map<string, string[]>();
+  for (const spec of specs) {
+    const m = NAMED.exec(spec);
+    const name = m?.[1];
+    const url = m ? m[2]! : spec;
+    const bad = checkUrl(url);
+    if (bad) throw new UsageError(`${flag} ${spec}: ${bad}`, { hint: `write ${flag === "--mirror" ? "--mirror " : "SCRATCH_PKGS_MIRROR="}URL or NAME=URL, e.g. debian=https://mirror.example/debian` });
+    const clean = stripTrailingSlash(url);
+    if (name === undefined) {
+      pushUnique(forAll, clean);
+      continue;
+    }
+    if (!names.includes(name)) {
+      const near = didYouMean(name, names);
+      throw new UsageError(`${flag} ${spec}: the manifest has no source named ${JSON.stringify(name)}${near ? ` (did you mean ${JSON.stringify(near)}?)` : ""}`, {
+        hint: `sources are: ${names.map((n) => JSON.stringify(n)).join(", ")}; or give a URL alone to use it for every source`,
+      });
+    }
+    const list = named.get(name) ?? [];
+    pushUnique(list, clean);
+    named.set(name, list);
+  }
+
+  const choose = (source: Manifest["sources"][number], suite: string): Choice => {
+    const own = named.get(source.name);
+    if (own) return { urls: own, origin: `${flag} ${source.name}=URL` };
+    if (forAll.length > 0) return { urls: forAll, origin: flag };
+    const entry = opts.apt?.find((e) => e.suites.includes(suite));
+    if (entry) return { urls: entry.uris, origin: `apt sources ${entry.file}:${entry.line}` };
+    return { urls: [source.url], origin: "manifest" };
+  };
+
+  const byName = new Map(sources.map((s) => [s.name, s]));
+  return {
+    basesFor(source, suite) {
+      const s = byName.get(source);
+      if (!s) throw new Error(`mirror plan: unknown source ${JSON.stringify(source)}`);
+      return [...choose(s, suite).urls];
+    },
+    describe() {
+      const lines: string[] = [];
+      for (const s of sources) {
+        for (const suite of s.suites) {
+          const c = choose(s, suite);
+          lines.push(`${s.name} ${suite}: fetch from ${c.urls.join(", ")} (${c.origin})`);
+        }
+      }
+      return lines;
+    },
+  };
+}
+
+function pushUnique(list: string[], url: string): void {
+  if (!list.includes(url)) list.push(url);
+}

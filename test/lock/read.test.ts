@@ -1,0 +1,189 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { LockfileError } from "../../src/errors.js";
+import { parseLockfile, readLockfile } from "../../src/lock/read.js";
+import { LOCKFILE_VERSION, type Lockfile } from "../../src/lock/types.js";
+import { canonicalJson } from "../../src/util/canonical-json.js";
+
+const H = (c: string): string => c.repeat(64);
+
+function sample(): Lockfile {
+  return {
+    lockfileVersion: LOCKFILE_VERSION,
+    manifest: { file: "scratch.json", sha256: H("a") },
+    sourceDateEpoch: 1700000000,
+    policy: "none",
+    sources: [
+      {
+        name: "debian",
+        url: "https://archive.example/debian",
+        suites: [
+          {
+            suite: "bookworm",
+            release: { path: "InRelease", sha256: H("b"), size: 151000 },
+            date: "Sat, 11 Nov 2023 09:25:04 UTC",
+            validUntil: null,
+            signedBy: "4D64FEC119C2029067D6E791F8D2585B8783D481",
+            indexes: [{ component: "main", architecture: "amd64", path: "main/binary-amd64/Packages.xz", sha256: H("c"), size: 8800000 }],
+          },
+          {
+            suite: "bookworm-updates",
+            release: { path: "Release", sha256: H("d"), size: 1000, signature: { path: "Release.gpg", sha256: H("e"), size: 800 } },
+            date: "Sat, 11 Nov 2023 09:25:04 UTC",
+            validUntil: "Sat, 18 Nov 2023 09:25:04 UTC",
+            signedBy: "B".repeat(64),
+            indexes: [],
+          },
+        ],
+      },
+    ],
+    architectures: {
+      amd64: {
+        packages: [
+          {
+            name: "libc6",
+            version: "2.36-9+deb12u3",
+            architecture: "amd64",
+            source: "debian",
+            suite: "bookworm",
+            component: "main",
+            url: "https://archive.example/debian/pool/main/g/glibc/libc6_2.36-9+deb12u3_amd64.deb",
+            size: 2756000,
+            sha256: H("f"),
+            reasons: ["file set libc"],
+            select: [{ set: "libc", include: ["/lib/**"], exclude: ["/usr/share/doc/**"] }],
+          },
+        ],
+        skipped: [{ name: "libfoo", reason: "not available on amd64" }],
+      },
+    },
+  };
+}
+
+function text(v: unknown): string {
+  return canonicalJson(v);
+}
+
+function lockError(t: string): LockfileError {
+  try {
+    parseLockfile(t, "scratch.lock");
+  } catch (e) {
+    expect(e).toBeInstanceOf(LockfileError);
+    expect((e as LockfileError).exitCode).toBe(2);
+    expect((e as LockfileError).message.startsWith("scratch.lock: ")).toBe(true);
+    return e as LockfileError;
+  }
+  throw new Error("expected a LockfileError");
+}
+
+function mutate(f: (l: any) => void): string {
+  const l = sample();
+  f(l);
+  return text(l);
+}
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), "scratch-lockread-"));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("parseLockfile", () => {
+  it("reads a valid lock back unchanged", () => {
+    expect(parseLockfile(text(sample()), "scratch.lock")).toEqual(sample());
+  });
+
+  it("reports invalid JSON with line and column", () => {
+    const err = lockError('{\n  "lockfileVersion": "1.0.0",\n  oops\n}');
+    expect(err.message).toMatch(/^scratch\.lock: invalid JSON at line 3, column 3:/);
+  });
+
+  it("requires an object with a lockfileVersion", () => {
+    expect(lockError("[]").message).toMatch(/must be a JSON object/);
+    expect(lockError(mutate((l) => delete l.lockfileVersion)).message).toMatch(/^scratch\.lock: lockfileVersion: missing required key/);
+  });
+
+  it.each([["1.0"], ["one"], [""], [1]])("rejects the invalid version %j", (v) => {
+    const err = lockError(mutate((l) => (l.lockfileVersion = v)));
+    expect(err.message).toMatch(/^scratch\.lock: lockfileVersion: .* is not a valid lockfile version/);
+  });
+
+  it("asks to upgrade for a newer major version", () => {
+    const err = lockError(mutate((l) => (l.lockfileVersion = "2.0.0")));
+    expect(err.message).toMatch(/lockfileVersion: format 2\.0\.0 was made by a newer scratch-pkgs .*; upgrade/);
+    expect(err.hint).toMatch(/upgrade/);
+  });
+
+  it("asks to regenerate a lock of an older, unsupported version", () => {
+    const err = lockError(mutate((l) => (l.lockfileVersion = "0.9.0")));
+    expect(err.message).toMatch(/lockfileVersion: format 0\.9\.0 is older/);
+    expect(err.hint).toMatch(/scratch-pkgs lock/);
+  });
+
+  it("rejects unknown keys in a version it knows, but lets a newer minor add fields", () => {
+    const extra = (l: any) => {
+      l.architectures.amd64.packages[0].futureField = 1;
+      l.futureTop = { x: 1 };
+    };
+    const err = lockError(mutate(extra));
+    // The first in document order (canonical JSON sorts keys: "architectures" before "futureTop").
+    expect(err.message).toMatch(/^scratch\.lock: architectures\.amd64\.packages\[0\]\.futureField: unknown key "futureField"/);
+    const newer = parseLockfile(mutate((l) => (extra(l), (l.lockfileVersion = "1.7.0"))), "scratch.lock");
+    expect(newer.architectures["amd64"]!.packages[0]!.name).toBe("libc6");
+    // Known fields are still checked in a newer minor.
+    expect(lockError(mutate((l) => ((l.lockfileVersion = "1.7.0"), (l.sourceDateEpoch = "x")))).message).toMatch(/sourceDateEpoch: must be an integer/);
+  });
+
+  it.each<[string, (l: any) => void, RegExp]>([
+    ["manifest.sha256", (l) => (l.manifest.sha256 = "ABC"), /is not valid: a sha256 digest/],
+    ["sourceDateEpoch", (l) => (l.sourceDateEpoch = -1), /must be ≥ 0/],
+    ["policy", (l) => (l.policy = "some"), /must be one of "none", "closure"/],
+    ["sources[0].suites[0].signedBy", (l) => (l.sources[0].suites[0].signedBy = "abcd"), /OpenPGP fingerprint/],
+    ["sources[0].suites[1].validUntil", (l) => (l.sources[0].suites[1].validUntil = 5), /must be a string or null, got an integer/],
+    ["sources[0].suites[0].release.size", (l) => (l.sources[0].suites[0].release.size = 1.5), /must be an integer, got a number/],
+    ["sources[0].suites[0].indexes[0].path", (l) => (l.sources[0].suites[0].indexes[0].path = "../x"), /is not valid/],
+    ["sources[0].url", (l) => (l.sources[0].url = "ftp://x"), /an http\(s\) URL/],
+    ["architectures.amd64.packages[0].sha256", (l) => (l.architectures.amd64.packages[0].sha256 = H("g")), /sha256 digest/],
+    ["architectures.amd64.packages[0].reasons", (l) => delete l.architectures.amd64.packages[0].reasons, /missing required key "reasons"/],
+    ["architectures.amd64.packages[0].select[0].include[0]", (l) => (l.architectures.amd64.packages[0].select[0].include = ["lib/**"]), /absolute path glob/],
+    ["architectures.amd64.skipped[0].reason", (l) => (l.architectures.amd64.skipped[0].reason = ""), /must not be empty/],
+    ["architectures.AMD64", (l) => (l.architectures.AMD64 = l.architectures.amd64), /"AMD64" is not a valid name/],
+    ["architectures.amd64.packages[0].version", (l) => (l.architectures.amd64.packages[0].version = "1:"), /is not a valid Debian version \(package libc6\)/],
+    ["architectures.amd64.packages[0].source", (l) => (l.architectures.amd64.packages[0].source = "other"), /names source "other", which the lock's "sources" does not list/],
+    ["architectures.amd64.packages[0].suite", (l) => (l.architectures.amd64.packages[0].suite = "trixie"), /names suite "trixie", which source "debian" does not list/],
+    ["sources[1].name", (l) => l.sources.push(l.sources[0]), /duplicate source "debian"/],
+  ])("reports %s", (fieldPath, f, detail) => {
+    const err = lockError(mutate(f));
+    expect(err.message).toContain(`scratch.lock: ${fieldPath}: `);
+    expect(err.message).toMatch(detail);
+  });
+});
+
+describe("readLockfile", () => {
+  it("reads a lock file from disk", async () => {
+    const file = path.join(dir, "scratch.lock");
+    await writeFile(file, text(sample()));
+    expect(await readLockfile(file)).toEqual(sample());
+  });
+
+  it("says to run `scratch-pkgs lock` when the file is missing", async () => {
+    const file = path.join(dir, "missing.lock");
+    const err = await readLockfile(file).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(LockfileError);
+    expect((err as LockfileError).message).toBe(`${file}: no such lockfile`);
+    expect((err as LockfileError).hint).toMatch(/run `scratch-pkgs lock`/);
+  });
+
+  it("names the file in validation errors", async () => {
+    const file = path.join(dir, "bad.lock");
+    await writeFile(file, mutate((l) => (l.policy = 3)));
+    await expect(readLockfile(file)).rejects.toThrow(`${file}: policy: must be a string, got an integer`);
+  });
+});

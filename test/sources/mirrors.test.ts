@@ -1,0 +1,89 @@
+import { describe, expect, it } from "vitest";
+import { UsageError } from "../../src/errors.js";
+import type { Manifest } from "../../src/manifest/types.js";
+import type { AptSourceEntry } from "../../src/sources/apt-sources.js";
+import { planMirrors } from "../../src/sources/mirrors.js";
+
+const SOURCES: Manifest["sources"] = [
+  { name: "debian", url: "https://archive.example/debian", suites: ["bookworm", "bookworm-updates"], components: ["main"], keyring: "k.asc", allowExpired: false },
+  { name: "security", url: "https://security.example/debian-security", suites: ["bookworm-security"], components: ["main"], keyring: "k.asc", allowExpired: false },
+];
+
+const APT: AptSourceEntry[] = [
+  { uris: ["http://apt-a.example/debian", "http://apt-b.example/debian"], suites: ["bookworm", "bookworm-updates"], components: ["main"], file: "/etc/apt/x.sources", line: 1 },
+  { uris: ["http://apt-late.example/debian"], suites: ["bookworm"], components: ["main"], file: "/etc/apt/y.sources", line: 7 },
+  { uris: ["http://apt-sec.example/debian-security"], suites: ["bookworm-security"], components: ["main"], file: "/etc/apt/x.sources", line: 8 },
+];
+
+describe("planMirrors", () => {
+  it("uses the manifest URL when nothing overrides it", () => {
+    const plan = planMirrors(SOURCES, { mirrors: [] });
+    expect(plan.basesFor("debian", "bookworm")).toEqual(["https://archive.example/debian"]);
+    expect(plan.basesFor("security", "bookworm-security")).toEqual(["https://security.example/debian-security"]);
+    expect(plan.describe()).toEqual([
+      "debian bookworm: fetch from https://archive.example/debian (manifest)",
+      "debian bookworm-updates: fetch from https://archive.example/debian (manifest)",
+      "security bookworm-security: fetch from https://security.example/debian-security (manifest)",
+    ]);
+  });
+
+  it("applies a bare URL to every source, keeping order and dropping trailing slashes and repeats", () => {
+    const plan = planMirrors(SOURCES, { mirrors: ["http://m1.example/all/", "http://m2.example/all", "http://m1.example/all"] });
+    expect(plan.basesFor("debian", "bookworm")).toEqual(["http://m1.example/all", "http://m2.example/all"]);
+    expect(plan.basesFor("security", "bookworm-security")).toEqual(["http://m1.example/all", "http://m2.example/all"]);
+  });
+
+  it("applies NAME=URL to that source only, over a URL for all", () => {
+    const plan = planMirrors(SOURCES, { mirrors: ["http://all.example/x", "security=http://sec.example/ds/"] });
+    expect(plan.basesFor("security", "bookworm-security")).toEqual(["http://sec.example/ds"]);
+    expect(plan.basesFor("debian", "bookworm-updates")).toEqual(["http://all.example/x"]);
+    expect(plan.describe()).toContain("security bookworm-security: fetch from http://sec.example/ds (--mirror security=URL)");
+  });
+
+  it("uses apt sources per suite, first matching entry in file order, below --mirror", () => {
+    const plan = planMirrors(SOURCES, { mirrors: [], apt: APT });
+    expect(plan.basesFor("debian", "bookworm")).toEqual(["http://apt-a.example/debian", "http://apt-b.example/debian"]);
+    expect(plan.basesFor("security", "bookworm-security")).toEqual(["http://apt-sec.example/debian-security"]);
+    expect(plan.describe()[0]).toBe("debian bookworm: fetch from http://apt-a.example/debian, http://apt-b.example/debian (apt sources /etc/apt/x.sources:1)");
+    const over = planMirrors(SOURCES, { mirrors: ["http://all.example/x"], apt: APT });
+    expect(over.basesFor("debian", "bookworm")).toEqual(["http://all.example/x"]);
+    const named = planMirrors(SOURCES, { mirrors: ["debian=http://d.example/x"], apt: APT });
+    expect(named.basesFor("debian", "bookworm")).toEqual(["http://d.example/x"]);
+    expect(named.basesFor("security", "bookworm-security")).toEqual(["http://apt-sec.example/debian-security"]);
+  });
+
+  it("keeps the manifest URL for a suite no apt entry lists", () => {
+    const plan = planMirrors(SOURCES, { mirrors: [], apt: [APT[2]!] });
+    expect(plan.basesFor("debian", "bookworm")).toEqual(["https://archive.example/debian"]);
+    expect(plan.basesFor("security", "bookworm-security")).toEqual(["http://apt-sec.example/debian-security"]);
+  });
+
+  it("uses SCRATCH_PKGS_MIRROR only when no --mirror is given", () => {
+    const env = planMirrors(SOURCES, { mirrors: [], envMirror: "security=http://env-sec.example/ds http://env.example/all", apt: APT });
+    expect(env.basesFor("security", "bookworm-security")).toEqual(["http://env-sec.example/ds"]);
+    expect(env.basesFor("debian", "bookworm")).toEqual(["http://env.example/all"]);
+    expect(env.describe()[0]).toMatch(/\(SCRATCH_PKGS_MIRROR\)$/);
+    const flag = planMirrors(SOURCES, { mirrors: ["debian=http://flag.example/d"], envMirror: "http://env.example/all" });
+    expect(flag.basesFor("security", "bookworm-security")).toEqual(["https://security.example/debian-security"]);
+    expect(planMirrors(SOURCES, { mirrors: [], envMirror: "  " }).basesFor("debian", "bookworm")).toEqual(["https://archive.example/debian"]);
+  });
+
+  it("rejects an unknown source name with a suggestion", () => {
+    const f = () => planMirrors(SOURCES, { mirrors: ["debain=http://x.example/d"] });
+    expect(f).toThrow(UsageError);
+    expect(f).toThrow(/--mirror debain=http:\/\/x\.example\/d: the manifest has no source named "debain" \(did you mean "debian"\?\)/);
+    expect(() => planMirrors(SOURCES, { mirrors: [], envMirror: "nope=http://x.example/d" })).toThrow(/SCRATCH_PKGS_MIRROR nope=.*no source named "nope"/);
+  });
+
+  it("rejects mirror URLs that are not plain http(s) base URLs", () => {
+    for (const bad of ["ftp://x.example/d", "x.example/d", "http://x.example/d?q=1", "debian=file:/srv/d"]) {
+      expect(() => planMirrors(SOURCES, { mirrors: [bad] })).toThrow(UsageError);
+    }
+  });
+
+  it("returns a fresh array each time, so callers cannot change the plan", () => {
+    const plan = planMirrors(SOURCES, { mirrors: ["http://all.example/x"] });
+    plan.basesFor("debian", "bookworm").push("http://evil.example");
+    expect(plan.basesFor("debian", "bookworm")).toEqual(["http://all.example/x"]);
+  });
+});
