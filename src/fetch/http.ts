@@ -153,7 +153,7 @@ export class HttpClient {
     try {
       onStart?.(total);
     } catch (e) {
-      res.body.destroy();
+      discard(res.body);
       throw new SinkFailure(e);
     }
     let received = 0;
@@ -167,13 +167,22 @@ export class HttpClient {
         }
       }
     } catch (e) {
-      res.body.destroy();
+      discard(res.body);
       throw e;
     }
     if (total !== undefined && received !== total) {
       throw new AttemptError(`body truncated: got ${received} of ${total} bytes`, true);
     }
   }
+}
+
+/**
+ * Abort a response body we no longer want. undici emits an AbortError on a body destroyed
+ * before its end; with no listener that would be an uncaught exception that kills the process.
+ */
+function discard(body: Dispatcher.ResponseData["body"]): void {
+  body.on("error", () => {});
+  body.destroy();
 }
 
 function parseHttpUrl(url: string): URL {

@@ -126,20 +126,29 @@ function finish(b: StanzaBuilder, origin: PackageOrigin, label: string): Package
     sourcePackage = m[1]!;
   }
   return {
-    name,
-    version,
-    architecture,
+    name: own(name),
+    version: own(version),
+    architecture: own(architecture),
     multiArch: multiArch as PackageRecord["multiArch"],
     essential: essentialText === "yes",
-    depends: utf8(v[F.Depends] ?? ""),
-    preDepends: utf8(v[F.PreDepends] ?? ""),
-    provides: utf8(v[F.Provides] ?? ""),
-    sourcePackage,
-    filename,
+    depends: own(utf8(v[F.Depends] ?? "")),
+    preDepends: own(utf8(v[F.PreDepends] ?? "")),
+    provides: own(utf8(v[F.Provides] ?? "")),
+    sourcePackage: own(sourcePackage),
+    filename: own(filename),
     size,
-    sha256,
+    sha256: own(sha256),
     origin,
   };
+}
+
+/**
+ * A copy of `s` that does not share storage with the chunk it was sliced from. V8 keeps a
+ * sliced string's whole parent alive, so without this every record would pin its 64 KiB chunk
+ * and the whole decompressed index would stay in memory.
+ */
+function own(s: string): string {
+  return s.length < 13 ? s : Buffer.from(s, "utf8").toString("utf8");
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { Lockfile } from "./types.js";
+import { canonicalJson } from "../util/canonical-json.js";
 
 /** Human lines saying what differs between two locks: packages added, removed, changed; releases moved. */
 export function describeLockChanges(old: Lockfile | undefined, cur: Lockfile): string[] {
@@ -20,10 +21,11 @@ export function describeLockChanges(old: Lockfile | undefined, cur: Lockfile): s
     for (const name of [...new Set([...a.keys(), ...b.keys()])].sort()) {
       const x = a.get(name);
       const y = b.get(name);
+      // Canonical forms: a lock read from disk has its keys in another order than a fresh one.
       if (x && !y) out.push(`${arch}: - ${name} ${x.version}`);
       else if (!x && y) out.push(`${arch}: + ${name} ${y.version}`);
       else if (x && y && (x.version !== y.version || x.sha256 !== y.sha256)) out.push(`${arch}: ${name} ${x.version} → ${y.version}`);
-      else if (x && y && JSON.stringify(x) !== JSON.stringify(y)) out.push(`${arch}: ${name}: reasons or selection changed`);
+      else if (x && y && canonicalJson(x) !== canonicalJson(y)) out.push(`${arch}: ${name}: reasons or selection changed`);
     }
   }
   if (out.length === 0) out.push("formatting or field order differs from canonical form");

@@ -42,7 +42,8 @@ export function planRequests(manifest: Manifest): RequestGroup {
   }
   const whole: FileSetPlan = { name: WHOLE_PACKAGES_SET, builtin: false, followDependencies: true, packages: [] };
   manifest.packages.forEach(({ name, version }, i) => {
-    const reason = `packages[${i}] ${version ? `${name}=${version}` : name}`;
+    // The chain names the package next ("packages[0] → hello → libc6"), as lock/types.ts documents.
+    const reason = `packages[${i}]`;
     setOfReason.set(reason, whole);
     withDeps.push({ name, reason, ...(version ? { constraint: { op: "=" as const, version } } : {}) });
   });

@@ -78,3 +78,36 @@ export interface SelectionRule {
   include: string[];
   exclude: string[];
 }
+
+/**
+ * What `layer` must produce for one architecture (filled in by `lock`, which builds the layer
+ * through the same code path). Digests are "sha256:<hex>" as OCI writes them.
+ */
+export interface LockedLayer {
+  /** Digest of the uncompressed tar: the OCI diff_id and the reproducibility key. */
+  diffId: string;
+  size: number;
+  /** The provenance manifest (JSON lines, one per layer path) stored in the layer at `path`. */
+  provenance: { path: string; sha256: string; entries: number };
+  /** Per compression: digest and size of the compressed blob and the pinned compressor settings. */
+  compressed: Record<string, { digest: string; size: number; settings: CompressorSettings }>;
+}
+
+export interface CompressorSettings {
+  /** Library and version that produced the bytes, e.g. "fflate@0.8.3". */
+  compressor: string;
+  level: number;
+  [option: string]: string | number | boolean;
+}
+
+/** A generated file set: a named, versioned recipe from inputs to outputs, all by sha256. */
+export interface LockedDerivation {
+  recipe: string;
+  version: string;
+  /** Recipe options (e.g. { timezone: "UTC" }); {} when none. */
+  options: Record<string, string | number | boolean>;
+  /** Layer paths read, with the sha256 of their content (symlinks: of their target text). Sorted by path. */
+  inputs: Array<{ path: string; sha256: string }>;
+  /** Layer paths written. Sorted by path. */
+  outputs: Array<{ path: string; type: "file" | "dir" | "symlink"; mode: string /* octal, e.g. "0644" */; uid: number; gid: number; sha256: string }>;
+}

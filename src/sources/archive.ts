@@ -4,7 +4,7 @@
  * which Packages index files to read and from where.
  */
 import type { Fetcher } from "../fetch/fetcher.js";
-import { NetworkError, VerificationError } from "../errors.js";
+import { NetworkError, ResolveError, VerificationError } from "../errors.js";
 import type { Keyring } from "./keyring.js";
 import { parseRelease, checkValidUntil, type ReleaseInfo } from "./release.js";
 import { verifyClearsigned, verifyDetached } from "./signature.js";
@@ -103,14 +103,15 @@ export function chooseIndexes(vs: VerifiedSuite, components: string[], arch: str
   const { release, ref } = vs;
   const label = `${ref.url}/dists/${ref.suite}`;
   if (release.architectures.length > 0 && !release.architectures.includes(arch)) {
-    throw new VerificationError(`${label}/InRelease lists no architecture ${arch} (it has ${release.architectures.join(", ")})`, {
+    // The manifest asks for what the archive does not carry: a request problem (exit 2), not a failed check.
+    throw new ResolveError(`${label}/InRelease lists no architecture ${arch} (it has ${release.architectures.join(", ")})`, {
       hint: `remove ${arch} from "architectures" or use a suite that has it`,
     });
   }
   const out: IndexChoice[] = [];
   for (const component of components) {
     if (release.components.length > 0 && !release.components.some((c) => c === component || c.endsWith("/" + component))) {
-      throw new VerificationError(`${label}/InRelease lists no component ${component} (it has ${release.components.join(", ")})`, {
+      throw new ResolveError(`${label}/InRelease lists no component ${component} (it has ${release.components.join(", ")})`, {
         hint: `fix "components" of source ${ref.source}`,
       });
     }

@@ -172,6 +172,7 @@ export interface ManifestSpec {
   packages?: string[];
   allowExpired?: boolean;
   architectures?: string[];
+  components?: string[];
 }
 
 export function manifestJson(spec: ManifestSpec = {}): string {
@@ -181,7 +182,7 @@ export function manifestJson(spec: ManifestSpec = {}): string {
         name: "debian",
         url: ARCHIVE_URL,
         suites: spec.suites ?? ["stable", "stable-updates"],
-        components: ["main"],
+        components: spec.components ?? ["main"],
         keyring: "archive-key.asc",
         ...(spec.allowExpired !== undefined ? { allowExpired: spec.allowExpired } : {}),
       },

@@ -1,0 +1,256 @@
+/**
+ * Reads a .deb (already verified by sha256) into its control files and the list of its
+ * data.tar members: ar container → debian-binary, control.tar.*, data.tar.* (deb(5)), each
+ * decompressed and parsed as a stream. Member names are normalised and unsafe members
+ * refused here; whether a member passes through another's symlink is the layer tree's check.
+ */
+
+import { DecompressError } from "../index/decompress.js";
+import type { DebMember, NodeType } from "../layer/types.js";
+import { readArMembers, type ArMember } from "./ar.js";
+import { decompressMember, memberCompression, type MemberCompression } from "./decompress.js";
+import { DebFormatError } from "./errors.js";
+import { normaliseMemberPath } from "./paths.js";
+import { readTar, TarFormatError, type TarEntry } from "./tar-reader.js";
+import { ZstdDecompressError } from "./zstd.js";
+
+export { normaliseMemberPath } from "./paths.js";
+export { DebFormatError } from "./errors.js";
+
+export interface DebContents {
+  /** The control file's text. */
+  control: string;
+  /** The md5sums control file's text, when the package has one. */
+  md5sums: string | undefined;
+  /** Every regular file of control.tar by name: control, md5sums, conffiles, postinst, … */
+  controlFiles: Map<string, Uint8Array>;
+  /** Every data.tar member in archive order; `content` only for regular files that are wanted. */
+  data: DebMember[];
+}
+
+export interface ReadDebOptions {
+  /** How errors name the .deb, e.g. "libc6_2.36-9_amd64.deb". */
+  label: string;
+  /**
+   * Asked for each regular file and hard link of data.tar: whether its bytes are needed. Only
+   * wanted files get `content`; a file also gets it when a wanted hard link points to it (the
+   * link's bytes are its target's). Default: every file.
+   */
+  want?: (path: string, type: NodeType) => boolean;
+}
+
+const MAX_DEBIAN_BINARY = 1024;
+
+export async function readDeb(path: string, opts: ReadDebOptions): Promise<DebContents> {
+  const { label } = opts;
+  const want = opts.want ?? (() => true);
+  let sawVersion = false;
+  let controlFiles: Map<string, Uint8Array> | undefined;
+  let controlMember = "control.tar";
+  let data: { members: DebMember[]; needs: Set<number>; member: ArMember; kind: MemberCompression } | undefined;
+
+  for await (const m of readArMembers(path, label)) {
+    if (!sawVersion) {
+      if (m.name !== "debian-binary") {
+        throw new DebFormatError(label, m.name, 'the first ar member must be "debian-binary": this is not a Debian binary package');
+      }
+      await checkFormatVersion(m, label);
+      sawVersion = true;
+    } else if (data !== undefined || m.name.startsWith("_")) {
+      // deb(5): members after data.tar, and names starting with "_", are to be ignored.
+    } else if (controlFiles === undefined) {
+      controlFiles = await readControlTar(m, memberKind(m, "control.tar", label), label);
+      controlMember = m.name;
+    } else {
+      const kind = memberKind(m, "data.tar", label);
+      const result = await readDataTar(m, kind, label, (p, type) => want(p, type));
+      data = { ...result, member: m, kind };
+    }
+  }
+  if (!sawVersion) throw new DebFormatError(label, undefined, "the ar archive is empty: not a Debian binary package");
+  if (controlFiles === undefined) throw new DebFormatError(label, undefined, "no control.tar member");
+  if (data === undefined) throw new DebFormatError(label, undefined, "no data.tar member");
+
+  const controlBytes = controlFiles.get("control");
+  if (controlBytes === undefined) throw new DebFormatError(label, controlMember, 'no "control" file');
+  const md5sums = controlFiles.get("md5sums");
+
+  if (data.needs.size > 0) await fillLinkTargets(path, label, data.member, data.kind, data.members, data.needs);
+
+  return {
+    control: decodeText(controlBytes),
+    md5sums: md5sums === undefined ? undefined : decodeText(md5sums),
+    controlFiles,
+    data: data.members,
+  };
+}
+
+function memberKind(m: ArMember, base: "control.tar" | "data.tar", label: string): MemberCompression {
+  const kind = memberCompression(m.name, base);
+  if (kind === undefined) {
+    const expected = base === "control.tar" ? "control.tar after debian-binary" : "data.tar after control.tar";
+    throw new DebFormatError(label, m.name, `unexpected ar member: expected ${expected} (with .gz, .xz, .zst or no suffix)`);
+  }
+  if (kind === "unsupported") {
+    throw new DebFormatError(label, m.name, "this compression is not supported: only uncompressed, gzip, xz and zstd tar members can be read", {
+      hint: "Debian uses xz (and Ubuntu zstd); a package compressed otherwise must be repacked with dpkg-deb -Zxz.",
+    });
+  }
+  return kind;
+}
+
+async function checkFormatVersion(m: ArMember, label: string): Promise<void> {
+  if (m.size > MAX_DEBIAN_BINARY) throw new DebFormatError(label, m.name, `is ${m.size} bytes: not a format version`);
+  const chunks: Uint8Array[] = [];
+  for await (const c of m.stream()) chunks.push(c);
+  const text = Buffer.concat(chunks).toString("latin1");
+  const line = text.split("\n", 1)[0] ?? "";
+  const v = /^([0-9]+)\.([0-9]+)$/.exec(line);
+  if (v === null || !text.includes("\n")) {
+    throw new DebFormatError(label, m.name, `malformed format version ${JSON.stringify(line)} (expected "2.0")`);
+  }
+  if (v[1] !== "2") {
+    throw new DebFormatError(label, m.name, `unsupported .deb format version ${line}: only format 2.x is supported`);
+  }
+}
+
+/** Runs one tar member through its decompressor and parser, turning format failures into DebFormatError. */
+async function readTarMember(m: ArMember, kind: MemberCompression, label: string, onEntry: (e: TarEntry) => Promise<void>): Promise<void> {
+  try {
+    await readTar(decompressMember(kind, m.stream()), onEntry);
+  } catch (e) {
+    if (e instanceof DecompressError || e instanceof ZstdDecompressError || e instanceof TarFormatError) {
+      throw new DebFormatError(label, m.name, e.message, { cause: e });
+    }
+    throw e;
+  }
+}
+
+async function readControlTar(m: ArMember, kind: MemberCompression, label: string): Promise<Map<string, Uint8Array>> {
+  const files = new Map<string, Uint8Array>();
+  await readTarMember(m, kind, label, async (e) => {
+    const member = await toDebMember(e, label, () => true);
+    if (member.type === "file" && member.content !== undefined) files.set(member.path.slice(1), member.content);
+  });
+  return files;
+}
+
+async function readDataTar(
+  m: ArMember,
+  kind: MemberCompression,
+  label: string,
+  want: (path: string, type: NodeType, index: number) => boolean,
+): Promise<{ members: DebMember[]; needs: Set<number> }> {
+  const members: DebMember[] = [];
+  /** The newest member at each path: hard links may only point back at regular files. */
+  const latest = new Map<string, number>();
+  /** For each hard link's index, the index of the regular file whose bytes it shares. */
+  const linkRoot = new Map<number, number>();
+  const needs = new Set<number>();
+  await readTarMember(m, kind, label, async (e) => {
+    const index = members.length;
+    const member = await toDebMember(e, label, (p, t) => want(p, t, index));
+    if (member.type === "hardlink") {
+      const at = latest.get(member.target!);
+      const root = at === undefined ? undefined : members[at]!.type === "file" ? at : linkRoot.get(at);
+      if (root === undefined) {
+        throw new DebFormatError(label, e.name, `hard link to ${member.target}, which is not an earlier regular file of the archive`);
+      }
+      linkRoot.set(index, root);
+      if (want(member.path, "hardlink", index) && members[root]!.content === undefined) needs.add(root);
+    }
+    latest.set(member.path, index);
+    members.push(member);
+  });
+  return { members, needs };
+}
+
+/** Second pass over data.tar for files whose bytes only wanted hard links need (rare: avoids buffering all files up front). */
+async function fillLinkTargets(
+  path: string,
+  label: string,
+  dataMember: ArMember,
+  kind: MemberCompression,
+  members: DebMember[],
+  needs: Set<number>,
+): Promise<void> {
+  for await (const m of readArMembers(path, label)) {
+    if (m.offset !== dataMember.offset) continue;
+    let index = 0;
+    await readTarMember(m, kind, label, async (e) => {
+      const i = index++;
+      const again = await toDebMember(e, label, () => needs.has(i));
+      const first = members[i];
+      if (first === undefined || first.member !== again.member) {
+        throw new DebFormatError(label, m.name, "changed while it was being read");
+      }
+      if (again.content !== undefined) first.content = again.content;
+    });
+    return;
+  }
+  throw new DebFormatError(label, dataMember.name, "changed while it was being read");
+}
+
+const REFUSED_TYPES: Partial<Record<TarEntry["type"], string>> = {
+  chardev: "character device",
+  blockdev: "block device",
+  fifo: "fifo",
+  unknown: "entry of an unsupported tar type (sparse file, volume label, …)",
+};
+
+/** Checks and normalises one tar entry; reads its body when it is a wanted regular file. */
+async function toDebMember(e: TarEntry, label: string, want: (path: string, type: NodeType) => boolean): Promise<DebMember> {
+  if (e.name.includes("\uFFFD")) throw new DebFormatError(label, e.name, "member name is not valid UTF-8");
+  const path = normaliseMemberPath(e.name, label);
+  const refused = REFUSED_TYPES[e.type];
+  if (refused !== undefined) throw new DebFormatError(label, e.name, `${refused} refused: a layer holds only files, directories and links`);
+  const type = e.type as NodeType;
+  const base = { path, member: e.name, type, mode: e.mode & 0o7777, uid: e.uid, gid: e.gid };
+  switch (type) {
+    case "dir":
+      return { ...base, size: 0 };
+    case "symlink": {
+      const target = e.linkname ?? "";
+      if (target === "" || target.includes("\0") || target.includes("\uFFFD")) {
+        throw new DebFormatError(label, e.name, `symlink with an empty or unreadable target ${JSON.stringify(target)}`);
+      }
+      return { ...base, size: 0, target };
+    }
+    case "hardlink": {
+      if (e.linkname === undefined || e.linkname === "" || e.linkname.includes("\uFFFD")) {
+        throw new DebFormatError(label, e.name, "hard link with an empty or unreadable target");
+      }
+      let target: string;
+      try {
+        target = normaliseMemberPath(e.linkname, label);
+      } catch (err) {
+        if (!(err instanceof DebFormatError)) throw err;
+        throw new DebFormatError(label, e.name, `hard link target ${JSON.stringify(e.linkname)} refused: it is absolute or leaves the archive`);
+      }
+      return { ...base, size: 0, target };
+    }
+    case "file": {
+      if (!want(path, "file")) return { ...base, size: e.size };
+      const content = await readAll(e.body, e.size);
+      if (content.length !== e.size) {
+        throw new DebFormatError(label, e.name, `holds ${content.length} bytes but its header says ${e.size}`);
+      }
+      return { ...base, size: e.size, content };
+    }
+  }
+}
+
+async function readAll(body: AsyncIterable<Uint8Array>, size: number): Promise<Uint8Array> {
+  const out = new Uint8Array(size);
+  let at = 0;
+  for await (const chunk of body) {
+    if (at + chunk.length > size) return new Uint8Array(at + chunk.length); // reported by the caller as a size mismatch
+    out.set(chunk, at);
+    at += chunk.length;
+  }
+  return at === size ? out : out.subarray(0, at);
+}
+
+function decodeText(bytes: Uint8Array): string {
+  return new TextDecoder("utf-8").decode(bytes);
+}

@@ -1,0 +1,388 @@
+/**
+ * Deterministic tar serialisation of a layer's file tree (DESIGN.md §5).
+ *
+ * The 512-byte ustar header is encoded here by hand rather than with tar-stream's pack: tar-stream
+ * switches any non-ASCII name to PAX even when it fits ustar, silently saturates numeric fields
+ * that overflow (a uid of 2^21 becomes 07777777), defaults a missing mtime to the current time and
+ * is an asynchronous stream. A layer needs every byte decided here, so the encoder is ours.
+ *
+ * Format decisions (all fixed, none depend on the machine, time, locale or umask):
+ * - Entries sorted by the UTF-8 bytes of their absolute path; "/" itself is not written.
+ * - Member names are relative: "etc/", "etc/passwd"; directories end in "/".
+ * - POSIX ustar headers (magic "ustar\0", version "00"), numeric fields as GNU tar writes them in
+ *   --format=ustar: zero-padded octal ending in NUL, checksum as 6 digits, NUL, space;
+ *   devmajor/devminor "0000000"; uname/gname empty; mtime = opts.mtime for every entry.
+ * - Names longer than 100 bytes use the ustar prefix/name split (the longest prefix that works,
+ *   as GNU tar chooses); only when no split fits, a PAX 'x' header carries `path` (and `linkpath`
+ *   for link targets over 100 bytes) and nothing else. The PAX header's own name is
+ *   "PaxHeaders/<basename>" (no pid, unlike GNU tar), mode 0644, uid/gid 0, same mtime.
+ * - Hard links: all paths that share a file's content form one group; the path that sorts first
+ *   carries the content (type '0') and the others are type '1' links to it, so an extractor always
+ *   meets the target before the link. All members of a group carry the file node's mode/uid/gid.
+ * - The archive ends with two 512-byte zero blocks and is NOT padded to a 10240-byte record: OCI
+ *   layers do not need it and Go's archive/tar (used by most OCI tooling) does not pad either.
+ */
+
+import type { LayerNode } from "./types.js";
+
+export interface TarWriteOptions {
+  /** Seconds since the epoch (SOURCE_DATE_EPOCH), written as every entry's mtime. */
+  mtime: number;
+}
+
+/** Receives the archive in order. Chunks are read-only views; copy them if kept after the call. */
+export type TarSink = (chunk: Uint8Array) => void;
+
+export interface TarWriteResult {
+  /** Total bytes passed to the sink. */
+  size: number;
+  /** Tar members written, not counting PAX extended headers. */
+  entries: number;
+}
+
+const BLOCK = 512;
+const ZERO_BLOCK = new Uint8Array(BLOCK);
+const END_OF_ARCHIVE = new Uint8Array(2 * BLOCK);
+/** Largest value of an 8-byte octal field (7 digits + NUL): uid, gid, mode. */
+const MAX_OCTAL_7 = 0o7777777;
+/** Largest value of a 12-byte octal field (11 digits + NUL): size, mtime. */
+const MAX_OCTAL_11 = 0o77777777777;
+
+const TYPE_FILE = 0x30; // '0'
+const TYPE_HARDLINK = 0x31; // '1'
+const TYPE_SYMLINK = 0x32; // '2'
+const TYPE_DIR = 0x35; // '5'
+const TYPE_PAX = 0x78; // 'x'
+
+const utf8 = new TextEncoder();
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** One member, decided and validated, before encoding. */
+interface Entry {
+  /** Absolute path bytes: the sort key. */
+  key: Uint8Array;
+  /** Member name bytes: relative, with a trailing "/" for directories. */
+  name: Uint8Array;
+  typeflag: number;
+  mode: number;
+  uid: number;
+  gid: number;
+  content?: Uint8Array;
+  linkname?: Uint8Array;
+}
+
+/** Serialise the nodes into one in-memory tar archive. */
+export function writeLayerTar(nodes: readonly LayerNode[], opts: TarWriteOptions): Uint8Array {
+  const chunks: Uint8Array[] = [];
+  const { size } = streamLayerTar(nodes, opts, (c) => chunks.push(c));
+  const out = new Uint8Array(size);
+  let off = 0;
+  for (const c of chunks) {
+    out.set(c, off);
+    off += c.length;
+  }
+  return out;
+}
+
+/**
+ * Serialise the nodes into the sink (e.g. a hashing sink and a file writer). Everything is
+ * validated before the first byte is emitted, so a bad tree never yields a partial archive.
+ */
+export function streamLayerTar(nodes: readonly LayerNode[], opts: TarWriteOptions, sink: TarSink): TarWriteResult {
+  checkInteger("mtime", opts.mtime, MAX_OCTAL_11, "the tar writer options");
+  const entries = planEntries(nodes);
+  let size = 0;
+  const emit = (chunk: Uint8Array): void => {
+    if (chunk.length === 0) return;
+    sink(chunk);
+    size += chunk.length;
+  };
+  for (const e of entries) {
+    for (const block of encodeEntryHeaders(e, opts.mtime)) emit(block);
+    if (e.content !== undefined) {
+      emit(e.content);
+      emit(padding(e.content.length));
+    }
+  }
+  emit(END_OF_ARCHIVE);
+  return { size, entries: entries.length };
+}
+
+/** Validate the tree and turn it into sorted tar entries. Throws a plain Error on a bad tree. */
+function planEntries(nodes: readonly LayerNode[]): Entry[] {
+  const byPath = new Map<string, LayerNode>();
+  for (const node of nodes) {
+    checkPath(node.path, "path");
+    if (byPath.has(node.path)) throw new Error(`layer tar: duplicate path ${JSON.stringify(node.path)}`);
+    byPath.set(node.path, node);
+  }
+
+  // Hard-link groups, keyed by the path of the regular file whose content they share.
+  const groups = new Map<string, string[]>();
+  const fileOf = new Map<string, LayerNode>();
+  for (const node of nodes) {
+    if (node.type === "hardlink") {
+      const file = resolveHardlink(node, byPath);
+      fileOf.set(node.path, file);
+      const members = groups.get(file.path);
+      if (members) members.push(node.path);
+      else groups.set(file.path, [file.path, node.path]);
+    }
+  }
+  // The member that sorts first carries the content; the rest link to it.
+  const carrierOf = new Map<string, Uint8Array>();
+  for (const members of groups.values()) {
+    const keyed = members.map((p) => ({ p, key: utf8.encode(p) })).sort((a, b) => compareBytes(a.key, b.key));
+    const carrier = keyed[0]!;
+    for (const m of keyed) carrierOf.set(m.p, carrier.key);
+  }
+
+  const entries: Entry[] = [];
+  for (const node of nodes) {
+    const where = `node ${JSON.stringify(node.path)}`;
+    if (node.path === "/") {
+      if (node.type !== "dir") throw new Error(`layer tar: ${where} must be a directory, not a ${node.type}`);
+      continue; // the root is implied by every extractor
+    }
+    const parent = node.path.slice(0, node.path.lastIndexOf("/")) || "/";
+    if (parent !== "/") {
+      const p = byPath.get(parent);
+      if (!p) throw new Error(`layer tar: ${where} has no parent directory node ${JSON.stringify(parent)}`);
+      if (p.type !== "dir") throw new Error(`layer tar: parent ${JSON.stringify(parent)} of ${where} is a ${p.type}, not a directory`);
+    }
+
+    const key = utf8.encode(node.path);
+    const rel = key.subarray(1);
+    // Hard-link members take the shared file's metadata: they are one inode.
+    const meta = fileOf.get(node.path) ?? node;
+    checkInteger("mode", meta.mode, Number.MAX_SAFE_INTEGER, where);
+    checkInteger("uid", meta.uid, MAX_OCTAL_7, where);
+    checkInteger("gid", meta.gid, MAX_OCTAL_7, where);
+    const base = { key, mode: meta.mode & 0o7777, uid: meta.uid, gid: meta.gid };
+
+    switch (node.type) {
+      case "dir":
+        entries.push({ ...base, name: concat(rel, utf8.encode("/")), typeflag: TYPE_DIR });
+        break;
+      case "symlink": {
+        if (typeof node.target !== "string" || node.target === "") throw new Error(`layer tar: symlink ${where} has no target`);
+        checkText(node.target, `target of symlink ${where}`);
+        entries.push({ ...base, name: rel, typeflag: TYPE_SYMLINK, linkname: utf8.encode(node.target) });
+        break;
+      }
+      case "file":
+      case "hardlink": {
+        const content = meta.content;
+        if (!(content instanceof Uint8Array)) throw new Error(`layer tar: regular file ${JSON.stringify(meta.path)} has no content`);
+        if (content.length > MAX_OCTAL_11) throw new Error(`layer tar: ${where} is larger than 8 GiB, which ustar cannot record`);
+        const carrier = carrierOf.get(node.path);
+        if (carrier === undefined || compareBytes(carrier, key) === 0) {
+          entries.push({ ...base, name: rel, typeflag: TYPE_FILE, content });
+        } else {
+          entries.push({ ...base, name: rel, typeflag: TYPE_HARDLINK, linkname: carrier.subarray(1) });
+        }
+        break;
+      }
+      default:
+        throw new Error(`layer tar: ${where} has unknown type ${JSON.stringify((node as LayerNode).type)}`);
+    }
+  }
+  entries.sort((a, b) => compareBytes(a.key, b.key));
+  return entries;
+}
+
+/** Follow a hard link (through other hard links) to the regular file it shares. */
+function resolveHardlink(node: LayerNode, byPath: ReadonlyMap<string, LayerNode>): LayerNode {
+  const seen = new Set<string>([node.path]);
+  let cur = node;
+  for (;;) {
+    const target = cur.target;
+    if (typeof target !== "string") throw new Error(`layer tar: hard link ${JSON.stringify(cur.path)} has no target`);
+    checkPath(target, `hard-link target of ${JSON.stringify(cur.path)}`);
+    const next = byPath.get(target);
+    if (!next) throw new Error(`layer tar: hard link ${JSON.stringify(cur.path)} points to ${JSON.stringify(target)}, which is not in the layer`);
+    if (next.type === "file") return next;
+    if (next.type !== "hardlink") throw new Error(`layer tar: hard link ${JSON.stringify(cur.path)} points to ${JSON.stringify(target)}, a ${next.type}; hard links must point to regular files`);
+    if (seen.has(next.path)) throw new Error(`layer tar: hard links form a cycle through ${JSON.stringify(next.path)}`);
+    seen.add(next.path);
+    cur = next;
+  }
+}
+
+/** The header block(s) of one entry: an optional PAX header (with its records) and the ustar header. */
+function encodeEntryHeaders(e: Entry, mtime: number): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  const split = splitUstarName(e.name);
+  const linkFits = e.linkname === undefined || e.linkname.length <= 100;
+  const records: Uint8Array[] = [];
+  if (!split) records.push(paxRecord("path", e.name));
+  if (!linkFits) records.push(paxRecord("linkpath", e.linkname!));
+  if (records.length > 0) {
+    const body = concat(...records);
+    out.push(
+      encodeHeader({
+        name: paxHeaderName(e.name),
+        prefix: undefined,
+        typeflag: TYPE_PAX,
+        mode: 0o644,
+        uid: 0,
+        gid: 0,
+        size: body.length,
+        mtime,
+        linkname: undefined,
+      }),
+    );
+    out.push(body, padding(body.length));
+  }
+  out.push(
+    encodeHeader({
+      name: split ? split.name : truncateUtf8(e.name, 100),
+      prefix: split?.prefix,
+      typeflag: e.typeflag,
+      mode: e.mode,
+      uid: e.uid,
+      gid: e.gid,
+      size: e.content?.length ?? 0,
+      mtime,
+      linkname: e.linkname === undefined ? undefined : linkFits ? e.linkname : truncateUtf8(e.linkname, 100),
+    }),
+  );
+  return out;
+}
+
+interface HeaderFields {
+  name: Uint8Array;
+  prefix: Uint8Array | undefined;
+  typeflag: number;
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  mtime: number;
+  linkname: Uint8Array | undefined;
+}
+
+/** One POSIX ustar header block. Offsets from POSIX.1-1988 (pax) "ustar Interchange Format". */
+function encodeHeader(h: HeaderFields): Uint8Array {
+  const b = new Uint8Array(BLOCK);
+  b.set(h.name, 0); // name[100]
+  writeOctal(b, 100, 8, h.mode); // mode[8]
+  writeOctal(b, 108, 8, h.uid); // uid[8]
+  writeOctal(b, 116, 8, h.gid); // gid[8]
+  writeOctal(b, 124, 12, h.size); // size[12]
+  writeOctal(b, 136, 12, h.mtime); // mtime[12]
+  b[156] = h.typeflag; // typeflag
+  if (h.linkname) b.set(h.linkname, 157); // linkname[100]
+  b.set(utf8.encode("ustar\0"), 257); // magic[6]
+  b.set(utf8.encode("00"), 263); // version[2]
+  // uname[32] at 265 and gname[32] at 297 stay empty.
+  writeOctal(b, 329, 8, 0); // devmajor[8]
+  writeOctal(b, 337, 8, 0); // devminor[8]
+  if (h.prefix) b.set(h.prefix, 345); // prefix[155]
+  // chksum[8]: sum of all bytes with the field itself read as spaces; 6 digits, NUL, space.
+  b.fill(0x20, 148, 156);
+  let sum = 0;
+  for (const x of b) sum += x;
+  writeOctal(b, 148, 7, sum);
+  b[155] = 0x20;
+  return b;
+}
+
+/** Zero-padded octal in width-1 digits followed by NUL. */
+function writeOctal(b: Uint8Array, off: number, width: number, value: number): void {
+  const digits = value.toString(8).padStart(width - 1, "0");
+  if (digits.length > width - 1) throw new Error(`layer tar: value ${value} does not fit a ${width}-byte header field`);
+  for (let i = 0; i < digits.length; i++) b[off + i] = digits.charCodeAt(i);
+  b[off + width - 1] = 0;
+}
+
+/**
+ * Split a long name into ustar prefix (≤155 bytes) and name (≤100 bytes, non-empty) at a "/".
+ * Like GNU tar, take the longest prefix that fits (ignoring a directory's trailing slash), so our
+ * headers equal GNU tar's --format=ustar ones. Null when no split fits.
+ */
+function splitUstarName(name: Uint8Array): { name: Uint8Array; prefix: Uint8Array | undefined } | null {
+  if (name.length <= 100) return { name, prefix: undefined };
+  if (name.length > 155 + 1 + 100) return null;
+  let end = Math.min(name.length, 156);
+  if (end === name.length && name[end - 1] === 0x2f) end--;
+  let i = end - 1;
+  while (i > 0 && name[i] !== 0x2f) i--;
+  const rest = name.length - i - 1;
+  if (i === 0 || rest > 100 || rest === 0) return null;
+  return { prefix: name.subarray(0, i), name: name.subarray(i + 1) };
+}
+
+/** A PAX record "<len> <key>=<value>\n", where <len> counts the whole record including itself. */
+function paxRecord(key: string, value: Uint8Array): Uint8Array {
+  const rest = utf8.encode(` ${key}=`);
+  const base = rest.length + value.length + 1;
+  let len = base + String(base).length;
+  if (String(len).length !== String(base).length) len = base + String(len).length;
+  return concat(utf8.encode(String(len)), rest, value, utf8.encode("\n"));
+}
+
+/** "PaxHeaders/<basename>", cut to the 100-byte name field: fixed, unlike GNU tar's pid-bearing name. */
+function paxHeaderName(name: Uint8Array): Uint8Array {
+  let end = name.length;
+  if (name[end - 1] === 0x2f) end--; // a directory's trailing slash
+  const start = name.lastIndexOf(0x2f, end - 1) + 1;
+  return truncateUtf8(concat(utf8.encode("PaxHeaders/"), name.subarray(start, end)), 100);
+}
+
+/** At most max bytes, cut before a UTF-8 continuation byte so no character is split. */
+function truncateUtf8(bytes: Uint8Array, max: number): Uint8Array {
+  if (bytes.length <= max) return bytes;
+  let end = max;
+  while (end > 0 && ((bytes[end] ?? 0) & 0xc0) === 0x80) end--;
+  return bytes.subarray(0, end);
+}
+
+function padding(len: number): Uint8Array {
+  const rem = len % BLOCK;
+  return rem === 0 ? ZERO_BLOCK.subarray(0, 0) : ZERO_BLOCK.subarray(0, BLOCK - rem);
+}
+
+/** A normalised absolute layer path: "/", or "/a/b" with no empty, "." or ".." component. */
+function checkPath(path: unknown, what: string): asserts path is string {
+  if (typeof path !== "string" || !path.startsWith("/")) throw new Error(`layer tar: ${what} ${JSON.stringify(path)} is not an absolute path`);
+  if (path === "/") return;
+  for (const part of path.slice(1).split("/")) {
+    if (part === "" || part === "." || part === "..") throw new Error(`layer tar: ${what} ${JSON.stringify(path)} is not a normalised path (empty, "." or ".." component)`);
+  }
+  checkText(path, `${what} ${JSON.stringify(path)}`);
+}
+
+/** Tar stores bytes: refuse NUL and strings that have no exact UTF-8 form. */
+function checkText(s: string, what: string): void {
+  if (s.includes("\0")) throw new Error(`layer tar: ${what} contains a NUL character`);
+  if (LONE_SURROGATE.test(s)) throw new Error(`layer tar: ${what} is not valid Unicode (lone surrogate)`);
+}
+
+function checkInteger(field: string, value: unknown, max: number, where: string): void {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > max) {
+    throw new Error(`layer tar: ${field} of ${where} must be an integer from 0 to ${max}, got ${String(value)}`);
+  }
+}
+
+/** Unsigned lexicographic byte order (memcmp), the sort order of the layer. */
+export function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const d = a[i]! - b[i]!;
+    if (d !== 0) return d;
+  }
+  return a.length - b.length;
+}
+
+function concat(...parts: Uint8Array[]): Uint8Array {
+  let len = 0;
+  for (const p of parts) len += p.length;
+  const out = new Uint8Array(len);
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}

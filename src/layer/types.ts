@@ -1,0 +1,44 @@
+/**
+ * The in-memory file tree of a layer, shared by the deb reader (which produces entries), the
+ * selection and derivation steps (which add nodes) and the tar writer (which serialises them).
+ * Paths are absolute and normalised: "/usr/lib/x", no trailing slash, "/" is the root.
+ */
+
+export type NodeType = "file" | "dir" | "symlink" | "hardlink";
+
+export interface LayerNode {
+  path: string;
+  type: NodeType;
+  /** Permission bits incl. setuid/setgid/sticky (0o7777 mask). */
+  mode: number;
+  uid: number;
+  gid: number;
+  /** Regular files only. */
+  content?: Uint8Array;
+  /** Symlinks: the target as written (relative or absolute). Hard links: the absolute layer path of the file it links to. */
+  target?: string;
+  /** Where it came from: a package member or a derivation. */
+  origin: NodeOrigin;
+}
+
+export type NodeOrigin =
+  | { kind: "package"; package: string; version: string; architecture: string; member: string /* path inside data.tar, e.g. "./usr/lib/x" */ }
+  | { kind: "derivation"; recipe: string; version: string; inputs: Array<{ path: string; sha256: string }> }
+  | { kind: "implicit"; reason: string /* e.g. "parent directory" */ };
+
+/** One entry of a .deb's data.tar (or control.tar) as the deb reader yields it. */
+export interface DebMember {
+  /** Normalised absolute path ("./usr/bin/x" → "/usr/bin/x"; "./" → "/"). */
+  path: string;
+  /** The name exactly as stored in the tar, for provenance. */
+  member: string;
+  type: NodeType;
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  /** Regular files: the whole content (debs are read into memory member by member). */
+  content?: Uint8Array;
+  /** Symlink target as written; hard link: normalised absolute path of the link target. */
+  target?: string;
+}

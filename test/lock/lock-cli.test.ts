@@ -1,0 +1,360 @@
+// The real command line (`node dist/cli/main.js`): exit codes, what goes to stdout and stderr,
+// --json, --quiet, `why`, and byte-identical locks whatever the TZ, locale, umask and working
+// directory. The CLI is compiled with tsc into a private dist/ in a temp dir, so this file never
+// races another build of the repository's dist/.
+import { execFile, spawn } from "node:child_process";
+import { copyFile, mkdir, readFile, stat, symlink, writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { join, relative } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Lockfile } from "../../src/lock/types.js";
+import { serveDirectory, type TestServer } from "../fixtures/server.js";
+import { makeKey, type TestKey } from "../sources/pgp-helpers.js";
+import {
+  ARCHIVE_URL,
+  KEY_DATE,
+  V,
+  buildTwoSuites,
+  bytesOrNone,
+  expectFileUnchanged,
+  lockWith,
+  removeDir,
+  repoRoot,
+  tempDir,
+  versions,
+  writeProject,
+  type ManifestSpec,
+} from "./helpers.js";
+
+let work: string;
+let main: string;
+let key: TestKey;
+let server: TestServer;
+let n = 0;
+/** A closure lock of the full manifest, made once by the CLI, for the `why` tests. */
+let whyLock: string;
+
+const FULL: ManifestSpec = { policy: "closure", packages: ["hello"] };
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** The environment of a clean shell: no mirror override from the caller's environment. */
+function baseEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  delete env.SCRATCH_PKGS_MIRROR;
+  return { ...env, ...extra };
+}
+
+/** Runs a command asynchronously (the test server lives in this process, so never spawnSync). */
+function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Run> {
+  return new Promise((ok, fail) => {
+    const child = spawn(cmd, args, { cwd: opts.cwd ?? work, env: opts.env ?? baseEnv(), stdio: ["ignore", "pipe", "pipe"] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on("data", (c: Buffer) => out.push(c));
+    child.stderr.on("data", (c: Buffer) => err.push(c));
+    child.on("error", fail);
+    child.on("close", (code) => ok({ code, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") }));
+  });
+}
+
+const cli = (args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Run> => run(process.execPath, [main, ...args], opts);
+
+/** `lock` flags for a project, fetching from the local server. */
+const lockArgs = (p: { config: string; lockfile: string; cache: string }, ...more: string[]): string[] => [
+  "lock",
+  "--config",
+  p.config,
+  "--lockfile",
+  p.lockfile,
+  "--mirror",
+  `${server.url}/v1`,
+  "--cache",
+  p.cache,
+  ...more,
+];
+
+async function project(spec: ManifestSpec = FULL, keyring: TestKey = key): Promise<{ dir: string; config: string; lockfile: string; cache: string }> {
+  const dir = join(work, `p${n++}`);
+  const p = await writeProject(dir, keyring, spec);
+  return { ...p, cache: join(dir, "cache") };
+}
+
+beforeAll(async () => {
+  work = await tempDir("lock-cli");
+  const build = join(work, "build");
+  await mkdir(build, { recursive: true });
+  // dist/version.js reads ../package.json; bare imports resolve through the linked node_modules.
+  await copyFile(join(repoRoot, "package.json"), join(build, "package.json"));
+  await symlink(join(repoRoot, "node_modules"), join(build, "node_modules"), "dir");
+  const tsc = join(repoRoot, "node_modules", "typescript", "bin", "tsc");
+  const compile = new Promise<void>((ok, fail) =>
+    execFile(process.execPath, [tsc, "-p", join(repoRoot, "tsconfig.json"), "--outDir", join(build, "dist"), "--sourceMap", "false", "--declaration", "false"], { cwd: repoRoot }, (e, stdout) => {
+      // Type errors elsewhere in a tree being edited still emit JavaScript; only a missing CLI is fatal.
+      main = join(build, "dist", "cli", "main.js");
+      if (existsSync(main)) ok();
+      else fail(new Error(`tsc did not produce ${main}: ${e?.message ?? ""}\n${stdout}`));
+    }),
+  );
+  key = await makeKey({ type: "ecc", date: KEY_DATE, signingSubkey: true });
+  const www = join(work, "www");
+  await Promise.all([compile, buildTwoSuites(join(www, "v1"), key, "v1"), buildTwoSuites(join(www, "v2"), key, "v2")]);
+  server = await serveDirectory(www);
+
+  const p = await project(FULL);
+  const r = await cli(lockArgs(p, "--quiet"));
+  if (r.code !== 0) throw new Error(`set-up lock failed (${r.code}): ${r.stderr}`);
+  whyLock = p.lockfile;
+});
+
+afterAll(async () => {
+  await server?.close();
+  if (work) await removeDir(work);
+});
+
+describe("lock", () => {
+  it("writes the lock; stdout holds only the result; no progress when piped; the library agrees byte for byte", async () => {
+    const p = await project();
+    const r = await cli(lockArgs(p));
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(`${p.lockfile} written (amd64 8 packages, arm64 8 packages)\n`);
+    // Notes only; no bar, no carriage returns, no escape sequences.
+    expect(r.stderr).not.toMatch(/[\r\x1b]/);
+    expect(r.stderr).toBe("scratch-pkgs: no lock yet\n");
+    const text = await readFile(p.lockfile, "utf8");
+    expect(text).toContain(ARCHIVE_URL);
+    expect(text).not.toContain(server.url);
+
+    const q = await project();
+    await lockWith({ ...q, mirror: `${server.url}/v1` });
+    expect(await readFile(q.lockfile, "utf8")).toBe(text);
+  });
+
+  it("--quiet prints nothing at all on success", async () => {
+    const p = await project();
+    const r = await cli(lockArgs(p, "--quiet"));
+    expect(r).toEqual({ code: 0, stdout: "", stderr: "" });
+    expect(await bytesOrNone(p.lockfile)).toBeDefined();
+  });
+
+  it("--json prints exactly one JSON document on success", async () => {
+    const p = await project();
+    const r = await cli(lockArgs(p, "--json"));
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout) as { ok: boolean; written: boolean; lock: unknown; lockfile: string };
+    expect(doc).toMatchObject({ ok: true, written: true, lockfile: p.lockfile });
+    expect(doc.lock).toEqual(JSON.parse(await readFile(p.lockfile, "utf8")));
+  });
+
+  it("--json prints exactly one JSON document on failure, too (exit 3, offline with an empty cache)", async () => {
+    const p = await project();
+    const r = await cli(lockArgs(p, "--json", "--offline"));
+    expect(r.code).toBe(3);
+    const doc = JSON.parse(r.stdout) as { ok: boolean; error: { kind: string; exitCode: number; message: string; hint?: string } };
+    expect(doc.ok).toBe(false);
+    expect(doc.error).toMatchObject({ kind: "network", exitCode: 3 });
+    expect(doc.error.message).toMatch(new RegExp(`${ARCHIVE_URL}/dists/stable(-updates)?/InRelease`));
+    expect(doc.error.message).toContain("--offline");
+    expect(r.stderr).toContain("scratch-pkgs: error: ");
+    expect(await bytesOrNone(p.lockfile)).toBeUndefined();
+  });
+
+  it("--json with a usage error: exit 2 and one JSON document", async () => {
+    const r = await cli(["lock", "--json", "--bogus-flag"]);
+    expect(r.code).toBe(2);
+    const doc = JSON.parse(r.stdout) as { ok: boolean; error: { kind: string; message: string } };
+    expect(doc).toMatchObject({ ok: false, error: { kind: "usage", exitCode: 2 } });
+    expect(doc.error.message).toMatch(/bogus-flag/);
+  });
+
+  it("a verification failure exits 1 and keeps the old lock", async () => {
+    const stranger = await makeKey({ type: "ecc", date: KEY_DATE });
+    const p = await project(FULL, stranger);
+    await writeFile(p.lockfile, "old lock\n");
+    const r = await cli(lockArgs(p));
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toContain(`${ARCHIVE_URL}/dists/stable`);
+    expect(r.stderr).toMatch(/no valid signature/);
+    expect(await readFile(p.lockfile, "utf8")).toBe("old lock\n");
+  });
+
+  it("an unresolvable manifest exits 2 with the chain", async () => {
+    const p = await project({ packages: ["no-such-package"] });
+    const r = await cli(lockArgs(p));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("cannot resolve for amd64: packages[0] → no-such-package");
+    expect(await bytesOrNone(p.lockfile)).toBeUndefined();
+  });
+
+  it("--update of a name not in the lock exits 2", async () => {
+    const p = await project();
+    await copyFile(whyLock, p.lockfile);
+    const before = await readFile(p.lockfile);
+    const r = await cli(lockArgs(p, "--update", "no-such-package"));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("--update no-such-package");
+    expectFileUnchanged(before, await readFile(p.lockfile));
+  });
+
+  it("--check: exit 0 when up to date (file untouched), exit 1 when the manifest changed", async () => {
+    const p = await project();
+    await copyFile(whyLock, p.lockfile);
+    const before = await readFile(p.lockfile);
+    const mtime = (await stat(p.lockfile)).mtimeMs;
+    const ok = await cli(lockArgs(p, "--check"));
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/is up to date/);
+    expect((await stat(p.lockfile)).mtimeMs).toBe(mtime);
+
+    await writeProject(p.dir, key, { ...FULL, packages: ["hello", "mawk"] });
+    const stale = await cli(lockArgs(p, "--check"));
+    expect(stale.code).toBe(1);
+    expect(stale.stdout).toBe("");
+    expect(stale.stderr).toMatch(/scratch\.json changed since the lock was made/);
+    expect(stale.stderr).toMatch(/amd64: \+ mawk 1\.3\.4/);
+    // Only what really changed: mawk, and the libc packages it now also reaches.
+    expect(stale.stderr).toMatch(/amd64: libc6: reasons or selection changed/);
+    expect(stale.stderr).not.toMatch(/tzdata|hello|netbase/);
+    expectFileUnchanged(before, await readFile(p.lockfile));
+    expect((await stat(p.lockfile)).mtimeMs).toBe(mtime);
+  });
+});
+
+describe("lock: where to fetch from, and --update", () => {
+  const withoutMirror = (p: { config: string; lockfile: string; cache: string }): string[] => ["lock", "--config", p.config, "--lockfile", p.lockfile, "--cache", p.cache];
+
+  it("SCRATCH_PKGS_MIRROR stands in for --mirror", async () => {
+    const p = await project();
+    const r = await cli(withoutMirror(p), { env: baseEnv({ SCRATCH_PKGS_MIRROR: `${server.url}/v1` }) });
+    expect(r.code, r.stderr).toBe(0);
+    expectFileUnchanged(await readFile(whyLock), await readFile(p.lockfile));
+  });
+
+  it("--apt-sources FILE uses the URIs of the entry that carries the suites", async () => {
+    const p = await project();
+    const sources = join(p.dir, "fixture.sources");
+    await writeFile(sources, `Types: deb\nURIs: ${server.url}/v1\nSuites: stable stable-updates\nComponents: main\nSigned-By: /dev/null\n`);
+    const r = await cli([...withoutMirror(p), "--apt-sources", sources]);
+    expect(r.code, r.stderr).toBe(0);
+    expectFileUnchanged(await readFile(whyLock), await readFile(p.lockfile));
+  });
+
+  it("--update with no names takes the newest of everything; --update NAME only that package", async () => {
+    const v2 = ["--mirror", `${server.url}/v2`];
+    const all = await project();
+    await copyFile(whyLock, all.lockfile);
+    const r = await cli([...withoutMirror(all), ...v2, "--update"]);
+    expect(r.code, r.stderr).toBe(0);
+    const lockAll = JSON.parse(await readFile(all.lockfile, "utf8")) as Lockfile;
+    expect(versions(lockAll, "amd64")).toMatchObject({ tzdata: V.tzdata2, "ca-certificates": V.ca2, libc6: V.libc6Update2 });
+
+    const one = await project();
+    await copyFile(whyLock, one.lockfile);
+    const r1 = await cli([...withoutMirror(one), "--update", "tzdata", ...v2]);
+    expect(r1.code, r1.stderr).toBe(0);
+    const lockOne = JSON.parse(await readFile(one.lockfile, "utf8")) as Lockfile;
+    expect(versions(lockOne, "arm64")).toMatchObject({ tzdata: V.tzdata2, "ca-certificates": V.ca, libc6: V.libc6Update2 });
+    // The pin that vanished is reported on stderr, with what replaced it.
+    expect(r1.stderr).toContain(`arm64: libc6 ${V.libc6Update} is no longer in the archive; now ${V.libc6Update2}`);
+  });
+});
+
+describe("why", () => {
+  it("prints the chain that brought a package in", async () => {
+    const r = await cli(["why", "libgcc-s1", "--lockfile", whyLock]);
+    expect(r.code).toBe(0);
+    for (const arch of ["amd64", "arm64"]) expect(r.stdout).toContain(`${arch}: libgcc-s1 ${V.gcc} (file sets: libc, packages)`);
+    expect(r.stdout).toContain("  file set libc → libc6 → libgcc-s1\n");
+    expect(r.stdout).toContain("  packages[0] → hello → libc6 → libgcc-s1\n");
+  });
+
+  it("names the package whose rules take a path", async () => {
+    const r = await cli(["why", "/usr/share/zoneinfo/UTC", "--lockfile", whyLock, "--arch", "arm64"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`arm64: tzdata ${V.tzdata} (file sets: tzdata)\n  file set tzdata\n`);
+    expect(r.stdout).not.toContain("amd64");
+    // ca-certificates' rule takes only its certificates.
+    expect(r.stdout).not.toContain("ca-certificates");
+  });
+
+  it("a path that every rule leaves out exits 1", async () => {
+    const r = await cli(["why", "/usr/share/doc/tzdata/copyright", "--lockfile", whyLock]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`/usr/share/doc/tzdata/copyright is not in ${whyLock}`);
+  });
+
+  it("--json gives one document", async () => {
+    const r = await cli(["why", "libc6", "--lockfile", whyLock, "--json"]);
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout) as { ok: boolean; matches: Array<{ architecture: string; version: string }> };
+    expect(doc.ok).toBe(true);
+    expect(doc.matches.map((m) => [m.architecture, m.version])).toEqual([
+      ["amd64", V.libc6Update],
+      ["arm64", V.libc6Update],
+    ]);
+  });
+
+  it("exits 1 for something the lock does not have", async () => {
+    const r = await cli(["why", "nothing", "--lockfile", whyLock]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toContain(`nothing is not in ${whyLock}`);
+  });
+});
+
+describe("usage", () => {
+  it("a bad flag exits 2 naming it", async () => {
+    const r = await cli(["lock", "--bogus-flag"]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toMatch(/bogus-flag/);
+    expect(r.stderr).toMatch(/hint: see scratch-pkgs --help/);
+  });
+
+  it("an unknown command exits 2", async () => {
+    const r = await cli(["frobnicate"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/frobnicate/);
+  });
+
+  it("--help exits 0 and lists the commands and lock's flags", async () => {
+    const top = await cli(["--help"]);
+    expect(top.code).toBe(0);
+    expect(top.stdout).toMatch(/lock/);
+    expect(top.stdout).toMatch(/why/);
+    const lock = await cli(["lock", "--help"]);
+    expect(lock.code).toBe(0);
+    for (const flag of ["--config", "--lockfile", "--check", "--update", "--mirror", "--offline", "--cache"]) expect(lock.stdout).toContain(flag);
+  });
+});
+
+describe("determinism", () => {
+  it("gives byte-identical locks whatever the TZ, locale, umask and working directory", async () => {
+    const a = await project({ ...FULL, fileSets: { base: {}, "ca-certs": {}, libc: {}, tzdata: { timezone: "Europe/Amsterdam" } } });
+    const b = await project({ ...FULL, fileSets: { base: {}, "ca-certs": {}, libc: {}, tzdata: { timezone: "Europe/Amsterdam" } } });
+    const shell = (umask: string, cwd: string, config: string, lockfile: string, cache: string, env: Record<string, string>): Promise<Run> =>
+      run("/bin/sh", ["-c", `umask ${umask}; exec "$0" "$@"`, process.execPath, main, "lock", "--config", config, "--lockfile", lockfile, "--mirror", `${server.url}/v1`, "--cache", cache], {
+        cwd,
+        env: baseEnv(env),
+      });
+    const ra = await shell("022", a.dir, "scratch.json", "scratch.lock", "cache", { TZ: "UTC", LANG: "C", LC_ALL: "C" });
+    expect(ra.code, ra.stderr).toBe(0);
+    // Another directory, relative paths from elsewhere, a far-off time zone, a Turkish locale
+    // (its case rules break naive lower-casing) and a strict umask.
+    const rb = await shell("077", work, relative(work, b.config), relative(work, b.lockfile), relative(work, b.cache), {
+      TZ: "Pacific/Chatham",
+      LANG: "tr_TR.UTF-8",
+      LC_ALL: "tr_TR.UTF-8",
+    });
+    expect(rb.code, rb.stderr).toBe(0);
+    const la = await readFile(a.lockfile);
+    const lb = await readFile(b.lockfile);
+    expect(Buffer.compare(la, lb)).toBe(0);
+    expect((await stat(b.lockfile)).mode & 0o777).toBe(0o600);
+  });
+});
