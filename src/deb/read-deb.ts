@@ -240,15 +240,23 @@ async function toDebMember(e: TarEntry, label: string, want: (path: string, type
   }
 }
 
+/** Collects a body; chunks first, so a header claiming a huge size cannot make us allocate it up front. */
 async function readAll(body: AsyncIterable<Uint8Array>, size: number): Promise<Uint8Array> {
-  const out = new Uint8Array(size);
-  let at = 0;
+  const chunks: Uint8Array[] = [];
+  let total = 0;
   for await (const chunk of body) {
-    if (at + chunk.length > size) return new Uint8Array(at + chunk.length); // reported by the caller as a size mismatch
-    out.set(chunk, at);
-    at += chunk.length;
+    chunks.push(chunk);
+    total += chunk.length;
+    if (total > size) break; // reported by the caller as a size mismatch
   }
-  return at === size ? out : out.subarray(0, at);
+  if (chunks.length === 1 && chunks[0]!.length === total) return chunks[0]!;
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
 }
 
 function decodeText(bytes: Uint8Array): string {

@@ -3,7 +3,7 @@
  * and whole-request retries with exponential backoff. Callers get either the full body
  * (delivered through `sink`, restarted from `onStart` on every attempt) or a NetworkError.
  */
-import { Agent, interceptors, type Dispatcher } from "undici";
+import type { Agent, Dispatcher } from "undici";
 import { NetworkError } from "../errors.js";
 import { Limiter } from "./limiter.js";
 
@@ -67,8 +67,8 @@ export class HttpClient {
   private readonly backoffMs: number;
   private readonly userAgent: string;
   private readonly limiter: Limiter;
-  private readonly dispatcher: Dispatcher;
-  private readonly agent: Agent;
+  /** Created on the first request: an --offline run never loads undici. */
+  private connection: Promise<{ agent: Agent; dispatcher: Dispatcher }> | undefined;
 
   constructor(opts: HttpOptions = {}) {
     this.timeoutMs = opts.timeoutMs ?? 30_000;
@@ -77,13 +77,22 @@ export class HttpClient {
     this.userAgent = opts.userAgent ?? "scratch-pkgs";
     const concurrency = opts.concurrency ?? 6;
     this.limiter = new Limiter(concurrency);
-    this.agent = new Agent({
-      connections: concurrency,
-      connectTimeout: this.timeoutMs,
-      headersTimeout: this.timeoutMs,
-      bodyTimeout: this.timeoutMs,
+    this.concurrency = concurrency;
+  }
+
+  private readonly concurrency: number;
+
+  private connect(): Promise<{ agent: Agent; dispatcher: Dispatcher }> {
+    this.connection ??= import("undici").then(({ Agent, interceptors }) => {
+      const agent = new Agent({
+        connections: this.concurrency,
+        connectTimeout: this.timeoutMs,
+        headersTimeout: this.timeoutMs,
+        bodyTimeout: this.timeoutMs,
+      });
+      return { agent, dispatcher: agent.compose(interceptors.redirect({ maxRedirections: MAX_REDIRECTS })) };
     });
-    this.dispatcher = this.agent.compose(interceptors.redirect({ maxRedirections: MAX_REDIRECTS }));
+    return this.connection;
   }
 
   /**
@@ -131,11 +140,12 @@ export class HttpClient {
   }
 
   async close(): Promise<void> {
-    await this.agent.close();
+    if (this.connection) await (await this.connection).agent.close();
   }
 
   private async attempt(target: URL, sink: Sink, onStart?: (total: number | undefined) => void): Promise<void> {
-    const res = await this.dispatcher.request({
+    const { dispatcher } = await this.connect();
+    const res = await dispatcher.request({
       origin: target.origin,
       path: target.pathname + target.search,
       method: "GET",

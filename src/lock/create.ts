@@ -13,7 +13,8 @@ import { readAptSources } from "../sources/apt-sources.js";
 import { fetchVerifiedSuite, chooseIndexes, type VerifiedSuite, type IndexChoice } from "../sources/archive.js";
 import type { Fetcher } from "../fetch/fetcher.js";
 import { openVerified } from "../fetch/fetcher.js";
-import { decompress, compressionOf } from "../index/decompress.js";
+import { decompress, compressionOf, DecompressError } from "../index/decompress.js";
+import { ResolutionMemo } from "./memo.js";
 import { readPackages } from "../index/packages.js";
 import type { PackageRecord } from "../index/types.js";
 import { Universe } from "../resolve/universe.js";
@@ -24,7 +25,7 @@ import { LOCKFILE_VERSION, type Lockfile, type LockedArchitecture, type LockedPa
 import { parseLockfile } from "./read.js";
 import { canonicalJson } from "../util/canonical-json.js";
 import { writeFileAtomic } from "../util/atomic-write.js";
-import { CheckFailedError, IOError, ResolveError, UsageError } from "../errors.js";
+import { CheckFailedError, IOError, ResolveError, UsageError, VerificationError } from "../errors.js";
 import { describeLockChanges } from "./diff.js";
 
 export interface LockOptions {
@@ -39,6 +40,8 @@ export interface LockOptions {
   aptSources: string | undefined;
   fetcher: Fetcher;
   now: Date;
+  /** Memoised resolutions (a warm cache skips parsing and resolving unchanged indexes). */
+  memo?: ResolutionMemo;
   /** Notes for the user (stderr), e.g. pins that could not be kept. */
   note: (line: string) => void;
 }
@@ -92,34 +95,37 @@ export async function runLock(opts: LockOptions): Promise<LockResult> {
   const group = planRequests(manifest);
   // One architecture at a time: only its indexes are in memory.
   for (const arch of [...manifest.architectures].sort()) {
-    const records: PackageRecord[] = [];
     const choices: Array<{ vs: VerifiedSuite; choice: IndexChoice }> = [];
     for (const vs of suites) {
       const source = manifest.sources.find((s) => s.name === vs.ref.source)!;
       for (const choice of chooseIndexes(vs, source.components, arch)) choices.push({ vs, choice });
     }
-    // Fetch in parallel (the HTTP client bounds concurrency), parse in manifest order.
-    const parsed = await Promise.all(
-      choices.map(async ({ vs, choice }) => {
-        const path = await opts.fetcher.fetchPinned({ urls: choice.urls, sha256: choice.locked.sha256, size: choice.locked.size, label: choice.label });
-        return readPackages(
-          decompress(compressionOf(choice.locked.path), openVerified(path)),
-          { source: vs.ref.source, suite: vs.ref.suite, component: choice.locked.component },
-          choice.label,
-        );
-      }),
-    );
-    choices.forEach(({ vs, choice }, i) => {
+    for (const { vs, choice } of choices) {
       let m = indexesRead.get(vs);
       if (!m) indexesRead.set(vs, (m = new Map()));
       m.set(choice.locked.path, choice.locked);
-      for (const r of parsed[i]!) records.push(r);
-    });
-    const universe = new Universe(arch, records);
+    }
     const prefer = pinsFor(old, arch, opts.update);
-    const withDeps = resolveOrExplain(universe, group.withDeps, manifest.policy, prefer, arch);
-    const alone = resolveOrExplain(universe, group.alone, "none", prefer, arch);
-    architectures[arch] = lockArchitecture(manifest, arch, [withDeps, alone], group.setOfReason);
+    // Everything the result depends on: verified index contents (by hash), requests, pins, rules.
+    const memoKey = opts.memo?.key({
+      arch,
+      policy: manifest.policy,
+      sources: manifest.sources.map((s) => ({ name: s.name, url: s.url })),
+      indexes: choices.map(({ vs, choice }) => ({ source: vs.ref.source, suite: vs.ref.suite, ...choice.locked })),
+      requests: { withDeps: group.withDeps, alone: group.alone },
+      sets: [...group.setOfReason.entries()],
+      prefer: [...prefer.entries()].sort(),
+    });
+    let locked = memoKey ? await opts.memo!.get<LockedArchitecture>(memoKey) : undefined;
+    if (!locked) {
+      const records = await readIndexes(opts.fetcher, choices);
+      const universe = new Universe(arch, records);
+      const withDeps = resolveOrExplain(universe, group.withDeps, manifest.policy, prefer, arch);
+      const alone = resolveOrExplain(universe, group.alone, "none", prefer, arch);
+      locked = lockArchitecture(manifest, arch, [withDeps, alone], group.setOfReason);
+      if (memoKey) await opts.memo!.set(memoKey, locked);
+    }
+    architectures[arch] = locked;
     noteDroppedPins(old, arch, architectures[arch]!, opts);
   }
 
@@ -156,6 +162,28 @@ export async function runLock(opts: LockOptions): Promise<LockResult> {
   }
   if (changed) await writeFileAtomic(opts.lockfile, text);
   return { lock, text, changed, written: changed, changes };
+}
+
+/** Fetch (in parallel; the HTTP client bounds concurrency) and parse indexes, records in manifest order. */
+async function readIndexes(fetcher: Fetcher, choices: Array<{ vs: VerifiedSuite; choice: IndexChoice }>): Promise<PackageRecord[]> {
+  const parsed = await Promise.all(
+    choices.map(async ({ vs, choice }) => {
+      const path = await fetcher.fetchPinned({ urls: choice.urls, sha256: choice.locked.sha256, size: choice.locked.size, label: choice.label });
+      try {
+        return await readPackages(
+          decompress(compressionOf(choice.locked.path), openVerified(path)),
+          { source: vs.ref.source, suite: vs.ref.suite, component: choice.locked.component },
+          choice.label,
+        );
+      } catch (e) {
+        if (e instanceof DecompressError) {
+          throw new VerificationError(`${choice.label}: ${e.message}`, { cause: e, hint: "the index matched its signed hash but does not decompress: report it to the archive" });
+        }
+        throw e;
+      }
+    }),
+  );
+  return parsed.flat();
 }
 
 function manifestFileName(config: string): string {

@@ -22,13 +22,14 @@ export interface FetchFlags {
   json: boolean;
 }
 
-export function makeFetcher(flags: FetchFlags): { fetcher: Fetcher; progress: Progress; close: () => Promise<void> } {
+export function makeFetcher(flags: FetchFlags): { fetcher: Fetcher; cache: ContentCache; progress: Progress; close: () => Promise<void> } {
   const http = new HttpClient({});
   const progress = createProgress({ quiet: flags.quiet || flags.json, stream: process.stderr });
   const cache = new ContentCache(flags.cache ?? defaultCacheDir());
   const fetcher = new Fetcher({ cache, http, offline: flags.offline, progress });
   return {
     fetcher,
+    cache,
     progress,
     close: async () => {
       progress.close();

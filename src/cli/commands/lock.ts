@@ -2,6 +2,7 @@ import type { CommandModule } from "yargs";
 import type { Output } from "../output.js";
 import { fetchOptions, makeFetcher, type FetchFlags } from "./common.js";
 import { runLock } from "../../lock/create.js";
+import { ResolutionMemo } from "../../lock/memo.js";
 
 interface LockFlags extends FetchFlags {
   config: string;
@@ -21,7 +22,7 @@ export function lockCommand(out: Output, setCode: (c: number) => void): CommandM
         .option("check", { type: "boolean", default: false, describe: "write nothing; exit 1 if the lock is stale or would change" })
         .option("update", { type: "string", array: true, describe: "re-resolve every package (no names) or the named ones, instead of keeping the lock's versions" }) as never,
     handler: async (argv) => {
-      const { fetcher, close } = makeFetcher(argv);
+      const { fetcher, cache, close } = makeFetcher(argv);
       try {
         const update = argv.update === undefined ? undefined : argv.update.filter((u) => u !== "").length === 0 ? true : argv.update.filter((u) => u !== "");
         const result = await runLock({
@@ -33,6 +34,7 @@ export function lockCommand(out: Output, setCode: (c: number) => void): CommandM
           envMirror: process.env.SCRATCH_PKGS_MIRROR,
           aptSources: argv["apt-sources"],
           fetcher,
+          memo: new ResolutionMemo(cache),
           now: new Date(),
           note: (l) => out.note(l),
         });
