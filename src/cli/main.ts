@@ -9,6 +9,7 @@ import { UsageError } from "../errors.js";
 import { Output } from "./output.js";
 import { lockCommand } from "./commands/lock.js";
 import { whyCommand } from "./commands/why.js";
+import { layerCommand } from "./commands/layer.js";
 import { VERSION } from "../version.js";
 
 export async function main(argv: string[]): Promise<number> {
@@ -22,6 +23,7 @@ export async function main(argv: string[]): Promise<number> {
       .option("json", { type: "boolean", default: false, describe: "print one JSON document on stdout" })
       .option("quiet", { alias: "q", type: "boolean", default: false, describe: "print nothing but errors" })
       .command(lockCommand(out, (c) => (code = c)))
+      .command(layerCommand(out, (c) => (code = c)))
       .command(whyCommand(out, (c) => (code = c)))
       .demandCommand(1, "name a command")
       .strict()

@@ -21,9 +21,12 @@
  *   Then `openssl rehash .` links <hash>.<n> → <base>.pem for each .pem holding exactly one
  *   certificate, in strcmp order of the file names, numbering collisions from 0 and skipping a
  *   certificate identical (SHA-1) to one already linked.
- * Not reproduced: names the shell would split or expand (white space, backslashes, glob
- * characters: no Debian version has them, we refuse them), and other packages' files in
- * /etc/ssl/certs (rehash would hash those too; a layer built here has none).
+ * Names with commas or white space are split by the scripts exactly as reproduced in
+ * confLines. Not reproduced: names the shell would expand (backslashes, glob characters: no
+ * Debian version has them, we refuse them), and other packages' files in /etc/ssl/certs
+ * (rehash would hash those too; a layer built here has none). The config script also adds
+ * its built-in list of the package's certificate names; that list is the package's own file
+ * list, so it changes nothing unless the layer left some of the package's certificates out.
  */
 import type { LayerNode } from "../layer/types.js";
 import { DerivationError } from "./errors.js";
@@ -59,10 +62,10 @@ export interface CaCertificatesOptions {
   links: boolean;
 }
 
-/** Names the maintainer scripts pass through unquoted `for`/`echo`/`read`: refuse what they would mangle. */
-const UNSAFE_NAME = /[\s\\*?[]/;
+/** Characters the shell would expand or unescape (glob, backslash): no Debian version has them; refused. */
+const UNSAFE_NAME = /[\\*?[]/;
 
-/** The certificate names (relative to CERTS_DIR) the config script finds, in the conf's order. */
+/** The certificate names (relative to CERTS_DIR) the config script finds: `find . -type f -name '*.crt' | sort | uniq`. */
 export function availableCertificates(nodes: ReadonlyMap<string, LayerNode>): string[] {
   const names = new Set<string>();
   for (const node of nodes.values()) {
@@ -74,13 +77,40 @@ export function availableCertificates(nodes: ReadonlyMap<string, LayerNode>): st
     const rel = node.path.slice(CERTS_DIR.length + 1);
     if (UNSAFE_NAME.test(rel)) {
       throw new DerivationError(
-        `ca-certificates: ${node.path}: the name contains white space, a backslash or a glob character, which Debian's maintainer scripts split or expand`,
+        `ca-certificates: ${node.path}: the name contains a backslash or a glob character, which Debian's maintainer scripts would expand`,
         { hint: "rename the certificate file or leave it out of the layer" },
       );
     }
     names.add(rel);
   }
   return [...names].sort(compareBytes);
+}
+
+const SHELL_WS = /[ \t\n]+/; // IFS
+const C_SPACE = /^[ \t\n\v\f\r]*/; // [[:space:]] in the C locale
+
+/**
+ * The body of the new /etc/ca-certificates.conf, line by line, as config + postinst make it:
+ * config word-splits the names (`for crt in $crts`) and joins them with ", "; postinst runs
+ * `(echo $ENABLED | tr ',' '\n'; echo $AVAILABLE | tr ',' '\n')`, strips leading white space,
+ * `sort | uniq -c` and turns count 2 into the bare name (count 1, "!name", cannot happen when
+ * every certificate is enabled). So a name with a comma or white space is split in pieces.
+ */
+export function confLines(names: readonly string[]): string[] {
+  const joined = names.flatMap((n) => n.split(SHELL_WS).filter((w) => w !== "")).join(", ");
+  const echoed = joined.split(SHELL_WS).filter((w) => w !== "").join(" "); // unquoted echo
+  const pieces = echoed.split(",").map((p) => p.replace(C_SPACE, ""));
+  const counts = new Map<string, number>();
+  for (const p of pieces) counts.set(p, (counts.get(p) ?? 0) + 2); // once from ENABLED, once from AVAILABLE
+  return [...counts.keys()].sort(compareBytes).map((p) => {
+    const line = `${String(counts.get(p)).padStart(7)} ${p}`; // uniq -c
+    return line.replace(/^[ \t\n\v\f\r]*2[ \t\n\v\f\r]*/, "").replace(/^[ \t\n\v\f\r]*1[ \t\n\v\f\r]*/, "!");
+  });
+}
+
+/** The certificates update-ca-certificates adds for these conf lines, in order (`read crt` trims). */
+export function enabledCertificates(lines: readonly string[]): string[] {
+  return lines.filter((l) => l !== "" && !l.startsWith("#") && !l.startsWith("!")).map((l) => l.replace(/^[ \t]+|[ \t]+$/g, ""));
 }
 
 /** update-ca-certificates' .pem name for a certificate path. */
@@ -92,14 +122,12 @@ export function pemName(certPath: string): string {
 
 export function caCertificates(input: DerivationInput, opts: CaCertificatesOptions): Derivation {
   const inputs = new InputSet();
-  const names = availableCertificates(input.nodes);
-  const outputs: OutputNode[] = [];
-
-  outputs.push(fileNode(CONF_PATH, CONF_HEADER + names.map((n) => n + "\n").join("")));
+  const lines = confLines(availableCertificates(input.nodes));
+  const outputs: OutputNode[] = [fileNode(CONF_PATH, CONF_HEADER + lines.map((l) => l + "\n").join(""))];
 
   const parts: Uint8Array[] = [];
   const pemLinks = new Map<string, { target: string; content: Uint8Array }>();
-  for (const name of names) {
+  for (const name of enabledCertificates(lines)) {
     const certPath = `${CERTS_DIR}/${name}`;
     const r = resolveFile(input.nodes, certPath);
     for (const v of r.via) inputs.add(v.path, v.data);

@@ -55,6 +55,7 @@ const TYPE_DIR = 0x35; // '5'
 const TYPE_PAX = 0x78; // 'x'
 
 const utf8 = new TextEncoder();
+const USTAR_MAGIC_VERSION = utf8.encode("ustar\u000000");
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** One member, decided and validated, before encoding. */
@@ -273,8 +274,7 @@ function encodeHeader(h: HeaderFields): Uint8Array {
   writeOctal(b, 136, 12, h.mtime); // mtime[12]
   b[156] = h.typeflag; // typeflag
   if (h.linkname) b.set(h.linkname, 157); // linkname[100]
-  b.set(utf8.encode("ustar\0"), 257); // magic[6]
-  b.set(utf8.encode("00"), 263); // version[2]
+  b.set(USTAR_MAGIC_VERSION, 257); // magic[6] "ustar\0", version[2] "00"
   // uname[32] at 265 and gname[32] at 297 stay empty.
   writeOctal(b, 329, 8, 0); // devmajor[8]
   writeOctal(b, 337, 8, 0); // devminor[8]

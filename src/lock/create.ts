@@ -15,6 +15,11 @@ import type { Fetcher } from "../fetch/fetcher.js";
 import { openVerified } from "../fetch/fetcher.js";
 import { decompress, compressionOf, DecompressError } from "../index/decompress.js";
 import { ResolutionMemo } from "./memo.js";
+import { buildLayer } from "../layer/build.js";
+import { lockedLayer } from "../layer/expected.js";
+import { derivationSteps } from "../layer/derivations.js";
+import { packageUrls } from "../layer/urls.js";
+import type { MirrorPlan } from "../sources/mirrors.js";
 import { readPackages } from "../index/packages.js";
 import type { PackageRecord } from "../index/types.js";
 import { Universe } from "../resolve/universe.js";
@@ -42,6 +47,8 @@ export interface LockOptions {
   now: Date;
   /** Memoised resolutions (a warm cache skips parsing and resolving unchanged indexes). */
   memo?: ResolutionMemo;
+  /** Overrides the newest release Date as every layer entry's mtime (SOURCE_DATE_EPOCH). */
+  sourceDateEpoch?: number;
   /** Notes for the user (stderr), e.g. pins that could not be kept. */
   note: (line: string) => void;
 }
@@ -88,7 +95,7 @@ export async function runLock(opts: LockOptions): Promise<LockResult> {
   });
 
   const suites = await verifySuites(manifest, dir, mirrors.basesFor.bind(mirrors), opts);
-  const sourceDateEpoch = Math.max(...suites.map((s) => Math.floor(s.release.date.getTime() / 1000)));
+  const sourceDateEpoch = opts.sourceDateEpoch ?? Math.max(...suites.map((s) => Math.floor(s.release.date.getTime() / 1000)));
 
   const indexesRead = new Map<VerifiedSuite, Map<string, LockedIndex>>();
   const architectures: Record<string, LockedArchitecture> = {};
@@ -116,7 +123,7 @@ export async function runLock(opts: LockOptions): Promise<LockResult> {
       sets: [...group.setOfReason.entries()],
       prefer: [...prefer.entries()].sort(),
     });
-    let locked = memoKey ? await opts.memo!.get<LockedArchitecture>(memoKey) : undefined;
+    let locked = memoKey ? await opts.memo!.get<ResolvedArchitecture>(memoKey) : undefined;
     if (!locked) {
       const records = await readIndexes(opts.fetcher, choices);
       const universe = new Universe(arch, records);
@@ -125,7 +132,7 @@ export async function runLock(opts: LockOptions): Promise<LockResult> {
       locked = lockArchitecture(manifest, arch, [withDeps, alone], group.setOfReason);
       if (memoKey) await opts.memo!.set(memoKey, locked);
     }
-    architectures[arch] = locked;
+    architectures[arch] = { ...locked, ...(await lockLayer(manifest, arch, locked.packages, sourceDateEpoch, opts, mirrors, lockedSourcesOf(manifest))) };
     noteDroppedPins(old, arch, architectures[arch]!, opts);
   }
 
@@ -186,6 +193,36 @@ async function readIndexes(fetcher: Fetcher, choices: Array<{ vs: VerifiedSuite;
   return parsed.flat();
 }
 
+type ResolvedArchitecture = Pick<LockedArchitecture, "packages" | "skipped">;
+
+function lockedSourcesOf(manifest: Manifest): LockedSource[] {
+  return manifest.sources.map((s) => ({ name: s.name, url: s.url, suites: s.suites.map((suite) => ({ suite }) as LockedSource["suites"][number]) }));
+}
+
+/** Build the layer through the same code as `layer`, to record what it must produce (memoised). */
+async function lockLayer(
+  manifest: Manifest,
+  arch: string,
+  packages: LockedPackage[],
+  mtime: number,
+  opts: LockOptions,
+  mirrors: MirrorPlan,
+  sources: LockedSource[],
+): Promise<Pick<LockedArchitecture, "derivations" | "layer">> {
+  const steps = derivationSteps({
+    arch,
+    fileSets: manifest.fileSets.map((s) => ({ name: s.name, ...(s.kind === "tzdata" ? { timezone: s.timezone } : {}) })),
+    dpkgStatus: manifest.dpkgStatus,
+  });
+  const key = opts.memo?.key({ kind: "layer", arch, mtime, steps, packages: packages.map((p) => ({ name: p.name, sha256: p.sha256, select: p.select })) }, "layer");
+  const hit = key ? await opts.memo!.get<Pick<LockedArchitecture, "derivations" | "layer">>(key) : undefined;
+  if (hit) return hit;
+  const built = await buildLayer({ arch, packages, derivations: steps, mtime }, { fetcher: opts.fetcher, urlsFor: (p) => packageUrls(sources, mirrors, p) });
+  const result = { derivations: built.derivations, layer: await lockedLayer(built) };
+  if (key) await opts.memo!.set(key, result);
+  return result;
+}
+
 function manifestFileName(config: string): string {
   const parts = config.split(/[\\/]/);
   return parts[parts.length - 1]!;
@@ -243,7 +280,7 @@ function lockArchitecture(
   arch: string,
   results: Array<{ packages: ResolvedPackage[]; skipped: Array<{ name: string; reason: string }> }>,
   setOfReason: ReturnType<typeof planRequests>["setOfReason"],
-): LockedArchitecture {
+): ResolvedArchitecture {
   const byName = new Map<string, ResolvedPackage>();
   for (const r of results) {
     for (const p of r.packages) {

@@ -28,6 +28,15 @@ export function describeLockChanges(old: Lockfile | undefined, cur: Lockfile): s
       else if (x && y && canonicalJson(x) !== canonicalJson(y)) out.push(`${arch}: ${name}: reasons or selection changed`);
     }
   }
+  for (const arch of arches) {
+    const a = old.architectures[arch];
+    const b = cur.architectures[arch];
+    if (a && b && a.layer?.diffId !== b.layer?.diffId) out.push(`${arch}: layer ${a.layer?.diffId ?? "(none)"} → ${b.layer?.diffId}`);
+    if (a && b && canonicalJson(a.derivations ?? []) !== canonicalJson(b.derivations ?? [])) {
+      const changed = (b.derivations ?? []).filter((d) => canonicalJson(d) !== canonicalJson((a.derivations ?? []).find((x) => x.recipe === d.recipe) ?? {}));
+      out.push(`${arch}: derivations changed: ${changed.map((d) => d.recipe).join(", ") || "removed"}`);
+    }
+  }
   if (out.length === 0) out.push("formatting or field order differs from canonical form");
   return out;
 }

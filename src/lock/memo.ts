@@ -7,26 +7,27 @@
  */
 import { readFile, writeFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
-import { readFileSync } from "node:fs";
+import { readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { createHash } from "node:crypto";
 import type { ContentCache } from "../fetch/cache.js";
 import { canonicalJson } from "../util/canonical-json.js";
 import { sha256Hex } from "../util/hash.js";
 import { VERSION } from "../version.js";
 
-/** The compiled files whose code decides a resolution result; their bytes are part of the key. */
-const CODE = ["../resolve/resolver.js", "../resolve/universe.js", "../resolve/filesets.js", "./plan.js", "./create.js", "../index/packages.js", "../index/version.js", "../index/relations.js"];
-
+/**
+ * Every compiled module of the program is part of the key: any change of code (a fix in the
+ * resolver, a new recipe version) invalidates what older code memoised. Reading ~100 small
+ * files once per process costs a few milliseconds.
+ */
 let codeFingerprint: string | undefined;
 function fingerprint(): string {
   if (codeFingerprint === undefined) {
-    const parts = CODE.map((rel) => {
-      try {
-        return sha256Hex(readFileSync(fileURLToPath(new URL(rel, import.meta.url))));
-      } catch {
-        return "missing:" + rel;
-      }
-    });
-    codeFingerprint = sha256Hex(VERSION + "\n" + parts.join("\n"));
+    const root = fileURLToPath(new URL("..", import.meta.url));
+    const files = (readdirSync(root, { recursive: true }) as string[]).filter((f) => f.endsWith(".js")).sort();
+    const h = createHash("sha256").update(VERSION + "\n");
+    for (const f of files) h.update(f + "\0").update(readFileSync(join(root, f)));
+    codeFingerprint = h.digest("hex");
   }
   return codeFingerprint;
 }
@@ -34,8 +35,8 @@ function fingerprint(): string {
 export class ResolutionMemo {
   constructor(private readonly cache: ContentCache) {}
 
-  key(parts: unknown): string {
-    return "resolution:" + sha256Hex(canonicalJson({ code: fingerprint(), parts }));
+  key(parts: unknown, kind = "resolution"): string {
+    return `${kind}:` + sha256Hex(canonicalJson({ code: fingerprint(), parts }));
   }
 
   async get<T>(key: string): Promise<T | undefined> {

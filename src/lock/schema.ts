@@ -61,9 +61,44 @@ export function lockfileSchema(closed: boolean): AnySchemaObject {
     reasons: { type: "array", items: TEXT },
     select: { type: "array", items: rule },
   });
-  const arch = obj(["packages", "skipped"], {
+  const ABS = { type: "string", pattern: "^/", errorHint: 'an absolute layer path starting with "/"' };
+  const DIGEST = { type: "string", pattern: "^sha256:[0-9a-f]{64}$", errorHint: 'an OCI digest "sha256:<64 hex digits>"' };
+  const SCALAR = { type: ["string", "number", "boolean"] };
+  const derivation = obj(["recipe", "version", "options", "inputs", "outputs"], {
+    recipe: TEXT,
+    version: TEXT,
+    options: { type: "object", additionalProperties: SCALAR },
+    inputs: { type: "array", items: obj(["path", "sha256"], { path: TEXT, sha256: SHA256 }) },
+    outputs: {
+      type: "array",
+      items: obj(["path", "type", "mode", "uid", "gid", "sha256"], {
+        path: ABS,
+        type: { enum: ["file", "dir", "symlink"] },
+        mode: { type: "string", pattern: "^[0-7]{4}$", errorHint: 'a 4-digit octal mode such as "0644" or "1777"' },
+        uid: SIZE,
+        gid: SIZE,
+        sha256: SHA256,
+      }),
+    },
+  });
+  const layer = obj(["diffId", "size", "provenance", "compressed"], {
+    diffId: DIGEST,
+    size: SIZE,
+    provenance: obj(["path", "sha256", "entries"], { path: ABS, sha256: SHA256, entries: SIZE }),
+    compressed: {
+      type: "object",
+      additionalProperties: obj(["digest", "size", "settings"], {
+        digest: DIGEST,
+        size: SIZE,
+        settings: { type: "object", required: ["compressor", "level"], properties: { compressor: TEXT, level: { type: "number" } }, additionalProperties: SCALAR },
+      }),
+    },
+  });
+  const arch = obj(["packages", "skipped", "derivations", "layer"], {
     packages: { type: "array", items: pkg },
     skipped: { type: "array", items: obj(["name", "reason"], { name: TEXT, reason: TEXT }) },
+    derivations: { type: "array", items: derivation },
+    layer,
   });
   return {
     $schema: "http://json-schema.org/draft-07/schema#",

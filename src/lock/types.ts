@@ -52,6 +52,10 @@ export interface LockedArchitecture {
   packages: LockedPackage[];
   /** Optional requests with no candidate on this architecture. */
   skipped: Array<{ name: string; reason: string }>;
+  /** The generated files, in the order they are made. */
+  derivations: LockedDerivation[];
+  /** What `layer` must produce for this architecture. */
+  layer: LockedLayer;
 }
 
 export interface LockedPackage {

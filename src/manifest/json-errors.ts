@@ -17,7 +17,7 @@ export interface Problem {
 
 /** A compiled validator whose schemas may carry `errorHint` (said when a pattern does not match). */
 export function compileSchema(schema: AnySchemaObject): ValidateFunction {
-  const ajv = new Ajv({ allErrors: true, verbose: true, strict: true });
+  const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, allowUnionTypes: true });
   ajv.addKeyword({ keyword: "errorHint", schemaType: "string" });
   return ajv.compile(schema);
 }

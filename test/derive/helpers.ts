@@ -2,13 +2,22 @@
 // and a file-backed stand-in for debconf's confmodule so that Debian's own maintainer scripts
 // can run unprivileged in a temp dir.
 import { spawnSync } from "node:child_process";
-import { lstatSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, writeFileSync, mkdirSync } from "node:fs";
+import { lstatSync, mkdtempSync, rmSync, readFileSync, readdirSync, readlinkSync, writeFileSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { LayerNode } from "../../src/layer/types.js";
 
+const made: string[] = [];
+
 export function tempDir(prefix: string): string {
-  return mkdtempSync(join(tmpdir(), `scratch-derive-${prefix}-`));
+  const d = mkdtempSync(join(tmpdir(), `scratch-derive-${prefix}-`));
+  made.push(d);
+  return d;
+}
+
+/** Remove every temp dir this test file made (call from afterAll). */
+export function removeTempDirs(): void {
+  for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
 }
 
 export function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): string {
@@ -39,6 +48,8 @@ export function nodesFromDir(
   root: string,
   origin: { package: string; version: string; architecture?: string },
   filter: (path: string) => boolean = () => true,
+  /** Layer path the directory appears at ("" = the layer root). */
+  mount = "",
 ): Map<string, LayerNode> {
   const nodes = new Map<string, LayerNode>();
   const walk = (rel: string) => {
@@ -46,13 +57,13 @@ export function nodesFromDir(
       const r = rel === "" ? name : `${rel}/${name}`;
       const full = join(root, r);
       const st = lstatSync(full);
-      const path = "/" + r;
+      const path = mount + "/" + r;
       const base = {
         path,
         mode: st.mode & 0o7777,
         uid: 0,
         gid: 0,
-        origin: { kind: "package" as const, package: origin.package, version: origin.version, architecture: origin.architecture ?? "all", member: "./" + r },
+        origin: { kind: "package" as const, package: origin.package, version: origin.version, architecture: origin.architecture ?? "all", member: "." + mount + "/" + r },
       };
       if (st.isDirectory()) {
         if (filter(path)) nodes.set(path, { ...base, type: "dir" });

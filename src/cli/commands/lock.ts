@@ -3,6 +3,15 @@ import type { Output } from "../output.js";
 import { fetchOptions, makeFetcher, type FetchFlags } from "./common.js";
 import { runLock } from "../../lock/create.js";
 import { ResolutionMemo } from "../../lock/memo.js";
+import { UsageError } from "../../errors.js";
+
+/** SOURCE_DATE_EPOCH (reproducible-builds.org) overrides the release Date as the layers' mtime. */
+function sourceDateEpochFromEnv(): { sourceDateEpoch?: number } {
+  const v = process.env.SOURCE_DATE_EPOCH;
+  if (v === undefined || v === "") return {};
+  if (!/^\d{1,12}$/.test(v)) throw new UsageError(`SOURCE_DATE_EPOCH=${v} is not a number of seconds`, { hint: "unset it or give whole seconds since 1970" });
+  return { sourceDateEpoch: Number(v) };
+}
 
 interface LockFlags extends FetchFlags {
   config: string;
@@ -36,6 +45,7 @@ export function lockCommand(out: Output, setCode: (c: number) => void): CommandM
           fetcher,
           memo: new ResolutionMemo(cache),
           now: new Date(),
+          ...sourceDateEpochFromEnv(),
           note: (l) => out.note(l),
         });
         const counts = Object.entries(result.lock.architectures).map(([a, v]) => `${a} ${v.packages.length} packages`);

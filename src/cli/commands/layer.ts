@@ -1,0 +1,52 @@
+import type { CommandModule } from "yargs";
+import type { Output } from "../output.js";
+import { fetchOptions, makeFetcher, type FetchFlags } from "./common.js";
+import { runLayer } from "../../layer/run.js";
+import { LAYER_COMPRESSIONS, type LayerCompression } from "../../layer/compress.js";
+import { UsageError } from "../../errors.js";
+
+interface LayerFlags extends FetchFlags {
+  lockfile: string;
+  arch?: string[] | undefined;
+  output?: string | undefined;
+  compress: LayerCompression;
+  check: boolean;
+}
+
+export function layerCommand(out: Output, setCode: (c: number) => void): CommandModule<object, LayerFlags> {
+  return {
+    command: "layer",
+    describe: "build the layer tar of each architecture from scratch.lock, byte-identical everywhere",
+    builder: (y) =>
+      fetchOptions(y)
+        .option("lockfile", { type: "string", default: "scratch.lock" })
+        .option("arch", { type: "string", array: true, describe: "architecture(s) to build (default: all in the lock)" })
+        .option("output", { alias: "o", type: "string", describe: "where to write the layer ({arch} is replaced); a .provenance.jsonl is written beside it" })
+        .option("compress", { type: "string", choices: LAYER_COMPRESSIONS as LayerCompression[], default: "none" as LayerCompression, describe: "layer compression (pinned settings, recorded in the lock)" })
+        .option("check", { type: "boolean", default: false, describe: "build, compare with the lock, write nothing; exit 1 unless equal" }) as never,
+    handler: async (argv) => {
+      if (!argv.output && !argv.check) throw new UsageError("layer needs --output FILE (or --check)", { hint: "e.g. scratch-pkgs layer --arch amd64 --output layer.tar" });
+      const { fetcher, close } = makeFetcher(argv);
+      try {
+        const results = await runLayer({
+          lockfile: argv.lockfile,
+          arches: argv.arch ?? [],
+          output: argv.output,
+          compress: argv.compress,
+          check: argv.check,
+          mirrors: argv.mirror,
+          envMirror: process.env.SCRATCH_PKGS_MIRROR,
+          aptSources: argv["apt-sources"],
+          fetcher,
+        });
+        for (const r of results) {
+          out.result(`${r.arch}: diff_id ${r.diffId} (${r.size} bytes)` + (r.compression !== "none" ? `, ${r.compression} ${r.digest} (${r.compressedSize} bytes)` : "") + (r.output ? ` → ${r.output}` : argv.check ? ": matches the lock" : ""));
+        }
+        out.json({ ok: true, layers: results });
+        setCode(0);
+      } finally {
+        await close();
+      }
+    },
+  };
+}

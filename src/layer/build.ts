@@ -1,0 +1,81 @@
+/**
+ * One architecture's layer, from the lock alone: fetch and verify the .debs, take the selected
+ * members, run the derivations in their fixed order, write the provenance manifest, and
+ * serialise the tree as a deterministic tar. `lock` and `layer` both come here, so the digests
+ * the lock promises are the ones `layer` produces.
+ */
+import type { Fetcher } from "../fetch/fetcher.js";
+import type { LockedDerivation, LockedPackage } from "../lock/types.js";
+import { readDeb } from "../deb/read-deb.js";
+import { LayerTree } from "./tree.js";
+import { selectMembers, selector } from "./select.js";
+import type { LayerNode } from "./types.js";
+import { streamLayerTar } from "./tar-writer.js";
+import { createDigestSink } from "./digest.js";
+import { runDerivation, type DerivationStep, type PackageFiles } from "./derivations.js";
+import { provenanceManifest, PROVENANCE_PATH } from "./provenance.js";
+
+export interface LayerPlan {
+  arch: string;
+  packages: readonly LockedPackage[];
+  derivations: readonly DerivationStep[];
+  /** Seconds since the epoch: every entry's mtime. */
+  mtime: number;
+}
+
+export interface BuiltLayer {
+  tar: Uint8Array;
+  diffId: string;
+  size: number;
+  provenance: { path: string; sha256: string; entries: number; text: string };
+  derivations: LockedDerivation[];
+  /** Every node of the layer but the root, sorted by path bytes. */
+  nodes: LayerNode[];
+}
+
+export interface LayerSources {
+  fetcher: Fetcher;
+  /** URLs to fetch a locked package from, in order (mirrors first). */
+  urlsFor(pkg: LockedPackage): string[];
+}
+
+export async function buildLayer(plan: LayerPlan, sources: LayerSources): Promise<BuiltLayer> {
+  // Download everything first (in parallel, bounded by the HTTP client), then read in lock
+  // order so that the tree, and any conflict message, never depends on download timing.
+  const paths = await Promise.all(
+    plan.packages.map((p) => sources.fetcher.fetchPinned({ urls: sources.urlsFor(p), sha256: p.sha256, size: p.size, label: p.url })),
+  );
+  const tree = new LayerTree();
+  const files: PackageFiles[] = [];
+  for (const [i, pkg] of plan.packages.entries()) {
+    const take = selector(pkg.select);
+    const deb = await readDeb(paths[i]!, { label: `${pkg.name}_${pkg.version}_${pkg.architecture}.deb`, want: (path) => take(path) });
+    const nodes = selectMembers(deb.data, take, pkg);
+    for (const n of nodes) tree.add(n);
+    files.push({ name: pkg.name, control: deb.control, md5sums: deb.md5sums, files: nodes.filter((n) => n.type !== "dir").map((n) => n.path) });
+  }
+
+  const derivations: LockedDerivation[] = [];
+  for (const step of plan.derivations) {
+    const d = runDerivation(step, { nodes: tree.nodes }, files);
+    for (const n of d.nodes) tree.add(n);
+    derivations.push(d.record);
+  }
+
+  const manifest = provenanceManifest(tree.list(), derivations);
+  tree.add(manifest.node);
+  const nodes = tree.list();
+
+  const chunks: Uint8Array[] = [];
+  const digest = createDigestSink((c) => chunks.push(c.slice()));
+  streamLayerTar(nodes, { mtime: plan.mtime }, digest.sink);
+  const { digest: diffId, size } = digest.result();
+  return {
+    tar: Buffer.concat(chunks),
+    diffId,
+    size,
+    provenance: { path: PROVENANCE_PATH, sha256: manifest.sha256, entries: manifest.entries, text: manifest.text },
+    derivations,
+    nodes: nodes.sort((a, b) => Buffer.compare(Buffer.from(a.path), Buffer.from(b.path))),
+  };
+}

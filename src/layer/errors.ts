@@ -1,0 +1,16 @@
+import { ScratchError, EXIT } from "../errors.js";
+
+/**
+ * A path that would escape the layer or be written through a link: refused, never a warning.
+ * Exit 1, like every security failure.
+ */
+export class LayerSafetyError extends ScratchError {
+  readonly exitCode = EXIT.checkFailed;
+  readonly kind = "layer-safety";
+}
+
+/** Two packages (or a package and a derivation) want different content at one path. Exit 2: fix the selection. */
+export class LayerConflictError extends ScratchError {
+  readonly exitCode = EXIT.usage;
+  readonly kind = "layer-conflict";
+}

@@ -1,0 +1,26 @@
+/**
+ * From a built layer to what the lock records about it: the diff_id, the provenance digest and,
+ * per compression, the compressed digest and the compressor's settings.
+ */
+import type { LockedLayer } from "../lock/types.js";
+import type { BuiltLayer } from "./build.js";
+import { compressLayer, type LayerCompression } from "./compress.js";
+import { digestBytes } from "./digest.js";
+
+/** The compressions whose digests the lock records (none is the diff_id itself). */
+export const LOCKED_COMPRESSIONS: readonly LayerCompression[] = ["gzip", "zstd"];
+
+export async function lockedLayer(built: BuiltLayer): Promise<LockedLayer> {
+  const compressed: LockedLayer["compressed"] = {};
+  for (const kind of LOCKED_COMPRESSIONS) {
+    const c = await compressLayer(built.tar, kind);
+    const d = digestBytes(c.bytes);
+    compressed[kind] = { digest: d.digest, size: d.size, settings: c.settings };
+  }
+  return {
+    diffId: built.diffId,
+    size: built.size,
+    provenance: { path: built.provenance.path, sha256: built.provenance.sha256, entries: built.provenance.entries },
+    compressed,
+  };
+}

@@ -1,0 +1,60 @@
+/**
+ * Which members of a package a layer takes: a member is taken when some selection rule's
+ * include globs match its path and that rule's excludes do not. Directories come along when
+ * they are taken themselves or lead to a taken member; hard links whose target is not taken
+ * become regular files with the target's content.
+ */
+import picomatch from "picomatch";
+import type { SelectionRule } from "../lock/types.js";
+import type { DebMember, LayerNode } from "./types.js";
+
+export type PathPredicate = (path: string) => boolean;
+
+export function selector(rules: readonly SelectionRule[]): PathPredicate {
+  const compiled = rules.map((r) => ({
+    include: picomatch(r.include, { dot: true }),
+    exclude: r.exclude.length > 0 ? picomatch(r.exclude, { dot: true }) : () => false,
+  }));
+  return (path) => compiled.some((r) => r.include(path) && !r.exclude(path));
+}
+
+export interface PackageIdentity {
+  name: string;
+  version: string;
+  architecture: string;
+}
+
+function ancestors(path: string): string[] {
+  const out: string[] = [];
+  for (let i = path.lastIndexOf("/"); i > 0; i = path.lastIndexOf("/", i - 1)) out.push(path.slice(0, i));
+  return out;
+}
+
+/** The layer nodes a package contributes, in member order. */
+export function selectMembers(members: readonly DebMember[], take: PathPredicate, pkg: PackageIdentity): LayerNode[] {
+  const taken = new Set<string>();
+  for (const m of members) if (m.type !== "dir" && m.path !== "/" && take(m.path)) taken.add(m.path);
+  const neededDirs = new Set<string>();
+  for (const p of taken) for (const a of ancestors(p)) neededDirs.add(a);
+  const byPath = new Map(members.map((m) => [m.path, m]));
+
+  const out: LayerNode[] = [];
+  for (const m of members) {
+    const origin = { kind: "package" as const, package: pkg.name, version: pkg.version, architecture: pkg.architecture, member: m.member };
+    const base = { path: m.path, mode: m.mode & 0o7777, uid: m.uid, gid: m.gid, origin };
+    if (m.type === "dir") {
+      if (m.path !== "/" && (neededDirs.has(m.path) || take(m.path))) out.push({ ...base, type: "dir" });
+      continue;
+    }
+    if (!taken.has(m.path)) continue;
+    if (m.type === "file") out.push({ ...base, type: "file", content: m.content ?? new Uint8Array() });
+    else if (m.type === "symlink") out.push({ ...base, type: "symlink", target: m.target! });
+    else if (taken.has(m.target!)) out.push({ ...base, type: "hardlink", target: m.target! });
+    else {
+      // The link's target is not in the layer: the link becomes the file.
+      const t = byPath.get(m.target!);
+      out.push({ ...base, mode: (t?.mode ?? m.mode) & 0o7777, type: "file", content: t?.content ?? new Uint8Array() });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,103 @@
+/**
+ * The layer's file tree while it is being assembled. It enforces the safety rules that need to
+ * see every package at once: no path is written through a symlink (a package cannot plant
+ * `/etc → /tmp/evil` and then write `/etc/passwd` through it), parents are explicit
+ * directories, and two sources never silently disagree about a path.
+ */
+import type { LayerNode, NodeOrigin } from "./types.js";
+import { LayerConflictError, LayerSafetyError } from "./errors.js";
+
+const IMPLICIT: NodeOrigin = { kind: "implicit", reason: "parent directory" };
+
+function describe(o: NodeOrigin): string {
+  switch (o.kind) {
+    case "package":
+      return `${o.package} ${o.version} (${o.member})`;
+    case "derivation":
+      return `derivation ${o.recipe}`;
+    default:
+      return o.reason;
+  }
+}
+
+function parentOf(path: string): string {
+  const i = path.lastIndexOf("/");
+  return i <= 0 ? "/" : path.slice(0, i);
+}
+
+function sameContent(a: LayerNode, b: LayerNode): boolean {
+  if (a.type !== b.type || a.mode !== b.mode || a.uid !== b.uid || a.gid !== b.gid) return false;
+  if (a.type === "symlink" || a.type === "hardlink") return a.target === b.target;
+  if (a.type === "file") return Buffer.compare(Buffer.from(a.content ?? []), Buffer.from(b.content ?? [])) === 0;
+  return true;
+}
+
+export class LayerTree {
+  private readonly map = new Map<string, LayerNode>();
+
+  constructor() {
+    this.map.set("/", { path: "/", type: "dir", mode: 0o755, uid: 0, gid: 0, origin: IMPLICIT });
+  }
+
+  get nodes(): ReadonlyMap<string, LayerNode> {
+    return this.map;
+  }
+
+  get(path: string): LayerNode | undefined {
+    return this.map.get(path);
+  }
+
+  /**
+   * Add a node. Missing parents become 0755 root directories (replaced if a package later
+   * supplies the directory itself). Directories merge (the first explicit mode wins, as with
+   * dpkg); anything else at an existing path must be identical.
+   */
+  add(node: LayerNode): void {
+    if (!node.path.startsWith("/") || node.path.split("/").some((s, i) => i > 0 && (s === "" || s === "." || s === "..")) || node.path.includes("\0")) {
+      throw new LayerSafetyError(`${describe(node.origin)}: path ${JSON.stringify(node.path)} is not a normal absolute path inside the layer`);
+    }
+    if (node.path === "/") {
+      if (node.type !== "dir") throw new LayerSafetyError(`${describe(node.origin)}: the root of the layer must be a directory`);
+      return;
+    }
+    this.ensureParents(node);
+    const prev = this.map.get(node.path);
+    if (!prev) {
+      this.map.set(node.path, node);
+      return;
+    }
+    if (prev.type === "dir" && node.type === "dir") {
+      if (prev.origin.kind === "implicit") this.map.set(node.path, node);
+      return;
+    }
+    if (sameContent(prev, node)) return;
+    throw new LayerConflictError(
+      `${node.path} is provided by ${describe(prev.origin)} and, differently, by ${describe(node.origin)}`,
+      { hint: "exclude the path from one of the file sets (\"exclude\") or drop one of the packages" },
+    );
+  }
+
+  private ensureParents(node: LayerNode): void {
+    const missing: string[] = [];
+    for (let p = parentOf(node.path); ; p = parentOf(p)) {
+      const existing = this.map.get(p);
+      if (existing) {
+        if (existing.type !== "dir") {
+          throw new LayerSafetyError(
+            `${describe(node.origin)}: ${node.path} would be written through ${p}, which is a ${existing.type} from ${describe(existing.origin)}`,
+            { hint: "a package that writes through a link could overwrite files outside its own paths; this package is refused" },
+          );
+        }
+        break;
+      }
+      missing.push(p);
+      if (p === "/") break;
+    }
+    for (const p of missing.reverse()) this.map.set(p, { path: p, type: "dir", mode: 0o755, uid: 0, gid: 0, origin: IMPLICIT });
+  }
+
+  /** All nodes but the root, in no particular order (the tar writer sorts by bytes). */
+  list(): LayerNode[] {
+    return [...this.map.values()].filter((n) => n.path !== "/");
+  }
+}

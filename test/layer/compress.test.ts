@@ -1,0 +1,178 @@
+// Layer compression: the real gzip and zstd tools decompress what we write, the headers carry no
+// timestamp or name, the recorded settings name the installed packages, and the same input always
+// gives the same bytes. The gzip stream is also compared with canonical zlib (Python's) when that
+// is a classic zlib build.
+import { execFileSync, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { compressLayer, compressorSettings, GZIP_LEVEL, LAYER_COMPRESSIONS, ZSTD_LEVEL, type LayerCompression } from "../../src/layer/compress.js";
+import { writeLayerTar } from "../../src/layer/tar-writer.js";
+import type { LayerNode } from "../../src/layer/types.js";
+
+let tmp: string;
+beforeAll(() => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), "compress-"));
+});
+afterAll(() => {
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+/** Deterministic, partly compressible data (text-like runs mixed with noise). */
+function sampleData(size: number, seed: number): Uint8Array {
+  const out = new Uint8Array(size);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < size; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    out[i] = (i >> 9) % 3 === 0 ? x & 0xff : 0x61 + ((i * 7) % 23);
+  }
+  return out;
+}
+
+function sampleLayer(): Uint8Array {
+  const enc = new TextEncoder();
+  const origin = { kind: "implicit", reason: "test" } as const;
+  const nodes: LayerNode[] = [
+    { path: "/etc", type: "dir", mode: 0o755, uid: 0, gid: 0, origin },
+    { path: "/etc/passwd", type: "file", mode: 0o644, uid: 0, gid: 0, origin, content: enc.encode("root:x:0:0:root:/root:/sbin/nologin\n") },
+    { path: "/usr", type: "dir", mode: 0o755, uid: 0, gid: 0, origin },
+    { path: "/usr/blob", type: "file", mode: 0o755, uid: 0, gid: 0, origin, content: sampleData(300_000, 7) },
+  ];
+  return writeLayerTar(nodes, { mtime: 1_700_000_000 });
+}
+
+const inputs: Array<[string, () => Uint8Array]> = [
+  ["empty", () => new Uint8Array(0)],
+  ["one byte", () => new Uint8Array([0x41])],
+  ["1 MiB mixed", () => sampleData(1 << 20, 42)],
+  ["a layer tar", sampleLayer],
+];
+
+function installedPackageJson(rel: string): { version: string } {
+  return JSON.parse(fs.readFileSync(new URL(`../../node_modules/${rel}/package.json`, import.meta.url), "utf8")) as { version: string };
+}
+
+function writeTemp(name: string, bytes: Uint8Array): string {
+  const f = path.join(tmp, name);
+  fs.writeFileSync(f, bytes);
+  return f;
+}
+
+describe("compressLayer gzip", () => {
+  it.each(inputs)("`gzip -dc` restores %s", async (name, make) => {
+    const data = make();
+    const { bytes } = await compressLayer(data, "gzip");
+    const f = writeTemp(`${name}.gz`, bytes);
+    const out = execFileSync("gzip", ["-dc", f], { maxBuffer: 1 << 26 });
+    expect(Buffer.compare(out, Buffer.from(data))).toBe(0);
+    execFileSync("gzip", ["-t", f]); // CRC and length trailer are right
+  });
+
+  it("writes a fixed header: no mtime, no name, OS 3 — the header `gzip -n -6` writes", async () => {
+    const data = sampleData(100_000, 3);
+    const { bytes } = await compressLayer(data, "gzip");
+    expect(Buffer.from(bytes.subarray(0, 10)).toString("hex")).toBe("1f8b08" + "00" + "00000000" + "00" + "03");
+    const flg = bytes[3]!;
+    expect(flg & 0x08).toBe(0); // FNAME
+    const gnu = execFileSync("gzip", ["-n", `-${GZIP_LEVEL}`, "-c", writeTemp("h.bin", data)]);
+    expect(Buffer.compare(Buffer.from(bytes.subarray(0, 10)), gnu.subarray(0, 10))).toBe(0);
+    // Python's gzip module, an independent header reader, sees a zero timestamp.
+    const f = writeTemp("h.bin.gz", bytes);
+    const mtime = execFileSync("python3", ["-c", "import gzip,sys; g=gzip.GzipFile(sys.argv[1]); g.read(); print(g.mtime)", f]).toString().trim();
+    expect(mtime).toBe("0");
+  });
+
+  const zlibVersion = spawnSync("python3", ["-c", "import zlib; print(zlib.ZLIB_RUNTIME_VERSION)"]).stdout?.toString().trim() ?? "";
+  // zlib-ng and other forks report other strings; their deflate output legitimately differs.
+  it.runIf(/^1\.(2\.1[1-3]|3(\.\d+)*)$/.test(zlibVersion))(`equals canonical zlib ${zlibVersion}'s gzip stream byte for byte`, async () => {
+    const data = sampleLayer();
+    const { bytes } = await compressLayer(data, "gzip");
+    const f = writeTemp("zlib.bin", data);
+    const py = execFileSync("python3", [
+      "-c",
+      `import sys,zlib; d=open(sys.argv[1],'rb').read(); c=zlib.compressobj(${GZIP_LEVEL}, zlib.DEFLATED, 31, 8, zlib.Z_DEFAULT_STRATEGY); sys.stdout.buffer.write(c.compress(d)+c.flush())`,
+      f,
+    ], { maxBuffer: 1 << 26 });
+    expect(Buffer.compare(Buffer.from(bytes), py)).toBe(0);
+  });
+
+  it("records the installed pako version and every byte-shaping option", async () => {
+    const { settings } = await compressLayer(new Uint8Array(10), "gzip");
+    expect(settings).toEqual({
+      compressor: `pako@${installedPackageJson("pako").version}`,
+      level: GZIP_LEVEL,
+      windowBits: 15,
+      memLevel: 8,
+      strategy: "default",
+      hash: "zlib",
+      mtime: 0,
+      os: 3,
+    });
+    expect(await compressorSettings("gzip")).toEqual(settings);
+  });
+});
+
+describe("compressLayer zstd", () => {
+  it.each(inputs)("`zstd -dc` restores %s", async (name, make) => {
+    const data = make();
+    const { bytes } = await compressLayer(data, "zstd");
+    const f = writeTemp(`${name}.zst`, bytes);
+    const out = execFileSync("zstd", ["-q", "-dc", f], { maxBuffer: 1 << 26 });
+    expect(Buffer.compare(out, Buffer.from(data))).toBe(0);
+  });
+
+  it("writes one frame with the content size, no checksum and no dictionary", async () => {
+    const data = sampleLayer();
+    const { bytes } = await compressLayer(data, "zstd");
+    expect(Buffer.from(bytes.subarray(0, 4)).toString("hex")).toBe("28b52ffd");
+    const fhd = bytes[4]!;
+    expect(fhd & 0x04).toBe(0); // Content_Checksum_flag
+    expect(fhd & 0x03).toBe(0); // Dictionary_ID_flag
+    // The zstd CLI as an independent frame reader.
+    const info = execFileSync("zstd", ["-lv", writeTemp("info.zst", bytes)]).toString();
+    expect(info).toMatch(/# Zstandard Frames: 1\b/);
+    expect(info).toMatch(/Check: None/);
+    expect(info).toMatch(new RegExp(`Decompressed Size: .*\\(${data.length} B\\)`));
+  });
+
+  it("records the installed @hpcc-js/wasm-zstd version, the libzstd version and the level", async () => {
+    const { settings } = await compressLayer(new Uint8Array(10), "zstd");
+    expect(settings).toEqual({
+      compressor: `@hpcc-js/wasm-zstd@${installedPackageJson("@hpcc-js/wasm-zstd").version}`,
+      level: ZSTD_LEVEL,
+      libzstd: expect.stringMatching(/^\d+\.\d+\.\d+$/),
+      checksum: false,
+      contentSize: true,
+    });
+    expect(await compressorSettings("zstd")).toEqual(settings);
+  });
+});
+
+describe("compressLayer: determinism and the rest", () => {
+  it.each<LayerCompression>(["gzip", "zstd"])("%s gives the same bytes for the same input, whatever ran before", async (kind) => {
+    const a = sampleData(400_000, 9);
+    const b = sampleData(700_000, 10);
+    const first = (await compressLayer(a, kind)).bytes;
+    await compressLayer(b, kind); // shared compressor state must not leak into the next call
+    const again = (await compressLayer(new Uint8Array(a), kind)).bytes;
+    expect(Buffer.compare(Buffer.from(first), Buffer.from(again))).toBe(0);
+    expect(Buffer.compare(Buffer.from(first), Buffer.from((await compressLayer(b, kind)).bytes))).not.toBe(0);
+  });
+
+  it("none returns the input unchanged with settings { compressor: none, level: 0 }", async () => {
+    const data = sampleData(1000, 1);
+    const r = await compressLayer(data, "none");
+    expect(r.bytes).toBe(data);
+    expect(r.settings).toEqual({ compressor: "none", level: 0 });
+    expect(await compressorSettings("none")).toEqual(r.settings);
+  });
+
+  it("lists the three kinds and refuses others", async () => {
+    expect([...LAYER_COMPRESSIONS]).toEqual(["none", "gzip", "zstd"]);
+    await expect(compressLayer(new Uint8Array(1), "xz" as LayerCompression)).rejects.toThrow(/unknown layer compression "xz"; use one of none, gzip, zstd/);
+  });
+});
