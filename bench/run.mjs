@@ -55,6 +55,7 @@ function measure(cmd, args, env = {}) {
 
 const entries = await readAptSources().catch(() => []);
 const base = entries.find((e) => e.suites.includes("bookworm"))?.uris[0];
+const secBase = entries.find((e) => e.suites.includes("bookworm-security"))?.uris[0];
 if (!base) {
   console.log("bench: this machine's apt sources name no bookworm mirror; nothing to measure on real data");
   process.exit(0);
@@ -97,6 +98,28 @@ execFileSync("node", lockArgs(join(ROOT, "scratch.json"), join(work, "cold.lock"
 const warm = [0, 1, 2, 3, 4].map(() => measure("node", lockArgs(join(ROOT, "scratch.json"), join(work, `warm.lock`), ["--offline", "--update"])));
 report("lock, example manifest, warm cache (--offline)", median(warm.map((r) => r.wall)), undefined, "", "≤ 0.3 s");
 console.log(`${"  peak memory (lock)".padEnd(44)} ${Math.max(...warm.map((r) => r.rssMB)).toFixed(0)} MB  (target ≤ 300 MB)`);
+
+// --- 4. layer from cached .debs vs dpkg-deb | tar (floor) and mmdebstrap ----------------------
+{
+  const lock = JSON.parse(readFileSync(join(work, "cold.lock"), "utf8"));
+  const pkgs = lock.architectures.amd64.packages;
+  const debs = pkgs.map((p) => join(CACHE, "sha256", p.sha256.slice(0, 2), p.sha256));
+  const ours = [0, 1, 2].map(() => measure("node", [CLI, "layer", "--lockfile", join(work, "cold.lock"), "--arch", "amd64", "--output", join(work, "layer.tar"), "--offline", "--cache", CACHE, "--quiet"]));
+  const floor = timeIt(() => {
+    const dir = mkdtempSync(join(tmpdir(), "bench-floor-"));
+    execFileSync("sh", ["-c", debs.map((d) => `dpkg-deb --fsys-tarfile '${d}' | tar -x -C '${dir}'`).join(" && ") + ` && tar -cf '${dir}.tar' -C '${dir}' . && rm -rf '${dir}' '${dir}.tar'`]);
+  });
+  report(`layer amd64 (${pkgs.length} .debs, warm cache)`, median(ours.map((r) => r.wall)), floor, "dpkg-deb|tar", "≤ 1.5×");
+  console.log(`${"  peak memory (layer)".padEnd(44)} ${Math.max(...ours.map((r) => r.rssMB)).toFixed(0)} MB`);
+  const mm = spawnSync("sh", ["-c", "command -v mmdebstrap"], { encoding: "utf8" });
+  if (mm.status === 0) {
+    const out = join(work, "mmdebstrap.tar");
+    const names = pkgs.map((p) => p.name).join(",");
+    const r = timeIt(() => spawnSync("mmdebstrap", ["--quiet", "--variant=extract", `--include=${names}`, "--architectures=amd64", "bookworm", out, `deb ${base} bookworm main`, `deb ${base} bookworm-updates main`, ...(secBase ? [`deb ${secBase} bookworm-security main`] : [])], { stdio: "ignore" }), 1);
+    report("  mmdebstrap --variant=extract, same packages", r, undefined, "", "—");
+    console.log(`${"  ratio ours / mmdebstrap".padEnd(44)} ${(median(ours.map((x) => x.wall)) / r).toFixed(2)}×`);
+  } else console.log("  mmdebstrap: not installed (apt-get install mmdebstrap) — comparison skipped");
+}
 
 // --- 4. Scale: 1, 10, 100, 500 requested packages, closure policy -----------------------------
 const names = execFileSync("sh", ["-c", `xz -dc '${indexPath}' | awk '/^Package: /{p=$2} /^Priority: (required|important|standard|optional)/{print p}' | sort -u`], { maxBuffer: 1 << 28 })

@@ -10,6 +10,7 @@ import { Output } from "./output.js";
 import { lockCommand } from "./commands/lock.js";
 import { whyCommand } from "./commands/why.js";
 import { layerCommand } from "./commands/layer.js";
+import { imageCommand } from "./commands/image.js";
 import { VERSION } from "../version.js";
 
 export async function main(argv: string[]): Promise<number> {
@@ -24,6 +25,7 @@ export async function main(argv: string[]): Promise<number> {
       .option("quiet", { alias: "q", type: "boolean", default: false, describe: "print nothing but errors" })
       .command(lockCommand(out, (c) => (code = c)))
       .command(layerCommand(out, (c) => (code = c)))
+      .command(imageCommand(out, (c) => (code = c)))
       .command(whyCommand(out, (c) => (code = c)))
       .demandCommand(1, "name a command")
       .strict()

@@ -62,6 +62,8 @@ export async function buildLayer(plan: LayerPlan, sources: LayerSources): Promis
     derivations.push(d.record);
   }
 
+  // The manifest's own directory first, so that the manifest lists it like every other path.
+  tree.add({ path: PROVENANCE_PATH.slice(0, PROVENANCE_PATH.lastIndexOf("/")), type: "dir", mode: 0o755, uid: 0, gid: 0, origin: { kind: "implicit", reason: "parent directory" } });
   const manifest = provenanceManifest(tree.list(), derivations);
   tree.add(manifest.node);
   const nodes = tree.list();

@@ -56,7 +56,9 @@ export async function runLayer(opts: LayerOptions): Promise<LayerResult[]> {
   const apt = opts.aptSources === undefined ? undefined : await readAptSources(opts.aptSources || undefined);
   const mirrors = planMirrors(sourcesForMirrors(lock.sources), { mirrors: opts.mirrors, ...(opts.envMirror ? { envMirror: opts.envMirror } : {}), ...(apt ? { apt } : {}) });
 
-  const results: LayerResult[] = [];
+  // Build and check every architecture before writing any: a refused layer leaves nothing
+  // behind, not even the layers of the architectures that came before it.
+  const done: Array<{ arch: string; built: BuiltLayer; bytes: Uint8Array; digest: { digest: string; size: number } }> = [];
   for (const arch of arches) {
     const locked = lock.architectures[arch]!;
     const built = await buildLayer(
@@ -71,13 +73,18 @@ export async function runLayer(opts: LayerOptions): Promise<LayerResult[]> {
         hint: "if scratch-pkgs was upgraded, run scratch-pkgs lock to record the new layer; otherwise report this as a reproducibility bug (scratch-pkgs audit shows the differing paths)",
       });
     }
+    done.push({ arch, built, bytes: compressed.bytes, digest });
+  }
+
+  const results: LayerResult[] = [];
+  for (const { arch, built, bytes, digest } of done) {
     let output: string | undefined;
     let provenance: string | undefined;
     if (opts.output && !opts.check) {
       output = opts.output.replaceAll("{arch}", arch);
       provenance = output + ".provenance.jsonl";
       await writeFileAtomic(provenance, built.provenance.text);
-      await writeFileAtomic(output, compressed.bytes);
+      await writeFileAtomic(output, bytes);
     }
     results.push({ arch, diffId: built.diffId, size: built.size, compression: opts.compress, digest: digest.digest, compressedSize: digest.size, output, provenance, matchesLock: true });
   }

@@ -49,12 +49,22 @@ export function selectMembers(members: readonly DebMember[], take: PathPredicate
     if (!taken.has(m.path)) continue;
     if (m.type === "file") out.push({ ...base, type: "file", content: m.content ?? new Uint8Array() });
     else if (m.type === "symlink") out.push({ ...base, type: "symlink", target: m.target! });
-    else if (taken.has(m.target!)) out.push({ ...base, type: "hardlink", target: m.target! });
     else {
-      // The link's target is not in the layer: the link becomes the file.
-      const t = byPath.get(m.target!);
-      out.push({ ...base, mode: (t?.mode ?? m.mode) & 0o7777, type: "file", content: t?.content ?? new Uint8Array() });
+      // A hard link is its file's inode: it shows the file's mode and owner (its own header's
+      // mean nothing), as the tar writer writes and the provenance records. When the file is
+      // not in the layer, the link becomes the file.
+      const t = linkedFile(m, byPath);
+      const inode = { mode: (t?.mode ?? m.mode) & 0o7777, uid: t?.uid ?? m.uid, gid: t?.gid ?? m.gid };
+      if (taken.has(m.target!)) out.push({ ...base, ...inode, type: "hardlink", target: m.target! });
+      else out.push({ ...base, ...inode, type: "file", content: t?.content ?? new Uint8Array() });
     }
   }
   return out;
+}
+
+/** The regular file a hard link shares, through links to links (which the deb reader accepts). */
+function linkedFile(m: DebMember, byPath: ReadonlyMap<string, DebMember>): DebMember | undefined {
+  let cur: DebMember | undefined = m;
+  for (let hops = 0; cur?.type === "hardlink" && hops <= byPath.size; hops++) cur = byPath.get(cur.target!);
+  return cur?.type === "file" ? cur : undefined;
 }

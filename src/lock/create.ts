@@ -17,6 +17,7 @@ import { decompress, compressionOf, DecompressError } from "../index/decompress.
 import { ResolutionMemo } from "./memo.js";
 import { buildLayer } from "../layer/build.js";
 import { lockedLayer } from "../layer/expected.js";
+import { installedVersion } from "../layer/compress.js";
 import { derivationSteps } from "../layer/derivations.js";
 import { packageUrls } from "../layer/urls.js";
 import type { MirrorPlan } from "../sources/mirrors.js";
@@ -214,7 +215,10 @@ async function lockLayer(
     fileSets: manifest.fileSets.map((s) => ({ name: s.name, ...(s.kind === "tzdata" ? { timezone: s.timezone } : {}) })),
     dpkgStatus: manifest.dpkgStatus,
   });
-  const key = opts.memo?.key({ kind: "layer", arch, mtime, steps, packages: packages.map((p) => ({ name: p.name, sha256: p.sha256, select: p.select })) }, "layer");
+  // The compressors are dependencies, not our code: their versions key the memo too, or an
+  // upgraded compressor would leave stale compressed digests in the lock.
+  const compressors = ["pako", "@hpcc-js/wasm-zstd"].map((name) => `${name}@${installedVersion(name)}`);
+  const key = opts.memo?.key({ kind: "layer", arch, mtime, steps, compressors, packages: packages.map((p) => ({ name: p.name, sha256: p.sha256, select: p.select })) }, "layer");
   const hit = key ? await opts.memo!.get<Pick<LockedArchitecture, "derivations" | "layer">>(key) : undefined;
   if (hit) return hit;
   const built = await buildLayer({ arch, packages, derivations: steps, mtime }, { fetcher: opts.fetcher, urlsFor: (p) => packageUrls(sources, mirrors, p) });

@@ -5,6 +5,7 @@
  * tests also prove that the lock records the manifest's URL and never the mirror's.
  */
 import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -15,10 +16,14 @@ import { Fetcher } from "../../src/fetch/fetcher.js";
 import { HttpClient, type HttpOptions } from "../../src/fetch/http.js";
 import { silentProgress } from "../../src/fetch/progress.js";
 import { runLock, type LockResult } from "../../src/lock/create.js";
+import { runLayer, type LayerResult } from "../../src/layer/run.js";
+import type { LayerCompression } from "../../src/layer/compress.js";
+import * as tarStream from "tar-stream";
 import type { Lockfile } from "../../src/lock/types.js";
 import { buildArchive, FIXTURE_DATE, type FixtureArchive, type FixtureOptions, type FixturePackage } from "../fixtures/archive.js";
 import type { DebEntry } from "../fixtures/deb.js";
 import type { TestKey } from "../sources/pgp-helpers.js";
+import { CERT_NAMES, fixtureCertificates } from "./certs.js";
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 
@@ -56,11 +61,11 @@ const TRIPLET: Record<string, string> = { amd64: "x86_64-linux-gnu", arm64: "aar
 export const ARCHES = ["amd64", "arm64"] as const;
 
 function pkg(suite: string, control: Record<string, string>, files: DebEntry[]): FixturePackage {
-  // gzip members keep the fixture quick to build; the lock stage never opens a .deb.
+  // gzip members keep the fixture quick to build (lock builds each layer, so it reads them all).
   return { suite, control: { Maintainer: MAINTAINER, Description: `${control.Package} (fixture)`, ...control }, files, dataCompression: "gz", controlCompression: "gz" };
 }
 
-const file = (path: string, content: string, mode = 0o644): DebEntry => ({ path, type: "file", content, mode });
+const file = (path: string, content: string | Uint8Array, mode = 0o644): DebEntry => ({ path, type: "file", content, mode });
 const link = (path: string, target: string): DebEntry => ({ path, type: "symlink", target });
 const doc = (name: string): DebEntry => file(`./usr/share/doc/${name}/copyright`, `${name} copyright\n`);
 
@@ -121,18 +126,51 @@ export function stablePackages(): FixturePackage[] {
   return out;
 }
 
+/** The certificates each fixture ca-certificates version ships, by file name under mozilla/. */
+export function caCertificateFiles(version: string): Array<{ name: string; pem: string }> {
+  const certs = fixtureCertificates();
+  // The newer version adds a third root, as Debian's updates do.
+  const count = version === V.ca ? 2 : 3;
+  return certs.slice(0, count).map((pem, i) => ({ name: `${CERT_NAMES[i]!.replace(/ /g, "_")}.crt`, pem }));
+}
+
 function caCertificates(suite: string, version: string): FixturePackage {
   return pkg(
     suite,
     { Package: "ca-certificates", Version: version, Architecture: "all", "Multi-Arch": "foreign", Depends: "openssl (>= 1.1.1), debconf (>= 0.5) | debconf-2.0" },
-    [file("./usr/share/ca-certificates/mozilla/Fixture_Root_CA.crt", `-----BEGIN CERTIFICATE-----\n${version}\n-----END CERTIFICATE-----\n`), file("./usr/sbin/update-ca-certificates", "#!/bin/sh\n", 0o755), doc("ca-certificates")],
+    [
+      ...caCertificateFiles(version).map((c) => file(`./usr/share/ca-certificates/mozilla/${c.name}`, c.pem)),
+      file("./usr/sbin/update-ca-certificates", "#!/bin/sh\n", 0o755),
+      doc("ca-certificates"),
+    ],
   );
 }
 
+/** Zone files copied from this machine's tzdata at test time (real TZif data). */
+export const ZONES = ["Etc/UTC", "Europe/Amsterdam"] as const;
+
+const zoneBytes = new Map<string, Uint8Array>();
+export function machineZone(zone: (typeof ZONES)[number]): Uint8Array {
+  let bytes = zoneBytes.get(zone);
+  if (!bytes) {
+    const path = `/usr/share/zoneinfo/${zone}`;
+    try {
+      bytes = new Uint8Array(readFileSync(path));
+    } catch (e) {
+      throw new Error(`the lock tests copy ${path} from this machine's tzdata (${(e as Error).message}): apt-get install tzdata`);
+    }
+    zoneBytes.set(zone, bytes);
+  }
+  return bytes;
+}
+
 function tzdata(suite: string, version: string): FixturePackage {
+  // As in Debian: UTC is a link to Etc/UTC; tzdata.zi names the release, so versions differ in content.
   return pkg(suite, { Package: "tzdata", Version: version, Architecture: "all", "Multi-Arch": "foreign", Depends: "debconf (>= 0.5) | debconf-2.0" }, [
-    file("./usr/share/zoneinfo/UTC", `TZif UTC ${version}\n`),
-    file("./usr/share/zoneinfo/Europe/Amsterdam", `TZif Amsterdam ${version}\n`),
+    file("./usr/share/zoneinfo/Etc/UTC", machineZone("Etc/UTC")),
+    link("./usr/share/zoneinfo/UTC", "Etc/UTC"),
+    file("./usr/share/zoneinfo/Europe/Amsterdam", machineZone("Europe/Amsterdam")),
+    file("./usr/share/zoneinfo/tzdata.zi", `# version ${version.replace(/-.*/, "")}\n`),
     doc("tzdata"),
   ]);
 }
@@ -216,6 +254,8 @@ export interface RunOptions {
   offline?: boolean;
   http?: HttpOptions;
   now?: Date;
+  /** SOURCE_DATE_EPOCH: every layer entry's mtime instead of the newest release Date. */
+  sourceDateEpoch?: number;
 }
 
 export interface RunOutcome {
@@ -238,6 +278,7 @@ export async function lockWith(o: RunOptions, notes: string[] = []): Promise<Run
       aptSources: undefined,
       fetcher,
       now: o.now ?? new Date(),
+      ...(o.sourceDateEpoch !== undefined ? { sourceDateEpoch: o.sourceDateEpoch } : {}),
       note: (l) => notes.push(l),
     });
     return { result, notes };
@@ -292,4 +333,70 @@ export function versions(lock: Lockfile, arch: string): Record<string, string> {
 export function expectFileUnchanged(before: Buffer | undefined, after: Buffer | undefined): void {
   if (before === undefined) expect(after).toBeUndefined();
   else expect(after === undefined ? undefined : Buffer.compare(before, after)).toBe(0);
+}
+
+// ---------------------------------------------------------------- running layer
+
+/** runLayer (the `layer` command's code) on a lock, fetching from `mirror`, writing `output`. */
+export async function layerWith(o: { lockfile: string; mirror: string; cache: string; output: string; compress?: LayerCompression; arch?: string }): Promise<LayerResult[]> {
+  const http = new HttpClient({ timeoutMs: 2000, backoffMs: 10, retries: 2 });
+  const fetcher = new Fetcher({ cache: new ContentCache(o.cache), http, offline: false, progress: silentProgress });
+  try {
+    return await runLayer({
+      lockfile: o.lockfile,
+      arches: o.arch ? [o.arch] : [],
+      output: o.output,
+      compress: o.compress ?? "none",
+      check: false,
+      mirrors: [o.mirror],
+      envMirror: undefined,
+      aptSources: undefined,
+      fetcher,
+    });
+  } finally {
+    await http.close();
+  }
+}
+
+export interface TarMember {
+  type: string;
+  mode: number;
+  mtime: number;
+  uid: number;
+  gid: number;
+  content: Buffer;
+  linkname: string | undefined;
+}
+
+/** A tar's members by name, read with tar-stream (not with the project's own tar code). */
+export async function readTar(bytes: Uint8Array): Promise<Map<string, TarMember>> {
+  const members = new Map<string, TarMember>();
+  const extract = tarStream.extract();
+  const done = (async () => {
+    for await (const entry of extract) {
+      const chunks: Buffer[] = [];
+      for await (const c of entry) chunks.push(c as Buffer);
+      const h = entry.header;
+      members.set(h.name, {
+        type: h.type ?? "file",
+        mode: h.mode ?? 0,
+        mtime: Math.floor((h.mtime?.getTime() ?? 0) / 1000),
+        uid: h.uid ?? 0,
+        gid: h.gid ?? 0,
+        content: Buffer.concat(chunks),
+        linkname: h.linkname ?? undefined,
+      });
+    }
+  })();
+  extract.end(Buffer.from(bytes));
+  await done;
+  return members;
+}
+
+/** The bundle update-ca-certificates writes for these PEM files: concatenated in byte order of their names. */
+export function expectedBundle(files: Array<{ name: string; pem: string }>): string {
+  return [...files]
+    .sort((a, b) => Buffer.compare(Buffer.from(a.name), Buffer.from(b.name)))
+    .map((f) => (f.pem.endsWith("\n") ? f.pem : f.pem + "\n"))
+    .join("");
 }

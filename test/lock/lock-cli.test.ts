@@ -18,8 +18,11 @@ import {
   bytesOrNone,
   expectFileUnchanged,
   lockWith,
+  machineZone,
+  readTar,
   removeDir,
   repoRoot,
+  sha256,
   tempDir,
   versions,
   writeProject,
@@ -46,6 +49,7 @@ interface Run {
 function baseEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
   delete env.SCRATCH_PKGS_MIRROR;
+  delete env.SOURCE_DATE_EPOCH;
   return { ...env, ...extra };
 }
 
@@ -264,6 +268,47 @@ describe("lock: where to fetch from, and --update", () => {
   });
 });
 
+describe("lock and layer agree; SOURCE_DATE_EPOCH", () => {
+  it("SOURCE_DATE_EPOCH changes sourceDateEpoch and so the diff_id; `layer` writes exactly the tars the lock promises", async () => {
+    const p = await project();
+    await copyFile(whyLock, p.lockfile);
+    const plain = JSON.parse(await readFile(whyLock, "utf8")) as Lockfile;
+    const epoch = 1_500_000_000;
+    const dated = join(p.dir, "dated.lock");
+    // The same cache as a lock at the release Date: the memoised layer must not be reused.
+    const r = await cli(["lock", "--config", p.config, "--lockfile", dated, "--mirror", `${server.url}/v1`, "--cache", p.cache, "--quiet"], { env: baseEnv({ SOURCE_DATE_EPOCH: String(epoch) }) });
+    expect(r.code, r.stderr).toBe(0);
+    const lock = JSON.parse(await readFile(dated, "utf8")) as Lockfile;
+    expect(lock.sourceDateEpoch).toBe(epoch);
+    expect(plain.sourceDateEpoch).not.toBe(epoch);
+    for (const arch of ["amd64", "arm64"]) {
+      expect(lock.architectures[arch]!.packages).toEqual(plain.architectures[arch]!.packages);
+      expect(lock.architectures[arch]!.layer.diffId).not.toBe(plain.architectures[arch]!.layer.diffId);
+    }
+
+    for (const [file, l] of [[dated, lock], [whyLock, plain]] as const) {
+      const out = join(p.dir, `${l.sourceDateEpoch}.tar`);
+      const layer = await cli(["layer", "--lockfile", file, "--arch", "amd64", "--output", out, "--mirror", `${server.url}/v1`, "--cache", p.cache]);
+      expect(layer.code, layer.stderr).toBe(0);
+      const tar = await readFile(out);
+      expect(`sha256:${sha256(tar)}`).toBe(l.architectures.amd64!.layer.diffId);
+      expect(layer.stdout).toContain(`amd64: diff_id ${l.architectures.amd64!.layer.diffId} (${tar.length} bytes)`);
+      for (const m of (await readTar(tar)).values()) expect(m.mtime).toBe(l.sourceDateEpoch);
+    }
+    const zst = join(p.dir, "layer.tar.zst");
+    const z = await cli(["layer", "--lockfile", dated, "--arch", "arm64", "--compress", "zstd", "--output", zst, "--mirror", `${server.url}/v1`, "--cache", p.cache, "--quiet"]);
+    expect(z.code, z.stderr).toBe(0);
+    expect(`sha256:${sha256(await readFile(zst))}`).toBe(lock.architectures.arm64!.layer.compressed.zstd!.digest);
+
+    // Not a number of seconds: a usage error, nothing written.
+    const bad = join(p.dir, "bad.lock");
+    const b = await cli(["lock", "--config", p.config, "--lockfile", bad, "--mirror", `${server.url}/v1`, "--cache", p.cache], { env: baseEnv({ SOURCE_DATE_EPOCH: "yesterday" }) });
+    expect(b.code).toBe(2);
+    expect(b.stderr).toContain("SOURCE_DATE_EPOCH=yesterday");
+    expect(await bytesOrNone(bad)).toBeUndefined();
+  });
+});
+
 describe("why", () => {
   it("prints the chain that brought a package in", async () => {
     const r = await cli(["why", "libgcc-s1", "--lockfile", whyLock]);
@@ -355,6 +400,11 @@ describe("determinism", () => {
     const la = await readFile(a.lockfile);
     const lb = await readFile(b.lockfile);
     expect(Buffer.compare(la, lb)).toBe(0);
+    // The zone the manifest names is the one linked, read from the (real TZif) zone file.
+    const tz = (JSON.parse(la.toString("utf8")) as Lockfile).architectures.amd64!.derivations.find((d) => d.recipe === "tzdata")!;
+    expect(tz.options).toEqual({ timezone: "Europe/Amsterdam" });
+    expect(tz.inputs).toEqual([{ path: "/usr/share/zoneinfo/Europe/Amsterdam", sha256: sha256(machineZone("Europe/Amsterdam")) }]);
+    expect(tz.outputs.find((o) => o.path === "/etc/timezone")?.sha256).toBe(sha256("Europe/Amsterdam\n"));
     expect((await stat(b.lockfile)).mode & 0o777).toBe(0o600);
   });
 });

@@ -1,11 +1,13 @@
 // `lock` end to end through the library: a generated, signed two-suite archive served on
 // 127.0.0.1 as a mirror of a fake https URL; manifests and locks in temp dirs. Expected values
 // come from the fixture's own files on disk (hashed here), never from our parsers.
+import { execFileSync } from "node:child_process";
 import { copyFile, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CheckFailedError, NetworkError, ResolveError, UsageError } from "../../src/errors.js";
-import { LOCKFILE_VERSION, type Lockfile, type LockedPackage } from "../../src/lock/types.js";
+import { LOCKFILE_VERSION, type Lockfile, type LockedDerivation, type LockedPackage } from "../../src/lock/types.js";
+import { hasOpenssl } from "./certs.js";
 import { serveDirectory, type TestServer } from "../fixtures/server.js";
 import { makeKey, type TestKey } from "../sources/pgp-helpers.js";
 import {
@@ -16,12 +18,19 @@ import {
   V,
   buildTwoSuites,
   bytesOrNone,
+  caCertificateFiles,
+  expectedBundle,
+  layerWith,
+  machineZone,
+  readTar,
+  sha256,
   expectFileUnchanged,
   independentCanonical,
   lockWith,
   readLock,
   rejection,
   removeDir,
+  repoRoot,
   sha256File,
   tempDir,
   versions,
@@ -67,6 +76,72 @@ function pkgOf(lock: Lockfile, arch: string, name: string): LockedPackage {
   const p = lock.architectures[arch]?.packages.find((x) => x.name === name);
   if (!p) throw new Error(`${name} is not locked for ${arch}`);
   return p;
+}
+
+const DISTROLESS_PASSWD =
+  "root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n";
+
+/** `openssl x509 -subject_hash`: the name `openssl rehash` gives a certificate's link. */
+const subjectHash = (pem: string): string => execFileSync("openssl", ["x509", "-noout", "-subject_hash"], { input: pem }).toString().trim();
+
+function output(d: LockedDerivation, path: string): LockedDerivation["outputs"][number] {
+  const o = d.outputs.find((x) => x.path === path);
+  if (!o) throw new Error(`derivation ${d.recipe} has no output ${path} (it has ${d.outputs.map((x) => x.path).join(", ")})`);
+  return o;
+}
+
+/** The derivations the happy-path manifest needs, in their fixed order, with expected inputs and outputs computed here. */
+function expectDerivations(lock: Lockfile, arch: string, policy: "none" | "closure"): void {
+  const locked = lock.architectures[arch]!;
+  const d = locked.derivations;
+  expect(d.map((x) => x.recipe)).toEqual(["usr-merge", "base", "ca-certificates", "tzdata", "dpkg-status"]);
+  const [usr, base, ca, tz, status] = d as [LockedDerivation, LockedDerivation, LockedDerivation, LockedDerivation, LockedDerivation];
+  for (const x of d) expect(x.version).toMatch(/^\S+$/);
+
+  // hello ships /usr/bin/hello and nothing ships /bin: the merged-/usr link; libc6's real /lib stays.
+  expect(usr.options).toEqual({ arch });
+  expect(usr.inputs).toEqual([]);
+  expect(usr.outputs).toEqual([{ path: "/bin", type: "symlink", mode: "0777", uid: 0, gid: 0, sha256: sha256("usr/bin") }]);
+
+  // base-files ships /etc/os-release itself, so base reads nothing.
+  expect(base.inputs).toEqual([]);
+  expect(base.outputs.map((o) => o.path)).toEqual(["/etc/group", "/etc/nsswitch.conf", "/etc/passwd", "/home/nonroot", "/root", "/tmp"]);
+  expect(output(base, "/etc/passwd")).toMatchObject({ type: "file", mode: "0644", uid: 0, gid: 0, sha256: sha256(DISTROLESS_PASSWD) });
+  expect(output(base, "/tmp")).toMatchObject({ type: "dir", mode: "1777", uid: 0, gid: 0 });
+  expect(output(base, "/home/nonroot")).toMatchObject({ type: "dir", mode: "0700", uid: 65532, gid: 65532 });
+
+  const certs = caCertificateFiles(V.ca);
+  const certPath = (name: string): string => `/usr/share/ca-certificates/mozilla/${name}`;
+  expect(ca.options).toEqual({ links: true });
+  expect(ca.inputs).toEqual(certs.map((c) => ({ path: certPath(c.name), sha256: sha256(c.pem) })));
+  expect(output(ca, "/etc/ssl/certs/ca-certificates.crt")).toMatchObject({ type: "file", mode: "0644", sha256: sha256(expectedBundle(certs)) });
+  for (const c of certs) {
+    const pem = c.name.replace(/\.crt$/, ".pem");
+    expect(output(ca, `/etc/ssl/certs/${pem}`)).toMatchObject({ type: "symlink", sha256: sha256(certPath(c.name)) });
+    if (hasOpenssl()) expect(output(ca, `/etc/ssl/certs/${subjectHash(c.pem)}.0`)).toMatchObject({ type: "symlink", sha256: sha256(pem) });
+  }
+
+  expect(tz.options).toEqual({ timezone: "UTC" });
+  expect(tz.inputs).toEqual([
+    { path: "/usr/share/zoneinfo/Etc/UTC", sha256: sha256(machineZone("Etc/UTC")) },
+    { path: "/usr/share/zoneinfo/UTC", sha256: sha256("Etc/UTC") },
+  ]);
+  expect(tz.outputs).toEqual([
+    { path: "/etc/localtime", type: "symlink", mode: "0777", uid: 0, gid: 0, sha256: sha256("/usr/share/zoneinfo/UTC") },
+    { path: "/etc/timezone", type: "file", mode: "0644", uid: 0, gid: 0, sha256: sha256("UTC\n") },
+  ]);
+
+  // One status entry per locked package, and its md5sums for those with files in the layer
+  // (gcc-12-base ships only its copyright, which every rule leaves out).
+  const statusDir = "/var/lib/dpkg/status.d";
+  expect(status.outputs.map((o) => o.path)).toEqual(
+    locked.packages.flatMap((x) => (x.name === "gcc-12-base" ? [`${statusDir}/${x.name}`] : [`${statusDir}/${x.name}`, `${statusDir}/${x.name}.md5sums`])),
+  );
+  if (policy === "closure") expect(locked.packages.map((x) => x.name)).toContain("gcc-12-base");
+  // The control file as dpkg-deb reads it from the .deb.
+  const hello = pkgOf(lock, arch, "hello");
+  const helloDeb = v1.debs.get(`hello_${hello.version}_${arch}`)!.absPath;
+  expect(output(status, `${statusDir}/hello`).sha256).toBe(sha256(execFileSync("dpkg-deb", ["--info", helloDeb, "control"])));
 }
 
 describe("happy path", () => {
@@ -175,8 +250,13 @@ describe("happy path", () => {
         }
         expect(s.indexes).toEqual(expected);
       }
-      // Nothing but the releases and indexes is fetched to lock: no .deb.
-      expect(requests.filter((r) => r.endsWith(".deb"))).toEqual([]);
+      // lock builds each layer, so it downloads every locked .deb: each exactly once (the
+      // architecture-independent ones are shared through the cache), from the mirror.
+      const debRequests = requests.filter((r) => r.endsWith(".deb"));
+      const lockedDebs = new Set(ARCHES.flatMap((a) => lock.architectures[a]!.packages.map((x) => x.url.replace(ARCHIVE_URL, "/v1"))));
+      expect([...debRequests].sort()).toEqual([...lockedDebs].sort());
+
+      for (const arch of ARCHES) expectDerivations(lock, arch, policy);
     });
   }
 
@@ -189,6 +269,94 @@ describe("happy path", () => {
     expect(result).toMatchObject({ changed: false, written: false });
     expectFileUnchanged(before, await readFile(p.lockfile));
     expect((await stat(p.lockfile)).mtimeMs).toBe(mtime);
+  });
+});
+
+describe("the layer the lock records", () => {
+  /** The package a compressor's npm package.json names, read here from node_modules. */
+  const installed = async (name: string): Promise<string> => `${name}@${(JSON.parse(await readFile(join(repoRoot, "node_modules", name, "package.json"), "utf8")) as { version: string }).version}`;
+  const unzip = (kind: "gzip" | "zstd", blob: Buffer): Buffer => execFileSync(kind === "gzip" ? "gzip" : "zstd", ["-dc"], { input: blob, maxBuffer: 1 << 28 });
+
+  it("diff_id, provenance and the gzip and zstd digests are those of the tars `layer` writes from the lock", async () => {
+    const p = await project(HAPPY);
+    await lockWith({ ...p, mirror: mirrorV1() });
+    const lock = await readLock(p.lockfile);
+    const settings = { gzip: { compressor: await installed("pako"), level: 6 }, zstd: { compressor: await installed("@hpcc-js/wasm-zstd"), level: 3 } };
+    for (const arch of ARCHES) {
+      const want = lock.architectures[arch]!.layer;
+      const out = join(p.dir, `layer-${arch}.tar`);
+      const [built] = await layerWith({ lockfile: p.lockfile, mirror: mirrorV1(), cache: p.cache, output: out, arch });
+      expect(built).toMatchObject({ arch, matchesLock: true, output: out });
+      const tar = await readFile(out);
+      expect(want.diffId).toBe(`sha256:${sha256(tar)}`);
+      expect(want.size).toBe(tar.length);
+
+      // The provenance manifest: written beside the tar and stored in it, one line per layer path.
+      const prov = await readFile(`${out}.provenance.jsonl`);
+      const members = await readTar(tar);
+      const lines = prov.toString("utf8").split("\n").filter((l) => l !== "");
+      const pathLines = lines.filter((l) => "path" in (JSON.parse(l) as object));
+      expect(want.provenance).toEqual({ path: "/var/lib/scratch-pkgs/manifest.jsonl", sha256: sha256(prov), entries: pathLines.length });
+      expect(members.get("var/lib/scratch-pkgs/manifest.jsonl")?.content.equals(prov)).toBe(true);
+      // Every path of the layer but the manifest itself is listed once.
+      expect(pathLines.length).toBe(members.size - 1);
+
+      // What the derivations made, as another tar reader sees it; every entry at sourceDateEpoch.
+      for (const m of members.values()) expect(m.mtime).toBe(lock.sourceDateEpoch);
+      expect(members.get("etc/ssl/certs/ca-certificates.crt")?.content.toString("utf8")).toBe(expectedBundle(caCertificateFiles(V.ca)));
+      expect(members.get("etc/localtime")).toMatchObject({ type: "symlink", linkname: "/usr/share/zoneinfo/UTC" });
+      expect(members.get("usr/share/zoneinfo/Etc/UTC")?.content.equals(Buffer.from(machineZone("Etc/UTC")))).toBe(true);
+      expect(members.get("etc/passwd")?.content.toString("utf8")).toBe(DISTROLESS_PASSWD);
+      expect(members.get("tmp/")).toMatchObject({ type: "directory", mode: 0o1777 });
+      expect(members.get("bin")).toMatchObject({ type: "symlink", linkname: "usr/bin" });
+
+      for (const kind of ["gzip", "zstd"] as const) {
+        const rec = want.compressed[kind]!;
+        expect(rec.settings).toMatchObject(settings[kind]);
+        const file = `${out}.${kind}`;
+        await layerWith({ lockfile: p.lockfile, mirror: mirrorV1(), cache: p.cache, output: file, arch, compress: kind });
+        const blob = await readFile(file);
+        expect(rec.digest).toBe(`sha256:${sha256(blob)}`);
+        expect(rec.size).toBe(blob.length);
+        // The system's gzip and zstd give back the very tar whose digest is the diff_id.
+        expect(`sha256:${sha256(unzip(kind, blob))}`).toBe(want.diffId);
+        if (kind === "gzip") {
+          // RFC 1952 header: no file name or other flags, and the MTIME and OS the settings record.
+          expect(blob[3]).toBe(0);
+          expect(blob.readUInt32LE(4)).toBe(rec.settings.mtime);
+          expect(blob[9]).toBe(rec.settings.os);
+        }
+      }
+      expect(Object.keys(want.compressed).sort()).toEqual(["gzip", "zstd"]);
+    }
+    // amd64 and arm64 hold different libc6 builds: different layers.
+    expect(lock.architectures.amd64!.layer.diffId).not.toBe(lock.architectures.arm64!.layer.diffId);
+  });
+
+  it("SOURCE_DATE_EPOCH replaces the release Date as every entry's mtime, and so changes the digests but not the packages", async () => {
+    const p = await project(HAPPY);
+    await lockWith({ ...p, mirror: mirrorV1() });
+    const plain = await readLock(p.lockfile);
+    const epoch = 1_600_000_000;
+    const q = await project(HAPPY);
+    await lockWith({ ...q, mirror: mirrorV1(), sourceDateEpoch: epoch });
+    const dated = await readLock(q.lockfile);
+    expect(dated.sourceDateEpoch).toBe(epoch);
+    expect(plain.sourceDateEpoch).toBe(Math.floor(UPDATES_DATE.getTime() / 1000));
+    for (const arch of ARCHES) {
+      const a = plain.architectures[arch]!;
+      const b = dated.architectures[arch]!;
+      expect(b.packages).toEqual(a.packages);
+      expect(b.derivations).toEqual(a.derivations);
+      expect(b.layer.diffId).not.toBe(a.layer.diffId);
+      expect(b.layer.size).toBe(a.layer.size);
+      for (const kind of ["gzip", "zstd"]) expect(b.layer.compressed[kind]!.digest).not.toBe(a.layer.compressed[kind]!.digest);
+    }
+    const out = join(q.dir, "layer.tar");
+    await layerWith({ lockfile: q.lockfile, mirror: mirrorV1(), cache: q.cache, output: out, arch: "arm64" });
+    const tar = await readFile(out);
+    expect(`sha256:${sha256(tar)}`).toBe(dated.architectures.arm64!.layer.diffId);
+    for (const m of (await readTar(tar)).values()) expect(m.mtime).toBe(epoch);
   });
 });
 
@@ -320,6 +488,11 @@ describe("--update against an archive that moved on", () => {
     for (const arch of ARCHES) {
       expect(versions(result.lock, arch)).toMatchObject({ tzdata: V.tzdata2, "ca-certificates": V.ca2, libc6: V.libc6Update2 });
       expect(pkgOf(result.lock, arch, "tzdata").suite).toBe("stable-updates");
+      // The derivations follow: the newer ca-certificates ships a third certificate.
+      const ca = result.lock.architectures[arch]!.derivations.find((d) => d.recipe === "ca-certificates")!;
+      expect(ca.inputs.map((i) => i.sha256)).toEqual(caCertificateFiles(V.ca2).map((c) => sha256(c.pem)));
+      expect(ca.inputs).toHaveLength(3);
+      expect(result.lock.architectures[arch]!.layer.diffId).not.toBe(p.old.architectures[arch]!.layer.diffId);
     }
     expect(notes).toEqual([]);
   });

@@ -1,11 +1,14 @@
 // `lock` against broken archives and broken servers. Every failure must be the right typed
 // error (exit code), name the URL or file involved, and leave a previous good lock
 // byte-identical. Each broken archive is generated once, side by side under one server.
-import { readFile, writeFile } from "node:fs/promises";
+import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { NetworkError, ResolveError, VerificationError } from "../../src/errors.js";
-import { buildArchive, type FixtureArchive, type FixtureOptions } from "../fixtures/archive.js";
+import { DebFormatError } from "../../src/deb/errors.js";
+import { LayerSafetyError } from "../../src/layer/errors.js";
+import { buildArchive, type FixtureArchive, type FixtureOptions, type FixturePackage } from "../fixtures/archive.js";
+import { maliciousEntries, type MaliciousKind } from "../fixtures/deb.js";
 import { serveDirectory, type TestServer } from "../fixtures/server.js";
 import { makeKey, revoke, type TestKey } from "../sources/pgp-helpers.js";
 import {
@@ -13,6 +16,7 @@ import {
   ARCHIVE_URL,
   KEY_DATE,
   STABLE_DATE,
+  V,
   bytesOrNone,
   expectFileUnchanged,
   lockWith,
@@ -43,7 +47,26 @@ let goodLock: string;
 const archives = new Map<string, FixtureArchive>();
 let n = 0;
 
-type Variant = { signWith?: TestKey; extra?: Partial<FixtureOptions> };
+type Variant = { signWith?: TestKey; extra?: Partial<FixtureOptions>; more?: FixturePackage[] };
+
+/** The unsafe data.tar cases of test/fixtures/deb.ts, one package each, and the member lock must name. */
+const MALICIOUS: Array<{ kind: MaliciousKind; name: string; member: RegExp }> = [
+  { kind: "dotdot", name: "evil-dotdot", member: /\.\.\/escaped|\.\/usr\/\.\.\/\.\.\/etc\/escaped/ },
+  { kind: "absolute", name: "evil-absolute", member: /\/etc\/passwd/ },
+  { kind: "symlinkEscape", name: "evil-symlink-escape", member: /\.\/etc\/x\/passwd|\.\/etc\/x\b/ },
+  { kind: "hardlinkEscape", name: "evil-hardlink-escape", member: /\.\/etc\/shadow-(abs|rel)/ },
+  { kind: "deviceNodes", name: "evil-device-nodes", member: /\.\/etc\/(fifo|mem)/ },
+];
+
+function maliciousPackage(kind: MaliciousKind, name: string): FixturePackage {
+  return {
+    control: { Package: name, Version: "1.0-1", Architecture: "all", Maintainer: "Fixture <fixture@test.invalid>", Description: `${kind} (fixture)` },
+    files: maliciousEntries(kind),
+    exactFiles: true,
+    dataCompression: "gz",
+    controlCompression: "gz",
+  };
+}
 
 beforeAll(async () => {
   work = await tempDir("lock-faults");
@@ -73,6 +96,10 @@ beforeAll(async () => {
     noInRelease: { extra: { noInRelease: true } },
     // Another suite, signed by the same good key: a misrouted or replayed release.
     otherSuite: { extra: { suites: ["testing"] } },
+    // The .deb on disk is fine; Packages (signed through Release) pins other bytes.
+    debHash: { extra: { faults: { wrongDebHash: "libc6" } } },
+    debSize: { extra: { faults: { wrongDebSize: "libc6" } } },
+    malicious: { more: MALICIOUS.map((m) => maliciousPackage(m.kind, m.name)) },
   };
   for (const [name, v] of Object.entries(variants)) {
     archives.set(
@@ -81,7 +108,7 @@ beforeAll(async () => {
         root: join(work, "www", name),
         suites: ["stable"],
         architectures: [...ARCHES],
-        packages: packages.map((p) => ({ ...p, suite: v.extra?.suites?.[0] ?? "stable" })),
+        packages: [...packages, ...(v.more ?? [])].map((p) => ({ ...p, suite: v.extra?.suites?.[0] ?? "stable" })),
         signWith: [v.signWith ?? good],
         date: STABLE_DATE,
         signDate: signDateFor(STABLE_DATE),
@@ -345,5 +372,55 @@ describe("release faults", () => {
     const e = await fails({ ...p, mirror: url }, NetworkError, 3);
     expect(e.message).toContain(`${url}/dists/stable/InRelease`);
     expect(e.message).toMatch(/refused/);
+  });
+});
+
+describe(".deb faults (lock downloads and reads every locked .deb to build the layers)", () => {
+  const LIBC = `libc6_${V.libc6}_amd64`;
+  const debUrl = (variant: string): string => `${ARCHIVE_URL}/${archives.get(variant)!.debs.get(LIBC)!.path}`;
+
+  it("a .deb whose sha256 differs from the one Packages lists: exit 1 naming the .deb, no lock written", async () => {
+    const p = await project("debHash");
+    await rm(p.lockfile);
+    const e = await rejection(lockWith(p));
+    expect(e).toBeInstanceOf(VerificationError);
+    expect(e.exitCode).toBe(1);
+    expect(e.message).toContain(debUrl("debHash"));
+    expect(e.message).toContain(archives.get("debHash")!.debs.get(LIBC)!.sha256);
+    expect(await bytesOrNone(p.lockfile)).toBeUndefined();
+    // And a previous good lock stays as it was.
+    await fails(await project("debHash"), VerificationError, 1);
+  });
+
+  it("a .deb whose size differs from the one Packages lists: exit 1 naming the .deb", async () => {
+    const e = await fails(await project("debSize"), VerificationError, 1);
+    expect(e.message).toContain(debUrl("debSize"));
+    expect(e.message).toContain(String(archives.get("debSize")!.debs.get(LIBC)!.size + 1));
+  });
+
+  it("a 404 for a .deb: exit 3 naming the mirror URL", async () => {
+    const path = `/good/${archives.get("good")!.debs.get(LIBC)!.path}`;
+    server.setFault(path, { status: 404 });
+    try {
+      const e = await fails(await project("good"), NetworkError, 3);
+      expect(e.message).toContain(`${server.url}${path}`);
+      expect(e.message).toMatch(/404/);
+    } finally {
+      server.setFault(path, undefined);
+    }
+  });
+
+  it.each(MALICIOUS)("a .deb with $kind entries taken by a file set: exit 1 naming the member, no lock written", async ({ name, member }) => {
+    const spec: ManifestSpec = { suites: ["stable"], architectures: ["amd64"], fileSets: { evil: { packages: [name], paths: ["/**"] } } };
+    const p = await project("malicious", good, spec);
+    await rm(p.lockfile);
+    const e = await rejection(lockWith(p));
+    // Refused while reading the .deb (DebFormatError), or while placing the member in the layer
+    // (LayerSafetyError: a file written through the package's own symlink); both exit 1.
+    expect(e.exitCode).toBe(1);
+    expect([DebFormatError, LayerSafetyError].some((t) => e instanceof t), String(e)).toBe(true);
+    expect(e.message).toContain(e instanceof DebFormatError ? `${name}_1.0-1_all.deb` : `${name} 1.0-1`);
+    expect(e.message).toMatch(member);
+    expect(await bytesOrNone(p.lockfile)).toBeUndefined();
   });
 });

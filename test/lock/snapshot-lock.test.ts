@@ -5,11 +5,14 @@
  */
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { serveDirectory, type TestServer } from "../fixtures/server.js";
 import { runLock } from "../../src/lock/create.js";
+import { runLayer } from "../../src/layer/run.js";
+import { readTar } from "./helpers.js";
 import { Fetcher } from "../../src/fetch/fetcher.js";
 import { HttpClient } from "../../src/fetch/http.js";
 import { ContentCache } from "../../src/fetch/cache.js";
@@ -22,6 +25,8 @@ const INRELEASE = join(SNAP, "dists/bookworm-updates/InRelease");
 const DEB = join(SNAP, "pool/main/c/ca-certificates/ca-certificates_20230311+deb12u1_all.deb");
 const URL_ = "https://snapshot.debian.org/archive/debian/20261122T000000Z";
 
+const MACHINE_BUNDLE = "/etc/ssl/certs/ca-certificates.crt";
+const sha256 = (b: Uint8Array): string => createHash("sha256").update(b).digest("hex");
 const sha256sum = (f: string) => execFileSync("sha256sum", [f]).toString().split(" ")[0]!;
 
 let server: TestServer;
@@ -34,7 +39,8 @@ beforeAll(async () => {
     JSON.stringify({
       sources: [{ name: "debian", url: URL_, suites: ["bookworm-updates"], keyring: join(ROOT, "keys/debian-archive-bookworm.asc"), allowExpired: true }],
       architectures: ["amd64"],
-      fileSets: { "ca-certs": {}, tzdata: {} },
+      // The snapshot holds only the ca-certificates .deb, and lock now downloads what it locks.
+      fileSets: { "ca-certs": {} },
     }),
   );
 });
@@ -85,11 +91,56 @@ describe("lock from the recorded bookworm-updates snapshot", () => {
     expect(ca.url).toBe(`${URL_}/pool/main/c/ca-certificates/ca-certificates_20230311+deb12u1_all.deb`);
     expect(execFileSync("dpkg-deb", ["-f", DEB, "Version"]).toString().trim()).toBe(ca.version);
 
-    // tzdata as xz + awk read it from the same index.
-    const tz = execFileSync("sh", ["-c", `xz -dc '${join(SNAP, "dists/bookworm-updates/main/binary-amd64/Packages.xz")}' | awk -v RS= '/\\nPackage: tzdata\\n|^Package: tzdata\\n/' | awk '/^(Version|SHA256|Size):/{print $2}'`]).toString().trim().split("\n");
-    const tzl = l.architectures.amd64!.packages.find((p) => p.name === "tzdata")!;
-    expect(tz).toEqual([tzl.version, String(tzl.size), tzl.sha256]);
+    // The index stanza as xz + awk read it, independently of our parser.
+    const stanza = execFileSync("sh", ["-c", `xz -dc '${join(SNAP, "dists/bookworm-updates/main/binary-amd64/Packages.xz")}' | awk -v RS= '/\\nPackage: ca-certificates\\n|^Package: ca-certificates\\n/' | awk '/^(Version|SHA256|Size):/{print $2}'`]).toString().trim().split("\n");
+    expect(stanza).toEqual([ca.version, String(ca.size), ca.sha256]);
+    // Only what the file set names: no dependencies under policy none.
+    expect(l.architectures.amd64!.packages.map((p) => p.name)).toEqual(["ca-certificates"]);
+    expect(l.architectures.amd64!.derivations.map((d) => d.recipe)).toEqual(["usr-merge", "ca-certificates", "dpkg-status"]);
     expect(l.sourceDateEpoch).toBe(Math.floor(Date.parse(suite.date) / 1000));
+  });
+
+  it("the generated /etc/ssl/certs/ca-certificates.crt is what update-ca-certificates wrote on this machine (same version)", async (ctx) => {
+    const snapshotVersion = execFileSync("dpkg-deb", ["-f", DEB, "Version"]).toString().trim();
+    const q = spawnSync("dpkg-query", ["-W", "-f", "${Version}", "ca-certificates"], { encoding: "utf8" });
+    const installed = q.status === 0 ? q.stdout.trim() : undefined;
+    const skip = (why: string): void => {
+      console.log(`skipped: ${why}`);
+      ctx.skip(why);
+    };
+    if (installed !== snapshotVersion) return skip(`this machine has ca-certificates ${installed ?? "(not installed)"}, the snapshot ${snapshotVersion}`);
+    if (!existsSync(MACHINE_BUNDLE)) return skip(`${MACHINE_BUNDLE} does not exist`);
+    // A certificate deselected in /etc/ca-certificates.conf ("!name") is left out of the machine's bundle.
+    const deselected = readFileSync("/etc/ca-certificates.conf", "utf8").split("\n").filter((line) => line.startsWith("!"));
+    if (deselected.length > 0) return skip(`/etc/ca-certificates.conf deselects ${deselected.join(", ")}`);
+
+    const { lock: l } = await lock();
+    const out = join(dir, "layer.tar");
+    const http = new HttpClient({ retries: 0 });
+    try {
+      const fetcher = new Fetcher({ cache: new ContentCache(join(dir, "cache")), http, offline: false, progress: silentProgress });
+      await runLayer({ lockfile: join(dir, "scratch.lock"), arches: ["amd64"], output: out, compress: "none", check: false, mirrors: [server.url], envMirror: undefined, aptSources: undefined, fetcher });
+    } finally {
+      await http.close();
+    }
+    const ours = (await readTar(readFileSync(out))).get("etc/ssl/certs/ca-certificates.crt")?.content;
+    expect(ours, "the layer has etc/ssl/certs/ca-certificates.crt").toBeDefined();
+    const derived = l.architectures.amd64!.derivations.find((d) => d.recipe === "ca-certificates")!.outputs.find((o) => o.path === MACHINE_BUNDLE)!;
+    expect(derived.sha256).toBe(sha256(ours!));
+
+    // update-ca-certificates appends this machine's own certificates after the packaged ones:
+    // `find -L /usr/local/share/ca-certificates -type f -name '*.crt' | sort`, each given a
+    // final newline when it lacks one.
+    const machine = readFileSync(MACHINE_BUNDLE);
+    expect(ours!.length).toBeGreaterThan(100_000);
+    expect(machine.subarray(0, ours!.length).equals(ours!), "our bundle is a prefix of the machine's").toBe(true);
+    const local = execFileSync("sh", ["-c", "test -d /usr/local/share/ca-certificates && find -L /usr/local/share/ca-certificates -type f -name '*.crt' | LC_ALL=C sort || true"]).toString().split("\n").filter((f) => f !== "");
+    const localBytes = Buffer.concat(local.map((f) => {
+      const b = readFileSync(f);
+      return b.length > 0 && b[b.length - 1] !== 0x0a ? Buffer.concat([b, Buffer.from("\n")]) : b;
+    }));
+    expect(machine.subarray(ours!.length).equals(localBytes), `the rest of the machine's bundle is its local certificates (${local.join(", ") || "none"})`).toBe(true);
+    if (local.length === 0) expect(machine.equals(ours!)).toBe(true);
   });
 
   it("refuses the same InRelease with the security archive's keyring (no pinned key signed it) and writes nothing", async () => {

@@ -23,7 +23,7 @@ export function whyCommand(out: Output, setCode: (c: number) => void): CommandMo
     handler: async (argv) => {
       const lock = await readLockfile(argv.lockfile);
       const ans = why(lock, argv.target, argv.arch);
-      if (ans.matches.length === 0) {
+      if (ans.matches.length === 0 && ans.derivations.length === 0) {
         throw new CheckFailedError(`${argv.target} is not in ${argv.lockfile}${argv.arch ? ` for ${argv.arch}` : ""}`, {
           hint: ans.kind === "package" ? "add it to scratch.json (packages or a file set) and run scratch-pkgs lock" : "no locked package's selection rules take this path",
         });

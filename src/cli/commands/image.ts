@@ -1,0 +1,72 @@
+import type { CommandModule } from "yargs";
+import type { Output } from "../output.js";
+import { fetchOptions, makeFetcher, type FetchFlags } from "./common.js";
+import { runImage } from "../../image/run.js";
+
+interface ImageFlags extends FetchFlags {
+  lockfile: string;
+  arch?: string[] | undefined;
+  output: string;
+  add: string[];
+  entrypoint: string[];
+  cmd: string[];
+  user?: string | undefined;
+  env: string[];
+  workdir?: string | undefined;
+  label: string[];
+  tag?: string | undefined;
+  sbom?: string | undefined;
+}
+
+export function imageCommand(out: Output, setCode: (c: number) => void): CommandModule<object, ImageFlags> {
+  return {
+    command: "image",
+    describe: "build an OCI image layout (multi-arch) or a docker-archive from scratch.lock plus your own layers, with an SPDX SBOM",
+    builder: (y) =>
+      fetchOptions(y)
+        .option("lockfile", { type: "string", default: "scratch.lock" })
+        .option("output", { alias: "o", type: "string", demandOption: true, describe: "a directory for an OCI image layout (every architecture), or FILE.tar for a docker-archive (one architecture)" })
+        .option("arch", { type: "string", array: true, describe: "architecture(s) to include (default: all in the lock; a docker-archive needs one)" })
+        .option("add", { type: "string", array: true, default: [] as string[], describe: "an extra layer: a tar or tar.gz of your files (e.g. the binary); {arch} is replaced; repeatable, in order" })
+        .option("entrypoint", { type: "string", array: true, default: [] as string[], describe: 'exec form only: a JSON array \'["/app","--flag"]\' or one value per argument (the image has no shell)' })
+        .option("cmd", { type: "string", array: true, default: [] as string[], describe: "default arguments, exec form like --entrypoint" })
+        .option("user", { type: "string", describe: "user[:group] to run as (default 65532:65532 when the lock has the base set; \"\" for none)" })
+        .option("env", { type: "string", array: true, default: [] as string[], describe: "KEY=VALUE, repeatable; overrides the defaults (PATH, SSL_CERT_FILE, TZ)" })
+        .option("workdir", { type: "string", describe: "working directory (absolute)" })
+        .option("label", { type: "string", array: true, default: [] as string[], describe: "KEY=VALUE image label, repeatable" })
+        .option("tag", { type: "string", describe: "OCI layout: the ref name of the index (default latest); docker-archive: the repo tag (default none)" })
+        .option("sbom", { type: "string", describe: "also write each architecture's SPDX 2.3 SBOM here ({arch} is replaced)" }) as never,
+    handler: async (argv) => {
+      const { fetcher, close } = makeFetcher(argv);
+      try {
+        const r = await runImage({
+          lockfile: argv.lockfile,
+          arches: argv.arch ?? [],
+          output: argv.output,
+          add: argv.add,
+          entrypoint: argv.entrypoint,
+          cmd: argv.cmd,
+          user: argv.user,
+          env: argv.env,
+          workdir: argv.workdir,
+          labels: argv.label,
+          tag: argv.tag,
+          sbom: argv.sbom,
+          mirrors: argv.mirror,
+          envMirror: process.env.SCRATCH_PKGS_MIRROR,
+          aptSources: argv["apt-sources"],
+          fetcher,
+        });
+        if (r.index) out.result(`${r.output}: OCI image layout, index ${r.index.digest} tagged ${r.tag}`);
+        else out.result(`${r.output}: docker-archive${r.tag ? ` tagged ${r.tag}` : ""}`);
+        for (const i of r.images) {
+          out.result(`  ${i.arch} (${i.platform.architecture}${i.platform.variant ? "/" + i.platform.variant : ""}): ${i.manifest ? `manifest ${i.manifest.digest} (tag ${i.manifest.tag}), ` : ""}image ID ${i.config.digest}, ${i.layers.length} layer(s)${i.sbom ? `, SBOM ${i.sbom}` : ""}`);
+        }
+        out.json({ ok: true, ...r });
+        setCode(0);
+      } finally {
+        await close();
+      }
+    },
+  };
+}

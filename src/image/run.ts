@@ -1,0 +1,242 @@
+/**
+ * `scratch-pkgs image`: the lock's layer (rebuilt from the .debs and checked against the lock's
+ * digests) plus any --add layers → an OCI image layout with a multi-arch index, or a
+ * single-architecture docker-archive; an SPDX SBOM per architecture.
+ */
+import { readFile } from "node:fs/promises";
+import { basename } from "node:path";
+import { parseLockfile } from "../lock/read.js";
+import type { Lockfile, LockedPackage } from "../lock/types.js";
+import type { Fetcher } from "../fetch/fetcher.js";
+import { planMirrors, type MirrorPlan } from "../sources/mirrors.js";
+import { readAptSources } from "../sources/apt-sources.js";
+import { buildLayer, type BuiltLayer } from "../layer/build.js";
+import { compressLayer } from "../layer/compress.js";
+import { digestBytes } from "../layer/digest.js";
+import { packageUrls, sourcesForMirrors } from "../layer/urls.js";
+import { writeFileAtomic } from "../util/atomic-write.js";
+import { canonicalJson } from "../util/canonical-json.js";
+import { sha256Hex } from "../util/hash.js";
+import { CheckFailedError, IOError, LockfileError, UsageError } from "../errors.js";
+import { imageConfig, lockFacts, ociPlatform, parseExecForm, parseKeyValues, rfc3339, type ConfigFlags, type HistoryEntry, type OciPlatform } from "./config.js";
+import { loadAddedLayer, type AddedLayer } from "./add-layer.js";
+import { packageLicense, type DeclaredLicense } from "./copyright.js";
+import { buildSbom, sbomText } from "./sbom.js";
+import { archTag, blob, checkTarget, imageIndex, imageManifest, jsonBlob, layoutIndex, MEDIA, sbomArtifact, writeOciLayout, type Artifact, type Blob } from "./oci-layout.js";
+import { writeDockerArchive } from "./docker-archive.js";
+
+export interface ImageOptions {
+  lockfile: string;
+  /** Architectures; empty: every one in the lock (a docker-archive needs exactly one). */
+  arches: string[];
+  /** A directory (OCI layout) or a path ending in .tar (docker-archive). */
+  output: string;
+  /** Extra layer tars, in order; "{arch}" is replaced by the architecture. */
+  add: string[];
+  entrypoint: string[];
+  cmd: string[];
+  user: string | undefined;
+  env: string[];
+  workdir: string | undefined;
+  labels: string[];
+  /** OCI layout: the ref name (default "latest"). docker-archive: the RepoTag (default none). */
+  tag: string | undefined;
+  /** Also write each SPDX SBOM here; "{arch}" is replaced. */
+  sbom: string | undefined;
+  mirrors: string[];
+  envMirror: string | undefined;
+  aptSources: string | undefined;
+  fetcher: Fetcher;
+}
+
+export interface ImageArchResult {
+  arch: string;
+  platform: OciPlatform;
+  /** OCI layout only: the image manifest, and the ref name that names it alone ("<tag>-<arch>"). */
+  manifest: { digest: string; size: number; tag: string } | undefined;
+  /** The config blob: its digest is the image ID. */
+  config: { digest: string; size: number };
+  layers: Array<{ digest: string; size: number; diffId: string; from: string }>;
+  sbom: string | undefined;
+}
+
+export interface ImageResult {
+  format: "oci" | "docker-archive";
+  output: string;
+  tag: string | undefined;
+  /** OCI layout only: the multi-arch index that the tag names. */
+  index: { digest: string; size: number } | undefined;
+  images: ImageArchResult[];
+}
+
+export type OutputFormat = "oci" | "docker-archive";
+
+export function outputFormat(output: string): OutputFormat {
+  return /\.tar$/i.test(output) ? "docker-archive" : "oci";
+}
+
+const TAG = /^[A-Za-z0-9][A-Za-z0-9._\-:/@+]*$/;
+
+export async function runImage(opts: ImageOptions): Promise<ImageResult> {
+  // Flags first: a usage error should not cost a layer build.
+  const flags: ConfigFlags = {
+    entrypoint: parseExecForm("entrypoint", opts.entrypoint),
+    cmd: parseExecForm("cmd", opts.cmd),
+    user: opts.user,
+    env: parseKeyValues("env", opts.env),
+    workdir: opts.workdir,
+    labels: parseKeyValues("label", opts.labels),
+  };
+  if (flags.workdir !== undefined && !flags.workdir.startsWith("/")) throw new UsageError(`--workdir ${flags.workdir} must be an absolute path`, { hint: "e.g. --workdir /home/nonroot" });
+  if (opts.tag !== undefined && !TAG.test(opts.tag)) throw new UsageError(`--tag ${JSON.stringify(opts.tag)} is not a valid image reference`, { hint: "use letters, digits and . _ - : / @ +, e.g. --tag example/app:1.0" });
+  const format = outputFormat(opts.output);
+
+  let lockBytes: Buffer;
+  try {
+    lockBytes = await readFile(opts.lockfile);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") throw new UsageError(`${opts.lockfile} does not exist`, { hint: "run scratch-pkgs lock first, or pass --lockfile" });
+    throw new IOError(`cannot read ${opts.lockfile}: ${(e as Error).message}`, { cause: e });
+  }
+  const lockSha256 = sha256Hex(lockBytes);
+  const lock = parseLockfile(lockBytes.toString("utf8"), opts.lockfile);
+
+  const all = Object.keys(lock.architectures).sort();
+  const arches = opts.arches.length > 0 ? [...new Set(opts.arches)].sort() : all;
+  for (const a of arches) {
+    if (!lock.architectures[a]) throw new UsageError(`${opts.lockfile} has no architecture ${a} (it has ${all.join(", ")})`, { hint: "add it to scratch.json's architectures and run scratch-pkgs lock" });
+  }
+  if (arches.length === 0) throw new LockfileError(`${opts.lockfile} has no architectures`, { hint: "run scratch-pkgs lock" });
+  if (format === "docker-archive" && arches.length !== 1) {
+    throw new UsageError(`a docker-archive (--output ${opts.output}) holds one architecture, and ${opts.lockfile} has ${arches.join(", ")}`, { hint: "pick one with --arch, or write an OCI layout (an --output without .tar) for all of them" });
+  }
+  if (opts.sbom !== undefined && arches.length > 1 && !opts.sbom.includes("{arch}")) {
+    throw new UsageError(`--sbom ${opts.sbom} would receive ${arches.length} SBOMs (${arches.join(", ")})`, { hint: "put {arch} in the name, e.g. --sbom sbom-{arch}.spdx.json" });
+  }
+  const platforms = new Map(arches.map((a) => [a, ociPlatform(a)]));
+  if (format === "oci") await checkTarget(opts.output);
+
+  const apt = opts.aptSources === undefined ? undefined : await readAptSources(opts.aptSources || undefined);
+  const mirrors = planMirrors(sourcesForMirrors(lock.sources), { mirrors: opts.mirrors, ...(opts.envMirror ? { envMirror: opts.envMirror } : {}), ...(apt ? { apt } : {}) });
+  const lockName = basename(opts.lockfile);
+  const created = rfc3339(lock.sourceDateEpoch);
+
+  const addedByPath = new Map<string, Promise<AddedLayer>>();
+  const licenses = new Map<string, DeclaredLicense>();
+  const blobs: Blob[] = [];
+  const referrers: Artifact[] = [];
+  const indexEntries: Array<{ arch: string; manifest: Blob; platform: OciPlatform }> = [];
+  const images: ImageArchResult[] = [];
+
+  for (const arch of arches) {
+    const platform = platforms.get(arch)!;
+    const built = await buildLockLayer(lock, opts.lockfile, arch, opts.fetcher, mirrors);
+    const gz = await lockLayerBlob(lock, opts.lockfile, arch, built);
+    const added: AddedLayer[] = [];
+    for (const a of opts.add) {
+      const file = a.replaceAll("{arch}", arch);
+      let p = addedByPath.get(file);
+      if (!p) addedByPath.set(file, (p = loadAddedLayer(file)));
+      added.push(await p);
+    }
+    const locked = lock.architectures[arch]!;
+    for (const pkg of locked.packages) {
+      if (!licenses.has(pkg.sha256)) licenses.set(pkg.sha256, await licenseOf(pkg, lock, opts.fetcher, mirrors));
+    }
+
+    const history: HistoryEntry[] = [
+      { created_by: `scratch-pkgs layer (${lockName} sha256:${lockSha256})`, comment: `${arch}: ${locked.packages.length} packages, ${locked.derivations.length} derivations` },
+      ...added.map((a) => ({ created_by: `scratch-pkgs image --add ${a.name}` })),
+    ];
+    const config = jsonBlob(
+      MEDIA.config,
+      imageConfig({ platform, created: lock.sourceDateEpoch, facts: lockFacts(lock, arch), flags, diffIds: [built.diffId, ...added.map((a) => a.diffId)], history }),
+    );
+    const sbom = Buffer.from(
+      sbomText(buildSbom({ arch, lock, lockName, lockSha256, licenses, nodes: built.nodes, added: added.map((a) => ({ name: a.name, fileDigest: a.fileDigest, diffId: a.diffId })) })),
+      "utf8",
+    );
+    const layerList = [
+      { digest: gz.digest, size: gz.size, diffId: built.diffId, from: `${lockName} (${arch})` },
+      ...added.map((a) => ({ digest: a.digest, size: a.size, diffId: a.diffId, from: a.file })),
+    ];
+
+    let manifestInfo: ImageArchResult["manifest"];
+    if (format === "oci") {
+      const layers = [gz, ...added.map((a) => blob(MEDIA.layerGzip, a.blob))];
+      const manifest = imageManifest(config, layers);
+      const artifact = sbomArtifact(sbom, `sbom-${arch}.spdx.json`, manifest, created);
+      blobs.push(...layers, config, manifest, artifact.manifest, ...artifact.blobs);
+      referrers.push(artifact);
+      indexEntries.push({ arch, manifest, platform });
+      manifestInfo = { digest: manifest.digest, size: manifest.size, tag: archTag(opts.tag ?? "latest", arch) };
+    } else {
+      await writeDockerArchive(opts.output, {
+        config: { digest: config.digest, bytes: config.bytes },
+        layers: [{ diffId: built.diffId, tar: built.tar }, ...added.map((a) => ({ diffId: a.diffId, tar: a.tar }))],
+        repoTags: opts.tag === undefined ? [] : [repoTag(opts.tag)],
+        mtime: lock.sourceDateEpoch,
+      });
+    }
+    let sbomPath: string | undefined;
+    if (opts.sbom !== undefined) {
+      sbomPath = opts.sbom.replaceAll("{arch}", arch);
+      await writeFileAtomic(sbomPath, sbom);
+    }
+    images.push({ arch, platform, manifest: manifestInfo, config: { digest: config.digest, size: config.size }, layers: layerList, sbom: sbomPath });
+  }
+
+  if (format === "oci") {
+    const index = imageIndex(indexEntries);
+    const tag = opts.tag ?? "latest";
+    await writeOciLayout(opts.output, [...blobs, index], layoutIndex(index, tag, indexEntries, referrers));
+    return { format, output: opts.output, tag, index: { digest: index.digest, size: index.size }, images };
+  }
+  return { format, output: opts.output, tag: opts.tag, index: undefined, images };
+}
+
+/** "example/app" → "example/app:latest"; a reference with a tag stays as it is. */
+export function repoTag(tag: string): string {
+  return /:[^/]*$/.test(tag) ? tag : `${tag}:latest`;
+}
+
+async function buildLockLayer(lock: Lockfile, lockfile: string, arch: string, fetcher: Fetcher, mirrors: MirrorPlan): Promise<BuiltLayer> {
+  const locked = lock.architectures[arch]!;
+  if (!locked.layer) throw new LockfileError(`${lockfile} has no layer digests for ${arch}`, { hint: "run scratch-pkgs lock (with this version) to record them" });
+  const built = await buildLayer(
+    { arch, packages: locked.packages, derivations: locked.derivations.map((d) => ({ recipe: d.recipe, options: d.options })), mtime: lock.sourceDateEpoch },
+    { fetcher, urlsFor: (p) => packageUrls(lock.sources, mirrors, p) },
+  );
+  const problems: string[] = [];
+  if (built.diffId !== locked.layer.diffId) problems.push(`diff_id ${built.diffId}, lock says ${locked.layer.diffId}`);
+  if (built.provenance.sha256 !== locked.layer.provenance.sha256) problems.push(`provenance manifest sha256 ${built.provenance.sha256}, lock says ${locked.layer.provenance.sha256}`);
+  if (canonicalJson(built.derivations) !== canonicalJson(locked.derivations)) problems.push("the derivations' outputs differ from the lock's");
+  if (problems.length > 0) throw layerMismatch(lockfile, arch, problems);
+  return built;
+}
+
+/** The gzip blob of the lock's layer, which must have exactly the digest the lock records. */
+async function lockLayerBlob(lock: Lockfile, lockfile: string, arch: string, built: BuiltLayer): Promise<Blob> {
+  const want = lock.architectures[arch]!.layer.compressed.gzip;
+  if (!want) throw new LockfileError(`${lockfile} records no gzip digest for the ${arch} layer`, { hint: "run scratch-pkgs lock (with this version) to record it" });
+  const c = await compressLayer(built.tar, "gzip");
+  const d = digestBytes(c.bytes);
+  const problems: string[] = [];
+  if (canonicalJson(c.settings) !== canonicalJson(want.settings)) problems.push(`gzip settings ${JSON.stringify(c.settings)}, lock says ${JSON.stringify(want.settings)}`);
+  else if (d.digest !== want.digest) problems.push(`gzip digest ${d.digest}, lock says ${want.digest}`);
+  if (problems.length > 0) throw layerMismatch(lockfile, arch, problems);
+  return blob(MEDIA.layerGzip, c.bytes);
+}
+
+function layerMismatch(lockfile: string, arch: string, problems: string[]): CheckFailedError {
+  return new CheckFailedError(`the ${arch} layer built from ${lockfile} is not the one the lock promises:\n  ${problems.join("\n  ")}`, {
+    hint: "if scratch-pkgs was upgraded, run scratch-pkgs lock to record the new layer; otherwise report this as a reproducibility bug (scratch-pkgs audit shows the differing paths)",
+  });
+}
+
+async function licenseOf(pkg: LockedPackage, lock: Lockfile, fetcher: Fetcher, mirrors: MirrorPlan): Promise<DeclaredLicense> {
+  // The layer build has just fetched and verified it: this is a cache hit.
+  const path = await fetcher.fetchPinned({ urls: packageUrls(lock.sources, mirrors, pkg), sha256: pkg.sha256, size: pkg.size, label: pkg.url });
+  return packageLicense(path, pkg);
+}

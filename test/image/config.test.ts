@@ -1,0 +1,105 @@
+// The image config as pure functions: exec-form parsing (shell form refused), the defaults the
+// lock implies, --env overrides, platforms, and the fixed key order of the JSON.
+import { describe, expect, it } from "vitest";
+import { UsageError } from "../../src/errors.js";
+import { imageConfig, imageEnv, imageUser, ociPlatform, parseExecForm, parseKeyValues, rfc3339, type LockFacts } from "../../src/image/config.js";
+
+const refused = (f: () => unknown): UsageError => {
+  try {
+    f();
+  } catch (e) {
+    expect(e).toBeInstanceOf(UsageError);
+    return e as UsageError;
+  }
+  throw new Error("expected a UsageError");
+};
+
+describe("parseExecForm", () => {
+  it("takes a JSON array, or repeated values, or one word", () => {
+    expect(parseExecForm("entrypoint", ['["/app","--port","8080"]'])).toEqual(["/app", "--port", "8080"]);
+    expect(parseExecForm("entrypoint", ["/app", "--port", "8080"])).toEqual(["/app", "--port", "8080"]);
+    expect(parseExecForm("entrypoint", ["/app"])).toEqual(["/app"]);
+    expect(parseExecForm("entrypoint", [])).toBeUndefined();
+    // Spaces inside an argument of the exec form are fine: no shell splits them.
+    expect(parseExecForm("cmd", ['["/app","hello world"]'])).toEqual(["/app", "hello world"]);
+  });
+
+  it("refuses shell form with a reason and the exec-form hint", () => {
+    for (const v of [["/app --port 8080"], ["sh -c /app"], ['["sh","-c","/app"]'], ['["/bin/sh -c /app"]'], ["/bin/bash", "-c", "/app"]]) {
+      const e = refused(() => parseExecForm("entrypoint", v));
+      expect(e.exitCode).toBe(2);
+      expect(e.message).toMatch(/shell-form/);
+      expect(e.message).toMatch(/no shell/);
+      expect(e.hint).toMatch(/JSON array/);
+    }
+  });
+
+  it("refuses JSON that is not a non-empty array of strings", () => {
+    for (const v of ["[", "[]", "[1]", '["/app", 2]']) refused(() => parseExecForm("entrypoint", [v]));
+  });
+});
+
+describe("env, user and labels", () => {
+  const all: LockFacts = { hasBase: true, hasCaCertificates: true, timezone: "Europe/Amsterdam" };
+  const none: LockFacts = { hasBase: false, hasCaCertificates: false, timezone: undefined };
+
+  it("defaults from the lock's recipes", () => {
+    expect(imageEnv(all, [])).toEqual([
+      "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+      "SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt",
+      "TZ=Europe/Amsterdam",
+    ]);
+    expect(imageEnv(none, [])).toEqual(["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]);
+    expect(imageUser(all, undefined)).toBe("65532:65532");
+    expect(imageUser(none, undefined)).toBeUndefined();
+    expect(imageUser(all, "0:0")).toBe("0:0");
+    expect(imageUser(all, "")).toBeUndefined();
+  });
+
+  it("--env replaces a default in place and appends new keys in the order given", () => {
+    expect(imageEnv(all, parseKeyValues("env", ["TZ=UTC", "A=1", "PATH=/bin", "A=2", "EMPTY="]))).toEqual([
+      "PATH=/bin",
+      "SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt",
+      "TZ=UTC",
+      "A=2",
+      "EMPTY=",
+    ]);
+    expect(() => parseKeyValues("env", ["NOEQUALS"])).toThrow(UsageError);
+    expect(() => parseKeyValues("label", ["=x"])).toThrow(UsageError);
+  });
+});
+
+describe("platforms", () => {
+  it("maps Debian architecture names to OCI's", () => {
+    const table: Array<[string, string, string | undefined]> = [
+      ["amd64", "amd64", undefined],
+      ["arm64", "arm64", "v8"],
+      ["armhf", "arm", "v7"],
+      ["armel", "arm", "v5"],
+      ["i386", "386", undefined],
+      ["ppc64el", "ppc64le", undefined],
+      ["s390x", "s390x", undefined],
+      ["riscv64", "riscv64", undefined],
+      ["mips64el", "mips64le", undefined],
+    ];
+    for (const [deb, oci, variant] of table) expect(ociPlatform(deb)).toEqual({ architecture: oci, os: "linux", ...(variant ? { variant } : {}) });
+    expect(() => ociPlatform("hurd-i386")).toThrow(UsageError);
+  });
+});
+
+describe("imageConfig", () => {
+  it("is RFC 3339 UTC, with a fixed key order and sorted labels", () => {
+    expect(rfc3339(1704164645)).toBe("2024-01-02T03:04:05Z");
+    const c = imageConfig({
+      platform: ociPlatform("arm64"),
+      created: 1704164645,
+      facts: { hasBase: true, hasCaCertificates: false, timezone: undefined },
+      flags: { entrypoint: ["/app"], cmd: undefined, user: undefined, env: [], workdir: "/srv", labels: [["z", "1"], ["a", "2"], ["z", "3"]] },
+      diffIds: ["sha256:" + "a".repeat(64)],
+      history: [{ created_by: "x" }],
+    });
+    expect(Object.keys(c)).toEqual(["created", "architecture", "variant", "os", "config", "rootfs", "history"]);
+    expect(JSON.stringify(c.config)).toBe('{"User":"65532:65532","Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],"Entrypoint":["/app"],"WorkingDir":"/srv","Labels":{"a":"2","z":"3"}}');
+    expect(c.history).toEqual([{ created: "2024-01-02T03:04:05Z", created_by: "x" }]);
+  });
+});

@@ -1,0 +1,92 @@
+// Declared licenses from Debian copyright files: the real ca-certificates .deb in snapshots/
+// (its file read independently with dpkg-deb), and DEP-5 shapes written here.
+import { execFileSync } from "node:child_process";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { declaredLicense, packageLicense, toSpdxExpression } from "../../src/image/copyright.js";
+import { repoRoot } from "../lock/helpers.js";
+
+const CA_DEB = join(repoRoot, "snapshots/debian/pool/main/c/ca-certificates/ca-certificates_20230311+deb12u1_all.deb");
+
+/** The copyright file as dpkg-deb extracts it: the oracle for what the package declares. */
+function caCopyright(): string {
+  return execFileSync("sh", ["-c", 'dpkg-deb --fsys-tarfile "$1" | tar -xOf - ./usr/share/doc/ca-certificates/copyright', "sh", CA_DEB], { encoding: "utf8" });
+}
+
+const DEP5 = "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n";
+
+describe("the real ca-certificates 20230311+deb12u1", () => {
+  it("is machine-readable but has no `Files: *` paragraph, so it declares NOASSERTION", async () => {
+    const text = caCopyright();
+    // What the file itself says, checked without our parser.
+    expect(text.split("\n")[0]).toBe(DEP5.trim());
+    const filesLines = text.split("\n").filter((l) => l.startsWith("Files:"));
+    expect(filesLines).toEqual(["Files: debian/*", "Files: mozilla/certdata.txt"]);
+    expect(text).toMatch(/^License: GPL-2\+$/m);
+    expect(text).toMatch(/^License: MPL-2\.0$/m);
+
+    const got = await packageLicense(CA_DEB, { name: "ca-certificates", version: "20230311+deb12u1", architecture: "all" });
+    expect(got).toEqual({ expression: "NOASSERTION", refs: [] });
+    expect(declaredLicense(text)).toEqual(got);
+  });
+
+  it("would declare GPL-2.0-or-later if its first Files paragraph covered *", () => {
+    // The same real text with the first Files field widened to "*": proves the reader finds the
+    // License field under continuation lines and a multi-line Files field.
+    const text = caCopyright().replace(/^Files: debian\/\*$/m, "Files: *");
+    expect(declaredLicense(text).expression).toBe("GPL-2.0-or-later");
+  });
+
+  it("a package without that copyright path declares nothing", async () => {
+    expect(await packageLicense(CA_DEB, { name: "not-ca-certificates", version: "1", architecture: "all" })).toEqual({ expression: "NOASSERTION", refs: [] });
+  });
+});
+
+describe("declaredLicense", () => {
+  it("takes the License of the Files: * paragraph", () => {
+    const text = `${DEP5}Upstream-Name: x\n\nFiles: debian/*\nCopyright: d\nLicense: Expat\n\nFiles: *\nCopyright: u\nLicense: BSD-3-clause\n text\n`;
+    expect(declaredLicense(text)).toEqual({ expression: "BSD-3-Clause", refs: [] });
+    // Files: * may share its field with other patterns.
+    expect(declaredLicense(`${DEP5}\nFiles: * src/*\nCopyright: u\nLicense: LGPL-2.1+\n`).expression).toBe("LGPL-2.1-or-later");
+  });
+
+  it("accepts the http form of the Format URL and no trailing slash", () => {
+    expect(declaredLicense("Format: http://www.debian.org/doc/packaging-manuals/copyright-format/1.0\n\nFiles: *\nCopyright: u\nLicense: GPL-2\n").expression).toBe("GPL-2.0-only");
+  });
+
+  it("is NOASSERTION for free-form text and the old DEP-5 draft URLs", () => {
+    expect(declaredLicense("This package was debianized by someone.\n\nIt is GPL.\n").expression).toBe("NOASSERTION");
+    expect(declaredLicense("Format-Specification: http://svn.debian.org/wsvn/dep/web/deps/dep5.mdwn?op=file&rev=135\n\nFiles: *\nLicense: GPL-2\n").expression).toBe("NOASSERTION");
+    expect(declaredLicense(`${DEP5}\nFiles: *\nCopyright: u\n`).expression).toBe("NOASSERTION");
+    expect(declaredLicense("").expression).toBe("NOASSERTION");
+  });
+
+  it("turns unknown names into LicenseRefs with the stand-alone License paragraph's text", () => {
+    const text = `${DEP5}\nFiles: *\nCopyright: u\nLicense: Custom+ or GPL-3+\n\nLicense: Custom+\n Do what you like.\n .\n Really.\n`;
+    const got = declaredLicense(text);
+    expect(got.expression).toBe("LicenseRef-Custom-or-later OR GPL-3.0-or-later");
+    expect(got.refs).toEqual([{ licenseId: "LicenseRef-Custom-or-later", name: "Custom+", extractedText: "Do what you like.\n\nReally." }]);
+  });
+});
+
+describe("toSpdxExpression", () => {
+  it("maps Debian short names and operators", () => {
+    const cases: Array<[string, string]> = [
+      ["GPL-2+", "GPL-2.0-or-later"],
+      ["GPL-3", "GPL-3.0-only"],
+      ["LGPL-2.1", "LGPL-2.1-only"],
+      ["Expat", "MIT"],
+      ["Apache-2.0", "Apache-2.0"],
+      ["MPL-2.0", "MPL-2.0"],
+      ["BSD-2-clause and ISC", "BSD-2-Clause AND ISC"],
+      ["GPL-2+ or Artistic", "GPL-2.0-or-later OR Artistic-1.0"],
+      ["GPL-2+ or Artistic, and BSD-3-clause", "(GPL-2.0-or-later OR Artistic-1.0) AND BSD-3-Clause"],
+      ["Zlib, or MIT", "Zlib OR MIT"],
+      ["public-domain", "LicenseRef-public-domain"],
+    ];
+    for (const [debian, spdx] of cases) expect(toSpdxExpression(debian).expression, debian).toBe(spdx);
+    const withException = toSpdxExpression("GPL-3+ with GCC-exception-3.1 exception");
+    expect(withException.expression).toBe("LicenseRef-GPL-3-with-GCC-exception-3.1-exception");
+    expect(withException.refs).toHaveLength(1);
+  });
+});

@@ -1,0 +1,140 @@
+// `scratch-pkgs layer` on the real command line (a private tsc build of the CLI): --json, exit
+// codes, and byte-identical layers whatever the TZ, locale, umask, working directory and cache.
+import { createHash } from "node:crypto";
+import { copyFile, mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Lockfile } from "../../src/lock/types.js";
+import { buildDeb, hasCommand, maliciousEntries } from "../fixtures/deb.js";
+import { serveDirectory, type TestServer } from "../fixtures/server.js";
+import { ARCHES, PROJECT, layerArchive } from "./fixture.js";
+import { cleanEnv, compileCli, removeDir, run, tempDir, writeProject, type Run } from "./helpers.js";
+
+const tools = ["cmp", "gzip", "zstd", "xz"].every((t) => hasCommand(t));
+const sha256 = (b: Uint8Array | string) => createHash("sha256").update(b).digest("hex");
+
+let work: string;
+let main: string;
+let server: TestServer;
+let project: { dir: string; config: string; lockfile: string; cache: string };
+let lock: Lockfile;
+
+/** node main.js ARGS in `cwd`, under `umask`, with `env` added to a clean environment. */
+function cli(args: string[], o: { cwd?: string; env?: Record<string, string>; umask?: string } = {}): Promise<Run> {
+  const script = `umask ${o.umask ?? "022"}; exec "$0" "$@"`;
+  return run("sh", ["-c", script, process.execPath, main, ...args], { cwd: o.cwd ?? work, env: cleanEnv(o.env) });
+}
+
+beforeAll(async () => {
+  if (!tools) return;
+  work = await tempDir("cli");
+  const [built, made] = await Promise.all([compileCli(join(work, "build")), layerArchive(work)]);
+  main = built;
+  server = await serveDirectory(made.www);
+  project = await writeProject(join(work, "project"), made.key.armoredPublicKey, PROJECT);
+  const r = await cli(["lock", "--config", project.config, "--lockfile", project.lockfile, "--mirror", server.url, "--cache", project.cache, "--quiet"]);
+  if (r.code !== 0) throw new Error(`set-up lock failed (${r.code}): ${r.stderr}`);
+  lock = JSON.parse(await readFile(project.lockfile, "utf8")) as Lockfile;
+});
+
+afterAll(async () => {
+  await server?.close();
+  await removeDir(work);
+});
+
+const layerArgs = (...more: string[]) => ["layer", "--lockfile", project.lockfile, "--mirror", server.url, "--cache", project.cache, ...more];
+
+describe.skipIf(!tools)("scratch-pkgs layer (CLI)", () => {
+  it("--json prints one JSON document on stdout, with the lock's digests", async () => {
+    const out = join(work, "json");
+    await mkdir(out);
+    const r = await cli(layerArgs("--output", join(out, "{arch}.tar.zst"), "--compress", "zstd", "--json"));
+    expect(r.code, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout.toString("utf8")) as { ok: boolean; layers: Array<{ arch: string; diffId: string; digest: string; output: string }> };
+    expect(doc.ok).toBe(true);
+    expect(doc.layers.map((l) => l.arch)).toEqual(ARCHES);
+    for (const l of doc.layers) {
+      expect(l.diffId).toBe(lock.architectures[l.arch]!.layer.diffId);
+      expect(l.digest).toBe(lock.architectures[l.arch]!.layer.compressed.zstd!.digest);
+      expect("sha256:" + sha256(await readFile(l.output))).toBe(l.digest);
+    }
+    // --check --json: one document too, and nothing written
+    const c = await cli(layerArgs("--check", "--json", "--arch", "arm64"));
+    expect(c.code, c.stderr).toBe(0);
+    expect((JSON.parse(c.stdout.toString("utf8")) as { layers: unknown[] }).layers).toHaveLength(1);
+  });
+
+  it("exit codes: 1 for a lock the layer does not match and for a malicious .deb (nothing written), 2 without --output or --check", async () => {
+    const out = join(work, "codes");
+    await mkdir(out);
+    const altered = structuredClone(lock);
+    altered.architectures.amd64!.layer.diffId = "sha256:" + "1".repeat(64);
+    await writeFile(join(work, "altered.lock"), JSON.stringify(altered));
+    const check = await cli(["layer", "--lockfile", join(work, "altered.lock"), "--mirror", server.url, "--cache", project.cache, "--check"]);
+    expect(check.code).toBe(1);
+    expect(check.stderr).toContain("diff_id");
+    expect(check.stdout.length).toBe(0);
+
+    // a lock that pins a .deb whose data.tar writes through its own symlink
+    const bytes = await buildDeb({ control: { Package: "plainpkg", Version: "1", Architecture: "all", Maintainer: "m <m@test.invalid>", Description: "evil" }, files: maliciousEntries("symlinkEscape"), exactFiles: true, dataCompression: "xz" });
+    const pkg = lock.architectures.amd64!.packages.find((p) => p.name === "plainpkg")!;
+    const rel = pkg.url.slice(lock.sources[0]!.url.length + 1);
+    const evilRoot = join(work, "www-evil");
+    await mkdir(join(evilRoot, rel, ".."), { recursive: true });
+    await writeFile(join(evilRoot, rel), bytes);
+    const evilServer = await serveDirectory(evilRoot);
+    try {
+      const evil = structuredClone(lock);
+      Object.assign(evil.architectures.amd64!.packages.find((p) => p.name === "plainpkg")!, { sha256: sha256(bytes), size: bytes.length });
+      await writeFile(join(work, "evil.lock"), JSON.stringify(evil));
+      const r = await cli(["layer", "--lockfile", join(work, "evil.lock"), "--mirror", evilServer.url, "--cache", project.cache, "--arch", "amd64", "--output", join(out, "layer.tar")]);
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toContain("/etc/x/passwd");
+    } finally {
+      await evilServer.close();
+    }
+    expect(await readdir(out)).toEqual([]);
+
+    const usage = await cli(layerArgs());
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toContain("--output");
+  });
+
+  it("the same lock gives byte-identical layers whatever the TZ, locale, umask, working directory and cache", async () => {
+    const a = join(work, "det-a");
+    const b = join(work, "det-b");
+    await mkdir(a);
+    await mkdir(join(b, "out"), { recursive: true });
+    // run B reads the lock through a relative path from another directory
+    await copyFile(project.lockfile, join(b, "scratch.lock"));
+    for (const compress of ["none", "gzip", "zstd"]) {
+      const name = `layer-{arch}.${compress}`;
+      // A: warm cache, UTC, C locale, umask 022, absolute paths
+      const ra = await cli(layerArgs("--output", join(a, name), "--compress", compress, "--quiet"), { cwd: a, env: { TZ: "UTC", LC_ALL: "C", LANG: "C" }, umask: "022" });
+      expect(ra.code, ra.stderr).toBe(0);
+      // B: a fresh cache (everything fetched again from the server), another zone, locale and umask, relative paths
+      const before = server.requests.length;
+      const cache = `cache-${compress}`;
+      const rb = await cli(["layer", "--lockfile", "scratch.lock", "--mirror", server.url, "--cache", cache, "--output", join("out", name), "--compress", compress, "--quiet"], {
+        cwd: b,
+        env: { TZ: "Pacific/Chatham", LC_ALL: "C.UTF-8", LANG: "tr_TR.UTF-8", LANGUAGE: "tr" },
+        umask: "077",
+      });
+      expect(rb.code, rb.stderr).toBe(0);
+      const fetched = new Set(server.requests.slice(before).filter((p) => p.endsWith(".deb")));
+      const pinned = new Set(ARCHES.flatMap((x) => lock.architectures[x]!.packages.map((p) => p.url.slice(lock.sources[0]!.url.length))));
+      expect([...fetched].sort()).toEqual([...pinned].sort());
+      expect((await readdir(join(b, cache))).length).toBeGreaterThan(0);
+      for (const arch of ARCHES) {
+        const fa = join(a, name.replace("{arch}", arch));
+        const fb = join(b, "out", name.replace("{arch}", arch));
+        for (const [x, y] of [[fa, fb], [fa + ".provenance.jsonl", fb + ".provenance.jsonl"]] as const) {
+          const c = await run("cmp", [x, y]);
+          expect(c.code, `cmp ${x} ${y}: ${c.stdout.toString()}`).toBe(0);
+        }
+        const want = lock.architectures[arch]!.layer;
+        expect("sha256:" + sha256(await readFile(fa))).toBe(compress === "none" ? want.diffId : want.compressed[compress]!.digest);
+      }
+    }
+  });
+});
