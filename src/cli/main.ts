@@ -10,6 +10,7 @@ import { Output } from "./output.js";
 import { lockCommand } from "./commands/lock.js";
 import { whyCommand } from "./commands/why.js";
 import { layerCommand } from "./commands/layer.js";
+import { auditCommand } from "./commands/audit.js";
 import { imageCommand } from "./commands/image.js";
 import { VERSION } from "../version.js";
 
@@ -26,6 +27,7 @@ export async function main(argv: string[]): Promise<number> {
       .command(lockCommand(out, (c) => (code = c)))
       .command(layerCommand(out, (c) => (code = c)))
       .command(imageCommand(out, (c) => (code = c)))
+      .command(auditCommand(out, (c) => (code = c)))
       .command(whyCommand(out, (c) => (code = c)))
       .demandCommand(1, "name a command")
       .strict()

@@ -16,6 +16,8 @@ import { openVerified } from "../fetch/fetcher.js";
 import { decompress, compressionOf, DecompressError } from "../index/decompress.js";
 import { ResolutionMemo } from "./memo.js";
 import { buildLayer } from "../layer/build.js";
+import { storeBlob } from "../fetch/blob-store.js";
+import type { ContentCache } from "../fetch/cache.js";
 import { lockedLayer } from "../layer/expected.js";
 import { installedVersion } from "../layer/compress.js";
 import { derivationSteps } from "../layer/derivations.js";
@@ -46,6 +48,8 @@ export interface LockOptions {
   aptSources: string | undefined;
   fetcher: Fetcher;
   now: Date;
+  /** Where to keep the provenance manifests of the layers it builds (the cache). */
+  blobs?: ContentCache;
   /** Memoised resolutions (a warm cache skips parsing and resolving unchanged indexes). */
   memo?: ResolutionMemo;
   /** Overrides the newest release Date as every layer entry's mtime (SOURCE_DATE_EPOCH). */
@@ -223,6 +227,8 @@ async function lockLayer(
   if (hit) return hit;
   const built = await buildLayer({ arch, packages, derivations: steps, mtime }, { fetcher: opts.fetcher, urlsFor: (p) => packageUrls(sources, mirrors, p) });
   const result = { derivations: built.derivations, layer: await lockedLayer(built) };
+  // Kept so that `audit` can name the paths of a layer that no longer matches.
+  if (opts.blobs) await storeBlob(opts.blobs, built.provenance.text);
   if (key) await opts.memo!.set(key, result);
   return result;
 }

@@ -111,13 +111,14 @@ export async function writeProject(dir: string, armoredKey: string, spec: Projec
 
 // ---------------------------------------------------------------- library runs
 
-function fetcherFor(cache: string, offline = false): { fetcher: Fetcher; http: HttpClient } {
-  const http = new HttpClient({ timeoutMs: 5000, backoffMs: 10, retries: 2 });
+/** Quick timeouts for the local server; `live` keeps the client's defaults for a real mirror. */
+function fetcherFor(cache: string, offline = false, live = false): { fetcher: Fetcher; http: HttpClient } {
+  const http = new HttpClient(live ? {} : { timeoutMs: 5000, backoffMs: 10, retries: 2 });
   return { fetcher: new Fetcher({ cache: new ContentCache(cache), http, offline, progress: silentProgress }), http };
 }
 
-export async function lockWith(o: { config: string; lockfile: string; cache: string; mirrors?: string[]; aptSources?: string }): Promise<LockResult> {
-  const { fetcher, http } = fetcherFor(o.cache);
+export async function lockWith(o: { config: string; lockfile: string; cache: string; mirrors?: string[]; aptSources?: string; live?: boolean }): Promise<LockResult> {
+  const { fetcher, http } = fetcherFor(o.cache, false, o.live);
   try {
     return await runLock({
       config: o.config,
@@ -146,10 +147,11 @@ export interface LayerRun {
   compress?: LayerCompression;
   check?: boolean;
   offline?: boolean;
+  live?: boolean;
 }
 
 export async function layerWith(o: LayerRun): Promise<LayerResult[]> {
-  const { fetcher, http } = fetcherFor(o.cache, o.offline);
+  const { fetcher, http } = fetcherFor(o.cache, o.offline, o.live);
   try {
     return await runLayer({
       lockfile: o.lockfile,

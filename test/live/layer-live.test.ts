@@ -82,8 +82,8 @@ beforeAll(async () => {
   }
   work = await mkdtemp(join(tmpdir(), "scratch-pkgs-live-layer-"));
   const lockfile = join(work, "scratch.lock");
-  lock = (await lockWith({ config: join(repoRoot, "scratch.json"), lockfile, cache: CACHE, aptSources: "" })).lock;
-  const results = await layerWith({ lockfile, cache: CACHE, aptSources: "", output: join(work, "layer-{arch}.tar") });
+  lock = (await lockWith({ config: join(repoRoot, "scratch.json"), lockfile, cache: CACHE, aptSources: "", live: true })).lock;
+  const results = await layerWith({ lockfile, cache: CACHE, aptSources: "", live: true, output: join(work, "layer-{arch}.tar") });
   expect(results.map((r) => r.arch)).toEqual([...ARCHES]);
   for (const r of results) {
     const root = join(work, `root-${r.arch}`);
@@ -241,8 +241,8 @@ describe("live: a gcc-built program runs inside the amd64 layer (chroot)", () =>
     manifest.fileSets.tzdata = { ...manifest.fileSets.tzdata, timezone: "Europe/Amsterdam" };
     writeFileSync(join(dir, "scratch.json"), JSON.stringify(manifest, null, 2));
     const lockfile = join(dir, "scratch.lock");
-    await lockWith({ config: join(dir, "scratch.json"), lockfile, cache: CACHE, aptSources: "" });
-    const [r] = await layerWith({ lockfile, cache: CACHE, aptSources: "", output: join(dir, "layer.tar") });
+    await lockWith({ config: join(dir, "scratch.json"), lockfile, cache: CACHE, aptSources: "", live: true });
+    const [r] = await layerWith({ lockfile, cache: CACHE, aptSources: "", live: true, output: join(dir, "layer.tar") });
     const root = join(dir, "root");
     mkdirSync(root);
     await must("tar", ["-x", "--numeric-owner", "-f", r!.output!, "-C", root]);

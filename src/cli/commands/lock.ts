@@ -44,6 +44,7 @@ export function lockCommand(out: Output, setCode: (c: number) => void): CommandM
           aptSources: argv["apt-sources"],
           fetcher,
           memo: new ResolutionMemo(cache),
+          blobs: cache,
           now: new Date(),
           ...sourceDateEpochFromEnv(),
           note: (l) => out.note(l),

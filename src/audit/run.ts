@@ -1,0 +1,217 @@
+/**
+ * `scratch-pkgs audit`: re-verify everything a lock claims, from the bytes up — each recorded
+ * release's signature and hashes, each index's hash and the locked packages in it, each .deb's
+ * hash, and each layer rebuilt and compared (diff_id, provenance, derivations, compressed
+ * digests). One check per line; a differing layer lists the paths that differ.
+ */
+import { readFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { readLockfile } from "../lock/read.js";
+import type { Lockfile, LockedSource, LockedSuite } from "../lock/types.js";
+import { loadManifest, keyringPath } from "../manifest/load.js";
+import type { Manifest } from "../manifest/types.js";
+import { loadKeyring, type Keyring } from "../sources/keyring.js";
+import { verifyClearsigned, verifyDetached } from "../sources/signature.js";
+import { parseRelease } from "../sources/release.js";
+import { planMirrors, type MirrorPlan } from "../sources/mirrors.js";
+import { readAptSources } from "../sources/apt-sources.js";
+import type { Fetcher } from "../fetch/fetcher.js";
+import { openVerified } from "../fetch/fetcher.js";
+import type { ContentCache } from "../fetch/cache.js";
+import { loadBlob } from "../fetch/blob-store.js";
+import { decompress, compressionOf } from "../index/decompress.js";
+import { parsePackages } from "../index/packages.js";
+import { buildLayer } from "../layer/build.js";
+import { compressLayer } from "../layer/compress.js";
+import { digestBytes } from "../layer/digest.js";
+import { LOCKED_COMPRESSIONS } from "../layer/expected.js";
+import { packageUrls, sourcesForMirrors } from "../layer/urls.js";
+import { canonicalJson } from "../util/canonical-json.js";
+import { NetworkError, isScratchError } from "../errors.js";
+import { diffProvenance } from "./layer-diff.js";
+import { summarise, type AuditCheck, type AuditReport } from "./report.js";
+
+export interface AuditOptions {
+  lockfile: string;
+  /** The manifest, for the sources' keyrings and allowExpired. */
+  config: string;
+  mirrors: string[];
+  envMirror: string | undefined;
+  aptSources: string | undefined;
+  fetcher: Fetcher;
+  cache: ContentCache;
+  now: Date;
+  /** A recorded provenance manifest to compare with, when the cache does not hold it. */
+  provenance: string[];
+}
+
+/** Run a check; a thrown error becomes its failure (network trouble: could not be checked). */
+async function check(name: string, fn: () => Promise<string | Omit<AuditCheck, "name">>): Promise<AuditCheck> {
+  try {
+    const r = await fn();
+    return typeof r === "string" ? { name, status: "ok", detail: r } : { name, ...r };
+  } catch (e) {
+    if (e instanceof NetworkError) return { name, status: "unavailable", detail: e.message };
+    if (isScratchError(e)) return { name, status: "fail", detail: e.message };
+    throw e;
+  }
+}
+
+export async function runAudit(opts: AuditOptions): Promise<AuditReport> {
+  const lock = await readLockfile(opts.lockfile);
+  const checks: AuditCheck[] = [];
+  let manifest: Manifest | undefined;
+  let dir = ".";
+  if (existsSync(opts.config)) {
+    const loaded = await loadManifest(opts.config);
+    manifest = loaded.manifest;
+    dir = loaded.dir;
+    checks.push(
+      loaded.sha256 === lock.manifest.sha256
+        ? { name: "manifest", status: "ok", detail: `${opts.config} is the manifest the lock was made from` }
+        : { name: "manifest", status: "fail", detail: `${opts.config} changed since the lock was made (sha256 ${loaded.sha256}, lock says ${lock.manifest.sha256}): run scratch-pkgs lock` },
+    );
+  } else {
+    checks.push({ name: "manifest", status: "unavailable", detail: `${opts.config} not found: release signatures cannot be checked without the sources' keyrings` });
+  }
+
+  const apt = opts.aptSources === undefined ? undefined : await readAptSources(opts.aptSources || undefined);
+  const mirrors = planMirrors(sourcesForMirrors(lock.sources), { mirrors: opts.mirrors, ...(opts.envMirror ? { envMirror: opts.envMirror } : {}), ...(apt ? { apt } : {}) });
+
+  for (const source of lock.sources) {
+    for (const suite of source.suites) {
+      checks.push(await check(`release ${source.name}/${suite.suite}`, () => auditRelease(opts, mirrors, source, suite, manifest, dir)));
+      checks.push(await check(`index ${source.name}/${suite.suite}`, () => auditIndexes(opts, mirrors, lock, source, suite)));
+    }
+  }
+  for (const arch of Object.keys(lock.architectures).sort()) {
+    for (const pkg of lock.architectures[arch]!.packages) {
+      checks.push(
+        await check(`package ${arch}/${pkg.name}`, async () => {
+          // A cached copy that no longer matches its hash is a finding in itself (disk or tampering),
+          // even though the cache would quietly discard it and download again.
+          const corrupt = await corruptCacheEntry(opts.cache, pkg.sha256);
+          try {
+            await opts.fetcher.fetchPinned({ urls: packageUrls(lock.sources, mirrors, pkg), sha256: pkg.sha256, size: pkg.size, label: pkg.url });
+          } catch (e) {
+            if (corrupt) return { status: "fail" as const, detail: `${corrupt}; and no good copy could be fetched: ${(e as Error).message}` };
+            throw e;
+          }
+          if (corrupt) return { status: "fail" as const, detail: `${corrupt}; a fresh download verified and replaced it` };
+          return `${pkg.version}: size ${pkg.size} and sha256 ${pkg.sha256.slice(0, 16)}… verified`;
+        }),
+      );
+    }
+    checks.push(await check(`layer ${arch}`, () => auditLayer(opts, mirrors, lock, arch)));
+  }
+  return summarise(checks);
+}
+
+async function auditRelease(opts: AuditOptions, mirrors: MirrorPlan, source: LockedSource, suite: LockedSuite, manifest: Manifest | undefined, dir: string) {
+  const bases = mirrors.basesFor(source.name, suite.suite);
+  const url = (p: string) => bases.map((b) => `${b}/dists/${suite.suite}/${p}`);
+  const label = `${source.url}/dists/${suite.suite}/${suite.release.path}`;
+  const bytes = await readFile(await opts.fetcher.fetchPinned({ urls: url(suite.release.path), sha256: suite.release.sha256, size: suite.release.size, label }));
+  const ms = manifest?.sources.find((s) => s.name === source.name);
+  if (!ms) return { status: "unavailable" as const, detail: `recorded ${suite.release.path} found (sha256 verified), but the manifest names no source ${source.name} whose keyring could check its signature` };
+  const keyring: Keyring = await loadKeyring(keyringPath(dir, ms));
+  const vopts = { label, at: opts.now, keyValidity: ms.allowExpired ? ("signature-time" as const) : ("at" as const) };
+  let verified;
+  if (suite.release.signature) {
+    const sig = suite.release.signature;
+    const sigBytes = await readFile(await opts.fetcher.fetchPinned({ urls: url(sig.path), sha256: sig.sha256, size: sig.size, label: label + ".gpg" }));
+    verified = await verifyDetached(bytes, sigBytes, keyring, vopts);
+  } else verified = await verifyClearsigned(bytes, keyring, vopts);
+  if (verified.fingerprint !== suite.signedBy) {
+    return { status: "fail" as const, detail: `signed by ${verified.fingerprint}, the lock says ${suite.signedBy}` };
+  }
+  const release = parseRelease(verified.text, label);
+  const bad = suite.indexes.filter((i) => {
+    const e = release.files.get(i.path);
+    return !e || e.sha256 !== i.sha256 || e.size !== i.size;
+  });
+  if (bad.length > 0) return { status: "fail" as const, detail: `the signed release does not list ${bad.map((i) => `${i.path} (sha256 ${i.sha256})`).join(", ")}` };
+  if (release.dateText !== suite.date) return { status: "fail" as const, detail: `Date ${release.dateText}, the lock says ${suite.date}` };
+  return `sha256 and signature by ${verified.fingerprint} verified; lists the ${suite.indexes.length} recorded indexes`;
+}
+
+async function auditIndexes(opts: AuditOptions, mirrors: MirrorPlan, lock: Lockfile, source: LockedSource, suite: LockedSuite) {
+  const wanted = new Map<string, { sha256: string; size: number; url: string; arch: string }>();
+  for (const [arch, a] of Object.entries(lock.architectures)) {
+    for (const p of a.packages) {
+      if (p.source === source.name && p.suite === suite.suite) wanted.set(`${p.name} ${p.version} ${p.architecture}`, { sha256: p.sha256, size: p.size, url: p.url, arch });
+    }
+  }
+  const found = new Set<string>();
+  const problems: string[] = [];
+  for (const index of suite.indexes) {
+    const bases = mirrors.basesFor(source.name, suite.suite);
+    const label = `${source.url}/dists/${suite.suite}/${index.path}`;
+    const path = await opts.fetcher.fetchPinned({ urls: bases.map((b) => `${b}/dists/${suite.suite}/${index.path}`), sha256: index.sha256, size: index.size, label });
+    for await (const r of parsePackages(decompress(compressionOf(index.path), openVerified(path)), { source: source.name, suite: suite.suite, component: index.component }, label)) {
+      const key = `${r.name} ${r.version} ${r.architecture}`;
+      const w = wanted.get(key);
+      if (!w || found.has(key)) continue;
+      found.add(key);
+      if (r.sha256 !== w.sha256 || r.size !== w.size || `${source.url}/${r.filename}` !== w.url) problems.push(`${key}: the index says ${r.filename} size ${r.size} sha256 ${r.sha256}`);
+    }
+  }
+  for (const key of wanted.keys()) if (!found.has(key)) problems.push(`${key}: not in the recorded indexes`);
+  if (problems.length > 0) return { status: "fail" as const, detail: problems.join("; ") };
+  return `${suite.indexes.length} indexes verified by sha256; the ${wanted.size} locked packages from this suite are in them as recorded`;
+}
+
+async function auditLayer(opts: AuditOptions, mirrors: MirrorPlan, lock: Lockfile, arch: string) {
+  const locked = lock.architectures[arch]!;
+  const built = await buildLayer(
+    { arch, packages: locked.packages, derivations: locked.derivations.map((d) => ({ recipe: d.recipe, options: d.options })), mtime: lock.sourceDateEpoch },
+    { fetcher: opts.fetcher, urlsFor: (p) => packageUrls(lock.sources, mirrors, p) },
+  );
+  const differences: string[] = [];
+  locked.derivations.forEach((want, i) => {
+    const got = built.derivations[i];
+    if (!got || canonicalJson(got) !== canonicalJson(want)) differences.push(`derivation ${want.recipe} differs`);
+  });
+  if (built.diffId !== locked.layer.diffId) differences.push(`diff_id ${built.diffId}, the lock says ${locked.layer.diffId}`);
+  if (built.provenance.sha256 !== locked.layer.provenance.sha256) differences.push(`provenance manifest sha256 ${built.provenance.sha256}, the lock says ${locked.layer.provenance.sha256}`);
+  for (const kind of LOCKED_COMPRESSIONS) {
+    const want = locked.layer.compressed[kind];
+    if (!want) continue;
+    const c = await compressLayer(built.tar, kind);
+    const d = digestBytes(c.bytes);
+    if (canonicalJson(c.settings) !== canonicalJson(want.settings)) differences.push(`${kind} settings differ from the lock's (compressor ${c.settings.compressor}, lock ${want.settings.compressor})`);
+    else if (d.digest !== want.digest) differences.push(`${kind} digest ${d.digest}, the lock says ${want.digest}`);
+  }
+  if (differences.length === 0) return `rebuilt: diff_id ${built.diffId}, provenance, ${locked.derivations.length} derivations and ${LOCKED_COMPRESSIONS.join("/")} digests as recorded`;
+
+  const recorded = await recordedProvenance(opts, locked.layer.provenance.sha256);
+  const paths = recorded ? diffProvenance(recorded, built.provenance.text) : undefined;
+  return {
+    status: "fail" as const,
+    detail:
+      differences.join("; ") +
+      (paths ? `; ${paths.length} paths differ` : "; the recorded provenance manifest is not in the cache (pass --provenance FILE, e.g. the .provenance.jsonl written beside the layer) to list the differing paths"),
+    ...(paths ? { paths } : {}),
+  };
+}
+
+/** A description of the cache entry for sha256 when it exists but does not hash to its name. */
+async function corruptCacheEntry(cache: ContentCache, sha256: string): Promise<string | undefined> {
+  const path = cache.pathFor(sha256);
+  const bytes = await readFile(path).catch(() => undefined);
+  if (bytes === undefined) return undefined;
+  const actual = createHash("sha256").update(bytes).digest("hex");
+  return actual === sha256 ? undefined : `the cached copy ${path} is corrupt (its sha256 is ${actual})`;
+}
+
+/** The recorded provenance manifest, by the sha256 the lock gives: from the cache or a given file. */
+async function recordedProvenance(opts: AuditOptions, sha256: string): Promise<string | undefined> {
+  const cached = await loadBlob(opts.cache, sha256);
+  if (cached) return cached.toString("utf8");
+  for (const file of opts.provenance) {
+    const bytes = await readFile(file).catch(() => undefined);
+    if (bytes && digestBytes(bytes).digest === `sha256:${sha256}`) return bytes.toString("utf8");
+  }
+  return undefined;
+}

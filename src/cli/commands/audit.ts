@@ -1,0 +1,46 @@
+import type { CommandModule } from "yargs";
+import type { Output } from "../output.js";
+import { fetchOptions, makeFetcher, type FetchFlags } from "./common.js";
+import { runAudit } from "../../audit/run.js";
+import { formatReport } from "../../audit/report.js";
+import { EXIT } from "../../errors.js";
+
+interface AuditFlags extends FetchFlags {
+  lockfile: string;
+  config: string;
+  provenance?: string[] | undefined;
+}
+
+export function auditCommand(out: Output, setCode: (c: number) => void): CommandModule<object, AuditFlags> {
+  return {
+    command: "audit",
+    describe: "re-verify signatures and hashes, re-download every .deb, rebuild every layer and compare with the lock",
+    builder: (y) =>
+      fetchOptions(y)
+        .option("lockfile", { type: "string", default: "scratch.lock" })
+        .option("config", { type: "string", default: "scratch.json", describe: "the manifest (for the sources' keyrings)" })
+        .option("provenance", { type: "string", array: true, describe: "recorded provenance manifests (.provenance.jsonl) to list differing paths from" }) as never,
+    handler: async (argv) => {
+      const { fetcher, cache, close } = makeFetcher(argv);
+      try {
+        const report = await runAudit({
+          lockfile: argv.lockfile,
+          config: argv.config,
+          mirrors: argv.mirror,
+          envMirror: process.env.SCRATCH_PKGS_MIRROR,
+          aptSources: argv["apt-sources"],
+          fetcher,
+          cache,
+          now: new Date(),
+          provenance: argv.provenance ?? [],
+        });
+        for (const l of formatReport(report)) out.result(l);
+        out.json(report);
+        // A difference is a failed check (1); only missing bytes, with nothing found wrong, is 3.
+        setCode(report.summary.failed > 0 ? EXIT.checkFailed : report.summary.unavailable > 0 ? EXIT.network : EXIT.ok);
+      } finally {
+        await close();
+      }
+    },
+  };
+}

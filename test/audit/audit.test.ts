@@ -1,0 +1,110 @@
+/**
+ * audit on real data: a lock made from the recorded bookworm-updates snapshot (served on
+ * 127.0.0.1) audits clean offline; after corrupting the cached .deb and one recorded layer
+ * digest, the audit names exactly those two and nothing else.
+ */
+import { describe, it, expect, beforeAll, afterAll } from "vitest";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { serveDirectory, type TestServer } from "../fixtures/server.js";
+import { runLock } from "../../src/lock/create.js";
+import { runAudit } from "../../src/audit/run.js";
+import { formatReport } from "../../src/audit/report.js";
+import { Fetcher } from "../../src/fetch/fetcher.js";
+import { HttpClient } from "../../src/fetch/http.js";
+import { ContentCache } from "../../src/fetch/cache.js";
+import { silentProgress } from "../../src/fetch/progress.js";
+import { canonicalJson } from "../../src/util/canonical-json.js";
+import type { Lockfile } from "../../src/lock/types.js";
+
+const ROOT = resolve(import.meta.dirname, "../..");
+const SNAP = join(ROOT, "snapshots/debian");
+
+let server: TestServer;
+let dir: string;
+const clients: HttpClient[] = [];
+
+function fetcher(offline: boolean) {
+  const http = new HttpClient({ retries: 0 });
+  clients.push(http);
+  const cache = new ContentCache(join(dir, "cache"));
+  return { cache, fetcher: new Fetcher({ cache, http, offline, progress: silentProgress }) };
+}
+
+function audit(offline: boolean, lockfile = join(dir, "scratch.lock")) {
+  const { cache, fetcher: f } = fetcher(offline);
+  return runAudit({ lockfile, config: join(dir, "scratch.json"), mirrors: [server.url], envMirror: undefined, aptSources: undefined, fetcher: f, cache, now: new Date(), provenance: [] });
+}
+
+beforeAll(async () => {
+  server = await serveDirectory(SNAP);
+  dir = mkdtempSync(join(tmpdir(), "scratch-audit-"));
+  writeFileSync(
+    join(dir, "scratch.json"),
+    JSON.stringify({
+      sources: [{ name: "debian", url: "https://snapshot.debian.org/archive/debian/20261122T000000Z", suites: ["bookworm-updates"], keyring: join(ROOT, "keys/debian-archive-bookworm.asc"), allowExpired: true }],
+      architectures: ["amd64"],
+      fileSets: { "ca-certs": {} },
+    }),
+  );
+  const { cache, fetcher: f } = fetcher(false);
+  await runLock({ config: join(dir, "scratch.json"), lockfile: join(dir, "scratch.lock"), check: false, update: undefined, mirrors: [server.url], envMirror: undefined, aptSources: undefined, fetcher: f, blobs: cache, now: new Date(), note: () => {} });
+});
+afterAll(async () => {
+  await Promise.all(clients.map((c) => c.close()));
+  await server?.close();
+});
+
+describe("audit", () => {
+  it("passes every check offline on a lock made from the real snapshot", async () => {
+    const report = await audit(true);
+    expect(report.checks.filter((c) => c.status !== "ok"), formatReport(report).join("\n")).toEqual([]);
+    expect(report.checks.map((c) => c.name)).toEqual(["manifest", "release debian/bookworm-updates", "index debian/bookworm-updates", "package amd64/ca-certificates", "layer amd64"]);
+    expect(report.ok).toBe(true);
+  });
+
+  it("names exactly the corrupted cached .deb and the altered layer digest", async () => {
+    const lock = JSON.parse(readFileSync(join(dir, "scratch.lock"), "utf8")) as Lockfile;
+    const ca = lock.architectures.amd64!.packages.find((p) => p.name === "ca-certificates")!;
+    const cached = new ContentCache(join(dir, "cache")).pathFor(ca.sha256);
+    const bytes = readFileSync(cached);
+    bytes[bytes.length - 100] ^= 0xff;
+    writeFileSync(cached, bytes);
+
+    const tampered = structuredClone(lock);
+    const gzip = tampered.architectures.amd64!.layer.compressed.gzip!;
+    gzip.digest = "sha256:" + "0".repeat(64);
+    const tamperedFile = join(dir, "tampered.lock");
+    writeFileSync(tamperedFile, canonicalJson(tampered));
+
+    // Online (the local server as mirror), so the layer can still be rebuilt from a good copy.
+    const report = await audit(false, tamperedFile);
+    const failed = report.checks.filter((c) => c.status !== "ok");
+    expect(failed.map((c) => c.name), formatReport(report).join("\n")).toEqual(["package amd64/ca-certificates", "layer amd64"]);
+    expect(failed[0]!.detail).toContain("corrupt");
+    expect(failed[1]!.detail).toContain(`gzip digest ${lock.architectures.amd64!.layer.compressed.gzip!.digest}, the lock says ${gzip.digest}`);
+    expect(report.summary).toEqual({ total: 5, failed: 2, unavailable: 0 });
+  });
+
+  it("lists the paths that differ, with their origin, from the recorded provenance manifest kept in the cache", async () => {
+    const lock = JSON.parse(readFileSync(join(dir, "scratch.lock"), "utf8")) as Lockfile;
+    const tampered = structuredClone(lock);
+    // A lock whose selection rules no longer match its recorded layer: one certificate is dropped.
+    const ca = tampered.architectures.amd64!.packages.find((p) => p.name === "ca-certificates")!;
+    const cert = "/usr/share/ca-certificates/mozilla/ISRG_Root_X1.crt";
+    ca.select[0]!.exclude.push(cert);
+    const file = join(dir, "tampered-select.lock");
+    writeFileSync(file, canonicalJson(tampered));
+    const report = await audit(true, file);
+    const layer = report.checks.find((c) => c.name === "layer amd64")!;
+    expect(layer.status).toBe("fail");
+    expect(layer.detail).toContain("derivation ca-certificates differs");
+    const byPath = new Map((layer.paths ?? []).map((p) => [p.path, p]));
+    expect(byPath.get(cert)).toEqual({ path: cert, difference: "missing from the rebuilt layer", origin: `ca-certificates ${ca.version} ./usr/share/ca-certificates/mozilla/ISRG_Root_X1.crt` });
+    expect(byPath.get("/etc/ssl/certs/ISRG_Root_X1.pem")?.difference).toBe("missing from the rebuilt layer");
+    expect(byPath.get("/etc/ssl/certs/ca-certificates.crt")?.difference).toMatch(/^content sha256 /);
+    // Nothing else in the layer is reported: libc-free snapshot layer, only the CA set changed.
+    for (const p of byPath.keys()) expect(p.startsWith("/etc/ssl/certs/") || p === cert || p === "/etc/ca-certificates.conf" || p.startsWith("/var/lib/dpkg/status.d/ca-certificates"), p).toBe(true);
+  });
+});
