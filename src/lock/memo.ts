@@ -16,7 +16,7 @@ import { sha256Hex } from "../util/hash.js";
 import { VERSION } from "../version.js";
 
 /**
- * Every compiled module of the program is part of the key: any change of code (a fix in the
+ * Every module of the program (compiled .js, or .ts when run from source by the tests) is part of the key: any change of code (a fix in the
  * resolver, a new recipe version) invalidates what older code memoised. Reading ~100 small
  * files once per process costs a few milliseconds.
  */
@@ -24,7 +24,7 @@ let codeFingerprint: string | undefined;
 function fingerprint(): string {
   if (codeFingerprint === undefined) {
     const root = fileURLToPath(new URL("..", import.meta.url));
-    const files = (readdirSync(root, { recursive: true }) as string[]).filter((f) => f.endsWith(".js")).sort();
+    const files = (readdirSync(root, { recursive: true }) as string[]).filter((f) => f.endsWith(".js") || (f.endsWith(".ts") && !f.endsWith(".d.ts"))).sort();
     const h = createHash("sha256").update(VERSION + "\n");
     for (const f of files) h.update(f + "\0").update(readFileSync(join(root, f)));
     codeFingerprint = h.digest("hex");
