@@ -7,5 +7,6 @@ export default defineConfig({
     hookTimeout: 120_000,
     // The live and real-data tests are heavy; two workers match the CI machine's two cores.
     maxWorkers: 2,
+    reporters: ["default", "./test/summary-reporter.ts"],
   },
 });
