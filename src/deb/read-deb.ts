@@ -37,6 +37,15 @@ export interface ReadDebOptions {
    * link's bytes are its target's). Default: every file.
    */
   want?: (path: string, type: NodeType) => boolean;
+  /**
+   * A store for the decompressed data.tar of this (already hash-verified) .deb: `load` gives it
+   * back from an earlier run, so xz is decoded once per package and machine; `save` receives it
+   * after a successful read. The tar is parsed and checked exactly as when decompressed.
+   */
+  plainData?: {
+    load(): Promise<AsyncIterable<Uint8Array> | undefined>;
+    save(tar: Uint8Array[]): Promise<void>;
+  };
 }
 
 const MAX_DEBIAN_BINARY = 1024;
@@ -63,7 +72,11 @@ export async function readDeb(path: string, opts: ReadDebOptions): Promise<DebCo
       controlMember = m.name;
     } else {
       const kind = memberKind(m, "data.tar", label);
-      const result = await readDataTar(m, kind, label, (p, type) => want(p, type));
+      const stored = await opts.plainData?.load();
+      const chunks: Uint8Array[] = [];
+      const source = stored ?? tee(decompressMember(kind, m.stream()), opts.plainData ? chunks : undefined);
+      const result = await readDataTar(m, kind, label, (p, type) => want(p, type), source);
+      if (!stored && opts.plainData) await opts.plainData.save(chunks);
       data = { ...result, member: m, kind };
     }
   }
@@ -83,6 +96,14 @@ export async function readDeb(path: string, opts: ReadDebOptions): Promise<DebCo
     controlFiles,
     data: data.members,
   };
+}
+
+/** Pass chunks through, keeping a copy of each when `keep` is given. */
+async function* tee(input: AsyncIterable<Uint8Array>, keep: Uint8Array[] | undefined): AsyncGenerator<Uint8Array> {
+  for await (const c of input) {
+    keep?.push(c.slice());
+    yield c;
+  }
 }
 
 function memberKind(m: ArMember, base: "control.tar" | "data.tar", label: string): MemberCompression {
@@ -115,9 +136,15 @@ async function checkFormatVersion(m: ArMember, label: string): Promise<void> {
 }
 
 /** Runs one tar member through its decompressor and parser, turning format failures into DebFormatError. */
-async function readTarMember(m: ArMember, kind: MemberCompression, label: string, onEntry: (e: TarEntry) => Promise<void>): Promise<void> {
+async function readTarMember(
+  m: ArMember,
+  kind: MemberCompression,
+  label: string,
+  onEntry: (e: TarEntry) => Promise<void>,
+  source: AsyncIterable<Uint8Array> = decompressMember(kind, m.stream()),
+): Promise<void> {
   try {
-    await readTar(decompressMember(kind, m.stream()), onEntry);
+    await readTar(source, onEntry);
   } catch (e) {
     if (e instanceof DecompressError || e instanceof ZstdDecompressError || e instanceof TarFormatError) {
       throw new DebFormatError(label, m.name, e.message, { cause: e });
@@ -140,6 +167,7 @@ async function readDataTar(
   kind: MemberCompression,
   label: string,
   want: (path: string, type: NodeType, index: number) => boolean,
+  source?: AsyncIterable<Uint8Array>,
 ): Promise<{ members: DebMember[]; needs: Set<number> }> {
   const members: DebMember[] = [];
   /** The newest member at each path: hard links may only point back at regular files. */
@@ -161,7 +189,7 @@ async function readDataTar(
     }
     latest.set(member.path, index);
     members.push(member);
-  });
+  }, source);
   return { members, needs };
 }
 

@@ -4,7 +4,9 @@
  * serialise the tree as a deterministic tar. `lock` and `layer` both come here, so the digests
  * the lock promises are the ones `layer` produces.
  */
-import type { Fetcher } from "../fetch/fetcher.js";
+import { openVerified, type Fetcher } from "../fetch/fetcher.js";
+import type { ContentCache } from "../fetch/cache.js";
+import { storeBlob } from "../fetch/blob-store.js";
 import type { LockedDerivation, LockedPackage } from "../lock/types.js";
 import { readDeb } from "../deb/read-deb.js";
 import { LayerTree } from "./tree.js";
@@ -37,6 +39,24 @@ export interface LayerSources {
   fetcher: Fetcher;
   /** URLs to fetch a locked package from, in order (mirrors first). */
   urlsFor(pkg: LockedPackage): string[];
+  /** Where to keep decompressed data.tar members between runs (audit passes none: it re-derives). */
+  cache?: ContentCache;
+}
+
+/** The decompressed data.tar of a verified .deb, kept in the cache under a ref to the .deb's sha256. */
+function plainDataStore(cache: ContentCache, debSha256: string) {
+  const ref = `deb-data.tar:${debSha256}`;
+  return {
+    async load(): Promise<AsyncIterable<Uint8Array> | undefined> {
+      const sha = await cache.getRef(ref);
+      const path = sha ? await cache.get(sha) : undefined;
+      return path ? openVerified(path, sha) : undefined;
+    },
+    async save(tar: Uint8Array[]): Promise<void> {
+      const sha = await storeBlob(cache, Buffer.concat(tar));
+      await cache.setRef(ref, sha).catch(() => {});
+    },
+  };
 }
 
 export async function buildLayer(plan: LayerPlan, sources: LayerSources): Promise<BuiltLayer> {
@@ -45,12 +65,23 @@ export async function buildLayer(plan: LayerPlan, sources: LayerSources): Promis
   const paths = await Promise.all(
     plan.packages.map((p) => sources.fetcher.fetchPinned({ urls: sources.urlsFor(p), sha256: p.sha256, size: p.size, label: p.url })),
   );
+  // Read (decompress, untar) every .deb at once — xz decoding runs in worker threads — then
+  // add to the tree in lock order.
+  const takes = plan.packages.map((pkg) => selector(pkg.select));
+  const debs = await Promise.all(
+    plan.packages.map((pkg, i) =>
+      readDeb(paths[i]!, {
+        label: `${pkg.name}_${pkg.version}_${pkg.architecture}.deb`,
+        want: (path) => takes[i]!(path),
+        ...(sources.cache ? { plainData: plainDataStore(sources.cache, pkg.sha256) } : {}),
+      }),
+    ),
+  );
   const tree = new LayerTree();
   const files: PackageFiles[] = [];
   for (const [i, pkg] of plan.packages.entries()) {
-    const take = selector(pkg.select);
-    const deb = await readDeb(paths[i]!, { label: `${pkg.name}_${pkg.version}_${pkg.architecture}.deb`, want: (path) => take(path) });
-    const nodes = selectMembers(deb.data, take, pkg);
+    const deb = debs[i]!;
+    const nodes = selectMembers(deb.data, takes[i]!, pkg);
     for (const n of nodes) tree.add(n);
     files.push({ name: pkg.name, control: deb.control, md5sums: deb.md5sums, files: nodes.filter((n) => n.type !== "dir").map((n) => n.path) });
   }

@@ -6,6 +6,7 @@
 import { readLockfile } from "../lock/read.js";
 import type { Lockfile, LockedArchitecture } from "../lock/types.js";
 import type { Fetcher } from "../fetch/fetcher.js";
+import type { ContentCache } from "../fetch/cache.js";
 import { planMirrors } from "../sources/mirrors.js";
 import { readAptSources } from "../sources/apt-sources.js";
 import { buildLayer, type BuiltLayer } from "./build.js";
@@ -28,6 +29,8 @@ export interface LayerOptions {
   envMirror: string | undefined;
   aptSources: string | undefined;
   fetcher: Fetcher;
+  /** Keeps decompressed .deb data between runs (optional). */
+  cache?: ContentCache;
 }
 
 export interface LayerResult {
@@ -63,7 +66,7 @@ export async function runLayer(opts: LayerOptions): Promise<LayerResult[]> {
     const locked = lock.architectures[arch]!;
     const built = await buildLayer(
       { arch, packages: locked.packages, derivations: locked.derivations.map((d) => ({ recipe: d.recipe, options: d.options })), mtime: lock.sourceDateEpoch },
-      { fetcher: opts.fetcher, urlsFor: (p) => packageUrls(lock.sources, mirrors, p) },
+      { fetcher: opts.fetcher, urlsFor: (p) => packageUrls(lock.sources, mirrors, p), ...(opts.cache ? { cache: opts.cache } : {}) },
     );
     const compressed = await compressLayer(built.tar, opts.compress);
     const digest = opts.compress === "none" ? { digest: built.diffId, size: built.size } : digestBytes(compressed.bytes);

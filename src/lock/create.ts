@@ -225,7 +225,7 @@ async function lockLayer(
   const key = opts.memo?.key({ kind: "layer", arch, mtime, steps, compressors, packages: packages.map((p) => ({ name: p.name, sha256: p.sha256, select: p.select })) }, "layer");
   const hit = key ? await opts.memo!.get<Pick<LockedArchitecture, "derivations" | "layer">>(key) : undefined;
   if (hit) return hit;
-  const built = await buildLayer({ arch, packages, derivations: steps, mtime }, { fetcher: opts.fetcher, urlsFor: (p) => packageUrls(sources, mirrors, p) });
+  const built = await buildLayer({ arch, packages, derivations: steps, mtime }, { fetcher: opts.fetcher, urlsFor: (p) => packageUrls(sources, mirrors, p), ...(opts.blobs ? { cache: opts.blobs } : {}) });
   const result = { derivations: built.derivations, layer: await lockedLayer(built) };
   // Kept so that `audit` can name the paths of a layer that no longer matches.
   if (opts.blobs) await storeBlob(opts.blobs, built.provenance.text);

@@ -26,7 +26,7 @@ export function layerCommand(out: Output, setCode: (c: number) => void): Command
         .option("check", { type: "boolean", default: false, describe: "build, compare with the lock, write nothing; exit 1 unless equal" }) as never,
     handler: async (argv) => {
       if (!argv.output && !argv.check) throw new UsageError("layer needs --output FILE (or --check)", { hint: "e.g. scratch-pkgs layer --arch amd64 --output layer.tar" });
-      const { fetcher, close } = makeFetcher(argv);
+      const { fetcher, cache, close } = makeFetcher(argv);
       try {
         const results = await runLayer({
           lockfile: argv.lockfile,
@@ -38,6 +38,7 @@ export function layerCommand(out: Output, setCode: (c: number) => void): Command
           envMirror: process.env.SCRATCH_PKGS_MIRROR,
           aptSources: argv["apt-sources"],
           fetcher,
+          cache,
         });
         for (const r of results) {
           out.result(`${r.arch}: diff_id ${r.diffId} (${r.size} bytes)` + (r.compression !== "none" ? `, ${r.compression} ${r.digest} (${r.compressedSize} bytes)` : "") + (r.output ? ` → ${r.output}` : argv.check ? ": matches the lock" : ""));
