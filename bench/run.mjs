@@ -121,25 +121,14 @@ console.log(`${"  peak memory (lock)".padEnd(44)} ${Math.max(...warm.map((r) => 
   } else console.log("  mmdebstrap: not installed (apt-get install mmdebstrap) — comparison skipped");
 }
 
-// --- 4. Scale: 1, 10, 100, 500 requested packages, closure policy -----------------------------
-const names = execFileSync("sh", ["-c", `xz -dc '${indexPath}' | awk '/^Package: /{p=$2} /^Priority: (required|important|standard|optional)/{print p}' | sort -u`], { maxBuffer: 1 << 28 })
-  .toString().trim().split("\n");
-const manifest = JSON.parse(readFileSync(join(ROOT, "scratch.json"), "utf8"));
-for (const source of manifest.sources) source.keyring = join(ROOT, source.keyring);
+// --- 5. Scale: resolution of 1, 10, 100, 500 requested packages, closure policy ---------------
 for (const n of [1, 10, 100, 500]) {
-  // Every k-th name, so the sample spans the alphabet; deterministic.
-  const step = Math.floor(names.length / n);
-  const pick = Array.from({ length: n }, (_, i) => names[i * step]);
-  const cfg = join(work, `scale-${n}.json`);
-  writeFileSync(cfg, JSON.stringify({ ...manifest, architectures: ["amd64"], policy: "closure", fileSets: {}, packages: pick }, null, 2));
-  try {
-    const r = measure("node", lockArgs(cfg, join(work, `scale-${n}.lock`), ["--offline"]));
-    const locked = JSON.parse(readFileSync(join(work, `scale-${n}.lock`), "utf8")).architectures.amd64.packages.length;
-    report(`lock, closure of ${n} packages (→ ${locked})`, r.wall, undefined, "", "—");
-  } catch (e) {
-    console.log(`lock, closure of ${n} packages: ${String(e.message).split("\n").find((l) => l.includes("error")) ?? e.message}`);
-  }
+  const r = measure("node", [join(ROOT, "bench/resolve-scale.mjs"), indexPath, String(n)]);
+  const x = JSON.parse(r.stdout);
+  if (x.error) console.log(`resolve ${n} packages: ${x.error}`);
+  else report(`resolve closure of ${x.requested} packages (→ ${x.locked})`, x.resolveMs / 1000, undefined, "", "—");
 }
+console.log(`${"  (index parse in those runs)".padEnd(44)} ${fmt(JSON.parse(measure("node", [join(ROOT, "bench/resolve-scale.mjs"), indexPath, "1"]).stdout).parseMs / 1000)}`);
 await fetcher.http?.close?.();
 writeFileSync(join(CACHE, "last-bench.json"), JSON.stringify(rows, null, 2));
 process.exit(0);

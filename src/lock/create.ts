@@ -165,7 +165,12 @@ export async function runLock(opts: LockOptions): Promise<LockResult> {
   const changes = changed ? describeLockChanges(old, lock) : [];
   if (opts.check) {
     if (changed) {
-      const why = old && old.manifest.sha256 !== manifestSha ? `${opts.config} changed since the lock was made` : `the lock would change`;
+      const why =
+        oldText === undefined
+          ? "it does not exist"
+          : old && old.manifest.sha256 !== manifestSha
+            ? `${opts.config} changed since the lock was made`
+            : "the lock would change";
       throw new CheckFailedError(`${opts.lockfile} is stale: ${why}${changes.length ? ":\n  " + changes.join("\n  ") : ""}`, {
         hint: "run scratch-pkgs lock and commit the result",
       });

@@ -3,7 +3,7 @@ import { canonicalJson } from "../util/canonical-json.js";
 
 /** Human lines saying what differs between two locks: packages added, removed, changed; releases moved. */
 export function describeLockChanges(old: Lockfile | undefined, cur: Lockfile): string[] {
-  if (!old) return ["no lock yet"];
+  if (!old) return [];
   const out: string[] = [];
   if (old.manifest.sha256 !== cur.manifest.sha256) out.push(`manifest ${old.manifest.file} changed`);
   for (const s of cur.sources) {

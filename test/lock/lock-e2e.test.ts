@@ -437,6 +437,14 @@ describe("--check", () => {
     expectFileUnchanged(before, await readFile(p.lockfile));
   });
 
+  it("no lock at all: --check exits 1 saying so and creates nothing", async () => {
+    const p = await project(HAPPY);
+    const e = await rejection(lockWith({ ...p, mirror: mirrorV1(), check: true }));
+    expect(e).toBeInstanceOf(CheckFailedError);
+    expect(e.message).toContain(`${p.lockfile} is stale: it does not exist`);
+    await expect(readFile(p.lockfile)).rejects.toMatchObject({ code: "ENOENT" });
+  });
+
   it("the archive moved on: exit 1 listing the package changes; nothing written", async () => {
     const p = await project(HAPPY);
     await lockWith({ ...p, mirror: mirrorV1() });
