@@ -22,12 +22,10 @@ import type { ContentCache } from "../fetch/cache.js";
 import { loadBlob } from "../fetch/blob-store.js";
 import { decompress, compressionOf } from "../index/decompress.js";
 import { parsePackages } from "../index/packages.js";
-import { buildLayer } from "../layer/build.js";
-import { compressLayer } from "../layer/compress.js";
 import { digestBytes } from "../layer/digest.js";
 import { LOCKED_COMPRESSIONS } from "../layer/expected.js";
+import { buildLockedLayer, compressedAsLocked, layerDifferences } from "../layer/verify.js";
 import { packageUrls, sourcesForMirrors } from "../layer/urls.js";
-import { canonicalJson } from "../util/canonical-json.js";
 import { NetworkError, isScratchError } from "../errors.js";
 import { diffProvenance } from "./layer-diff.js";
 import { summarise, type AuditCheck, type AuditReport } from "./report.js";
@@ -164,24 +162,11 @@ async function auditIndexes(opts: AuditOptions, mirrors: MirrorPlan, lock: Lockf
 
 async function auditLayer(opts: AuditOptions, mirrors: MirrorPlan, lock: Lockfile, arch: string) {
   const locked = lock.architectures[arch]!;
-  const built = await buildLayer(
-    { arch, packages: locked.packages, derivations: locked.derivations.map((d) => ({ recipe: d.recipe, options: d.options })), mtime: lock.sourceDateEpoch },
-    { fetcher: opts.fetcher, urlsFor: (p) => packageUrls(lock.sources, mirrors, p) },
-  );
-  const differences: string[] = [];
-  locked.derivations.forEach((want, i) => {
-    const got = built.derivations[i];
-    if (!got || canonicalJson(got) !== canonicalJson(want)) differences.push(`derivation ${want.recipe} differs`);
-  });
-  if (built.diffId !== locked.layer.diffId) differences.push(`diff_id ${built.diffId}, the lock says ${locked.layer.diffId}`);
-  if (built.provenance.sha256 !== locked.layer.provenance.sha256) differences.push(`provenance manifest sha256 ${built.provenance.sha256}, the lock says ${locked.layer.provenance.sha256}`);
+  // No decompressed-data cache here: an audit re-derives everything from the verified .debs.
+  const built = await buildLockedLayer(lock, arch, { fetcher: opts.fetcher, mirrors });
+  const differences = layerDifferences(lock, arch, built);
   for (const kind of LOCKED_COMPRESSIONS) {
-    const want = locked.layer.compressed[kind];
-    if (!want) continue;
-    const c = await compressLayer(built.tar, kind);
-    const d = digestBytes(c.bytes);
-    if (canonicalJson(c.settings) !== canonicalJson(want.settings)) differences.push(`${kind} settings differ from the lock's (compressor ${c.settings.compressor}, lock ${want.settings.compressor})`);
-    else if (d.digest !== want.digest) differences.push(`${kind} digest ${d.digest}, the lock says ${want.digest}`);
+    if (locked.layer.compressed[kind]) differences.push(...(await compressedAsLocked(lock, arch, built, kind)).problems);
   }
   if (differences.length === 0) return `rebuilt: diff_id ${built.diffId}, provenance, ${locked.derivations.length} derivations and ${LOCKED_COMPRESSIONS.join("/")} digests as recorded`;
 

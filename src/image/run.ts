@@ -10,14 +10,12 @@ import type { Lockfile, LockedPackage } from "../lock/types.js";
 import type { Fetcher } from "../fetch/fetcher.js";
 import { planMirrors, type MirrorPlan } from "../sources/mirrors.js";
 import { readAptSources } from "../sources/apt-sources.js";
-import { buildLayer, type BuiltLayer } from "../layer/build.js";
-import { compressLayer } from "../layer/compress.js";
-import { digestBytes } from "../layer/digest.js";
+import type { BuiltLayer } from "../layer/build.js";
+import { buildLockedLayer, compressedAsLocked, layerDifferences, layerMismatch } from "../layer/verify.js";
 import { packageUrls, sourcesForMirrors } from "../layer/urls.js";
 import { writeFileAtomic } from "../util/atomic-write.js";
-import { canonicalJson } from "../util/canonical-json.js";
 import { sha256Hex } from "../util/hash.js";
-import { CheckFailedError, IOError, LockfileError, UsageError } from "../errors.js";
+import { IOError, LockfileError, UsageError } from "../errors.js";
 import { imageConfig, lockFacts, ociPlatform, parseExecForm, parseKeyValues, rfc3339, type ConfigFlags, type HistoryEntry, type OciPlatform } from "./config.js";
 import { loadAddedLayer, type AddedLayer } from "./add-layer.js";
 import { packageLicense, type DeclaredLicense } from "./copyright.js";
@@ -131,8 +129,7 @@ export async function runImage(opts: ImageOptions): Promise<ImageResult> {
 
   for (const arch of arches) {
     const platform = platforms.get(arch)!;
-    const built = await buildLockLayer(lock, opts.lockfile, arch, opts.fetcher, mirrors);
-    const gz = await lockLayerBlob(lock, opts.lockfile, arch, built);
+    const { built, gz } = await lockedLayerBlob(lock, opts.lockfile, arch, opts.fetcher, mirrors);
     const added: AddedLayer[] = [];
     for (const a of opts.add) {
       const file = a.replaceAll("{arch}", arch);
@@ -201,38 +198,13 @@ export function repoTag(tag: string): string {
   return /:[^/]*$/.test(tag) ? tag : `${tag}:latest`;
 }
 
-async function buildLockLayer(lock: Lockfile, lockfile: string, arch: string, fetcher: Fetcher, mirrors: MirrorPlan): Promise<BuiltLayer> {
-  const locked = lock.architectures[arch]!;
-  if (!locked.layer) throw new LockfileError(`${lockfile} has no layer digests for ${arch}`, { hint: "run scratch-pkgs lock (with this version) to record them" });
-  const built = await buildLayer(
-    { arch, packages: locked.packages, derivations: locked.derivations.map((d) => ({ recipe: d.recipe, options: d.options })), mtime: lock.sourceDateEpoch },
-    { fetcher, urlsFor: (p) => packageUrls(lock.sources, mirrors, p) },
-  );
-  const problems: string[] = [];
-  if (built.diffId !== locked.layer.diffId) problems.push(`diff_id ${built.diffId}, lock says ${locked.layer.diffId}`);
-  if (built.provenance.sha256 !== locked.layer.provenance.sha256) problems.push(`provenance manifest sha256 ${built.provenance.sha256}, lock says ${locked.layer.provenance.sha256}`);
-  if (canonicalJson(built.derivations) !== canonicalJson(locked.derivations)) problems.push("the derivations' outputs differ from the lock's");
+/** The lock's layer, rebuilt and checked, with its gzip blob (which must have the lock's digest). */
+async function lockedLayerBlob(lock: Lockfile, lockfile: string, arch: string, fetcher: Fetcher, mirrors: MirrorPlan): Promise<{ built: BuiltLayer; gz: Blob }> {
+  const built = await buildLockedLayer(lock, arch, { fetcher, mirrors });
+  const c = await compressedAsLocked(lock, arch, built, "gzip");
+  const problems = [...layerDifferences(lock, arch, built), ...c.problems];
   if (problems.length > 0) throw layerMismatch(lockfile, arch, problems);
-  return built;
-}
-
-/** The gzip blob of the lock's layer, which must have exactly the digest the lock records. */
-async function lockLayerBlob(lock: Lockfile, lockfile: string, arch: string, built: BuiltLayer): Promise<Blob> {
-  const want = lock.architectures[arch]!.layer.compressed.gzip;
-  if (!want) throw new LockfileError(`${lockfile} records no gzip digest for the ${arch} layer`, { hint: "run scratch-pkgs lock (with this version) to record it" });
-  const c = await compressLayer(built.tar, "gzip");
-  const d = digestBytes(c.bytes);
-  const problems: string[] = [];
-  if (canonicalJson(c.settings) !== canonicalJson(want.settings)) problems.push(`gzip settings ${JSON.stringify(c.settings)}, lock says ${JSON.stringify(want.settings)}`);
-  else if (d.digest !== want.digest) problems.push(`gzip digest ${d.digest}, lock says ${want.digest}`);
-  if (problems.length > 0) throw layerMismatch(lockfile, arch, problems);
-  return blob(MEDIA.layerGzip, c.bytes);
-}
-
-function layerMismatch(lockfile: string, arch: string, problems: string[]): CheckFailedError {
-  return new CheckFailedError(`the ${arch} layer built from ${lockfile} is not the one the lock promises:\n  ${problems.join("\n  ")}`, {
-    hint: "if scratch-pkgs was upgraded, run scratch-pkgs lock to record the new layer; otherwise report this as a reproducibility bug (scratch-pkgs audit shows the differing paths)",
-  });
+  return { built, gz: blob(MEDIA.layerGzip, c.compressed.bytes) };
 }
 
 async function licenseOf(pkg: LockedPackage, lock: Lockfile, fetcher: Fetcher, mirrors: MirrorPlan): Promise<DeclaredLicense> {

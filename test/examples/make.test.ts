@@ -5,7 +5,7 @@
 // it. Expected values come from the lock, files hashed here, tar-stream and skopeo.
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { copyFile, readFile, stat, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { isAbsolute, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadManifest } from "../../src/manifest/load.js";
@@ -43,6 +43,12 @@ describe("examples/make/scratch.json", () => {
     expect(manifest.sources.flatMap((s) => s.suites)).toEqual(["bookworm", "bookworm-updates", "bookworm-security"]);
     for (const s of manifest.sources) expect(existsSync(join(EXAMPLE, s.keyring)), s.keyring).toBe(true);
   });
+
+  it("is the manifest examples/bazel locks, too", async () => {
+    const make = await loadManifest(join(EXAMPLE, "scratch.json"));
+    const bazel = await loadManifest(join(repoRoot, "examples", "bazel", "scratch.json"));
+    expect(bazel.sha256).toBe(make.sha256);
+  });
 });
 
 describe("examples/make/Makefile defaults", () => {
@@ -78,15 +84,17 @@ describe.skipIf(skipReason !== undefined)("make -C examples/make (a copy) agains
   const mtime = async (name: string): Promise<bigint> => (await stat(p(name), { bigint: true })).mtimeNs;
   const mtimes = async (): Promise<Record<string, bigint>> => Object.fromEntries(await Promise.all(OUTPUTS.map(async (o) => [o, await mtime(o)] as const)));
 
-  /** make in the copy with the compiled CLI and the fixture server; stdout holds the commands run. */
-  function make(...args: string[]): Promise<Run> {
-    return run("make", ["-C", proj, `SCRATCH_PKGS=${process.execPath} ${main}`, `FETCH_FLAGS=--mirror ${server.url} --cache ${cache}`, ...args], { env: makeEnv() });
+  /** make in a copy with the compiled CLI and the fixture server; stdout holds the commands run. */
+  function makeIn(dir: string, ...args: string[]): Promise<Run> {
+    return run("make", ["-C", dir, `SCRATCH_PKGS=${process.execPath} ${main}`, `FETCH_FLAGS=--mirror ${server.url} --cache ${cache}`, ...args], { env: makeEnv() });
   }
-  async function mustMake(...args: string[]): Promise<string> {
-    const r = await make(...args);
-    if (r.code !== 0) throw new Error(`make ${args.join(" ")} exited ${r.code}:\n${r.stderr}${r.stdout}`);
+  async function mustMakeIn(dir: string, ...args: string[]): Promise<string> {
+    const r = await makeIn(dir, ...args);
+    if (r.code !== 0) throw new Error(`make ${args.join(" ")} in ${dir} exited ${r.code}:\n${r.stderr}${r.stdout}`);
     return r.stdout;
   }
+  const make = (...args: string[]): Promise<Run> => makeIn(proj, ...args);
+  const mustMake = (...args: string[]): Promise<string> => mustMakeIn(proj, ...args);
   /** The lines of make's output that are commands (not make's own "Entering directory" notes). */
   const commands = (stdout: string): string[] => stdout.split("\n").filter((l) => l !== "" && !/^make(\[\d+\])?: /.test(l));
   const ran = (stdout: string, sub: string): boolean => stdout.includes(`${main} ${sub} `);
@@ -250,5 +258,23 @@ describe.skipIf(skipReason !== undefined)("make -C examples/make (a copy) agains
     // With the stamp gone, lock runs once more and keeps the lock as it is.
     expect(out).toContain("scratch.lock unchanged");
     expect(Buffer.compare(await readFile(p("scratch.lock")), lockBytes)).toBe(0);
+  });
+
+  it("a fresh checkout with a committed lock: make keeps the lock, builds the same layer, and make -q agrees all is done", async () => {
+    const fresh = join(work, "fresh");
+    await mkdir(fresh);
+    // In the order git checks files out (sorted by path): scratch.lock comes after scratch.json.
+    for (const f of ["Makefile", "archive-key.asc", "hello.c", "scratch.json", "scratch.lock"]) await copyFile(p(f), join(fresh, f));
+    const lockBytes = await readFile(p("scratch.lock"));
+    const lockTime = (await stat(join(fresh, "scratch.lock"), { bigint: true })).mtimeNs;
+
+    const out = await mustMakeIn(fresh);
+    expect(out).toContain("scratch.lock unchanged");
+    expect(ran(out, "layer")).toBe(true);
+    expect(Buffer.compare(await readFile(join(fresh, "scratch.lock")), lockBytes)).toBe(0);
+    expect((await stat(join(fresh, "scratch.lock"), { bigint: true })).mtimeNs).toBe(lockTime);
+    expect(Buffer.compare(await readFile(join(fresh, "layer-amd64.tar")), await readFile(p("layer-amd64.tar")))).toBe(0);
+    expect((await makeIn(fresh, "-q")).code).toBe(0);
+    expect(commands(await mustMakeIn(fresh))).toEqual([]);
   });
 });
