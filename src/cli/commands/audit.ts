@@ -1,8 +1,6 @@
 import type { CommandModule } from "yargs";
 import type { Output } from "../output.js";
 import { fetchOptions, makeFetcher, type FetchFlags } from "./common.js";
-import { runAudit } from "../../audit/run.js";
-import { formatReport } from "../../audit/report.js";
 import { EXIT } from "../../errors.js";
 
 interface AuditFlags extends FetchFlags {
@@ -21,7 +19,8 @@ export function auditCommand(out: Output, setCode: (c: number) => void): Command
         .option("config", { type: "string", default: "scratch.json", describe: "the manifest (for the sources' keyrings)" })
         .option("provenance", { type: "string", array: true, describe: "recorded provenance manifests (.provenance.jsonl) to list differing paths from" }) as never,
     handler: async (argv) => {
-      const { fetcher, cache, close } = makeFetcher(argv);
+      const [{ runAudit }, { formatReport }] = await Promise.all([import("../../audit/run.js"), import("../../audit/report.js")]);
+      const { fetcher, cache, close } = await makeFetcher(argv);
       try {
         const report = await runAudit({
           lockfile: argv.lockfile,

@@ -1,9 +1,8 @@
 /** Flags and collaborators shared by the commands that fetch. */
 import type { Argv } from "yargs";
-import { HttpClient } from "../../fetch/http.js";
-import { ContentCache, defaultCacheDir } from "../../fetch/cache.js";
-import { Fetcher } from "../../fetch/fetcher.js";
-import { createProgress, type Progress } from "../../fetch/progress.js";
+import type { ContentCache } from "../../fetch/cache.js";
+import type { Fetcher } from "../../fetch/fetcher.js";
+import type { Progress } from "../../fetch/progress.js";
 
 export function fetchOptions<T>(y: Argv<T>) {
   return y
@@ -22,7 +21,14 @@ export interface FetchFlags {
   json: boolean;
 }
 
-export function makeFetcher(flags: FetchFlags): { fetcher: Fetcher; cache: ContentCache; progress: Progress; close: () => Promise<void> } {
+/** Loaded when a command runs, so that --help and --version stay quick. */
+export async function makeFetcher(flags: FetchFlags): Promise<{ fetcher: Fetcher; cache: ContentCache; progress: Progress; close: () => Promise<void> }> {
+  const [{ HttpClient }, { ContentCache, defaultCacheDir }, { Fetcher }, { createProgress }] = await Promise.all([
+    import("../../fetch/http.js"),
+    import("../../fetch/cache.js"),
+    import("../../fetch/fetcher.js"),
+    import("../../fetch/progress.js"),
+  ]);
   const http = new HttpClient({});
   const progress = createProgress({ quiet: flags.quiet || flags.json, stream: process.stderr });
   const cache = new ContentCache(flags.cache ?? defaultCacheDir());

@@ -1,7 +1,6 @@
 import type { CommandModule } from "yargs";
 import type { Output } from "../output.js";
 import { fetchOptions, makeFetcher, type FetchFlags } from "./common.js";
-import { runImage } from "../../image/run.js";
 
 interface ImageFlags extends FetchFlags {
   lockfile: string;
@@ -37,8 +36,9 @@ export function imageCommand(out: Output, setCode: (c: number) => void): Command
         .option("tag", { type: "string", describe: "OCI layout: the ref name of the index (default latest); docker-archive: the repo tag (default none)" })
         .option("sbom", { type: "string", describe: "also write each architecture's SPDX 2.3 SBOM here ({arch} is replaced)" }) as never,
     handler: async (argv) => {
-      const { fetcher, close } = makeFetcher(argv);
+      const { fetcher, close } = await makeFetcher(argv);
       try {
+        const { runImage } = await import("../../image/run.js");
         const r = await runImage({
           lockfile: argv.lockfile,
           arches: argv.arch ?? [],

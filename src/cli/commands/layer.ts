@@ -1,8 +1,7 @@
 import type { CommandModule } from "yargs";
 import type { Output } from "../output.js";
 import { fetchOptions, makeFetcher, type FetchFlags } from "./common.js";
-import { runLayer } from "../../layer/run.js";
-import { LAYER_COMPRESSIONS, type LayerCompression } from "../../layer/compress.js";
+import type { LayerCompression } from "../../layer/compress.js";
 import { UsageError } from "../../errors.js";
 
 interface LayerFlags extends FetchFlags {
@@ -22,11 +21,12 @@ export function layerCommand(out: Output, setCode: (c: number) => void): Command
         .option("lockfile", { type: "string", default: "scratch.lock" })
         .option("arch", { type: "string", array: true, describe: "architecture(s) to build (default: all in the lock)" })
         .option("output", { alias: "o", type: "string", describe: "where to write the layer ({arch} is replaced); a .provenance.jsonl is written beside it" })
-        .option("compress", { type: "string", choices: LAYER_COMPRESSIONS as LayerCompression[], default: "none" as LayerCompression, describe: "layer compression (pinned settings, recorded in the lock)" })
+        .option("compress", { type: "string", choices: ["none", "gzip", "zstd"] as LayerCompression[], default: "none" as LayerCompression, describe: "layer compression (pinned settings, recorded in the lock)" })
         .option("check", { type: "boolean", default: false, describe: "build, compare with the lock, write nothing; exit 1 unless equal" }) as never,
     handler: async (argv) => {
       if (!argv.output && !argv.check) throw new UsageError("layer needs --output FILE (or --check)", { hint: "e.g. scratch-pkgs layer --arch amd64 --output layer.tar" });
-      const { fetcher, cache, close } = makeFetcher(argv);
+      const { runLayer } = await import("../../layer/run.js");
+      const { fetcher, cache, close } = await makeFetcher(argv);
       try {
         const results = await runLayer({
           lockfile: argv.lockfile,
