@@ -5,6 +5,9 @@
  */
 import { Ajv, type ErrorObject, type ValidateFunction, type AnySchemaObject } from "ajv";
 import type { PositionedJson } from "./json.js";
+import { createRequire } from "node:module";
+import { canonicalJson } from "../util/canonical-json.js";
+import { sha256Hex } from "../util/hash.js";
 
 export interface Problem {
   /** Field path, e.g. `sources[1].suites[0]`; "" for the document itself. */
@@ -15,9 +18,27 @@ export interface Problem {
   at: number;
 }
 
+export const AJV_OPTIONS = { allErrors: true, verbose: true, strict: true, allowUnionTypes: true } as const;
+
+/** Identifies a schema's precompiled validator: the sha256 of its canonical JSON. */
+export function schemaKey(schema: AnySchemaObject): string {
+  return sha256Hex(canonicalJson(schema));
+}
+
+/** Validators compiled at build time (dist/generated/validators.cjs), by schemaKey; absent when run from source. */
+function precompiled(): Record<string, ValidateFunction> | undefined {
+  try {
+    return createRequire(import.meta.url)("../generated/validators.cjs") as Record<string, ValidateFunction>;
+  } catch {
+    return undefined;
+  }
+}
+
 /** A compiled validator whose schemas may carry `errorHint` (said when a pattern does not match). */
 export function compileSchema(schema: AnySchemaObject): ValidateFunction {
-  const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, allowUnionTypes: true });
+  const ready = precompiled()?.[schemaKey(schema)];
+  if (ready) return ready;
+  const ajv = new Ajv(AJV_OPTIONS);
   ajv.addKeyword({ keyword: "errorHint", schemaType: "string" });
   return ajv.compile(schema);
 }
