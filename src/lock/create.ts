@@ -132,9 +132,20 @@ export async function runLock(opts: LockOptions): Promise<LockResult> {
     if (!locked) {
       const records = await readIndexes(opts.fetcher, choices);
       const universe = new Universe(arch, records);
-      const withDeps = resolveOrExplain(universe, group.withDeps, manifest.policy, prefer, arch);
-      const alone = resolveOrExplain(universe, group.alone, "none", prefer, arch);
-      locked = lockArchitecture(manifest, arch, [withDeps, alone], group.setOfReason);
+      const resolveAll = (otherArches?: Map<string, string[]>) => [
+        resolveOrExplain(universe, group.withDeps, manifest.policy, prefer, arch, otherArches),
+        resolveOrExplain(universe, group.alone, "none", prefer, arch, otherArches),
+      ];
+      let results;
+      try {
+        results = resolveAll();
+      } catch (e) {
+        if (!(e instanceof ResolveError) || manifest.architectures.length < 2) throw e;
+        // Only on failure: read the other architectures' indexes, so that a package missing
+        // here is reported as existing only there ("exists only for amd64").
+        results = resolveAll(await namesByArch(manifest, suites, opts.fetcher, arch));
+      }
+      locked = lockArchitecture(manifest, arch, results, group.setOfReason);
       if (memoKey) await opts.memo!.set(memoKey, locked);
     }
     architectures[arch] = { ...locked, ...(await lockLayer(manifest, arch, locked.packages, sourceDateEpoch, opts, mirrors, lockedSourcesOf(manifest))) };
@@ -285,9 +296,25 @@ function resolveOrExplain(
   policy: "none" | "closure",
   prefer: Map<string, string>,
   arch: string,
+  otherArches?: Map<string, string[]>,
 ) {
   if (requests.length === 0) return { architecture: arch, packages: [], skipped: [] };
-  return resolve(universe, requests, policy, { prefer });
+  return resolve(universe, requests, policy, { prefer, ...(otherArches ? { otherArches } : {}) });
+}
+
+/** Package name → the manifest's other architectures whose indexes have it. */
+async function namesByArch(manifest: Manifest, suites: VerifiedSuite[], fetcher: Fetcher, except: string): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  for (const other of [...manifest.architectures].sort()) {
+    if (other === except) continue;
+    const choices = suites.flatMap((vs) => chooseIndexes(vs, manifest.sources.find((s) => s.name === vs.ref.source)!.components, other).map((choice) => ({ vs, choice })));
+    for (const r of await readIndexes(fetcher, choices)) {
+      if (r.architecture !== other) continue;
+      const list = out.get(r.name) ?? [];
+      if (!list.includes(other)) out.set(r.name, [...list, other]);
+    }
+  }
+  return out;
 }
 
 function lockArchitecture(
