@@ -43,7 +43,7 @@ beforeAll(async () => {
   writeFileSync(
     join(dir, "scratch.json"),
     JSON.stringify({
-      sources: [{ name: "debian", url: "https://snapshot.debian.org/archive/debian/20261122T000000Z", suites: ["bookworm-updates"], keyring: join(ROOT, "keys/debian-archive-bookworm.asc"), allowExpired: true }],
+      sources: [{ name: "debian", url: "https://archive.test.invalid/snapshot/debian", suites: ["bookworm-updates"], keyring: join(ROOT, "keys/debian-archive-bookworm.asc"), allowExpired: true }],
       architectures: ["amd64"],
       fileSets: { "ca-certs": {} },
     }),

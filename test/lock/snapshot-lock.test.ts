@@ -23,7 +23,7 @@ const ROOT = resolve(import.meta.dirname, "../..");
 const SNAP = join(ROOT, "snapshots/debian");
 const INRELEASE = join(SNAP, "dists/bookworm-updates/InRelease");
 const DEB = join(SNAP, "pool/main/c/ca-certificates/ca-certificates_20230311+deb12u1_all.deb");
-const URL_ = "https://snapshot.debian.org/archive/debian/20261122T000000Z";
+const URL_ = "https://archive.test.invalid/snapshot/debian";
 
 const MACHINE_BUNDLE = "/etc/ssl/certs/ca-certificates.crt";
 const sha256 = (b: Uint8Array): string => createHash("sha256").update(b).digest("hex");
