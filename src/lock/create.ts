@@ -12,28 +12,18 @@ import { planMirrors } from "../sources/mirrors.js";
 import { readAptSources } from "../sources/apt-sources.js";
 import { fetchVerifiedSuite, chooseIndexes, type VerifiedSuite, type IndexChoice } from "../sources/archive.js";
 import type { Fetcher } from "../fetch/fetcher.js";
-import { openVerified } from "../fetch/fetcher.js";
-import { decompress, compressionOf, DecompressError } from "../index/decompress.js";
-import { ResolutionMemo } from "./memo.js";
-import { buildLayer } from "../layer/build.js";
-import { storeBlob } from "../fetch/blob-store.js";
 import type { ContentCache } from "../fetch/cache.js";
-import { lockedLayer } from "../layer/expected.js";
-import { installedVersion } from "../layer/compress.js";
-import { derivationSteps } from "../layer/derivations.js";
-import { packageUrls } from "../layer/urls.js";
-import type { MirrorPlan } from "../sources/mirrors.js";
-import { readPackages } from "../index/packages.js";
-import type { PackageRecord } from "../index/types.js";
+import type { ResolutionMemo } from "./memo.js";
 import { Universe } from "../resolve/universe.js";
-import { resolve } from "../resolve/resolver.js";
-import type { ResolvedPackage } from "../resolve/types.js";
-import { planRequests, selectionRules } from "./plan.js";
-import { LOCKFILE_VERSION, type Lockfile, type LockedArchitecture, type LockedPackage, type LockedSource, type LockedIndex } from "./types.js";
+import { planRequests } from "./plan.js";
+import { readIndexes, namesByArch } from "./indexes.js";
+import { resolveOrExplain, lockArchitecture, type ResolvedArchitecture } from "./resolve-arch.js";
+import { lockLayer, lockedSourcesOf } from "./layer-digests.js";
+import { LOCKFILE_VERSION, type Lockfile, type LockedArchitecture, type LockedSource, type LockedIndex } from "./types.js";
 import { parseLockfile } from "./read.js";
 import { canonicalJson } from "../util/canonical-json.js";
 import { writeFileAtomic } from "../util/atomic-write.js";
-import { CheckFailedError, IOError, ResolveError, UsageError, VerificationError } from "../errors.js";
+import { CheckFailedError, IOError, ResolveError, UsageError } from "../errors.js";
 import { describeLockChanges } from "./diff.js";
 
 export interface LockOptions {
@@ -192,63 +182,6 @@ export async function runLock(opts: LockOptions): Promise<LockResult> {
   return { lock, text, changed, written: changed, changes };
 }
 
-/** Fetch (in parallel; the HTTP client bounds concurrency) and parse indexes, records in manifest order. */
-async function readIndexes(fetcher: Fetcher, choices: Array<{ vs: VerifiedSuite; choice: IndexChoice }>): Promise<PackageRecord[]> {
-  const parsed = await Promise.all(
-    choices.map(async ({ vs, choice }) => {
-      const path = await fetcher.fetchPinned({ urls: choice.urls, sha256: choice.locked.sha256, size: choice.locked.size, label: choice.label });
-      try {
-        return await readPackages(
-          decompress(compressionOf(choice.locked.path), openVerified(path)),
-          { source: vs.ref.source, suite: vs.ref.suite, component: choice.locked.component },
-          choice.label,
-        );
-      } catch (e) {
-        if (e instanceof DecompressError) {
-          throw new VerificationError(`${choice.label}: ${e.message}`, { cause: e, hint: "the index matched its signed hash but does not decompress: report it to the archive" });
-        }
-        throw e;
-      }
-    }),
-  );
-  return parsed.flat();
-}
-
-type ResolvedArchitecture = Pick<LockedArchitecture, "packages" | "skipped">;
-
-function lockedSourcesOf(manifest: Manifest): LockedSource[] {
-  return manifest.sources.map((s) => ({ name: s.name, url: s.url, suites: s.suites.map((suite) => ({ suite }) as LockedSource["suites"][number]) }));
-}
-
-/** Build the layer through the same code as `layer`, to record what it must produce (memoised). */
-async function lockLayer(
-  manifest: Manifest,
-  arch: string,
-  packages: LockedPackage[],
-  mtime: number,
-  opts: LockOptions,
-  mirrors: MirrorPlan,
-  sources: LockedSource[],
-): Promise<Pick<LockedArchitecture, "derivations" | "layer">> {
-  const steps = derivationSteps({
-    arch,
-    fileSets: manifest.fileSets.map((s) => ({ name: s.name, ...(s.kind === "tzdata" ? { timezone: s.timezone } : {}) })),
-    dpkgStatus: manifest.dpkgStatus,
-  });
-  // The compressors are dependencies, not our code: their versions key the memo too, or an
-  // upgraded compressor would leave stale compressed digests in the lock.
-  const compressors = ["pako", "@hpcc-js/wasm-zstd"].map((name) => `${name}@${installedVersion(name)}`);
-  const key = opts.memo?.key({ kind: "layer", arch, mtime, steps, compressors, packages: packages.map((p) => ({ name: p.name, sha256: p.sha256, select: p.select })) }, "layer");
-  const hit = key ? await opts.memo!.get<Pick<LockedArchitecture, "derivations" | "layer">>(key) : undefined;
-  if (hit) return hit;
-  const built = await buildLayer({ arch, packages, derivations: steps, mtime }, { fetcher: opts.fetcher, urlsFor: (p) => packageUrls(sources, mirrors, p), ...(opts.blobs ? { cache: opts.blobs } : {}) });
-  const result = { derivations: built.derivations, layer: await lockedLayer(built) };
-  // Kept so that `audit` can name the paths of a layer that no longer matches.
-  if (opts.blobs) await storeBlob(opts.blobs, built.provenance.text);
-  if (key) await opts.memo!.set(key, result);
-  return result;
-}
-
 function manifestFileName(config: string): string {
   const parts = config.split(/[\\/]/);
   return parts[parts.length - 1]!;
@@ -288,78 +221,6 @@ function pinsFor(old: Lockfile | undefined, arch: string, update: LockOptions["u
     prefer.set(p.name, p.version);
   }
   return prefer;
-}
-
-function resolveOrExplain(
-  universe: Universe,
-  requests: Parameters<typeof resolve>[1],
-  policy: "none" | "closure",
-  prefer: Map<string, string>,
-  arch: string,
-  otherArches?: Map<string, string[]>,
-) {
-  if (requests.length === 0) return { architecture: arch, packages: [], skipped: [] };
-  return resolve(universe, requests, policy, { prefer, ...(otherArches ? { otherArches } : {}) });
-}
-
-/** Package name → the manifest's other architectures whose indexes have it. */
-async function namesByArch(manifest: Manifest, suites: VerifiedSuite[], fetcher: Fetcher, except: string): Promise<Map<string, string[]>> {
-  const out = new Map<string, string[]>();
-  for (const other of [...manifest.architectures].sort()) {
-    if (other === except) continue;
-    const choices = suites.flatMap((vs) => chooseIndexes(vs, manifest.sources.find((s) => s.name === vs.ref.source)!.components, other).map((choice) => ({ vs, choice })));
-    for (const r of await readIndexes(fetcher, choices)) {
-      if (r.architecture !== other) continue;
-      const list = out.get(r.name) ?? [];
-      if (!list.includes(other)) out.set(r.name, [...list, other]);
-    }
-  }
-  return out;
-}
-
-function lockArchitecture(
-  manifest: Manifest,
-  arch: string,
-  results: Array<{ packages: ResolvedPackage[]; skipped: Array<{ name: string; reason: string }> }>,
-  setOfReason: ReturnType<typeof planRequests>["setOfReason"],
-): ResolvedArchitecture {
-  const byName = new Map<string, ResolvedPackage>();
-  for (const r of results) {
-    for (const p of r.packages) {
-      const prev = byName.get(p.record.name);
-      if (!prev) {
-        byName.set(p.record.name, { record: p.record, reasons: [...p.reasons] });
-        continue;
-      }
-      if (prev.record.version !== p.record.version || prev.record.architecture !== p.record.architecture) {
-        throw new ResolveError(
-          `cannot resolve for ${arch}: ${p.record.name} is wanted at ${prev.record.version} (${prev.reasons[0]}) and at ${p.record.version} (${p.reasons[0]})`,
-          { hint: "pin one version in \"packages\" (name=version)" },
-        );
-      }
-      prev.reasons = [...new Set([...prev.reasons, ...p.reasons])].sort();
-    }
-  }
-  const packages: LockedPackage[] = [...byName.values()]
-    .sort((a, b) => (a.record.name < b.record.name ? -1 : a.record.name > b.record.name ? 1 : 0))
-    .map((p) => {
-      const source = manifest.sources.find((s) => s.name === p.record.origin.source)!;
-      return {
-        name: p.record.name,
-        version: p.record.version,
-        architecture: p.record.architecture,
-        source: source.name,
-        suite: p.record.origin.suite,
-        component: p.record.origin.component,
-        url: `${source.url}/${p.record.filename}`,
-        size: p.record.size,
-        sha256: p.record.sha256,
-        reasons: p.reasons,
-        select: selectionRules(p, setOfReason),
-      };
-    });
-  const skipped = results.flatMap((r) => r.skipped).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  return { packages, skipped };
 }
 
 function noteDroppedPins(old: Lockfile | undefined, arch: string, now: LockedArchitecture, opts: LockOptions): void {

@@ -1,0 +1,48 @@
+/**
+ * What a lock records about each architecture's layer: it builds the layer through the same
+ * code as `layer` (memoised by everything the bytes depend on) and keeps the derivations, the
+ * digests and, in the cache, the provenance manifest that `audit` compares paths against.
+ */
+import type { Manifest } from "../manifest/types.js";
+import type { MirrorPlan } from "../sources/mirrors.js";
+import { buildLayer } from "../layer/build.js";
+import { lockedLayer } from "../layer/expected.js";
+import { installedVersion } from "../layer/compress.js";
+import { derivationSteps } from "../layer/derivations.js";
+import { packageUrls } from "../layer/urls.js";
+import { storeBlob } from "../fetch/blob-store.js";
+import type { LockOptions } from "./create.js";
+import type { LockedArchitecture, LockedPackage, LockedSource } from "./types.js";
+
+export function lockedSourcesOf(manifest: Manifest): LockedSource[] {
+  return manifest.sources.map((s) => ({ name: s.name, url: s.url, suites: s.suites.map((suite) => ({ suite }) as LockedSource["suites"][number]) }));
+}
+
+/** Build the layer through the same code as `layer`, to record what it must produce (memoised). */
+export async function lockLayer(
+  manifest: Manifest,
+  arch: string,
+  packages: LockedPackage[],
+  mtime: number,
+  opts: LockOptions,
+  mirrors: MirrorPlan,
+  sources: LockedSource[],
+): Promise<Pick<LockedArchitecture, "derivations" | "layer">> {
+  const steps = derivationSteps({
+    arch,
+    fileSets: manifest.fileSets.map((s) => ({ name: s.name, ...(s.kind === "tzdata" ? { timezone: s.timezone } : {}) })),
+    dpkgStatus: manifest.dpkgStatus,
+  });
+  // The compressors are dependencies, not our code: their versions key the memo too, or an
+  // upgraded compressor would leave stale compressed digests in the lock.
+  const compressors = ["pako", "@hpcc-js/wasm-zstd"].map((name) => `${name}@${installedVersion(name)}`);
+  const key = opts.memo?.key({ kind: "layer", arch, mtime, steps, compressors, packages: packages.map((p) => ({ name: p.name, sha256: p.sha256, select: p.select })) }, "layer");
+  const hit = key ? await opts.memo!.get<Pick<LockedArchitecture, "derivations" | "layer">>(key) : undefined;
+  if (hit) return hit;
+  const built = await buildLayer({ arch, packages, derivations: steps, mtime }, { fetcher: opts.fetcher, urlsFor: (p) => packageUrls(sources, mirrors, p), ...(opts.blobs ? { cache: opts.blobs } : {}) });
+  const result = { derivations: built.derivations, layer: await lockedLayer(built) };
+  // Kept so that `audit` can name the paths of a layer that no longer matches.
+  if (opts.blobs) await storeBlob(opts.blobs, built.provenance.text);
+  if (key) await opts.memo!.set(key, result);
+  return result;
+}
