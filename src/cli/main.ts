@@ -11,6 +11,7 @@ import { lockCommand } from "./commands/lock.js";
 import { whyCommand } from "./commands/why.js";
 import { layerCommand } from "./commands/layer.js";
 import { auditCommand } from "./commands/audit.js";
+import { doctorCommand } from "./commands/doctor.js";
 import { imageCommand } from "./commands/image.js";
 import { VERSION } from "../version.js";
 
@@ -28,6 +29,7 @@ export async function main(argv: string[]): Promise<number> {
       .command(layerCommand(out, (c) => (code = c)))
       .command(imageCommand(out, (c) => (code = c)))
       .command(auditCommand(out, (c) => (code = c)))
+      .command(doctorCommand(out, (c) => (code = c)))
       .command(whyCommand(out, (c) => (code = c)))
       .demandCommand(1, "name a command")
       .strict()

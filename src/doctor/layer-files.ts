@@ -1,0 +1,122 @@
+/**
+ * The file tree of a layer tar (plain, gzip or zstd), as far as path lookup needs it: which
+ * paths are files, directories, symlinks (with targets) or hard links. Bodies are not kept.
+ * Lookup follows symlinks inside the layer, in every path component, like the kernel would
+ * in a container whose root is the layer.
+ */
+
+import { createReadStream } from "node:fs";
+import { open } from "node:fs/promises";
+import * as posix from "node:path/posix";
+import { IOError, UsageError } from "../errors.js";
+import { decompressMember, type MemberCompression } from "../deb/decompress.js";
+import { readTar, TarFormatError, type TarEntryType } from "../deb/tar-reader.js";
+
+export interface LayerNode {
+  type: TarEntryType;
+  linkname?: string;
+}
+
+/** Absolute, normalized path ("/a/b") → node. */
+export type LayerTree = Map<string, LayerNode>;
+
+/** Normalizes a tar member name or link target to "/a/b" ("./a/b/", "a//b" → "/a/b"). */
+export function normalize(p: string): string {
+  const n = posix.normalize("/" + p);
+  return n.length > 1 && n.endsWith("/") ? n.slice(0, -1) : n;
+}
+
+export async function readLayerTree(file: string): Promise<LayerTree> {
+  const kind = await sniff(file);
+  const tree: LayerTree = new Map();
+  try {
+    await readTar(decompressMember(kind, createReadStream(file) as AsyncIterable<Uint8Array>), async (e) => {
+      const node: LayerNode = { type: e.type };
+      if (e.linkname !== undefined && (e.type === "symlink" || e.type === "hardlink")) node.linkname = e.linkname;
+      tree.set(normalize(e.name), node);
+    });
+  } catch (e) {
+    if (e instanceof TarFormatError) throw new UsageError(`${file}: not a valid layer tar: ${e.message}`, { hint: "pass a layer built by `scratch-pkgs layer` (.tar, .tar.gz or .tar.zst)", cause: e });
+    if ((e as NodeJS.ErrnoException).code !== undefined) throw new IOError(`${file}: cannot read the layer: ${(e as Error).message}`, { cause: e });
+    throw new UsageError(`${file}: cannot decompress the layer: ${(e as Error).message}`, { hint: "pass a .tar, .tar.gz or .tar.zst layer", cause: e });
+  }
+  return tree;
+}
+
+/** Compression from the first bytes, not the name: gzip 1f 8b, zstd 28 b5 2f fd. */
+async function sniff(file: string): Promise<MemberCompression> {
+  let head: Buffer;
+  try {
+    const fh = await open(file, "r");
+    try {
+      head = Buffer.alloc(4);
+      const { bytesRead } = await fh.read(head, 0, 4, 0);
+      head = head.subarray(0, bytesRead);
+    } finally {
+      await fh.close();
+    }
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") throw new UsageError(`${file}: no such layer file`, { hint: "pass the path of a layer tar with --layer", cause: e });
+    throw new IOError(`${file}: cannot read the layer: ${(e as Error).message}`, { cause: e });
+  }
+  if (head[0] === 0x1f && head[1] === 0x8b) return "gz";
+  if (head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd) return "zst";
+  return "none";
+}
+
+export interface Lookup {
+  /** The path with every symlink resolved, when it names a file (regular or hard link). */
+  resolved?: string;
+  /** Why it was not found, when it was not. */
+  problem?: string;
+}
+
+/** Bound on symlinks followed in one lookup (Linux's own limit is 40). */
+const MAX_LINKS = 40;
+
+/** Looks `path` up in the layer, following symlinks in every component. */
+export function lookup(tree: LayerTree, path: string): Lookup {
+  let pending = normalize(path).split("/").filter((c) => c !== "");
+  let cur = "";
+  let links = 0;
+  while (pending.length > 0) {
+    const comp = pending.shift() as string;
+    if (comp === "..") {
+      cur = posix.dirname(cur === "" ? "/" : cur);
+      if (cur === "/") cur = "";
+      continue;
+    }
+    const next = `${cur}/${comp}`;
+    const node = tree.get(next);
+    if (node === undefined) {
+      // A directory needs no entry of its own: having entries below it is enough.
+      if (!hasChildren(tree, next)) return { problem: `${next} is not in the layer` };
+      cur = next;
+      continue;
+    }
+    if (node.type === "symlink") {
+      if (++links > MAX_LINKS) return { problem: `too many levels of symbolic links at ${next}` };
+      const target = node.linkname ?? "";
+      const base = target.startsWith("/") ? "" : cur;
+      pending = [...`${base}/${target}`.split("/").filter((c) => c !== "" && c !== "."), ...pending];
+      cur = "";
+      continue;
+    }
+    if (node.type === "hardlink" && pending.length === 0) return { resolved: next };
+    if (node.type === "dir") {
+      cur = next;
+      continue;
+    }
+    if (pending.length > 0) return { problem: `${next} is not a directory in the layer` };
+    if (node.type === "file") return { resolved: next };
+    return { problem: `${next} is a ${node.type}, not a file` };
+  }
+  return { problem: `${path} is a directory in the layer` };
+}
+
+function hasChildren(tree: LayerTree, dir: string): boolean {
+  const prefix = dir + "/";
+  for (const k of tree.keys()) if (k.startsWith(prefix)) return true;
+  return false;
+}

@@ -1,0 +1,234 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, join } from "node:path";
+import { gzipSync } from "node:zlib";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import * as tar from "tar-stream";
+import { parseElf, TRIPLETS } from "../../src/doctor/elf.js";
+import { lookup, normalize, type LayerTree } from "../../src/doctor/layer-files.js";
+import { diagnose, formatDoctor, packageFor, runDoctor, searchDirs } from "../../src/doctor/run.js";
+import { main } from "../../src/cli/main.js";
+import type { Lockfile } from "../../src/lock/types.js";
+import { C_DYNAMIC, C_STATIC_TLS, CXX, compile } from "./helpers.js";
+import { makeElf } from "./make-elf.js";
+
+type Entry = { name: string; type: "file" | "directory" | "symlink"; linkname?: string; body?: string };
+
+async function makeTar(entries: Entry[]): Promise<Buffer> {
+  const pack = tar.pack();
+  const chunks: Buffer[] = [];
+  const done = new Promise<void>((resolve, reject) => {
+    pack.on("data", (c: unknown) => void chunks.push(c as Buffer));
+    pack.on("end", () => resolve());
+    pack.on("error", reject);
+  });
+  for (const e of entries) {
+    await new Promise<void>((resolve, reject) => {
+      const header: Parameters<typeof pack.entry>[0] = { name: e.name, type: e.type, mode: e.type === "directory" ? 0o755 : 0o644, mtime: new Date(0) };
+      if (e.linkname !== undefined) header.linkname = e.linkname;
+      pack.entry(header, e.type === "file" ? (e.body ?? "x") : "", (err) => (err ? reject(err) : resolve()));
+    });
+  }
+  pack.finalize();
+  await done;
+  return Buffer.concat(chunks);
+}
+
+let dir: string;
+let dyn: string | undefined;
+let cxx: string | undefined;
+let sta: string | undefined;
+let layerTar: string;
+let layerGz: string;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "doctor-run-"));
+  dyn = compile("gcc", dir, "hello", C_DYNAMIC, "c");
+  cxx = compile("g++", dir, "hello-cxx", CXX, "cc");
+  sta = compile("gcc", dir, "hello-static", C_STATIC_TLS, "c", ["-static"]);
+  // A libc-only layer laid out for this machine's architecture: the interpreter is a symlink
+  // from its well-known path (e.g. /lib64/ld-linux-x86-64.so.2) into the multiarch directory.
+  const elf = dyn ? parseElf(new Uint8Array(readFileSync(dyn)), dyn) : undefined;
+  const interp = elf?.interpreter ?? "/lib64/ld-linux-x86-64.so.2";
+  const triplet = TRIPLETS[elf?.debianArch ?? "amd64"] ?? "x86_64-linux-gnu";
+  const interpDir = interp.slice(1, interp.lastIndexOf("/"));
+  const entries: Entry[] = [
+    { name: "lib/", type: "directory" },
+    { name: `lib/${triplet}/`, type: "directory" },
+    { name: `lib/${triplet}/${basename(interp)}`, type: "file" },
+    { name: `lib/${triplet}/libc.so.6`, type: "file" },
+  ];
+  if (interp !== `/lib/${triplet}/${basename(interp)}`) {
+    if (interpDir !== "lib") entries.push({ name: `${interpDir}/`, type: "directory" });
+    entries.push({ name: interp.slice(1), type: "symlink", linkname: `/lib/${triplet}/${basename(interp)}` });
+  }
+  const bytes = await makeTar(entries);
+  layerTar = join(dir, "layer.tar");
+  layerGz = join(dir, "layer.tar.gz");
+  writeFileSync(layerTar, bytes);
+  writeFileSync(layerGz, gzipSync(bytes));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe("runDoctor with a layer", () => {
+  it("the dynamic C program finds everything in a libc layer (plain and gzip tar)", async (ctx) => {
+    if (dyn === undefined) return ctx.skip();
+    for (const layer of [layerTar, layerGz]) {
+      const r = await runDoctor({ binary: dyn, layer });
+      expect(r.ok).toBe(true);
+      expect(r.summary.missing).toBe(0);
+      const interp = r.needs.find((n) => n.kind === "interpreter");
+      expect(interp).toMatchObject({ status: "ok", package: "libc6", fileSet: "libc" });
+      expect(interp?.resolved).toMatch(/^\/lib\/[^/]+-linux-gnu[a-z0-9]*\/ld-/);
+      expect(r.needs.find((n) => n.name === "libc.so.6")).toMatchObject({ status: "ok", package: "libc6" });
+      const text = formatDoctor(r);
+      expect(text.some((l) => /^ok {3}\/.*\(interpreter\): in the layer.*libc6, file set libc/.test(l))).toBe(true);
+      expect(text.at(-1)).toMatch(/^ok: /);
+    }
+  });
+
+  it("the C++ program lacks libstdc++.so.6: MISS, the package to add, exit 1", async (ctx) => {
+    if (cxx === undefined) return ctx.skip();
+    const r = await runDoctor({ binary: cxx, layer: layerTar });
+    expect(r.ok).toBe(false);
+    const miss = r.needs.find((n) => n.name === "libstdc++.so.6");
+    expect(miss).toMatchObject({ status: "missing", package: "libstdc++6" });
+    expect(miss?.searched).toContain(`/usr/lib/${TRIPLETS[r.elf.debianArch ?? "amd64"]}/libstdc++.so.6`);
+    expect(r.needs.find((n) => n.name === "libc.so.6")?.status).toBe("ok");
+    const text = formatDoctor(r);
+    expect(text).toContain('MISS libstdc++.so.6: not in the layer; package libstdc++6 — add "libstdc++6" to packages in scratch.json');
+    expect(text.at(-1)).toMatch(/^FAILED: /);
+
+    // The CLI: JSON on stdout and exit code 1.
+    const writes: string[] = [];
+    const spy = vi.spyOn(process.stdout, "write").mockImplementation((c: string | Uint8Array) => (writes.push(String(c)), true));
+    const errSpy = vi.spyOn(process.stderr, "write").mockImplementation(() => true);
+    let code: number;
+    try {
+      code = await main(["doctor", cxx, "--layer", layerTar, "--json"]);
+    } finally {
+      spy.mockRestore();
+      errSpy.mockRestore();
+    }
+    expect(code).toBe(1);
+    const doc = JSON.parse(writes.join("")) as { ok: boolean; needs: Array<{ name: string; status: string }> };
+    expect(doc.ok).toBe(false);
+    expect(doc.needs.find((n) => n.name === "libstdc++.so.6")?.status).toBe("missing");
+  });
+
+  it("without --layer: exit 0, needs listed with suggested packages", async (ctx) => {
+    if (cxx === undefined) return ctx.skip();
+    const r = await runDoctor({ binary: cxx });
+    expect(r.ok).toBe(true);
+    expect(r.needs.every((n) => n.status === "unchecked")).toBe(true);
+    expect(r.needs.find((n) => n.name === "libstdc++.so.6")?.package).toBe("libstdc++6");
+    expect(formatDoctor(r).at(-1)).toMatch(/no layer checked/);
+    const writes: string[] = [];
+    const spy = vi.spyOn(process.stdout, "write").mockImplementation((c: string | Uint8Array) => (writes.push(String(c)), true));
+    let code: number;
+    try {
+      code = await main(["doctor", cxx]);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(code).toBe(0);
+    expect(writes.join("")).toMatch(/need libstdc\+\+\.so\.6: package libstdc\+\+6/);
+  });
+
+  it("a static binary needs nothing; its strings suggest the ca-certs file set", async (ctx) => {
+    if (sta === undefined) return ctx.skip();
+    const r = await runDoctor({ binary: sta, layer: layerTar });
+    expect(r.ok).toBe(true);
+    expect(r.needs).toEqual([]);
+    expect(r.elf.static).toBe(true);
+    expect(r.runtimeFileSets.map((h) => h.fileSet)).toContain("ca-certs");
+    expect(formatDoctor(r).join("\n")).toMatch(/static binary: needs nothing from libc/);
+  });
+
+  it("an architecture mismatch with --arch is a problem", async (ctx) => {
+    if (dyn === undefined) return ctx.skip();
+    const r = await runDoctor({ binary: dyn, arch: "s390x" });
+    expect(r.ok).toBe(false);
+    expect(r.arch.mismatch).toBe(true);
+    expect(r.problems[0]).toMatch(/--arch wants s390x/);
+  });
+
+  it("errors: missing binary, not an ELF, missing layer", async () => {
+    await expect(runDoctor({ binary: join(dir, "nope") })).rejects.toMatchObject({ exitCode: 2, message: expect.stringMatching(/nope: no such file/) });
+    const txt = join(dir, "a.txt");
+    writeFileSync(txt, "hello\n");
+    await expect(runDoctor({ binary: txt })).rejects.toMatchObject({ exitCode: 2, kind: "elf" });
+    const elf = join(dir, "tiny");
+    writeFileSync(elf, makeElf({ cls: 64, endian: "le", machine: 62 }).bytes);
+    await expect(runDoctor({ binary: elf, layer: join(dir, "nolayer.tar") })).rejects.toMatchObject({ exitCode: 2, message: expect.stringMatching(/nolayer\.tar: no such layer file/) });
+    await expect(runDoctor({ binary: elf, layer: txt })).rejects.toMatchObject({ exitCode: 2 });
+  });
+});
+
+describe("diagnose (pure) with a lock", () => {
+  const lock = (arches: Record<string, string[]>): Lockfile =>
+    ({
+      architectures: Object.fromEntries(Object.entries(arches).map(([a, names]) => [a, { packages: names.map((name) => ({ name })), skipped: [], derivations: [] }])),
+    }) as unknown as Lockfile;
+
+  it("marks packages in or not in the lock, and checks the lock's architectures", () => {
+    const bytes = makeElf({ cls: 64, endian: "le", machine: 183, interpreter: "/lib/ld-linux-aarch64.so.1", needed: ["libz.so.1", "libfoo.so.9"] }).bytes;
+    const elf = parseElf(bytes, "app");
+    const r = diagnose({ binary: "app", elf, bytes, lock: lock({ arm64: ["libc6"], amd64: ["libc6", "zlib1g"] }) });
+    expect(r.arch).toEqual({ binary: "arm64", expected: ["amd64", "arm64"], mismatch: false });
+    expect(r.needs.map((n) => [n.name, n.package, n.inLock])).toEqual([
+      ["/lib/ld-linux-aarch64.so.1", "libc6", true],
+      ["libz.so.1", "zlib1g", false],
+      ["libfoo.so.9", undefined, undefined],
+    ]);
+    expect(r.needs[2]?.advice).toMatch(/unknown package: add the package that ships libfoo\.so\.9 to packages in scratch\.json.*apt-file search libfoo\.so\.9/);
+    const other = diagnose({ binary: "app", elf, bytes, lock: lock({ amd64: ["libc6"] }) });
+    expect(other.ok).toBe(false);
+    expect(other.problems[0]).toMatch(/binary is arm64 .* the lock wants amd64/);
+  });
+
+  it("RUNPATH directories are searched first; $ORIGIN entries are skipped", () => {
+    const bytes = makeElf({ cls: 64, endian: "le", machine: 62, needed: ["libapp.so.1"], runpath: "$ORIGIN/../lib:/opt/app/lib/" }).bytes;
+    const elf = parseElf(bytes, "app");
+    expect(searchDirs(elf)).toEqual(["/opt/app/lib", "/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib", "/usr/lib", "/lib64", "/usr/lib64"]);
+    const tree: LayerTree = new Map([["/opt/app/lib/libapp.so.1", { type: "file" }]]);
+    const r = diagnose({ binary: "app", elf, bytes, tree, layer: "l.tar" });
+    expect(r.needs[0]).toMatchObject({ status: "ok", foundAt: "/opt/app/lib/libapp.so.1" });
+  });
+
+  it("knows the common sonames", () => {
+    expect(packageFor("libpthread.so.0")).toEqual({ package: "libc6", fileSet: "libc" });
+    expect(packageFor("ld-linux-x86-64.so.2")).toEqual({ package: "libc6", fileSet: "libc" });
+    expect(packageFor("libgcc_s.so.1")?.package).toBe("libgcc-s1");
+    expect(packageFor("libcrypto.so.3")?.package).toBe("libssl3");
+    expect(packageFor("libfoo.so.1")).toBeUndefined();
+  });
+});
+
+describe("lookup follows symlinks inside the layer", () => {
+  const tree: LayerTree = new Map([
+    ["/lib", { type: "symlink", linkname: "usr/lib" }],
+    ["/usr/lib/x86_64-linux-gnu/libc.so.6", { type: "file" }],
+    ["/usr/lib/x86_64-linux-gnu/libz.so.1", { type: "symlink", linkname: "libz.so.1.3" }],
+    ["/usr/lib/x86_64-linux-gnu/libz.so.1.3", { type: "hardlink", linkname: "usr/lib/other" }],
+    ["/usr/lib/x86_64-linux-gnu/libm.so.6", { type: "symlink", linkname: "../../../usr/./lib/x86_64-linux-gnu/../x86_64-linux-gnu/libc.so.6" }],
+    ["/loop/a", { type: "symlink", linkname: "b" }],
+    ["/loop/b", { type: "symlink", linkname: "a" }],
+    ["/dangling", { type: "symlink", linkname: "/nowhere" }],
+  ]);
+  it("through a symlinked directory (merged /usr), relative links and ..", () => {
+    expect(lookup(tree, "/lib/x86_64-linux-gnu/libc.so.6")).toEqual({ resolved: "/usr/lib/x86_64-linux-gnu/libc.so.6" });
+    expect(lookup(tree, "/lib/x86_64-linux-gnu/libz.so.1")).toEqual({ resolved: "/usr/lib/x86_64-linux-gnu/libz.so.1.3" });
+    expect(lookup(tree, "/lib/x86_64-linux-gnu/libm.so.6")).toEqual({ resolved: "/usr/lib/x86_64-linux-gnu/libc.so.6" });
+  });
+  it("loops, dangling links and directories are not files", () => {
+    expect(lookup(tree, "/loop/a").problem).toMatch(/too many levels of symbolic links/);
+    expect(lookup(tree, "/dangling").problem).toMatch(/\/nowhere is not in the layer/);
+    expect(lookup(tree, "/usr/lib").problem).toMatch(/is a directory/);
+    expect(lookup(tree, "/usr/lib/x86_64-linux-gnu/libc.so.6/x").problem).toMatch(/not a directory/);
+  });
+  it("normalizes tar member names", () => {
+    expect(normalize("./usr/lib/")).toBe("/usr/lib");
+    expect(normalize("usr//lib")).toBe("/usr/lib");
+  });
+});
