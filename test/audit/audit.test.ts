@@ -69,7 +69,7 @@ describe("audit", () => {
     const ca = lock.architectures.amd64!.packages.find((p) => p.name === "ca-certificates")!;
     const cached = new ContentCache(join(dir, "cache")).pathFor(ca.sha256);
     const bytes = readFileSync(cached);
-    bytes[bytes.length - 100] ^= 0xff;
+    bytes.writeUInt8(bytes.readUInt8(bytes.length - 100) ^ 0xff, bytes.length - 100);
     writeFileSync(cached, bytes);
 
     const tampered = structuredClone(lock);

@@ -4,8 +4,6 @@
  * runImage / the compiled CLI wired to that server as a mirror.
  */
 import { execFile } from "node:child_process";
-import { existsSync } from "node:fs";
-import { copyFile, mkdir, symlink } from "node:fs/promises";
 import { join } from "node:path";
 import { ContentCache } from "../../src/fetch/cache.js";
 import { Fetcher } from "../../src/fetch/fetcher.js";
@@ -14,7 +12,7 @@ import { silentProgress } from "../../src/fetch/progress.js";
 import { runImage, type ImageOptions, type ImageResult } from "../../src/image/run.js";
 import { buildArchive, FIXTURE_DATE, type FixturePackage } from "../fixtures/archive.js";
 import { serveDirectory, type TestServer } from "../fixtures/server.js";
-import { ARCHES, KEY_DATE, lockWith, repoRoot, signDateFor, stablePackages, tempDir, writeProject } from "../lock/helpers.js";
+import { ARCHES, KEY_DATE, lockWith, signDateFor, stablePackages, tempDir, writeProject } from "../lock/helpers.js";
 import { makeKey } from "../sources/pgp-helpers.js";
 
 export const HELLO_COPYRIGHT = [
@@ -121,23 +119,4 @@ export async function must(cmd: string, args: string[], opts: { cwd?: string; en
   return r.stdout;
 }
 
-/** Compiles the CLI into `dir`/dist (never the shared dist/) and returns main.js. */
-export async function compileCli(dir: string): Promise<string> {
-  await mkdir(dir, { recursive: true });
-  await copyFile(join(repoRoot, "package.json"), join(dir, "package.json"));
-  await symlink(join(repoRoot, "node_modules"), join(dir, "node_modules"), "dir");
-  const main = join(dir, "dist", "cli", "main.js");
-  const tsc = join(repoRoot, "node_modules", "typescript", "bin", "tsc");
-  await run(process.execPath, [tsc, "-p", join(repoRoot, "tsconfig.json"), "--outDir", join(dir, "dist"), "--sourceMap", "false", "--declaration", "false"], { cwd: repoRoot });
-  // Type errors elsewhere in a tree being edited still emit JavaScript; only a missing CLI is fatal.
-  if (!existsSync(main)) throw new Error(`tsc did not produce ${main}`);
-  return main;
-}
-
-/** The environment of a clean shell: no mirror or epoch override inherited from the caller. */
-export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  delete env.SCRATCH_PKGS_MIRROR;
-  delete env.SOURCE_DATE_EPOCH;
-  return { ...env, ...extra };
-}
+export { compileCli, cleanEnv } from "../fixtures/cli.js";

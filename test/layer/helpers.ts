@@ -1,9 +1,9 @@
 // Shared set-up for the layer tests: temp dirs, child processes, a private build of the CLI,
 // a signed fixture archive served on 127.0.0.1, lock/layer through the library, and a
 // directory walker that reads trees the way the oracles (GNU tar, dpkg-deb -x) leave them.
-import { execFile, spawn } from "node:child_process";
-import { existsSync, lstatSync, readFileSync, readdirSync, readlinkSync } from "node:fs";
-import { copyFile, mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
+import { spawn } from "node:child_process";
+import { lstatSync, readFileSync, readdirSync, readlinkSync } from "node:fs";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -55,34 +55,7 @@ export async function must(cmd: string, args: string[], opts: { cwd?: string; en
   return r.stdout;
 }
 
-/**
- * Compiles the CLI with tsc into `dir`/dist (never the repository's dist/, which another build
- * may be rewriting) and returns the path of main.js.
- */
-export async function compileCli(dir: string): Promise<string> {
-  await mkdir(dir, { recursive: true });
-  // dist/version.js reads ../package.json; bare imports resolve through the linked node_modules.
-  await copyFile(join(repoRoot, "package.json"), join(dir, "package.json"));
-  await symlink(join(repoRoot, "node_modules"), join(dir, "node_modules"), "dir");
-  const tsc = join(repoRoot, "node_modules", "typescript", "bin", "tsc");
-  const main = join(dir, "dist", "cli", "main.js");
-  await new Promise<void>((ok, fail) =>
-    execFile(process.execPath, [tsc, "-p", join(repoRoot, "tsconfig.json"), "--outDir", join(dir, "dist"), "--sourceMap", "false", "--declaration", "false"], { cwd: repoRoot }, (e, stdout) => {
-      // Type errors elsewhere in a tree being edited still emit JavaScript; only a missing CLI is fatal.
-      if (existsSync(main)) ok();
-      else fail(new Error(`tsc did not produce ${main}: ${e?.message ?? ""}\n${stdout}`));
-    }),
-  );
-  return main;
-}
 
-/** The environment of a clean shell: no mirror override inherited from the caller. */
-export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  delete env.SCRATCH_PKGS_MIRROR;
-  delete env.SOURCE_DATE_EPOCH;
-  return { ...env, ...extra };
-}
 
 // ---------------------------------------------------------------- manifests
 
@@ -219,3 +192,5 @@ export function ancestors(path: string): string[] {
   for (let i = path.lastIndexOf("/"); i > 0; i = path.lastIndexOf("/", i - 1)) out.push(path.slice(0, i));
   return out;
 }
+
+export { compileCli, cleanEnv } from "../fixtures/cli.js";

@@ -64,7 +64,8 @@ describe("decompressed .deb data kept in the cache", () => {
       if (!sha) continue;
       const path = cache.pathFor(sha);
       const bytes = await readFile(path);
-      bytes[Math.floor(bytes.length / 2)] ^= 0x55;
+      const mid = Math.floor(bytes.length / 2);
+      bytes.writeUInt8(bytes.readUInt8(mid) ^ 0x55, mid);
       await writeFile(path, bytes);
     }
     const [r] = await build(join(work, "c.tar"));

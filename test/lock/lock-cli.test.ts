@@ -2,12 +2,12 @@
 // --json, --quiet, `why`, and byte-identical locks whatever the TZ, locale, umask and working
 // directory. The CLI is compiled with tsc into a private dist/ in a temp dir, so this file never
 // races another build of the repository's dist/.
-import { execFile, spawn } from "node:child_process";
-import { copyFile, mkdir, readFile, stat, symlink, writeFile } from "node:fs/promises";
-import { existsSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { copyFile, readFile, stat, writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Lockfile } from "../../src/lock/types.js";
+import { compileCli, cleanEnv } from "../fixtures/cli.js";
 import { serveDirectory, type TestServer } from "../fixtures/server.js";
 import { makeKey, type TestKey } from "../sources/pgp-helpers.js";
 import {
@@ -21,7 +21,6 @@ import {
   machineZone,
   readTar,
   removeDir,
-  repoRoot,
   sha256,
   tempDir,
   versions,
@@ -45,18 +44,11 @@ interface Run {
   stderr: string;
 }
 
-/** The environment of a clean shell: no mirror override from the caller's environment. */
-function baseEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  delete env.SCRATCH_PKGS_MIRROR;
-  delete env.SOURCE_DATE_EPOCH;
-  return { ...env, ...extra };
-}
 
 /** Runs a command asynchronously (the test server lives in this process, so never spawnSync). */
 function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Run> {
   return new Promise((ok, fail) => {
-    const child = spawn(cmd, args, { cwd: opts.cwd ?? work, env: opts.env ?? baseEnv(), stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(cmd, args, { cwd: opts.cwd ?? work, env: opts.env ?? cleanEnv(), stdio: ["ignore", "pipe", "pipe"] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on("data", (c: Buffer) => out.push(c));
@@ -90,20 +82,9 @@ async function project(spec: ManifestSpec = FULL, keyring: TestKey = key): Promi
 
 beforeAll(async () => {
   work = await tempDir("lock-cli");
-  const build = join(work, "build");
-  await mkdir(build, { recursive: true });
-  // dist/version.js reads ../package.json; bare imports resolve through the linked node_modules.
-  await copyFile(join(repoRoot, "package.json"), join(build, "package.json"));
-  await symlink(join(repoRoot, "node_modules"), join(build, "node_modules"), "dir");
-  const tsc = join(repoRoot, "node_modules", "typescript", "bin", "tsc");
-  const compile = new Promise<void>((ok, fail) =>
-    execFile(process.execPath, [tsc, "-p", join(repoRoot, "tsconfig.json"), "--outDir", join(build, "dist"), "--sourceMap", "false", "--declaration", "false"], { cwd: repoRoot }, (e, stdout) => {
-      // Type errors elsewhere in a tree being edited still emit JavaScript; only a missing CLI is fatal.
-      main = join(build, "dist", "cli", "main.js");
-      if (existsSync(main)) ok();
-      else fail(new Error(`tsc did not produce ${main}: ${e?.message ?? ""}\n${stdout}`));
-    }),
-  );
+  const compile = compileCli(join(work, "build")).then((m) => {
+    main = m;
+  });
   key = await makeKey({ type: "ecc", date: KEY_DATE, signingSubkey: true });
   const www = join(work, "www");
   await Promise.all([compile, buildTwoSuites(join(www, "v1"), key, "v1"), buildTwoSuites(join(www, "v2"), key, "v2")]);
@@ -234,7 +215,7 @@ describe("lock: where to fetch from, and --update", () => {
 
   it("SCRATCH_PKGS_MIRROR stands in for --mirror", async () => {
     const p = await project();
-    const r = await cli(withoutMirror(p), { env: baseEnv({ SCRATCH_PKGS_MIRROR: `${server.url}/v1` }) });
+    const r = await cli(withoutMirror(p), { env: cleanEnv({ SCRATCH_PKGS_MIRROR: `${server.url}/v1` }) });
     expect(r.code, r.stderr).toBe(0);
     expectFileUnchanged(await readFile(whyLock), await readFile(p.lockfile));
   });
@@ -276,7 +257,7 @@ describe("lock and layer agree; SOURCE_DATE_EPOCH", () => {
     const epoch = 1_500_000_000;
     const dated = join(p.dir, "dated.lock");
     // The same cache as a lock at the release Date: the memoised layer must not be reused.
-    const r = await cli(["lock", "--config", p.config, "--lockfile", dated, "--mirror", `${server.url}/v1`, "--cache", p.cache, "--quiet"], { env: baseEnv({ SOURCE_DATE_EPOCH: String(epoch) }) });
+    const r = await cli(["lock", "--config", p.config, "--lockfile", dated, "--mirror", `${server.url}/v1`, "--cache", p.cache, "--quiet"], { env: cleanEnv({ SOURCE_DATE_EPOCH: String(epoch) }) });
     expect(r.code, r.stderr).toBe(0);
     const lock = JSON.parse(await readFile(dated, "utf8")) as Lockfile;
     expect(lock.sourceDateEpoch).toBe(epoch);
@@ -302,7 +283,7 @@ describe("lock and layer agree; SOURCE_DATE_EPOCH", () => {
 
     // Not a number of seconds: a usage error, nothing written.
     const bad = join(p.dir, "bad.lock");
-    const b = await cli(["lock", "--config", p.config, "--lockfile", bad, "--mirror", `${server.url}/v1`, "--cache", p.cache], { env: baseEnv({ SOURCE_DATE_EPOCH: "yesterday" }) });
+    const b = await cli(["lock", "--config", p.config, "--lockfile", bad, "--mirror", `${server.url}/v1`, "--cache", p.cache], { env: cleanEnv({ SOURCE_DATE_EPOCH: "yesterday" }) });
     expect(b.code).toBe(2);
     expect(b.stderr).toContain("SOURCE_DATE_EPOCH=yesterday");
     expect(await bytesOrNone(bad)).toBeUndefined();
@@ -385,7 +366,7 @@ describe("determinism", () => {
     const shell = (umask: string, cwd: string, config: string, lockfile: string, cache: string, env: Record<string, string>): Promise<Run> =>
       run("/bin/sh", ["-c", `umask ${umask}; exec "$0" "$@"`, process.execPath, main, "lock", "--config", config, "--lockfile", lockfile, "--mirror", `${server.url}/v1`, "--cache", cache], {
         cwd,
-        env: baseEnv(env),
+        env: cleanEnv(env),
       });
     const ra = await shell("022", a.dir, "scratch.json", "scratch.lock", "cache", { TZ: "UTC", LANG: "C", LC_ALL: "C" });
     expect(ra.code, ra.stderr).toBe(0);
