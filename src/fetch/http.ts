@@ -2,10 +2,12 @@
  * HTTP GET with streaming bodies, per-stall timeouts, bounded global concurrency, redirects
  * and whole-request retries with exponential backoff. Callers get either the full body
  * (delivered through `sink`, restarted from `onStart` on every attempt) or a NetworkError.
+ * file: URLs (a local mirror directory) are read from disk, once.
  */
 import type { Agent, Dispatcher } from "undici";
 import { NetworkError } from "../errors.js";
 import { Limiter } from "./limiter.js";
+import { readFileUrl } from "./file-url.js";
 
 export interface HttpOptions {
   /** Milliseconds without progress (connect, headers, or between body chunks) before giving up; default 30000. */
@@ -102,6 +104,7 @@ export class HttpClient {
    */
   async get(url: string, sink: Sink, onStart?: (total: number | undefined) => void): Promise<void> {
     const target = parseHttpUrl(url);
+    if (target.protocol === "file:") return readFileUrl(target, sink, onStart);
     let attempts = 0;
     for (;;) {
       attempts++;
@@ -202,8 +205,8 @@ function parseHttpUrl(url: string): URL {
   } catch {
     throw new NetworkError(`not a valid URL: ${redact(url)}`, redact(url), { hint: HINT });
   }
-  if (u.protocol !== "http:" && u.protocol !== "https:") {
-    throw new NetworkError(`unsupported URL scheme ${u.protocol} in ${redact(url)}: only http: and https: are fetched`, redact(url), { hint: HINT });
+  if (u.protocol !== "http:" && u.protocol !== "https:" && u.protocol !== "file:") {
+    throw new NetworkError(`unsupported URL scheme ${u.protocol} in ${redact(url)}: only http:, https: and file: are fetched`, redact(url), { hint: HINT });
   }
   return u;
 }

@@ -47,8 +47,8 @@ export function planMirrors(sources: Manifest["sources"], opts: MirrorOptions): 
     const m = NAMED.exec(spec);
     const name = m?.[1];
     const url = m ? m[2]! : spec;
-    const bad = checkUrl(url);
-    if (bad) throw new UsageError(`${flag} ${spec}: ${bad}`, { hint: `write ${flag === "--mirror" ? "--mirror " : "SCRATCH_PKGS_MIRROR="}URL or NAME=URL, e.g. debian=https://mirror.example/debian` });
+    const bad = checkMirrorUrl(url);
+    if (bad) throw new UsageError(`${flag} ${spec}: ${bad}`, { hint: `write ${flag === "--mirror" ? "--mirror " : "SCRATCH_PKGS_MIRROR="}URL or NAME=URL, e.g. debian=https://mirror.example/debian or debian=file:///srv/debian` });
     const clean = stripTrailingSlash(url);
     if (name === undefined) {
       pushUnique(forAll, clean);
@@ -96,4 +96,22 @@ export function planMirrors(sources: Manifest["sources"], opts: MirrorOptions): 
 
 function pushUnique(list: string[], url: string): void {
   if (!list.includes(url)) list.push(url);
+}
+
+/**
+ * A mirror may also be a local directory laid out as the archive is (file:///srv/debian):
+ * it is a fetch-time override only, never recorded, so unlike the manifest's URL it needs no host.
+ */
+function checkMirrorUrl(url: string): string | undefined {
+  if (!/^file:/i.test(url)) return checkUrl(url);
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return `${JSON.stringify(url)} is not a valid URL`;
+  }
+  if (u.hostname !== "" && u.hostname !== "localhost") return `${JSON.stringify(url)} names a host; a file: mirror is a local directory, written file:///absolute/path`;
+  if (!/^file:\/\/(localhost)?\//i.test(url)) return `${JSON.stringify(url)} is not an absolute file URL; write file:///absolute/path (e.g. file://$PWD/snapshots/debian)`;
+  if (u.search !== "" || u.hash !== "") return `${JSON.stringify(url)} must not have a query or fragment`;
+  return undefined;
 }

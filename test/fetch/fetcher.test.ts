@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { execFile } from "node:child_process";
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { NetworkError, VerificationError } from "../../src/errors.js";
 import { ContentCache } from "../../src/fetch/cache.js";
 import { Fetcher, openVerified } from "../../src/fetch/fetcher.js";
@@ -130,6 +131,24 @@ describe("Fetcher", () => {
     expect(e.status).toBe(404);
     expect(e.message).toContain("/m1/x.deb");
     expect(e.message).toContain("/m2/x.deb");
+  });
+
+  it("reads a file: mirror (a local directory) with the same verification, falling back past a missing file", async () => {
+    const fileUrl = (rel: string) => pathToFileURL(join(root, rel)).href;
+    const path = await fetcher().fetchPinned(pinned({ urls: [fileUrl("mirror/missing.deb"), fileUrl("pool/a.deb")] }));
+    expect(path).toBe(cache.pathFor(debSha));
+    expect(Buffer.from(await readFile(path)).equals(Buffer.from(deb))).toBe(true);
+    expect(server.requests).toEqual([]);
+    await removeDir(cacheDir);
+    cache = new ContentCache(cacheDir);
+    const wrong = sha256Hex("something else");
+    const bad = await reject(fetcher().fetchPinned(pinned({ urls: [fileUrl("pool/a.deb")], sha256: wrong })), VerificationError);
+    expect(bad.message).toContain(fileUrl("pool/a.deb"));
+    expect(await cachedEntries()).toEqual([]);
+    const missing = await reject(fetcher().fetchPinned(pinned({ urls: [fileUrl("m1/x.deb"), fileUrl("pool")] })), NetworkError);
+    expect(missing.message).toContain(fileUrl("m1/x.deb"));
+    expect(missing.message).toContain("not found");
+    expect(missing.message).toContain(fileUrl("pool")); // a directory, not a file: EISDIR
   });
 
   it("re-downloads a corrupt cache entry", async () => {

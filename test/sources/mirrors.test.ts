@@ -75,10 +75,16 @@ describe("planMirrors", () => {
     expect(() => planMirrors(SOURCES, { mirrors: [], envMirror: "nope=http://x.example/d" })).toThrow(/SCRATCH_PKGS_MIRROR nope=.*no source named "nope"/);
   });
 
-  it("rejects mirror URLs that are not plain http(s) base URLs", () => {
-    for (const bad of ["ftp://x.example/d", "x.example/d", "http://x.example/d?q=1", "debian=file:/srv/d"]) {
-      expect(() => planMirrors(SOURCES, { mirrors: [bad] })).toThrow(UsageError);
+  it("rejects mirror URLs that are not plain http(s) or absolute file: base URLs", () => {
+    for (const bad of ["ftp://x.example/d", "x.example/d", "http://x.example/d?q=1", "debian=file:srv/d", "file://host.example/srv/d", "file:///srv/d?q=1"]) {
+      expect(() => planMirrors(SOURCES, { mirrors: [bad] }), bad).toThrow(UsageError);
     }
+  });
+
+  it("accepts a local directory as a mirror (file:///absolute/path), trailing slash dropped", () => {
+    const plan = planMirrors(SOURCES, { mirrors: ["debian=file:///srv/debian/", "security=file://localhost/srv/sec"] });
+    expect(plan.basesFor("debian", "bookworm")).toEqual(["file:///srv/debian"]);
+    expect(plan.basesFor("security", "bookworm-security")).toEqual(["file://localhost/srv/sec"]);
   });
 
   it("returns a fresh array each time, so callers cannot change the plan", () => {

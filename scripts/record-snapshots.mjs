@@ -1,0 +1,97 @@
+#!/usr/bin/env node
+/**
+ * Record, under snapshots/<source name>/, every archive file a lock pins — each suite's signed
+ * release, its indexes and the locked .debs — laid out as the archive is, so that tests can
+ * audit the lock offline with `--mirror NAME=file://…/snapshots/NAME`.
+ *
+ * The files are fetched and verified by the tool itself (pinned sha256 and size) and written
+ * atomically; files already recorded are checked and left alone. Run after re-locking:
+ *
+ *   npm run build && node scripts/record-snapshots.mjs --apt-sources
+ *   node scripts/record-snapshots.mjs --lockfile scratch.lock --out snapshots [--mirror URL]… [--cache DIR]
+ */
+import { parseArgs } from "node:util";
+import { readFile, mkdir, copyFile, rename, rm, stat } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { dirname, join, resolve } from "node:path";
+
+const dist = (m) => import(new URL(`../dist/${m}`, import.meta.url).href);
+const [{ readLockfile }, { planMirrors }, { readAptSources }, { packageUrls, sourcesForMirrors }, { Fetcher }, { HttpClient }, { ContentCache, defaultCacheDir }, { silentProgress }, { fsyncDir }] =
+  await Promise.all(
+    ["lock/read.js", "sources/mirrors.js", "sources/apt-sources.js", "layer/urls.js", "fetch/fetcher.js", "fetch/http.js", "fetch/cache.js", "fetch/progress.js", "util/atomic-write.js"].map(dist),
+  );
+
+// `--apt-sources` with no value means this machine's sources, as in the CLI.
+const argv = process.argv.slice(2);
+const bare = argv.findIndex((a, i) => a === "--apt-sources" && (argv[i + 1] === undefined || argv[i + 1].startsWith("--")));
+if (bare >= 0) argv.splice(bare + 1, 0, "");
+const { values } = parseArgs({
+  args: argv,
+  options: {
+    lockfile: { type: "string", default: "scratch.lock" },
+    out: { type: "string", default: "snapshots" },
+    mirror: { type: "string", multiple: true, default: [] },
+    "apt-sources": { type: "string" },
+    cache: { type: "string" },
+  },
+});
+const aptFlag = values["apt-sources"];
+
+const lock = await readLockfile(values.lockfile);
+const apt = aptFlag === undefined ? undefined : await readAptSources(aptFlag || undefined);
+const mirrors = planMirrors(sourcesForMirrors(lock.sources), { mirrors: values.mirror, ...(process.env.SCRATCH_PKGS_MIRROR ? { envMirror: process.env.SCRATCH_PKGS_MIRROR } : {}), ...(apt ? { apt } : {}) });
+const cache = new ContentCache(values.cache ?? defaultCacheDir());
+const http = new HttpClient({});
+const fetcher = new Fetcher({ cache, http, offline: false, progress: silentProgress });
+
+/** Each pinned file: the source it is under, its path there, size and sha256, and where to fetch it. */
+const wanted = [];
+for (const source of lock.sources) {
+  for (const suite of source.suites) {
+    const urls = (p) => mirrors.basesFor(source.name, suite.suite).map((b) => `${b}/dists/${suite.suite}/${p}`);
+    const pinned = [suite.release, ...(suite.release.signature ? [suite.release.signature] : []), ...suite.indexes];
+    for (const f of pinned) wanted.push({ source: source.name, rel: `dists/${suite.suite}/${f.path}`, size: f.size, sha256: f.sha256, urls: urls(f.path) });
+  }
+}
+for (const arch of Object.keys(lock.architectures).sort()) {
+  for (const pkg of lock.architectures[arch].packages) {
+    const source = lock.sources.find((s) => s.name === pkg.source);
+    wanted.push({ source: pkg.source, rel: pkg.url.slice(source.url.length + 1), size: pkg.size, sha256: pkg.sha256, urls: packageUrls(lock.sources, mirrors, pkg) });
+  }
+}
+
+let written = 0;
+let kept = 0;
+const seen = new Set();
+try {
+  for (const f of wanted) {
+    const dest = resolve(values.out, f.source, f.rel);
+    if (seen.has(dest)) continue;
+    seen.add(dest);
+    if (await recorded(dest, f)) {
+      kept++;
+      continue;
+    }
+    const from = await fetcher.fetchPinned({ urls: f.urls, sha256: f.sha256, size: f.size, label: `${f.source}/${f.rel}` });
+    await mkdir(dirname(dest), { recursive: true });
+    const tmp = `${dest}.tmp-${process.pid}`;
+    await copyFile(from, tmp);
+    await rename(tmp, dest).catch(async (e) => {
+      await rm(tmp, { force: true });
+      throw e;
+    });
+    await fsyncDir(dirname(dest));
+    written++;
+    process.stdout.write(`recorded ${join(values.out, f.source, f.rel)} (${f.size} bytes)\n`);
+  }
+} finally {
+  await http.close();
+}
+process.stdout.write(`${written} written, ${kept} already recorded, ${seen.size} files for ${values.lockfile}\n`);
+
+async function recorded(path, f) {
+  const st = await stat(path).catch(() => undefined);
+  if (!st) return false;
+  const sha256 = createHash("sha256").update(await readFile(path)).digest("hex");
+  return st.size === f.size && sha256 === f.sha256;
+}
