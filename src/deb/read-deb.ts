@@ -11,7 +11,7 @@ import { readArMembers, type ArMember } from "./ar.js";
 import { decompressMember, memberCompression, type MemberCompression } from "./decompress.js";
 import { DebFormatError } from "./errors.js";
 import { normaliseMemberPath } from "./paths.js";
-import { readTar, TarFormatError, type TarEntry } from "./tar-reader.js";
+import { readEntryBody, readTar, TarFormatError, type TarEntry } from "./tar-reader.js";
 import { ZstdDecompressError } from "./zstd.js";
 
 export { normaliseMemberPath } from "./paths.js";
@@ -259,32 +259,13 @@ async function toDebMember(e: TarEntry, label: string, want: (path: string, type
     }
     case "file": {
       if (!want(path, "file")) return { ...base, size: e.size };
-      const content = await readAll(e.body, e.size);
+      const content = await readEntryBody(e.body, e.size);
       if (content.length !== e.size) {
         throw new DebFormatError(label, e.name, `holds ${content.length} bytes but its header says ${e.size}`);
       }
       return { ...base, size: e.size, content };
     }
   }
-}
-
-/** Collects a body; chunks first, so a header claiming a huge size cannot make us allocate it up front. */
-async function readAll(body: AsyncIterable<Uint8Array>, size: number): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for await (const chunk of body) {
-    chunks.push(chunk);
-    total += chunk.length;
-    if (total > size) break; // reported by the caller as a size mismatch
-  }
-  if (chunks.length === 1 && chunks[0]!.length === total) return chunks[0]!;
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
 }
 
 function decodeText(bytes: Uint8Array): string {

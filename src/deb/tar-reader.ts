@@ -124,3 +124,22 @@ function drainedOrClosed(w: tar.Extract): Promise<void> {
     w.on("close", done);
   });
 }
+
+/** Collects a body; chunks first, so a header claiming a huge size cannot make us allocate it up front. */
+export async function readEntryBody(body: AsyncIterable<Uint8Array>, size: number): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for await (const chunk of body) {
+    chunks.push(chunk);
+    total += chunk.length;
+    if (total > size) break; // reported by the caller as a size mismatch
+  }
+  if (chunks.length === 1 && chunks[0]!.length === total) return chunks[0]!;
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}

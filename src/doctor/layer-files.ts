@@ -1,6 +1,7 @@
 /**
  * The file tree of a layer tar (plain, gzip or zstd), as far as path lookup needs it: which
- * paths are files, directories, symlinks (with targets) or hard links. Bodies are not kept.
+ * paths are files, directories, symlinks (with targets) or hard links. Only the bodies of shared
+ * libraries are kept, so that their own needs can be followed.
  * Lookup follows symlinks inside the layer, in every path component, like the kernel would
  * in a container whose root is the layer.
  */
@@ -10,11 +11,18 @@ import { open } from "node:fs/promises";
 import * as posix from "node:path/posix";
 import { IOError, UsageError } from "../errors.js";
 import { decompressMember, type MemberCompression } from "../deb/decompress.js";
-import { readTar, TarFormatError, type TarEntryType } from "../deb/tar-reader.js";
+import { readEntryBody, readTar, TarFormatError, type TarEntryType } from "../deb/tar-reader.js";
 
 export interface LayerNode {
   type: TarEntryType;
   linkname?: string;
+  /** A shared library's bytes (a hard link's are its target's). */
+  body?: Uint8Array;
+}
+
+/** Names ld.so loads: libfoo.so, libfoo.so.6, ld-linux-x86-64.so.2. */
+export function isSharedLibraryName(path: string): boolean {
+  return /\.so(\.[0-9]+)*$/.test(path.slice(path.lastIndexOf("/") + 1));
 }
 
 /** Absolute, normalized path ("/a/b") → node. */
@@ -33,7 +41,13 @@ export async function readLayerTree(file: string): Promise<LayerTree> {
     await readTar(decompressMember(kind, createReadStream(file) as AsyncIterable<Uint8Array>), async (e) => {
       const node: LayerNode = { type: e.type };
       if (e.linkname !== undefined && (e.type === "symlink" || e.type === "hardlink")) node.linkname = e.linkname;
-      tree.set(normalize(e.name), node);
+      const name = normalize(e.name);
+      if (e.type === "file" && isSharedLibraryName(name)) node.body = await readEntryBody(e.body, e.size);
+      else if (e.type === "hardlink" && e.linkname !== undefined) {
+        const target = tree.get(normalize(e.linkname))?.body;
+        if (target !== undefined) node.body = target;
+      }
+      tree.set(name, node);
     });
   } catch (e) {
     if (e instanceof TarFormatError) throw new UsageError(`${file}: not a valid layer tar: ${e.message}`, { hint: "pass a layer built by `scratch-pkgs layer` (.tar, .tar.gz or .tar.zst)", cause: e });

@@ -2,13 +2,14 @@
  * `scratch-pkgs doctor BINARY`: what a binary needs at run time (its ELF interpreter and
  * DT_NEEDED sonames), which Debian package ships each (a table of common ones: the lock holds
  * no file lists), and — with a layer — whether the layer has it, searched the way ld.so would
- * (RUNPATH/RPATH, then the multiarch and default library directories).
+ * (RUNPATH/RPATH, then the multiarch and default library directories), following each found
+ * library's own needs in turn.
  */
 
 import { readFile } from "node:fs/promises";
 import { IOError, UsageError } from "../errors.js";
 import type { Lockfile } from "../lock/types.js";
-import { parseElf, TRIPLETS, type ElfInfo } from "./elf.js";
+import { ElfError, parseElf, TRIPLETS, type ElfInfo } from "./elf.js";
 import { lookup, readLayerTree, type LayerTree } from "./layer-files.js";
 
 export interface DoctorOptions {
@@ -37,6 +38,10 @@ export interface DoctorNeed {
   resolved?: string;
   /** Where it was looked for, when missing. */
   searched?: string[];
+  /** Who needs it: the binary's path, or the sonames of libraries in the layer that list it. */
+  neededBy: string[];
+  /** Found, but ld.so could not load it: not an ELF shared library, or another architecture. */
+  unusable?: string;
   advice?: string;
 }
 
@@ -51,7 +56,7 @@ export interface DoctorReport {
   /** File sets the binary probably reads at run time (found by a byte search of the binary). */
   runtimeFileSets: Array<{ fileSet: string; reason: string }>;
   problems: string[];
-  summary: { needs: number; ok: number; missing: number; unchecked: number };
+  summary: { needs: number; ok: number; missing: number; unusable: number; unchecked: number };
 }
 
 interface Known {
@@ -131,16 +136,26 @@ export function diagnose(input: DiagnoseInput): DoctorReport {
   const lockArch = elf.debianArch ?? (expected.length === 1 ? expected[0] : undefined);
   const locked = lock !== undefined && lockArch !== undefined ? new Set((lock.architectures[lockArch]?.packages ?? []).map((p) => p.name)) : undefined;
 
+  // Breadth first from the binary: with a layer, each library found there is read in turn for
+  // its own DT_NEEDED, as ld.so loads them (libstdc++.so.6 brings libm.so.6 and libgcc_s.so.1).
   const needs: DoctorNeed[] = [];
+  const byName = new Map<string, DoctorNeed>();
+  const queue: Array<{ kind: DoctorNeed["kind"]; name: string; by: string; dirs: string[] }> = [];
   const dirs = searchDirs(elf);
-  const items: Array<{ kind: DoctorNeed["kind"]; name: string }> = [];
-  if (elf.interpreter !== undefined) items.push({ kind: "interpreter", name: elf.interpreter });
-  for (const n of elf.needed) items.push({ kind: "library", name: n });
+  if (elf.interpreter !== undefined) queue.push({ kind: "interpreter", name: elf.interpreter, by: input.binary, dirs });
+  for (const n of elf.needed) queue.push({ kind: "library", name: n, by: input.binary, dirs });
 
-  for (const { kind, name } of items) {
+  for (let item = queue.shift(); item !== undefined; item = queue.shift()) {
+    const { kind, name, by } = item;
+    const seen = byName.get(name);
+    if (seen) {
+      if (!seen.neededBy.includes(by)) seen.neededBy.push(by);
+      continue;
+    }
     const base = name.slice(name.lastIndexOf("/") + 1);
     const known = packageFor(base);
-    const need: DoctorNeed = { kind, name, status: "unchecked" };
+    const need: DoctorNeed = { kind, name, status: "unchecked", neededBy: [by] };
+    byName.set(name, need);
     if (known) {
       need.package = known.package;
       if (known.fileSet !== undefined) need.fileSet = known.fileSet;
@@ -148,7 +163,7 @@ export function diagnose(input: DiagnoseInput): DoctorReport {
     }
     if (tree) {
       // A soname with a slash is used as a path as is; so is the interpreter.
-      const candidates = kind === "interpreter" || name.includes("/") ? [name] : dirs.map((d) => `${d === "/" ? "" : d}/${name}`);
+      const candidates = kind === "interpreter" || name.includes("/") ? [name] : item.dirs.map((d) => `${d === "/" ? "" : d}/${name}`);
       for (const c of candidates) {
         const r = lookup(tree, c);
         if (r.resolved !== undefined) {
@@ -166,13 +181,32 @@ export function diagnose(input: DiagnoseInput): DoctorReport {
     if (need.status !== "ok") need.advice = adviceFor(need, base);
     if (need.status === "missing") problems.push(`${name}${kind === "interpreter" ? " (interpreter)" : ""} is not in the layer ${input.layer ?? ""}`.trimEnd());
     needs.push(need);
+
+    const body = need.resolved !== undefined && kind === "library" ? tree?.get(need.resolved)?.body : undefined;
+    if (body === undefined) continue;
+    let lib: ElfInfo;
+    try {
+      lib = parseElf(body, need.resolved!);
+    } catch (e) {
+      if (!(e instanceof ElfError)) throw e;
+      need.unusable = `not an ELF shared library (${e.message})`;
+      problems.push(`${name} in the layer (${need.resolved}) is ${need.unusable}`);
+      continue;
+    }
+    if (lib.debianArch !== elf.debianArch) {
+      need.unusable = `built for ${lib.debianArch ?? lib.machineName}, the binary for ${elf.debianArch ?? elf.machineName}`;
+      problems.push(`${name} in the layer (${need.resolved}) is ${need.unusable}`);
+      continue;
+    }
+    const libDirs = searchDirs(lib);
+    for (const n of lib.needed) queue.push({ kind: "library", name: n, by: name, dirs: libDirs });
   }
 
   const runtimeFileSets: DoctorReport["runtimeFileSets"] = [];
   if (contains(input.bytes, "/etc/ssl/certs")) runtimeFileSets.push({ fileSet: "ca-certs", reason: 'the binary mentions "/etc/ssl/certs" (TLS certificate verification)' });
   if (contains(input.bytes, "zoneinfo")) runtimeFileSets.push({ fileSet: "tzdata", reason: 'the binary mentions "zoneinfo" (time zone data)' });
 
-  const count = (s: NeedStatus): number => needs.filter((n) => n.status === s).length;
+  const count = (s: NeedStatus): number => needs.filter((n) => n.status === s && n.unusable === undefined).length;
   return {
     ok: problems.length === 0,
     binary: input.binary,
@@ -182,7 +216,7 @@ export function diagnose(input: DiagnoseInput): DoctorReport {
     needs,
     runtimeFileSets,
     problems,
-    summary: { needs: needs.length, ok: count("ok"), missing: count("missing"), unchecked: count("unchecked") },
+    summary: { needs: needs.length, ok: count("ok"), missing: count("missing"), unusable: needs.filter((n) => n.unusable !== undefined).length, unchecked: count("unchecked") },
   };
 }
 
@@ -215,18 +249,22 @@ export function formatDoctor(r: DoctorReport): string[] {
     const label = `${n.name}${n.kind === "interpreter" ? " (interpreter)" : ""}`;
     const pkg = n.package !== undefined ? `${n.package}${n.fileSet !== undefined ? `, file set ${n.fileSet}` : ""}` : "package unknown";
     const lockNote = n.inLock === undefined ? "" : n.inLock ? ", locked" : ", not in the lock";
+    // Libraries the binary does not list itself say which library brings them in.
+    const by = n.neededBy.filter((b) => b !== r.binary);
+    const byNote = by.length > 0 ? ` — needed by ${by.join(", ")}` : "";
     if (n.status === "ok") {
       const via = n.resolved !== undefined && n.resolved !== n.foundAt ? ` as ${n.foundAt} → ${n.resolved}` : n.foundAt !== undefined && n.foundAt !== n.name ? ` as ${n.foundAt}` : "";
-      lines.push(`ok   ${label}: in the layer${via} (${pkg}${lockNote})`);
+      if (n.unusable !== undefined) lines.push(`FAIL ${label}: in the layer${via}, but ${n.unusable}${byNote}`);
+      else lines.push(`ok   ${label}: in the layer${via} (${pkg}${lockNote})${byNote}`);
     } else if (n.status === "missing") {
-      lines.push(`MISS ${label}: not in the layer; ${n.advice ?? ""}`);
+      lines.push(`MISS ${label}: not in the layer; ${n.advice ?? ""}${byNote}`);
     } else {
       lines.push(`need ${label}: ${n.package !== undefined ? `package ${n.package}${n.fileSet !== undefined ? ` (file set ${n.fileSet})` : ""}${lockNote}` : (n.advice ?? "")}`);
     }
   }
   for (const h of r.runtimeFileSets) lines.push(`hint ${h.reason}: consider the "${h.fileSet}" file set`);
   const s = r.summary;
-  const checked = r.layer !== undefined ? `${s.ok} in the layer, ${s.missing} missing` : "no layer checked (pass --layer TAR)";
+  const checked = r.layer !== undefined ? `${s.ok} in the layer, ${s.missing} missing${s.unusable > 0 ? `, ${s.unusable} unusable` : ""}` : "no layer checked (pass --layer TAR to check it and follow the libraries' own needs)";
   lines.push(`${r.ok ? "ok" : "FAILED"}: ${s.needs} run-time need${s.needs === 1 ? "" : "s"}; ${checked}${r.arch.mismatch ? "; architecture mismatch" : ""}`);
   return lines;
 }

@@ -1,4 +1,5 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { gzipSync } from "node:zlib";
@@ -9,10 +10,10 @@ import { lookup, normalize, type LayerTree } from "../../src/doctor/layer-files.
 import { diagnose, formatDoctor, packageFor, runDoctor, searchDirs } from "../../src/doctor/run.js";
 import { main } from "../../src/cli/main.js";
 import type { Lockfile } from "../../src/lock/types.js";
-import { C_DYNAMIC, C_STATIC_TLS, CXX, compile } from "./helpers.js";
+import { C_DYNAMIC, C_STATIC_TLS, CXX, compile, readelf } from "./helpers.js";
 import { makeElf } from "./make-elf.js";
 
-type Entry = { name: string; type: "file" | "directory" | "symlink"; linkname?: string; body?: string };
+type Entry = { name: string; type: "file" | "directory" | "symlink"; linkname?: string; body?: string | Buffer };
 
 async function makeTar(entries: Entry[]): Promise<Buffer> {
   const pack = tar.pack();
@@ -40,6 +41,11 @@ let cxx: string | undefined;
 let sta: string | undefined;
 let layerTar: string;
 let layerGz: string;
+/** The libc layer plus this machine's libstdc++.so.6 and libm.so.6, but not libgcc_s.so.1. */
+let cxxLayer: string | undefined;
+let triplet: string;
+/** This machine's copy of a library, by soname (what gcc links against). */
+const hostLib = (soname: string): string => realpathSync(execFileSync("gcc", [`-print-file-name=${soname}`], { encoding: "utf8" }).trim());
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "doctor-run-"));
@@ -50,13 +56,15 @@ beforeAll(async () => {
   // from its well-known path (e.g. /lib64/ld-linux-x86-64.so.2) into the multiarch directory.
   const elf = dyn ? parseElf(new Uint8Array(readFileSync(dyn)), dyn) : undefined;
   const interp = elf?.interpreter ?? "/lib64/ld-linux-x86-64.so.2";
-  const triplet = TRIPLETS[elf?.debianArch ?? "amd64"] ?? "x86_64-linux-gnu";
+  triplet = TRIPLETS[elf?.debianArch ?? "amd64"] ?? "x86_64-linux-gnu";
   const interpDir = interp.slice(1, interp.lastIndexOf("/"));
+  // The real loader and libc where the machine has them (doctor reads libraries' own needs).
+  const real = (path: string): Buffer | string => (dyn !== undefined && existsSync(path) ? readFileSync(realpathSync(path)) : "x");
   const entries: Entry[] = [
     { name: "lib/", type: "directory" },
     { name: `lib/${triplet}/`, type: "directory" },
-    { name: `lib/${triplet}/${basename(interp)}`, type: "file" },
-    { name: `lib/${triplet}/libc.so.6`, type: "file" },
+    { name: `lib/${triplet}/${basename(interp)}`, type: "file", body: real(interp) },
+    { name: `lib/${triplet}/libc.so.6`, type: "file", body: dyn !== undefined ? readFileSync(hostLib("libc.so.6")) : "x" },
   ];
   if (interp !== `/lib/${triplet}/${basename(interp)}`) {
     if (interpDir !== "lib") entries.push({ name: `${interpDir}/`, type: "directory" });
@@ -67,6 +75,11 @@ beforeAll(async () => {
   layerGz = join(dir, "layer.tar.gz");
   writeFileSync(layerTar, bytes);
   writeFileSync(layerGz, gzipSync(bytes));
+  if (cxx !== undefined) {
+    cxxLayer = join(dir, "cxx-layer.tar");
+    const more: Entry[] = ["libstdc++.so.6", "libm.so.6"].map((l) => ({ name: `usr/lib/${triplet}/${l}`, type: "file", body: readFileSync(hostLib(l)) }));
+    writeFileSync(cxxLayer, await makeTar([...entries, { name: "usr/", type: "directory" }, { name: "usr/lib/", type: "directory" }, { name: `usr/lib/${triplet}/`, type: "directory" }, ...more]));
+  }
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -114,6 +127,45 @@ describe("runDoctor with a layer", () => {
     const doc = JSON.parse(writes.join("")) as { ok: boolean; needs: Array<{ name: string; status: string }> };
     expect(doc.ok).toBe(false);
     expect(doc.needs.find((n) => n.name === "libstdc++.so.6")?.status).toBe("missing");
+  });
+
+  it("follows the needs of the libraries it finds, as ld.so would (readelf gives the closure)", async (ctx) => {
+    if (cxx === undefined || cxxLayer === undefined) return ctx.skip();
+    const r = await runDoctor({ binary: cxx, layer: cxxLayer });
+    // The expected closure, from binutils: the binary's needs, then each library's, by soname.
+    const files: Record<string, string> = { "libc.so.6": hostLib("libc.so.6"), "libstdc++.so.6": hostLib("libstdc++.so.6"), "libm.so.6": hostLib("libm.so.6") };
+    const expected = new Set(readelf(cxx).needed);
+    for (let grew = true; grew; ) {
+      grew = false;
+      for (const name of [...expected]) {
+        for (const n of files[name] !== undefined ? readelf(files[name]).needed : []) if (!expected.has(n)) (expected.add(n), (grew = true));
+      }
+    }
+    expect(new Set(r.needs.filter((n) => n.kind === "library").map((n) => n.name))).toEqual(expected);
+    expect(expected.has("libgcc_s.so.1")).toBe(true);
+    const gcc = r.needs.find((n) => n.name === "libgcc_s.so.1")!;
+    expect(gcc).toMatchObject({ status: "missing", package: "libgcc-s1" });
+    expect(gcc.neededBy).toContain("libstdc++.so.6");
+    expect(r.needs.find((n) => n.name === "libm.so.6")).toMatchObject({ status: "ok", neededBy: expect.arrayContaining(["libstdc++.so.6"]) as unknown });
+    expect(r.needs.find((n) => n.name === "ld-linux-x86-64.so.2" || n.name === "ld-linux-aarch64.so.1")).toMatchObject({ status: "ok", neededBy: expect.arrayContaining(["libc.so.6"]) as unknown });
+    expect(r.ok).toBe(false);
+    expect(r.problems).toEqual([expect.stringMatching(/^libgcc_s\.so\.1 is not in the layer/)]);
+    expect(formatDoctor(r)).toContain(`MISS libgcc_s.so.1: not in the layer; package libgcc-s1 — add "libgcc-s1" to packages in scratch.json — needed by ${gcc.neededBy.filter((b) => b !== cxx).join(", ")}`);
+  });
+
+  it("a library found but unloadable (not ELF, or another architecture) fails", async (ctx) => {
+    if (dyn === undefined) return ctx.skip();
+    const elf = parseElf(new Uint8Array(readFileSync(dyn)), dyn);
+    const at = `/lib/${triplet}/libc.so.6`;
+    const tree = (body: Uint8Array): LayerTree => new Map([[at, { type: "file", body }], ...(elf.interpreter ? [[elf.interpreter, { type: "file" }] as const] : [])]);
+    const text = diagnose({ binary: "hello", elf, bytes: new Uint8Array(), tree: tree(Buffer.from("not a library\n")), layer: "l.tar" });
+    expect(text.ok).toBe(false);
+    expect(text.needs.find((n) => n.name === "libc.so.6")?.unusable).toMatch(/^not an ELF shared library/);
+    expect(text.summary).toMatchObject({ unusable: 1, ok: text.needs.length - 1 });
+    const otherArch = makeElf({ cls: 64, endian: "le", machine: elf.debianArch === "arm64" ? 62 : 183 }).bytes;
+    const wrong = diagnose({ binary: "hello", elf, bytes: new Uint8Array(), tree: tree(otherArch), layer: "l.tar" });
+    expect(wrong.problems).toEqual([expect.stringMatching(new RegExp(`^libc\\.so\\.6 in the layer \\(${at.replace(/[.+]/g, "\\$&")}\\) is built for (arm64|amd64), the binary for ${elf.debianArch}$`))]);
+    expect(formatDoctor(wrong).some((l) => l.startsWith("FAIL libc.so.6: in the layer") && l.includes("built for"))).toBe(true);
   });
 
   it("without --layer: exit 0, needs listed with suggested packages", async (ctx) => {
