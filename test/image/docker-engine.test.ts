@@ -107,25 +107,39 @@ class Daemon {
   }
 }
 
-function readPid(file: string): number | undefined {
+/** A process by pid and start time: the test suite spawns thousands of processes, so pids are reused. */
+interface ProcessId {
+  pid: number;
+  started: string;
+}
+
+/** Field 22 of /proc/PID/stat (start time in clock ticks), after the parenthesised command name. */
+function startTime(pid: number): string | undefined {
   try {
-    const n = Number(readFileSync(file, "utf8").trim());
-    return Number.isInteger(n) && n > 0 ? n : undefined;
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
   } catch {
     return undefined;
   }
 }
 
-async function waitGone(pid: number): Promise<void> {
+function readPid(file: string): ProcessId | undefined {
+  try {
+    const pid = Number(readFileSync(file, "utf8").trim());
+    const started = Number.isInteger(pid) && pid > 0 ? startTime(pid) : undefined;
+    return started !== undefined ? { pid, started } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Waits for that very process to end; only it (same pid and start time) is ever killed. */
+async function waitGone(p: ProcessId): Promise<void> {
   for (let i = 0; i < 100; i++) {
-    try {
-      process.kill(pid, 0);
-    } catch {
-      return;
-    }
+    if (startTime(p.pid) !== p.started) return;
     await new Promise((r) => setTimeout(r, 100));
   }
-  process.kill(pid, "SIGKILL");
+  if (startTime(p.pid) === p.started) process.kill(p.pid, "SIGKILL");
 }
 
 let work: string;
