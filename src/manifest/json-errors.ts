@@ -3,7 +3,7 @@
  * like `sources[1].suites[0]` and a message that says what is wrong and, where it can, what was
  * meant. Shared by the manifest and the lockfile readers.
  */
-import { Ajv, type ErrorObject, type ValidateFunction, type AnySchemaObject } from "ajv";
+import type { Ajv as AjvClass, ErrorObject, ValidateFunction, AnySchemaObject } from "ajv";
 import type { PositionedJson } from "./json.js";
 import { createRequire } from "node:module";
 import { canonicalJson } from "../util/canonical-json.js";
@@ -38,6 +38,8 @@ function precompiled(): Record<string, ValidateFunction> | undefined {
 export function compileSchema(schema: AnySchemaObject): ValidateFunction {
   const ready = precompiled()?.[schemaKey(schema)];
   if (ready) return ready;
+  // Only when run from source: loading ajv itself costs a startup that the built CLI skips.
+  const { Ajv } = createRequire(import.meta.url)("ajv") as { Ajv: typeof AjvClass };
   const ajv = new Ajv(AJV_OPTIONS);
   ajv.addKeyword({ keyword: "errorHint", schemaType: "string" });
   return ajv.compile(schema);
