@@ -38,14 +38,19 @@ export interface ReadDebOptions {
    */
   want?: (path: string, type: NodeType) => boolean;
   /**
-   * A store for the decompressed data.tar of this (already hash-verified) .deb: `load` gives it
-   * back from an earlier run, so xz is decoded once per package and machine; `save` receives it
-   * after a successful read. The tar is parsed and checked exactly as when decompressed.
+   * A store for the decompressed control.tar and data.tar of this (already hash-verified) .deb:
+   * `load` gives a member back from an earlier run, so xz is decoded once per package and
+   * machine; `save` receives it after a successful read. The tar is parsed and checked exactly
+   * as when decompressed.
    */
-  plainData?: {
-    load(): Promise<AsyncIterable<Uint8Array> | undefined>;
-    save(tar: Uint8Array[]): Promise<void>;
-  };
+  plain?: PlainTarStore;
+}
+
+export type TarMemberName = "control.tar" | "data.tar";
+
+export interface PlainTarStore {
+  load(member: TarMemberName): Promise<AsyncIterable<Uint8Array> | undefined>;
+  save(member: TarMemberName, tar: Uint8Array[]): Promise<void>;
 }
 
 const MAX_DEBIAN_BINARY = 1024;
@@ -68,15 +73,12 @@ export async function readDeb(path: string, opts: ReadDebOptions): Promise<DebCo
     } else if (data !== undefined || m.name.startsWith("_")) {
       // deb(5): members after data.tar, and names starting with "_", are to be ignored.
     } else if (controlFiles === undefined) {
-      controlFiles = await readControlTar(m, memberKind(m, "control.tar", label), label);
+      const kind = memberKind(m, "control.tar", label);
+      controlFiles = await throughStore(opts.plain, "control.tar", m, kind, (source) => readControlTar(m, kind, label, source));
       controlMember = m.name;
     } else {
       const kind = memberKind(m, "data.tar", label);
-      const stored = await opts.plainData?.load();
-      const chunks: Uint8Array[] = [];
-      const source = stored ?? tee(decompressMember(kind, m.stream()), opts.plainData ? chunks : undefined);
-      const result = await readDataTar(m, kind, label, (p, type) => want(p, type), source);
-      if (!stored && opts.plainData) await opts.plainData.save(chunks);
+      const result = await throughStore(opts.plain, "data.tar", m, kind, (source) => readDataTar(m, kind, label, (p, type) => want(p, type), source));
       data = { ...result, member: m, kind };
     }
   }
@@ -96,6 +98,16 @@ export async function readDeb(path: string, opts: ReadDebOptions): Promise<DebCo
     controlFiles,
     data: data.members,
   };
+}
+
+/** Reads a tar member from the store when it holds it, else decompressed, saving it after a good read. */
+async function throughStore<T>(store: PlainTarStore | undefined, name: TarMemberName, m: ArMember, kind: MemberCompression, read: (source: AsyncIterable<Uint8Array>) => Promise<T>): Promise<T> {
+  const stored = await store?.load(name);
+  if (stored) return read(stored);
+  const chunks: Uint8Array[] = [];
+  const result = await read(tee(decompressMember(kind, m.stream()), store ? chunks : undefined));
+  if (store) await store.save(name, chunks);
+  return result;
 }
 
 /** Pass chunks through, keeping a copy of each when `keep` is given. */
@@ -153,12 +165,18 @@ async function readTarMember(
   }
 }
 
-async function readControlTar(m: ArMember, kind: MemberCompression, label: string): Promise<Map<string, Uint8Array>> {
+async function readControlTar(m: ArMember, kind: MemberCompression, label: string, source?: AsyncIterable<Uint8Array>): Promise<Map<string, Uint8Array>> {
   const files = new Map<string, Uint8Array>();
-  await readTarMember(m, kind, label, async (e) => {
-    const member = await toDebMember(e, label, () => true);
-    if (member.type === "file" && member.content !== undefined) files.set(member.path.slice(1), member.content);
-  });
+  await readTarMember(
+    m,
+    kind,
+    label,
+    async (e) => {
+      const member = await toDebMember(e, label, () => true);
+      if (member.type === "file" && member.content !== undefined) files.set(member.path.slice(1), member.content);
+    },
+    source,
+  );
   return files;
 }
 

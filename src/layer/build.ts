@@ -8,7 +8,7 @@ import { openVerified, type Fetcher } from "../fetch/fetcher.js";
 import type { ContentCache } from "../fetch/cache.js";
 import { storeBlob } from "../fetch/blob-store.js";
 import type { LockedDerivation, LockedPackage } from "../lock/types.js";
-import { readDeb } from "../deb/read-deb.js";
+import { readDeb, type PlainTarStore, type TarMemberName } from "../deb/read-deb.js";
 import { LayerTree } from "./tree.js";
 import { selectMembers, selector } from "./select.js";
 import type { LayerNode } from "./types.js";
@@ -39,22 +39,22 @@ export interface LayerSources {
   fetcher: Fetcher;
   /** URLs to fetch a locked package from, in order (mirrors first). */
   urlsFor(pkg: LockedPackage): string[];
-  /** Where to keep decompressed data.tar members between runs (audit passes none: it re-derives). */
+  /** Where to keep decompressed control.tar and data.tar members between runs (audit passes none: it re-derives). */
   cache?: ContentCache;
 }
 
-/** The decompressed data.tar of a verified .deb, kept in the cache under a ref to the .deb's sha256. */
-function plainDataStore(cache: ContentCache, debSha256: string) {
-  const ref = `deb-data.tar:${debSha256}`;
+/** The decompressed control.tar and data.tar of a verified .deb, kept in the cache under refs to the .deb's sha256. */
+function plainTarStore(cache: ContentCache, debSha256: string): PlainTarStore {
+  const ref = (member: TarMemberName) => `deb-${member}:${debSha256}`;
   return {
-    async load(): Promise<AsyncIterable<Uint8Array> | undefined> {
-      const sha = await cache.getRef(ref);
+    async load(member) {
+      const sha = await cache.getRef(ref(member));
       const path = sha ? await cache.get(sha) : undefined;
       return path ? openVerified(path, sha) : undefined;
     },
-    async save(tar: Uint8Array[]): Promise<void> {
+    async save(member, tar) {
       const sha = await storeBlob(cache, Buffer.concat(tar));
-      await cache.setRef(ref, sha).catch(() => {});
+      await cache.setRef(ref(member), sha).catch(() => {});
     },
   };
 }
@@ -73,7 +73,7 @@ export async function buildLayer(plan: LayerPlan, sources: LayerSources): Promis
       readDeb(paths[i]!, {
         label: `${pkg.name}_${pkg.version}_${pkg.architecture}.deb`,
         want: (path) => takes[i]!(path),
-        ...(sources.cache ? { plainData: plainDataStore(sources.cache, pkg.sha256) } : {}),
+        ...(sources.cache ? { plain: plainTarStore(sources.cache, pkg.sha256) } : {}),
       }),
     ),
   );

@@ -1,7 +1,7 @@
 /**
- * The decompressed data.tar kept in the cache: a second build reads it instead of decoding xz
- * again and gives the same bytes; a corrupted stored copy is noticed (re-hashed) and replaced,
- * never used.
+ * The decompressed control.tar and data.tar kept in the cache: a second build reads them instead
+ * of decoding xz again and gives the same bytes; a corrupted stored copy is noticed (re-hashed)
+ * and replaced, never used.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readFile, readdir, writeFile } from "node:fs/promises";
@@ -46,21 +46,23 @@ async function build(out: string) {
   }
 }
 
-describe("decompressed .deb data kept in the cache", () => {
+describe("decompressed .deb members kept in the cache", () => {
   it("is stored on the first build, used on the next, and a corrupt copy is never used", async () => {
     const lock = JSON.parse(await readFile(project.lockfile, "utf8")) as Lockfile;
     const cache = new ContentCache(project.cache);
     await build(join(work, "a.tar"));
     const pkg = lock.architectures.amd64!.packages[0]!;
-    const stored = await cache.getRef(`deb-data.tar:${pkg.sha256}`);
-    expect(stored, "a decompressed data.tar is recorded for the .deb").toMatch(/^[0-9a-f]{64}$/);
+    for (const member of ["control.tar", "data.tar"]) {
+      const stored = await cache.getRef(`deb-${member}:${pkg.sha256}`);
+      expect(stored, `a decompressed ${member} is recorded for the .deb`).toMatch(/^[0-9a-f]{64}$/);
+    }
 
     await build(join(work, "b.tar"));
     expect(Buffer.compare(await readFile(join(work, "a.tar")), await readFile(join(work, "b.tar")))).toBe(0);
 
-    // Corrupt every stored data.tar: the build must notice (the cache re-hashes) and still match the lock.
-    for (const p of lock.architectures.amd64!.packages) {
-      const sha = await cache.getRef(`deb-data.tar:${p.sha256}`);
+    // Corrupt every stored tar: the build must notice (the cache re-hashes) and still match the lock.
+    for (const key of lock.architectures.amd64!.packages.flatMap((p) => [`deb-control.tar:${p.sha256}`, `deb-data.tar:${p.sha256}`])) {
+      const sha = await cache.getRef(key);
       if (!sha) continue;
       const path = cache.pathFor(sha);
       const bytes = await readFile(path);
