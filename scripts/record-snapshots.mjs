@@ -37,57 +37,67 @@ const { values } = parseArgs({
 });
 const aptFlag = values["apt-sources"];
 
-const lock = await readLockfile(values.lockfile);
-const apt = aptFlag === undefined ? undefined : await readAptSources(aptFlag || undefined);
-const mirrors = planMirrors(sourcesForMirrors(lock.sources), { mirrors: values.mirror, ...(process.env.SCRATCH_PKGS_MIRROR ? { envMirror: process.env.SCRATCH_PKGS_MIRROR } : {}), ...(apt ? { apt } : {}) });
-const cache = new ContentCache(values.cache ?? defaultCacheDir());
-const http = new HttpClient({});
-const fetcher = new Fetcher({ cache, http, offline: false, progress: silentProgress });
-
-/** Each pinned file: the source it is under, its path there, size and sha256, and where to fetch it. */
-const wanted = [];
-for (const source of lock.sources) {
-  for (const suite of source.suites) {
-    const urls = (p) => mirrors.basesFor(source.name, suite.suite).map((b) => `${b}/dists/${suite.suite}/${p}`);
-    const pinned = [suite.release, ...(suite.release.signature ? [suite.release.signature] : []), ...suite.indexes];
-    for (const f of pinned) wanted.push({ source: source.name, rel: `dists/${suite.suite}/${f.path}`, size: f.size, sha256: f.sha256, urls: urls(f.path) });
-  }
-}
-for (const arch of Object.keys(lock.architectures).sort()) {
-  for (const pkg of lock.architectures[arch].packages) {
-    const source = lock.sources.find((s) => s.name === pkg.source);
-    wanted.push({ source: pkg.source, rel: pkg.url.slice(source.url.length + 1), size: pkg.size, sha256: pkg.sha256, urls: packageUrls(lock.sources, mirrors, pkg) });
-  }
-}
-
-let written = 0;
-let kept = 0;
-const seen = new Set();
 try {
-  for (const f of wanted) {
-    const dest = resolve(values.out, f.source, f.rel);
-    if (seen.has(dest)) continue;
-    seen.add(dest);
-    if (await recorded(dest, f)) {
-      kept++;
-      continue;
-    }
-    const from = await fetcher.fetchPinned({ urls: f.urls, sha256: f.sha256, size: f.size, label: `${f.source}/${f.rel}` });
-    await mkdir(dirname(dest), { recursive: true });
-    const tmp = `${dest}.tmp-${process.pid}`;
-    await copyFile(from, tmp);
-    await rename(tmp, dest).catch(async (e) => {
-      await rm(tmp, { force: true });
-      throw e;
-    });
-    await fsyncDir(dirname(dest));
-    written++;
-    process.stdout.write(`recorded ${join(values.out, f.source, f.rel)} (${f.size} bytes)\n`);
-  }
-} finally {
-  await http.close();
+  await record();
+} catch (e) {
+  // Errors of the tool say what and where; a maintainer needs that, not a stack.
+  process.stderr.write(`record-snapshots: ${e?.message ?? e}${e?.hint ? `\n  hint: ${e.hint}` : ""}\n`);
+  process.exitCode = typeof e?.exitCode === "number" ? e.exitCode : 1;
 }
-process.stdout.write(`${written} written, ${kept} already recorded, ${seen.size} files for ${values.lockfile}\n`);
+
+async function record() {
+  const lock = await readLockfile(values.lockfile);
+  const apt = aptFlag === undefined ? undefined : await readAptSources(aptFlag || undefined);
+  const mirrors = planMirrors(sourcesForMirrors(lock.sources), { mirrors: values.mirror, ...(process.env.SCRATCH_PKGS_MIRROR ? { envMirror: process.env.SCRATCH_PKGS_MIRROR } : {}), ...(apt ? { apt } : {}) });
+  const cache = new ContentCache(values.cache ?? defaultCacheDir());
+  const http = new HttpClient({});
+  const fetcher = new Fetcher({ cache, http, offline: false, progress: silentProgress });
+
+  /** Each pinned file: the source it is under, its path there, size and sha256, and where to fetch it. */
+  const wanted = [];
+  for (const source of lock.sources) {
+    for (const suite of source.suites) {
+      const urls = (p) => mirrors.basesFor(source.name, suite.suite).map((b) => `${b}/dists/${suite.suite}/${p}`);
+      const pinned = [suite.release, ...(suite.release.signature ? [suite.release.signature] : []), ...suite.indexes];
+      for (const f of pinned) wanted.push({ source: source.name, rel: `dists/${suite.suite}/${f.path}`, size: f.size, sha256: f.sha256, urls: urls(f.path) });
+    }
+  }
+  for (const arch of Object.keys(lock.architectures).sort()) {
+    for (const pkg of lock.architectures[arch].packages) {
+      const source = lock.sources.find((s) => s.name === pkg.source);
+      wanted.push({ source: pkg.source, rel: pkg.url.slice(source.url.length + 1), size: pkg.size, sha256: pkg.sha256, urls: packageUrls(lock.sources, mirrors, pkg) });
+    }
+  }
+
+  let written = 0;
+  let kept = 0;
+  const seen = new Set();
+  try {
+    for (const f of wanted) {
+      const dest = resolve(values.out, f.source, f.rel);
+      if (seen.has(dest)) continue;
+      seen.add(dest);
+      if (await recorded(dest, f)) {
+        kept++;
+        continue;
+      }
+      const from = await fetcher.fetchPinned({ urls: f.urls, sha256: f.sha256, size: f.size, label: `${f.source}/${f.rel}` });
+      await mkdir(dirname(dest), { recursive: true });
+      const tmp = `${dest}.tmp-${process.pid}`;
+      await copyFile(from, tmp);
+      await rename(tmp, dest).catch(async (e) => {
+        await rm(tmp, { force: true });
+        throw e;
+      });
+      await fsyncDir(dirname(dest));
+      written++;
+      process.stdout.write(`recorded ${join(values.out, f.source, f.rel)} (${f.size} bytes)\n`);
+    }
+  } finally {
+    await http.close();
+  }
+  process.stdout.write(`${written} written, ${kept} already recorded, ${seen.size} files for ${values.lockfile}\n`);
+}
 
 async function recorded(path, f) {
   const st = await stat(path).catch(() => undefined);
