@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Build step (after tsc): compile the JSON Schemas of scratch.json and scratch.lock into
 // standalone validator code (ajv's standalone mode), so that a run does not spend ~90 ms
-// compiling them. src/manifest/json-errors.ts finds a validator by the sha256 of its schema and
+// compiling them. src/util/json-errors.ts finds a validator by the sha256 of its schema and
 // compiles at run time when there is none (tests run from the .ts sources).
 import { writeFileSync, mkdirSync } from "node:fs";
 import { createRequire } from "node:module";

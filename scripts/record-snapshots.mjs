@@ -18,7 +18,7 @@ import { dirname, join, resolve } from "node:path";
 const dist = (m) => import(new URL(`../dist/${m}`, import.meta.url).href);
 const [{ readLockfile }, { planMirrors }, { readAptSources }, { packageUrls, sourcesForMirrors }, { Fetcher }, { HttpClient }, { ContentCache, defaultCacheDir }, { silentProgress }, { fsyncDir }] =
   await Promise.all(
-    ["lock/read.js", "sources/mirrors.js", "sources/apt-sources.js", "layer/urls.js", "fetch/fetcher.js", "fetch/http.js", "fetch/cache.js", "fetch/progress.js", "util/atomic-write.js"].map(dist),
+    ["lockfile/read.js", "sources/mirrors.js", "sources/apt-sources.js", "layer/urls.js", "fetch/fetcher.js", "fetch/http.js", "fetch/cache.js", "fetch/progress.js", "util/atomic-write.js"].map(dist),
   );
 
 // `--apt-sources` with no value means this machine's sources, as in the CLI.

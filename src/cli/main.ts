@@ -5,7 +5,7 @@
  */
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
-import { UsageError } from "../errors.js";
+import { UsageError } from "../model/errors.js";
 import { Output } from "./output.js";
 import { lockCommand } from "./commands/lock.js";
 import { whyCommand } from "./commands/why.js";
@@ -13,7 +13,7 @@ import { layerCommand } from "./commands/layer.js";
 import { auditCommand } from "./commands/audit.js";
 import { doctorCommand } from "./commands/doctor.js";
 import { imageCommand } from "./commands/image.js";
-import { VERSION } from "../version.js";
+import { VERSION } from "../util/version.js";
 
 export async function main(argv: string[]): Promise<number> {
   // Decide --json/--quiet before yargs, so that even usage errors honour them.

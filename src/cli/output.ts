@@ -2,7 +2,7 @@
  * Where things are printed. stdout carries results only (one JSON document with --json);
  * notes, progress and errors go to stderr; --quiet silences everything but errors.
  */
-import { isScratchError, type ScratchError } from "../errors.js";
+import { isScratchError, type ScratchError } from "../model/errors.js";
 
 export interface OutputOptions {
   json: boolean;

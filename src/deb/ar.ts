@@ -6,7 +6,7 @@
 
 import { open, type FileHandle } from "node:fs/promises";
 import { basename } from "node:path";
-import { IOError } from "../errors.js";
+import { IOError } from "../model/errors.js";
 import { DebFormatError } from "./errors.js";
 
 export interface ArMember {

@@ -1,7 +1,7 @@
 /** Which compression an ar member of a .deb uses, and its streaming decompressor. */
 
-import { decompress as decompressIndex } from "../index/decompress.js";
-import { unzstd } from "./zstd.js";
+import { decompress as decompressIndex } from "../codec/decompress.js";
+import { unzstd } from "../codec/zstd.js";
 
 export type MemberCompression = "none" | "gz" | "xz" | "zst";
 

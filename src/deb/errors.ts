@@ -1,4 +1,4 @@
-import { ScratchError, EXIT } from "../errors.js";
+import { ScratchError, EXIT } from "../model/errors.js";
 
 /**
  * A .deb that is not a well-formed Debian binary package, or that holds an entry this tool

@@ -5,14 +5,14 @@
  * refused here; whether a member passes through another's symlink is the layer tree's check.
  */
 
-import { DecompressError } from "../index/decompress.js";
-import type { DebMember, NodeType } from "../layer/types.js";
+import { DecompressError } from "../codec/decompress.js";
+import type { DebMember, NodeType } from "../model/layer.js";
 import { readArMembers, type ArMember } from "./ar.js";
 import { decompressMember, memberCompression, type MemberCompression } from "./decompress.js";
 import { DebFormatError } from "./errors.js";
 import { normaliseMemberPath } from "./paths.js";
 import { readEntryBody, readTar, TarFormatError, type TarEntry } from "./tar-reader.js";
-import { ZstdDecompressError } from "./zstd.js";
+import { ZstdDecompressError } from "../codec/zstd.js";
 
 export { normaliseMemberPath } from "./paths.js";
 export { DebFormatError } from "./errors.js";

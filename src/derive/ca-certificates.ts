@@ -28,7 +28,7 @@
  * its built-in list of the package's certificate names; that list is the package's own file
  * list, so it changes nothing unless the layer left some of the package's certificates out.
  */
-import type { LayerNode } from "../layer/types.js";
+import type { LayerNode } from "../model/layer.js";
 import { DerivationError } from "./errors.js";
 import { InputSet, compareBytes, fileNode, finish, resolveFile, symlinkNode, type OutputNode } from "./node.js";
 import type { Derivation, DerivationInput } from "./types.js";

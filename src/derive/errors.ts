@@ -1,4 +1,4 @@
-import { EXIT, ScratchError } from "../errors.js";
+import { EXIT, ScratchError } from "../model/errors.js";
 
 /** A recipe cannot run on the layer it was given (bad option, missing or unusable input). Exit 2. */
 export class DerivationError extends ScratchError {

@@ -3,8 +3,8 @@
  * sorting, path resolution inside the layer (symlinks and hard links), and the final assembly
  * of a Derivation with its LockedDerivation record.
  */
-import type { LayerNode } from "../layer/types.js";
-import type { LockedDerivation } from "../lock/types.js";
+import type { LayerNode } from "../model/layer.js";
+import type { LockedDerivation } from "../model/lock.js";
 import { sha256Hex } from "../util/hash.js";
 import type { Derivation } from "./types.js";
 

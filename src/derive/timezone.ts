@@ -3,7 +3,7 @@
  * `ln -nsf /usr/share/zoneinfo/$TIMEZONE /etc/localtime` (an absolute target) and
  * `echo "$TIMEZONE" > /etc/timezone`.
  */
-import type { LayerNode } from "../layer/types.js";
+import type { LayerNode } from "../model/layer.js";
 import { UnknownTimezoneError } from "./errors.js";
 import { InputSet, fileNode, finish, resolveFile, symlinkNode } from "./node.js";
 import type { Derivation, DerivationInput } from "./types.js";

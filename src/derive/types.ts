@@ -3,8 +3,8 @@
  * make them. Each recipe is a pure function from layer nodes (and options) to new nodes plus
  * the LockedDerivation record that `lock` stores and `audit` re-checks.
  */
-import type { LayerNode } from "../layer/types.js";
-import type { LockedDerivation } from "../lock/types.js";
+import type { LayerNode } from "../model/layer.js";
+import type { LockedDerivation } from "../model/lock.js";
 
 export interface DerivationInput {
   /** The layer so far, by absolute path. Lookup only: iteration order never matters. */

@@ -5,7 +5,7 @@
  * bounded by the file size, so a hostile file yields an ElfError, never a crash or a hang.
  */
 
-import { EXIT, ScratchError } from "../errors.js";
+import { EXIT, ScratchError } from "../model/errors.js";
 
 /** The file is not a (well-formed) ELF executable or shared object. Exit 2. */
 export class ElfError extends ScratchError {

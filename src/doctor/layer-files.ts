@@ -9,7 +9,7 @@
 import { createReadStream } from "node:fs";
 import { open } from "node:fs/promises";
 import * as posix from "node:path/posix";
-import { IOError, UsageError } from "../errors.js";
+import { IOError, UsageError } from "../model/errors.js";
 import { decompressMember, type MemberCompression } from "../deb/decompress.js";
 import { readEntryBody, readTar, TarFormatError, type TarEntryType } from "../deb/tar-reader.js";
 

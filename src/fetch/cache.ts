@@ -9,7 +9,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { chmod, mkdir, open, readdir, readFile, rename, stat, unlink, type FileHandle } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, isAbsolute, join } from "node:path";
-import { IOError } from "../errors.js";
+import { IOError } from "../model/errors.js";
 import { writeFileAtomic, fsyncDir } from "../util/atomic-write.js";
 import { sha256Hex } from "../util/hash.js";
 

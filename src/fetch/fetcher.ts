@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { open, readFile, unlink, writeFile, type FileHandle } from "node:fs/promises";
 import { basename } from "node:path";
-import { NetworkError, VerificationError } from "../errors.js";
+import { NetworkError, VerificationError } from "../model/errors.js";
 import { sha256Hex } from "../util/hash.js";
 import type { ContentCache } from "./cache.js";
 import type { HttpClient } from "./http.js";

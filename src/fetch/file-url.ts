@@ -5,7 +5,7 @@
  */
 import { createReadStream } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { NetworkError } from "../errors.js";
+import { NetworkError } from "../model/errors.js";
 import type { Sink } from "./http.js";
 
 export async function readFileUrl(url: URL, sink: Sink, onStart?: (total: number | undefined) => void): Promise<void> {

@@ -5,7 +5,7 @@
  * file: URLs (a local mirror directory) are read from disk, once.
  */
 import type { Agent, Dispatcher } from "undici";
-import { NetworkError } from "../errors.js";
+import { NetworkError } from "../model/errors.js";
 import { Limiter } from "./limiter.js";
 import { readFileUrl } from "./file-url.js";
 

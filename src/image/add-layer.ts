@@ -8,9 +8,9 @@ import { readFile } from "node:fs/promises";
 import { basename } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { readTar, TarFormatError } from "../deb/tar-reader.js";
-import { compressLayer } from "../layer/compress.js";
+import { compressLayer } from "../codec/compress.js";
 import { digestBytes } from "../layer/digest.js";
-import { CheckFailedError, IOError } from "../errors.js";
+import { CheckFailedError, IOError } from "../model/errors.js";
 
 export interface AddedLayer {
   /** The path given (after {arch} substitution). */

@@ -3,8 +3,8 @@
  * what the lock implies (nonroot user with the base set, SSL_CERT_FILE with ca-certificates,
  * TZ with tzdata), serialised with a fixed key order so the same inputs give the same bytes.
  */
-import type { Lockfile } from "../lock/types.js";
-import { UsageError } from "../errors.js";
+import type { Lockfile } from "../model/lock.js";
+import { UsageError } from "../model/errors.js";
 
 /** The OCI/Go name of a Debian architecture, with the ARM variant where one applies. */
 export interface OciPlatform {

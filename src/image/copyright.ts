@@ -5,7 +5,7 @@
  * (free-form copyright, no `Files: *` paragraph, no file) declares nothing: NOASSERTION.
  */
 import { readDeb } from "../deb/read-deb.js";
-import { field, parseDeb822, type Paragraph } from "../index/deb822.js";
+import { field, parseDeb822, type Paragraph } from "../debian/deb822.js";
 
 export interface DeclaredLicense {
   /** An SPDX license expression, or "NOASSERTION". */

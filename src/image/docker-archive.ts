@@ -7,7 +7,7 @@
  * sorted entries, fixed modes, every mtime the lock's SOURCE_DATE_EPOCH.
  */
 import { writeLayerTar } from "../layer/tar-writer.js";
-import type { LayerNode } from "../layer/types.js";
+import type { LayerNode } from "../model/layer.js";
 import { writeFileAtomic } from "../util/atomic-write.js";
 
 export interface DockerArchiveInput {

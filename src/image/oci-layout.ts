@@ -13,7 +13,7 @@ import { chmod, lstat, mkdir, readdir, rename, rm, writeFile } from "node:fs/pro
 import { basename, dirname, join } from "node:path";
 import { digestBytes } from "../layer/digest.js";
 import { fsyncDir } from "../util/atomic-write.js";
-import { IOError, UsageError } from "../errors.js";
+import { IOError, UsageError } from "../model/errors.js";
 import type { OciPlatform } from "./config.js";
 
 export const MEDIA = {

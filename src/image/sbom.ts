@@ -7,11 +7,11 @@
  * the creation time derive from the lock's sha256 and sourceDateEpoch.
  */
 import { createHash } from "node:crypto";
-import type { LockedPackage, Lockfile } from "../lock/types.js";
-import type { LayerNode } from "../layer/types.js";
+import type { LockedPackage, Lockfile } from "../model/lock.js";
+import type { LayerNode } from "../model/layer.js";
 import type { DeclaredLicense, ExtractedLicense } from "./copyright.js";
 import { rfc3339 } from "./config.js";
-import { VERSION } from "../version.js";
+import { VERSION } from "../util/version.js";
 
 /** The purl distro qualifier of a suite: bookworm-updates → debian-12; unknown codenames stay as they are. */
 const CODENAMES: Record<string, string> = { buster: "debian-10", bullseye: "debian-11", bookworm: "debian-12", trixie: "debian-13", forky: "debian-14" };

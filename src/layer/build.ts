@@ -7,11 +7,11 @@
 import { openVerified, type Fetcher } from "../fetch/fetcher.js";
 import type { ContentCache } from "../fetch/cache.js";
 import { storeBlob } from "../fetch/blob-store.js";
-import type { LockedDerivation, LockedPackage } from "../lock/types.js";
+import type { LockedDerivation, LockedPackage } from "../model/lock.js";
 import { readDeb, type PlainTarStore, type TarMemberName } from "../deb/read-deb.js";
 import { LayerTree } from "./tree.js";
 import { selectMembers, selector } from "./select.js";
-import type { LayerNode } from "./types.js";
+import type { LayerNode } from "../model/layer.js";
 import { streamLayerTar } from "./tar-writer.js";
 import { createDigestSink } from "./digest.js";
 import { runDerivation, type DerivationStep, type PackageFiles } from "./derivations.js";

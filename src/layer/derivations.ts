@@ -8,7 +8,7 @@ import { baseFiles, BASE_FILES_RECIPE } from "../derive/base-files.js";
 import { caCertificates, CA_CERTIFICATES_RECIPE } from "../derive/ca-certificates.js";
 import { timezone, TIMEZONE_RECIPE } from "../derive/timezone.js";
 import { dpkgStatus, DPKG_STATUS_RECIPE, type DpkgStatusPackage } from "../derive/dpkg-status.js";
-import { LockfileError } from "../errors.js";
+import { LockfileError } from "../model/errors.js";
 
 export interface DerivationStep {
   recipe: string;

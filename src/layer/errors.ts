@@ -1,4 +1,4 @@
-import { ScratchError, EXIT } from "../errors.js";
+import { ScratchError, EXIT } from "../model/errors.js";
 
 /**
  * A path that would escape the layer or be written through a link: refused, never a warning.

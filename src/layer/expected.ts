@@ -2,9 +2,9 @@
  * From a built layer to what the lock records about it: the diff_id, the provenance digest and,
  * per compression, the compressed digest and the compressor's settings.
  */
-import type { LockedLayer } from "../lock/types.js";
+import type { LockedLayer } from "../model/lock.js";
 import type { BuiltLayer } from "./build.js";
-import { compressLayer, type LayerCompression } from "./compress.js";
+import { compressLayer, type LayerCompression } from "../codec/compress.js";
 import { digestBytes } from "./digest.js";
 
 /** The compressions whose digests the lock records (none is the diff_id itself). */

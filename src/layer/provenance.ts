@@ -10,8 +10,8 @@
  * origin names the recipe only — a CA bundle reads ~150 certificates, and repeating them on each
  * of its ~300 outputs would make the manifest megabytes long.
  */
-import type { LayerNode } from "./types.js";
-import type { LockedDerivation } from "../lock/types.js";
+import type { LayerNode } from "../model/layer.js";
+import type { LockedDerivation } from "../model/lock.js";
 import { sortKeys } from "../util/canonical-json.js";
 import { sha256Hex } from "../util/hash.js";
 

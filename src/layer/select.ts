@@ -5,8 +5,8 @@
  * become regular files with the target's content.
  */
 import picomatch from "picomatch";
-import type { SelectionRule } from "../lock/types.js";
-import type { DebMember, LayerNode } from "./types.js";
+import type { SelectionRule } from "../model/lock.js";
+import type { DebMember, LayerNode } from "../model/layer.js";
 
 export type PathPredicate = (path: string) => boolean;
 

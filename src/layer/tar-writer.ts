@@ -23,7 +23,7 @@
  *   layers do not need it and Go's archive/tar (used by most OCI tooling) does not pad either.
  */
 
-import type { LayerNode } from "./types.js";
+import type { LayerNode } from "../model/layer.js";
 
 export interface TarWriteOptions {
   /** Seconds since the epoch (SOURCE_DATE_EPOCH), written as every entry's mtime. */

@@ -4,7 +4,7 @@
  * `/etc → /tmp/evil` and then write `/etc/passwd` through it), parents are explicit
  * directories, and two sources never silently disagree about a path.
  */
-import type { LayerNode, NodeOrigin } from "./types.js";
+import type { LayerNode, NodeOrigin } from "../model/layer.js";
 import { LayerConflictError, LayerSafetyError } from "./errors.js";
 
 const IMPLICIT: NodeOrigin = { kind: "implicit", reason: "parent directory" };

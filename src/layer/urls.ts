@@ -1,6 +1,6 @@
-import type { LockedPackage, LockedSource } from "../lock/types.js";
+import type { LockedPackage, LockedSource } from "../model/lock.js";
 import type { MirrorPlan } from "../sources/mirrors.js";
-import { LockfileError } from "../errors.js";
+import { LockfileError } from "../model/errors.js";
 
 /** The URLs to fetch a locked package from: its path under each fetch base (mirrors first). */
 export function packageUrls(sources: readonly LockedSource[], mirrors: MirrorPlan | undefined, pkg: LockedPackage): string[] {

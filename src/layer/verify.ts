@@ -2,14 +2,14 @@
  * Rebuilding a lock's layer and comparing it with what the lock promises: shared by `layer`,
  * `image` and `audit`, so that all three judge a layer by the same rules.
  */
-import type { Lockfile } from "../lock/types.js";
+import type { Lockfile } from "../model/lock.js";
 import type { MirrorPlan } from "../sources/mirrors.js";
 import { buildLayer, type BuiltLayer, type LayerSources } from "./build.js";
-import { compressLayer, type CompressedLayer, type LayerCompression } from "./compress.js";
+import { compressLayer, type CompressedLayer, type LayerCompression } from "../codec/compress.js";
 import { digestBytes } from "./digest.js";
 import { packageUrls } from "./urls.js";
 import { canonicalJson } from "../util/canonical-json.js";
-import { CheckFailedError, LockfileError } from "../errors.js";
+import { CheckFailedError, LockfileError } from "../model/errors.js";
 
 /** Build an architecture's layer exactly as the lock describes it (packages, rules, derivation steps, mtime). */
 export function buildLockedLayer(lock: Lockfile, arch: string, sources: Omit<LayerSources, "urlsFor"> & { mirrors: MirrorPlan }): Promise<BuiltLayer> {

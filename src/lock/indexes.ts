@@ -4,12 +4,12 @@
  */
 import type { Fetcher } from "../fetch/fetcher.js";
 import { openVerified } from "../fetch/fetcher.js";
-import { decompress, compressionOf, DecompressError } from "../index/decompress.js";
-import { readPackages } from "../index/packages.js";
-import type { PackageRecord } from "../index/types.js";
-import type { Manifest } from "../manifest/types.js";
+import { decompress, compressionOf, DecompressError } from "../codec/decompress.js";
+import { readPackages } from "../debian/packages.js";
+import type { PackageRecord } from "../model/package.js";
+import type { Manifest } from "../model/manifest.js";
 import { chooseIndexes, type VerifiedSuite, type IndexChoice } from "../sources/archive.js";
-import { VerificationError } from "../errors.js";
+import { VerificationError } from "../model/errors.js";
 
 /** Fetch (in parallel; the HTTP client bounds concurrency) and parse indexes, records in manifest order. */
 export async function readIndexes(fetcher: Fetcher, choices: Array<{ vs: VerifiedSuite; choice: IndexChoice }>): Promise<PackageRecord[]> {

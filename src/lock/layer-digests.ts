@@ -3,19 +3,29 @@
  * code as `layer` (memoised by everything the bytes depend on) and keeps the derivations, the
  * digests and, in the cache, the provenance manifest that `audit` compares paths against.
  */
-import type { Manifest } from "../manifest/types.js";
+import type { Manifest } from "../model/manifest.js";
 import type { MirrorPlan } from "../sources/mirrors.js";
 import { buildLayer } from "../layer/build.js";
 import { lockedLayer } from "../layer/expected.js";
-import { installedVersion } from "../layer/compress.js";
+import { installedVersion } from "../codec/compress.js";
 import { derivationSteps } from "../layer/derivations.js";
 import { packageUrls } from "../layer/urls.js";
 import { storeBlob } from "../fetch/blob-store.js";
-import type { LockOptions } from "./create.js";
-import type { LockedArchitecture, LockedPackage, LockedSource } from "./types.js";
+import type { Fetcher } from "../fetch/fetcher.js";
+import type { ContentCache } from "../fetch/cache.js";
+import type { ResolutionMemo } from "./memo.js";
+import type { LockedArchitecture, LockedPackage, LockedSource } from "../model/lock.js";
 
 export function lockedSourcesOf(manifest: Manifest): LockedSource[] {
   return manifest.sources.map((s) => ({ name: s.name, url: s.url, suites: s.suites.map((suite) => ({ suite }) as LockedSource["suites"][number]) }));
+}
+
+/** What building a lock's layers needs from the run. */
+export interface LayerDigestContext {
+  fetcher: Fetcher;
+  /** Where the provenance manifests are kept (the cache). */
+  blobs?: ContentCache;
+  memo?: ResolutionMemo;
 }
 
 /** Build the layer through the same code as `layer`, to record what it must produce (memoised). */
@@ -24,7 +34,7 @@ export async function lockLayer(
   arch: string,
   packages: LockedPackage[],
   mtime: number,
-  opts: LockOptions,
+  opts: LayerDigestContext,
   mirrors: MirrorPlan,
   sources: LockedSource[],
 ): Promise<Pick<LockedArchitecture, "derivations" | "layer">> {

@@ -13,7 +13,7 @@ import { createHash } from "node:crypto";
 import type { ContentCache } from "../fetch/cache.js";
 import { canonicalJson } from "../util/canonical-json.js";
 import { sha256Hex } from "../util/hash.js";
-import { VERSION } from "../version.js";
+import { VERSION } from "../util/version.js";
 
 /**
  * Every module of the program (compiled .js, or .ts when run from source by the tests) is part of the key: any change of code (a fix in the

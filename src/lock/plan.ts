@@ -2,10 +2,10 @@
  * From a manifest to resolver requests, and from resolved packages back to the selection rules
  * each one gets. Pure: no I/O.
  */
-import type { Manifest } from "../manifest/types.js";
+import type { Manifest } from "../model/manifest.js";
 import type { PackageRequest, ResolvedPackage } from "../resolve/types.js";
 import { builtinFileSet, userFileSet, DEFAULT_EXCLUDE, WHOLE_PACKAGE, type FileSetPlan } from "../resolve/filesets.js";
-import type { SelectionRule } from "./types.js";
+import type { SelectionRule } from "../model/lock.js";
 
 /** The set name under which whole `packages` entries are recorded. */
 export const WHOLE_PACKAGES_SET = "packages";

@@ -3,13 +3,13 @@
  * the requests with and without dependencies merged, each package with its URL under the
  * manifest's source URL, its reasons and its selection rules.
  */
-import type { Manifest } from "../manifest/types.js";
+import type { Manifest } from "../model/manifest.js";
 import type { Universe } from "../resolve/universe.js";
 import { resolve } from "../resolve/resolver.js";
 import type { ResolvedPackage } from "../resolve/types.js";
 import { selectionRules, type planRequests } from "./plan.js";
-import type { LockedArchitecture, LockedPackage } from "./types.js";
-import { ResolveError } from "../errors.js";
+import type { LockedArchitecture, LockedPackage } from "../model/lock.js";
+import { ResolveError } from "../model/errors.js";
 
 export type ResolvedArchitecture = Pick<LockedArchitecture, "packages" | "skipped">;
 

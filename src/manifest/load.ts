@@ -4,14 +4,14 @@
  */
 import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
-import { ManifestError } from "../errors.js";
+import { ManifestError } from "../model/errors.js";
 import { canonicalJson } from "../util/canonical-json.js";
 import { sha256Hex } from "../util/hash.js";
-import type { LoadedManifest, Manifest, ManifestSource } from "./types.js";
+import type { LoadedManifest, Manifest, ManifestSource } from "../model/manifest.js";
 import { parseManifest } from "./validate.js";
 
-export { BUILTIN_FILE_SETS } from "./types.js";
-export type { Manifest, LoadedManifest } from "./types.js";
+export { BUILTIN_FILE_SETS } from "../model/manifest.js";
+export type { Manifest, LoadedManifest } from "../model/manifest.js";
 export { parseManifest, parsePackageSpec } from "./validate.js";
 
 /** sha256 of the manifest's canonical JSON: what scratch.lock's manifest.sha256 records. */

@@ -4,12 +4,12 @@
  * rules a schema cannot say, then defaults and normalisation.
  */
 import path from "node:path";
-import { ManifestError } from "../errors.js";
-import { isValidVersion } from "../index/version.js";
-import { parseJsonWithPositions, JsonSyntaxError, type PositionedJson } from "./json.js";
-import { compileSchema, didYouMean, firstProblem, type Problem, type Wording } from "./json-errors.js";
+import { ManifestError } from "../model/errors.js";
+import { isValidVersion } from "../debian/version.js";
+import { parseJsonWithPositions, JsonSyntaxError, type PositionedJson } from "../util/json.js";
+import { compileSchema, didYouMean, firstProblem, type Problem, type Wording } from "../util/json-errors.js";
 import { MANIFEST_SCHEMA, PACKAGE_NAME_RE } from "./schema.js";
-import { BUILTIN_FILE_SETS, type FileSet, type Manifest, type ManifestSource, type PackageSpec } from "./types.js";
+import { BUILTIN_FILE_SETS, type FileSet, type Manifest, type ManifestSource, type PackageSpec } from "../model/manifest.js";
 
 let validator: ReturnType<typeof compileSchema> | undefined;
 

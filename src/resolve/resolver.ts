@@ -26,16 +26,16 @@
  * - Essential packages are not added implicitly (FROM scratch has no essential set).
  */
 
-import { ResolveError } from "../errors.js";
-import type { PackageRecord } from "../index/types.js";
+import { ResolveError } from "../model/errors.js";
+import type { PackageRecord } from "../model/package.js";
 import {
   archRestrictionMatches,
   formatRelation,
   parseRelations,
   satisfiesVersion,
   type Relation,
-} from "../index/relations.js";
-import { compareVersions, isValidVersion } from "../index/version.js";
+} from "../debian/relations.js";
+import { compareVersions, isValidVersion } from "../debian/version.js";
 import type { DependencyPolicy, PackageRequest, ResolveResult, ResolvedPackage } from "./types.js";
 import type { Provider, Universe } from "./universe.js";
 

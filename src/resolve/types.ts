@@ -1,4 +1,4 @@
-import type { PackageRecord } from "../index/types.js";
+import type { PackageRecord } from "../model/package.js";
 
 export type DependencyPolicy = "none" | "closure";
 

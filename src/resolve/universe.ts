@@ -14,10 +14,10 @@
  *      matters; everything else is independent of it.
  */
 
-import { ResolveError } from "../errors.js";
-import type { PackageRecord } from "../index/types.js";
-import { parseRelations } from "../index/relations.js";
-import { compareVersions, isValidVersion } from "../index/version.js";
+import { ResolveError } from "../model/errors.js";
+import type { PackageRecord } from "../model/package.js";
+import { parseRelations } from "../debian/relations.js";
+import { compareVersions, isValidVersion } from "../debian/version.js";
 
 /** One package offering a virtual name, with the version of a versioned `Provides: name (= v)`. */
 export interface Provider {

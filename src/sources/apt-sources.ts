@@ -5,8 +5,8 @@
  */
 import { readFile, readdir } from "node:fs/promises";
 import path from "node:path";
-import { UsageError } from "../errors.js";
-import { Deb822SyntaxError, field, parseDeb822 } from "../index/deb822.js";
+import { UsageError } from "../model/errors.js";
+import { Deb822SyntaxError, field, parseDeb822 } from "../debian/deb822.js";
 
 export interface AptSourceEntry {
   /** http(s) base URIs without a trailing slash, in file order. */

@@ -4,12 +4,12 @@
  * which Packages index files to read and from where.
  */
 import type { Fetcher } from "../fetch/fetcher.js";
-import { NetworkError, ResolveError, VerificationError } from "../errors.js";
+import { NetworkError, ResolveError, VerificationError } from "../model/errors.js";
 import type { Keyring } from "./keyring.js";
 import { parseRelease, checkValidUntil, type ReleaseInfo } from "./release.js";
 import { verifyClearsigned, verifyDetached } from "./signature.js";
 import { sha256Hex } from "../util/hash.js";
-import type { LockedIndex, LockedSuite } from "../lock/types.js";
+import type { LockedIndex, LockedSuite } from "../model/lock.js";
 
 export interface SuiteRef {
   source: string;

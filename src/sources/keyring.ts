@@ -5,7 +5,7 @@
  */
 import { readFile } from "node:fs/promises";
 import * as openpgp from "openpgp";
-import { IOError, ManifestError } from "../errors.js";
+import { IOError, ManifestError } from "../model/errors.js";
 
 export interface Keyring {
   file: string;

@@ -6,9 +6,9 @@
  * (SCRATCH_PKGS_MIRROR stands in for --mirror when no --mirror is given).
  * Within a level, URLs are tried in the order given.
  */
-import { UsageError } from "../errors.js";
-import { didYouMean } from "../manifest/json-errors.js";
-import type { Manifest } from "../manifest/types.js";
+import { UsageError } from "../model/errors.js";
+import { didYouMean } from "../util/json-errors.js";
+import type { Manifest } from "../model/manifest.js";
 import { checkUrl, stripTrailingSlash } from "../manifest/validate.js";
 import type { AptSourceEntry } from "./apt-sources.js";
 

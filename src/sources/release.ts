@@ -4,8 +4,8 @@
  * data out. Every malformed field is a VerificationError, because this text is what the signature
  * vouches for and what every later hash check trusts.
  */
-import { Deb822SyntaxError, field, parseDeb822 } from "../index/deb822.js";
-import { VerificationError } from "../errors.js";
+import { Deb822SyntaxError, field, parseDeb822 } from "../debian/deb822.js";
+import { VerificationError } from "../model/errors.js";
 
 export interface ReleaseEntry {
   size: number;

@@ -6,7 +6,7 @@
  * signature may reach the Release parser.
  */
 import * as openpgp from "openpgp";
-import { VerificationError } from "../errors.js";
+import { VerificationError } from "../model/errors.js";
 import type { Keyring } from "./keyring.js";
 
 export interface VerifiedRelease {

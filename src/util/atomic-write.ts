@@ -1,7 +1,7 @@
 import { open, rename, unlink } from "node:fs/promises";
 import { dirname, basename, join } from "node:path";
 import { randomBytes } from "node:crypto";
-import { IOError } from "../errors.js";
+import { IOError } from "../model/errors.js";
 
 /**
  * Write a file so that readers see either the old content or the whole new content: write a

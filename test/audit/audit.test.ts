@@ -8,15 +8,15 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { serveDirectory, type TestServer } from "../fixtures/server.js";
-import { runLock } from "../../src/lock/create.js";
-import { runAudit } from "../../src/audit/run.js";
+import { runLock } from "../../src/commands/lock.js";
+import { runAudit } from "../../src/commands/audit.js";
 import { formatReport } from "../../src/audit/report.js";
 import { Fetcher } from "../../src/fetch/fetcher.js";
 import { HttpClient } from "../../src/fetch/http.js";
 import { ContentCache } from "../../src/fetch/cache.js";
 import { silentProgress } from "../../src/fetch/progress.js";
 import { canonicalJson } from "../../src/util/canonical-json.js";
-import type { Lockfile } from "../../src/lock/types.js";
+import type { Lockfile } from "../../src/model/lock.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const SNAP = join(ROOT, "snapshots/debian");

@@ -9,7 +9,7 @@ import { execFile } from "node:child_process";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Lockfile } from "../../src/lock/types.js";
+import type { Lockfile } from "../../src/model/lock.js";
 import { cleanEnv, compileCli } from "../fixtures/cli.js";
 import { readLock, removeDir, tempDir } from "../lock/helpers.js";
 

@@ -11,7 +11,7 @@ import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Lockfile } from "../../src/lock/types.js";
+import type { Lockfile } from "../../src/model/lock.js";
 import { cleanEnv, compileCli } from "../fixtures/cli.js";
 import { serveDirectory, type TestServer } from "../fixtures/server.js";
 import { readLock, removeDir, tempDir } from "../lock/helpers.js";

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { DebFormatError, readDeb } from "../../src/deb/read-deb.js";
-import type { NodeType } from "../../src/layer/types.js";
+import type { NodeType } from "../../src/model/layer.js";
 import { buildAr } from "../fixtures/ar.js";
 import {
   buildDeb,

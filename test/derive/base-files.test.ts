@@ -1,7 +1,7 @@
 import { existsSync, lstatSync, readFileSync, readlinkSync } from "node:fs";
 import { describe, expect, test } from "vitest";
 import { baseFiles, GROUP, PASSWD } from "../../src/derive/base-files.js";
-import type { LayerNode } from "../../src/layer/types.js";
+import type { LayerNode } from "../../src/model/layer.js";
 import { sha256Hex } from "../../src/util/hash.js";
 
 const origin = { kind: "package" as const, package: "base-files", version: "12.4+deb12u11", architecture: "amd64", member: "./usr/lib/os-release" };

@@ -7,7 +7,7 @@ import { afterAll, describe, expect, test } from "vitest";
 import { caCertificates, pemName, BUNDLE_PATH, CONF_PATH } from "../../src/derive/ca-certificates.js";
 import { DerivationError } from "../../src/derive/errors.js";
 import type { Derivation } from "../../src/derive/types.js";
-import type { LayerNode } from "../../src/layer/types.js";
+import type { LayerNode } from "../../src/model/layer.js";
 import { sha256Hex } from "../../src/util/hash.js";
 import { runDebianCaInstall, type DebianCaResult } from "./debian-ca.js";
 import { extractDeb, hasCommand, nodesFromDir, tempDir, removeTempDirs } from "./helpers.js";

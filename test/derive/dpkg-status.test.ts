@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { afterAll, describe, expect, test } from "vitest";
 import { dpkgStatus, filterMd5sums } from "../../src/derive/dpkg-status.js";
 import { DerivationError } from "../../src/derive/errors.js";
-import { parseDeb822 } from "../../src/index/deb822.js";
+import { parseDeb822 } from "../../src/debian/deb822.js";
 import { extractDeb, hasCommand, run, removeTempDirs } from "./helpers.js";
 
 afterAll(removeTempDirs);

@@ -5,7 +5,7 @@ import { spawnSync } from "node:child_process";
 import { lstatSync, mkdtempSync, rmSync, readFileSync, readdirSync, readlinkSync, writeFileSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { LayerNode } from "../../src/layer/types.js";
+import type { LayerNode } from "../../src/model/layer.js";
 
 const made: string[] = [];
 

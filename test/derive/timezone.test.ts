@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import { UnknownTimezoneError } from "../../src/derive/errors.js";
 import { timezone, ZONEINFO } from "../../src/derive/timezone.js";
-import type { LayerNode } from "../../src/layer/types.js";
+import type { LayerNode } from "../../src/model/layer.js";
 import { sha256Hex } from "../../src/util/hash.js";
 import { fakeDebconf, run, tempDir, nodesFromDir, removeTempDirs } from "./helpers.js";
 

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "vitest";
 import { resolveFile } from "../../src/derive/node.js";
 import { usrMergeLinks } from "../../src/derive/usr-merge.js";
-import type { LayerNode } from "../../src/layer/types.js";
+import type { LayerNode } from "../../src/model/layer.js";
 
 const origin = { kind: "package" as const, package: "libc6", version: "2.41-12", architecture: "amd64", member: "." };
 const file = (path: string): [string, LayerNode] => [path, { path, type: "file", mode: 0o755, uid: 0, gid: 0, content: new Uint8Array([0x7f, 0x45, 0x4c, 0x46]), origin }];

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { ElfError, parseElf } from "../../src/doctor/elf.js";
-import { ScratchError } from "../../src/errors.js";
+import { ScratchError } from "../../src/model/errors.js";
 import { C_DYNAMIC, C_STATIC_TLS, CXX, compile, have, readelf } from "./helpers.js";
 import { makeElf } from "./make-elf.js";
 

@@ -7,9 +7,9 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import * as tar from "tar-stream";
 import { parseElf, TRIPLETS } from "../../src/doctor/elf.js";
 import { lookup, normalize, type LayerTree } from "../../src/doctor/layer-files.js";
-import { diagnose, formatDoctor, packageFor, runDoctor, searchDirs } from "../../src/doctor/run.js";
+import { diagnose, formatDoctor, packageFor, runDoctor, searchDirs } from "../../src/commands/doctor.js";
 import { main } from "../../src/cli/main.js";
-import type { Lockfile } from "../../src/lock/types.js";
+import type { Lockfile } from "../../src/model/lock.js";
 import { C_DYNAMIC, C_STATIC_TLS, CXX, compile, readelf } from "./helpers.js";
 import { makeElf } from "./make-elf.js";
 

@@ -3,7 +3,7 @@ import { execFile } from "node:child_process";
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { NetworkError, VerificationError } from "../../src/errors.js";
+import { NetworkError, VerificationError } from "../../src/model/errors.js";
 import { ContentCache } from "../../src/fetch/cache.js";
 import { Fetcher, openVerified } from "../../src/fetch/fetcher.js";
 import { HttpClient } from "../../src/fetch/http.js";

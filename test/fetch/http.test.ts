@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { NetworkError } from "../../src/errors.js";
+import { NetworkError } from "../../src/model/errors.js";
 import { HttpClient } from "../../src/fetch/http.js";
 import { serveDirectory, type TestServer } from "../fixtures/server.js";
 import { bytesOf, removeDir, tempDir, writeTree } from "./helpers.js";

@@ -3,7 +3,7 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CheckFailedError, IOError } from "../../src/errors.js";
+import { CheckFailedError, IOError } from "../../src/model/errors.js";
 import { loadAddedLayer, unsafeName } from "../../src/image/add-layer.js";
 import { rejection, removeDir, tempDir } from "../lock/helpers.js";
 import { must } from "./helpers.js";

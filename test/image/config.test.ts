@@ -1,7 +1,7 @@
 // The image config as pure functions: exec-form parsing (shell form refused), the defaults the
 // lock implies, --env overrides, platforms, and the fixed key order of the JSON.
 import { describe, expect, it } from "vitest";
-import { UsageError } from "../../src/errors.js";
+import { UsageError } from "../../src/model/errors.js";
 import { imageConfig, imageEnv, imageUser, ociPlatform, parseExecForm, parseKeyValues, rfc3339, type LockFacts } from "../../src/image/config.js";
 
 const refused = (f: () => unknown): UsageError => {

@@ -14,7 +14,7 @@ import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Lockfile } from "../../src/lock/types.js";
+import type { Lockfile } from "../../src/model/lock.js";
 import { compileProbe, parseProbeOutput, PROBE_EPOCHS, PROBE_ZONE, type ProbeOutput, type ProbeTime } from "../fixtures/probe-program.js";
 import { cleanEnv, compileCli, must, run } from "./helpers.js";
 

@@ -9,7 +9,7 @@ import { ContentCache } from "../../src/fetch/cache.js";
 import { Fetcher } from "../../src/fetch/fetcher.js";
 import { HttpClient } from "../../src/fetch/http.js";
 import { silentProgress } from "../../src/fetch/progress.js";
-import { runImage, type ImageOptions, type ImageResult } from "../../src/image/run.js";
+import { runImage, type ImageOptions, type ImageResult } from "../../src/commands/image.js";
 import { buildArchive, FIXTURE_DATE, type FixturePackage } from "../fixtures/archive.js";
 import { serveDirectory, type TestServer } from "../fixtures/server.js";
 import { ARCHES, KEY_DATE, lockWith, signDateFor, stablePackages, tempDir, writeProject } from "../lock/helpers.js";

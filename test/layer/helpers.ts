@@ -11,9 +11,9 @@ import { ContentCache } from "../../src/fetch/cache.js";
 import { Fetcher } from "../../src/fetch/fetcher.js";
 import { HttpClient } from "../../src/fetch/http.js";
 import { silentProgress } from "../../src/fetch/progress.js";
-import { runLock, type LockResult } from "../../src/lock/create.js";
-import { runLayer, type LayerResult } from "../../src/layer/run.js";
-import type { LayerCompression } from "../../src/layer/compress.js";
+import { runLock, type LockResult } from "../../src/commands/lock.js";
+import { runLayer, type LayerResult } from "../../src/commands/layer.js";
+import type { LayerCompression } from "../../src/codec/compress.js";
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 

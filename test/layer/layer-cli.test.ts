@@ -4,7 +4,7 @@ import { createHash } from "node:crypto";
 import { copyFile, mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Lockfile } from "../../src/lock/types.js";
+import type { Lockfile } from "../../src/model/lock.js";
 import { buildDeb, hasCommand, maliciousEntries } from "../fixtures/deb.js";
 import { serveDirectory, type TestServer } from "../fixtures/server.js";
 import { ARCHES, PROJECT, layerArchive } from "./fixture.js";

@@ -7,7 +7,7 @@ import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import picomatch from "picomatch";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Lockfile } from "../../src/lock/types.js";
+import type { Lockfile } from "../../src/model/lock.js";
 import { parseProvenance, PROVENANCE_PATH } from "../../src/layer/provenance.js";
 import { buildDeb, hasCommand, maliciousEntries, type MaliciousKind } from "../fixtures/deb.js";
 import type { FixtureArchive } from "../fixtures/archive.js";

@@ -9,12 +9,12 @@ import { join } from "node:path";
 import { serveDirectory, type TestServer } from "../fixtures/server.js";
 import { layerArchive, PROJECT } from "./fixture.js";
 import { lockWith, removeDir, tempDir, writeProject } from "./helpers.js";
-import { runLayer } from "../../src/layer/run.js";
+import { runLayer } from "../../src/commands/layer.js";
 import { Fetcher } from "../../src/fetch/fetcher.js";
 import { HttpClient } from "../../src/fetch/http.js";
 import { ContentCache } from "../../src/fetch/cache.js";
 import { silentProgress } from "../../src/fetch/progress.js";
-import type { Lockfile } from "../../src/lock/types.js";
+import type { Lockfile } from "../../src/model/lock.js";
 
 let work: string;
 let server: TestServer;

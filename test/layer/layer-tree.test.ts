@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { LayerTree } from "../../src/layer/tree.js";
 import { selectMembers, selector } from "../../src/layer/select.js";
 import { LayerConflictError, LayerSafetyError } from "../../src/layer/errors.js";
-import type { DebMember, LayerNode, NodeOrigin } from "../../src/layer/types.js";
+import type { DebMember, LayerNode, NodeOrigin } from "../../src/model/layer.js";
 import { DEFAULT_EXCLUDE, WHOLE_PACKAGE } from "../../src/resolve/filesets.js";
 
 const from = (pkg: string, member: string, version = "1.0"): NodeOrigin => ({ kind: "package", package: pkg, version, architecture: "amd64", member });

@@ -12,7 +12,7 @@ import ts from "typescript";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compareBytes, streamLayerTar, writeLayerTar } from "../../src/layer/tar-writer.js";
 import { createDigestSink, digestBytes } from "../../src/layer/digest.js";
-import type { LayerNode, NodeType } from "../../src/layer/types.js";
+import type { LayerNode, NodeType } from "../../src/model/layer.js";
 
 const MTIME = 1_700_000_000;
 const utf8 = new TextEncoder();

@@ -10,7 +10,7 @@ import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Lockfile } from "../../src/lock/types.js";
+import type { Lockfile } from "../../src/model/lock.js";
 import { parseProvenance, type ProvenanceEntry } from "../../src/layer/provenance.js";
 import { findLiveMirror } from "./mirror.js";
 import { runDebianCaInstall } from "../derive/debian-ca.js";

@@ -6,7 +6,7 @@ import { spawn } from "node:child_process";
 import { copyFile, readFile, stat, writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Lockfile } from "../../src/lock/types.js";
+import type { Lockfile } from "../../src/model/lock.js";
 import { compileCli, cleanEnv } from "../fixtures/cli.js";
 import { serveDirectory, type TestServer } from "../fixtures/server.js";
 import { makeKey, type TestKey } from "../sources/pgp-helpers.js";

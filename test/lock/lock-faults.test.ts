@@ -4,7 +4,7 @@
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { NetworkError, ResolveError, VerificationError } from "../../src/errors.js";
+import { NetworkError, ResolveError, VerificationError } from "../../src/model/errors.js";
 import { DebFormatError } from "../../src/deb/errors.js";
 import { LayerSafetyError } from "../../src/layer/errors.js";
 import { buildArchive, type FixtureArchive, type FixtureOptions, type FixturePackage } from "../fixtures/archive.js";

@@ -2,9 +2,9 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LockfileError } from "../../src/errors.js";
-import { parseLockfile, readLockfile } from "../../src/lock/read.js";
-import { LOCKFILE_VERSION, type Lockfile } from "../../src/lock/types.js";
+import { LockfileError } from "../../src/model/errors.js";
+import { parseLockfile, readLockfile } from "../../src/lockfile/read.js";
+import { LOCKFILE_VERSION, type Lockfile } from "../../src/model/lock.js";
 import { canonicalJson } from "../../src/util/canonical-json.js";
 
 const H = (c: string): string => c.repeat(64);

@@ -10,14 +10,14 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { serveDirectory, type TestServer } from "../fixtures/server.js";
-import { runLock } from "../../src/lock/create.js";
-import { runLayer } from "../../src/layer/run.js";
+import { runLock } from "../../src/commands/lock.js";
+import { runLayer } from "../../src/commands/layer.js";
 import { readTar } from "./helpers.js";
 import { Fetcher } from "../../src/fetch/fetcher.js";
 import { HttpClient } from "../../src/fetch/http.js";
 import { ContentCache } from "../../src/fetch/cache.js";
 import { silentProgress } from "../../src/fetch/progress.js";
-import type { Lockfile } from "../../src/lock/types.js";
+import type { Lockfile } from "../../src/model/lock.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const SNAP = join(ROOT, "snapshots/debian");

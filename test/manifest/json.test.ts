@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { JsonSyntaxError, parseJsonWithPositions } from "../../src/manifest/json.js";
-import { didYouMean, fieldPath, levenshtein } from "../../src/manifest/json-errors.js";
+import { JsonSyntaxError, parseJsonWithPositions } from "../../src/util/json.js";
+import { didYouMean, fieldPath, levenshtein } from "../../src/util/json-errors.js";
 
 describe("parseJsonWithPositions", () => {
   it("agrees with JSON.parse on any JSON text, compact or indented", () => {

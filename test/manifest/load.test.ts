@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ManifestError } from "../../src/errors.js";
+import { ManifestError } from "../../src/model/errors.js";
 import { BUILTIN_FILE_SETS, keyringPath, loadManifest, manifestSha256 } from "../../src/manifest/load.js";
 import { canonicalJson } from "../../src/util/canonical-json.js";
 

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { ResolveError } from "../../src/errors.js";
-import type { PackageRecord } from "../../src/index/types.js";
+import { ResolveError } from "../../src/model/errors.js";
+import type { PackageRecord } from "../../src/model/package.js";
 import { resolve } from "../../src/resolve/resolver.js";
 import type { DependencyPolicy, PackageRequest } from "../../src/resolve/types.js";
 import { Universe } from "../../src/resolve/universe.js";

@@ -1,4 +1,4 @@
-import type { PackageRecord } from "../../src/index/types.js";
+import type { PackageRecord } from "../../src/model/package.js";
 import type { PackageRequest } from "../../src/resolve/types.js";
 
 /** A synthetic package record; only the fields resolution reads matter. */

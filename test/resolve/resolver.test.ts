@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ResolveError } from "../../src/errors.js";
-import type { PackageRecord } from "../../src/index/types.js";
+import { ResolveError } from "../../src/model/errors.js";
+import type { PackageRecord } from "../../src/model/package.js";
 import { resolve, type ResolveOptions } from "../../src/resolve/resolver.js";
 import type { DependencyPolicy, PackageRequest, ResolveResult } from "../../src/resolve/types.js";
 import { Universe } from "../../src/resolve/universe.js";

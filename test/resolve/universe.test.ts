@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ResolveError } from "../../src/errors.js";
+import { ResolveError } from "../../src/model/errors.js";
 import { Universe } from "../../src/resolve/universe.js";
 import { rec } from "./helpers.js";
 

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { IOError, ManifestError } from "../../src/errors.js";
+import { IOError, ManifestError } from "../../src/model/errors.js";
 import { loadKeyring } from "../../src/sources/keyring.js";
 import { makeKey, publicKeyring, revoke } from "./pgp-helpers.js";
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { UsageError } from "../../src/errors.js";
-import type { Manifest } from "../../src/manifest/types.js";
+import { UsageError } from "../../src/model/errors.js";
+import type { Manifest } from "../../src/model/manifest.js";
 import type { AptSourceEntry } from "../../src/sources/apt-sources.js";
 import { planMirrors } from "../../src/sources/mirrors.js";
 

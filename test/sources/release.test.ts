@@ -1,7 +1,7 @@
 import { readFileSync, statSync } from "node:fs";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { VerificationError } from "../../src/errors.js";
+import { VerificationError } from "../../src/model/errors.js";
 import { loadKeyring } from "../../src/sources/keyring.js";
 import { checkValidUntil, parseRelease, parseReleaseDate } from "../../src/sources/release.js";
 import { verifyClearsigned } from "../../src/sources/signature.js";

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as openpgp from "openpgp";
 import { afterAll, describe, expect, it } from "vitest";
-import { VerificationError } from "../../src/errors.js";
+import { VerificationError } from "../../src/model/errors.js";
 import { keyringFromKeys, loadKeyring, type Keyring } from "../../src/sources/keyring.js";
 import { verifyClearsigned, verifyDetached } from "../../src/sources/signature.js";
 import { clearsign, detachSign, makeKey, publicKeyring, revoke, type SignOptions, type TestKey } from "./pgp-helpers.js";

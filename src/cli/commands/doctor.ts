@@ -1,6 +1,6 @@
 import type { CommandModule } from "yargs";
 import type { Output } from "../output.js";
-import { EXIT } from "../../errors.js";
+import { EXIT } from "../../model/errors.js";
 
 interface DoctorFlags {
   binary: string;
@@ -20,7 +20,7 @@ export function doctorCommand(out: Output, setCode: (c: number) => void): Comman
         .option("lockfile", { type: "string", describe: "scratch.lock, to check architectures and locked packages" })
         .option("arch", { type: "string", describe: "the Debian architecture the binary must be built for" }) as never,
     handler: async (argv) => {
-      const { runDoctor, formatDoctor } = await import("../../doctor/run.js");
+      const { runDoctor, formatDoctor } = await import("../../commands/doctor.js");
       const report = await runDoctor({
         binary: argv.binary,
         ...(argv.layer !== undefined ? { layer: argv.layer } : {}),

@@ -38,7 +38,7 @@ export function imageCommand(out: Output, setCode: (c: number) => void): Command
     handler: async (argv) => {
       const { fetcher, close } = await makeFetcher(argv);
       try {
-        const { runImage } = await import("../../image/run.js");
+        const { runImage } = await import("../../commands/image.js");
         const r = await runImage({
           lockfile: argv.lockfile,
           arches: argv.arch ?? [],

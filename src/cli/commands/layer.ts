@@ -1,8 +1,8 @@
 import type { CommandModule } from "yargs";
 import type { Output } from "../output.js";
 import { fetchOptions, makeFetcher, type FetchFlags } from "./common.js";
-import type { LayerCompression } from "../../layer/compress.js";
-import { UsageError } from "../../errors.js";
+import type { LayerCompression } from "../../codec/compress.js";
+import { UsageError } from "../../model/errors.js";
 
 interface LayerFlags extends FetchFlags {
   lockfile: string;
@@ -25,7 +25,7 @@ export function layerCommand(out: Output, setCode: (c: number) => void): Command
         .option("check", { type: "boolean", default: false, describe: "build, compare with the lock, write nothing; exit 1 unless equal" }) as never,
     handler: async (argv) => {
       if (!argv.output && !argv.check) throw new UsageError("layer needs --output FILE (or --check)", { hint: "e.g. scratch-pkgs layer --arch amd64 --output layer.tar" });
-      const { runLayer } = await import("../../layer/run.js");
+      const { runLayer } = await import("../../commands/layer.js");
       const { fetcher, cache, close } = await makeFetcher(argv);
       try {
         const results = await runLayer({

@@ -1,7 +1,7 @@
 import type { CommandModule } from "yargs";
 import type { Output } from "../output.js";
 import { fetchOptions, makeFetcher, type FetchFlags } from "./common.js";
-import { UsageError } from "../../errors.js";
+import { UsageError } from "../../model/errors.js";
 
 /** SOURCE_DATE_EPOCH (reproducible-builds.org) overrides the release Date as the layers' mtime. */
 function sourceDateEpochFromEnv(): { sourceDateEpoch?: number } {
@@ -29,7 +29,7 @@ export function lockCommand(out: Output, setCode: (c: number) => void): CommandM
         .option("check", { type: "boolean", default: false, describe: "write nothing; exit 1 if the lock is stale or would change" })
         .option("update", { type: "string", array: true, describe: "re-resolve every package (no names) or the named ones, instead of keeping the lock's versions" }) as never,
     handler: async (argv) => {
-      const [{ runLock }, { ResolutionMemo }] = await Promise.all([import("../../lock/create.js"), import("../../lock/memo.js")]);
+      const [{ runLock }, { ResolutionMemo }] = await Promise.all([import("../../commands/lock.js"), import("../../lock/memo.js")]);
       const { fetcher, cache, close } = await makeFetcher(argv);
       try {
         const update = argv.update === undefined ? undefined : argv.update.filter((u) => u !== "").length === 0 ? true : argv.update.filter((u) => u !== "");

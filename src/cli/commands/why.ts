@@ -1,6 +1,6 @@
 import type { CommandModule } from "yargs";
 import type { Output } from "../output.js";
-import { CheckFailedError } from "../../errors.js";
+import { CheckFailedError } from "../../model/errors.js";
 
 interface WhyFlags {
   target: string;
@@ -19,7 +19,7 @@ export function whyCommand(out: Output, setCode: (c: number) => void): CommandMo
         .option("lockfile", { type: "string", default: "scratch.lock" })
         .option("arch", { type: "string", describe: "only this architecture" }) as never,
     handler: async (argv) => {
-      const [{ readLockfile }, { why, formatWhy }] = await Promise.all([import("../../lock/read.js"), import("../../lock/why.js")]);
+      const [{ readLockfile }, { why, formatWhy }] = await Promise.all([import("../../lockfile/read.js"), import("../../commands/why.js")]);
       const lock = await readLockfile(argv.lockfile);
       const ans = why(lock, argv.target, argv.arch);
       if (ans.matches.length === 0 && ans.derivations.length === 0) {

@@ -9,12 +9,12 @@ import gt from "semver/functions/gt.js";
 import major from "semver/functions/major.js";
 import satisfies from "semver/functions/satisfies.js";
 import valid from "semver/functions/valid.js";
-import { IOError, LockfileError } from "../errors.js";
-import { isValidVersion } from "../index/version.js";
-import { JsonSyntaxError, parseJsonWithPositions, type PositionedJson } from "../manifest/json.js";
-import { compileSchema, firstProblem } from "../manifest/json-errors.js";
+import { IOError, LockfileError } from "../model/errors.js";
+import { isValidVersion } from "../debian/version.js";
+import { JsonSyntaxError, parseJsonWithPositions, type PositionedJson } from "../util/json.js";
+import { compileSchema, firstProblem } from "../util/json-errors.js";
 import { lockfileSchema } from "./schema.js";
-import { LOCKFILE_SUPPORTED, LOCKFILE_VERSION, type Lockfile } from "./types.js";
+import { LOCKFILE_SUPPORTED, LOCKFILE_VERSION, type Lockfile } from "../model/lock.js";
 
 const REGENERATE = "run `scratch-pkgs lock` to write a fresh scratch.lock";
 

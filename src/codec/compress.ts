@@ -20,7 +20,7 @@ import * as path from "node:path";
 import { gzip } from "pako";
 import { Zstd } from "@hpcc-js/wasm-zstd";
 import { decompress as zstdDecompress } from "fzstd";
-import type { CompressorSettings } from "../lock/types.js";
+import type { CompressorSettings } from "../model/lock.js";
 
 export type LayerCompression = "none" | "gzip" | "zstd";
 

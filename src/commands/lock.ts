@@ -6,25 +6,25 @@
 import { resolve as resolvePath } from "node:path";
 import { readFile } from "node:fs/promises";
 import { loadManifest } from "../manifest/load.js";
-import type { Manifest } from "../manifest/types.js";
+import type { Manifest } from "../model/manifest.js";
 import { loadKeyring, type Keyring } from "../sources/keyring.js";
 import { planMirrors } from "../sources/mirrors.js";
 import { readAptSources } from "../sources/apt-sources.js";
 import { fetchVerifiedSuite, chooseIndexes, type VerifiedSuite, type IndexChoice } from "../sources/archive.js";
 import type { Fetcher } from "../fetch/fetcher.js";
 import type { ContentCache } from "../fetch/cache.js";
-import type { ResolutionMemo } from "./memo.js";
+import type { ResolutionMemo } from "../lock/memo.js";
 import { Universe } from "../resolve/universe.js";
-import { planRequests } from "./plan.js";
-import { readIndexes, namesByArch } from "./indexes.js";
-import { resolveOrExplain, lockArchitecture, type ResolvedArchitecture } from "./resolve-arch.js";
-import { lockLayer, lockedSourcesOf } from "./layer-digests.js";
-import { LOCKFILE_VERSION, type Lockfile, type LockedArchitecture, type LockedSource, type LockedIndex } from "./types.js";
-import { parseLockfile } from "./read.js";
+import { planRequests } from "../lock/plan.js";
+import { readIndexes, namesByArch } from "../lock/indexes.js";
+import { resolveOrExplain, lockArchitecture, type ResolvedArchitecture } from "../lock/resolve-arch.js";
+import { lockLayer, lockedSourcesOf } from "../lock/layer-digests.js";
+import { LOCKFILE_VERSION, type Lockfile, type LockedArchitecture, type LockedSource, type LockedIndex } from "../model/lock.js";
+import { parseLockfile } from "../lockfile/read.js";
 import { canonicalJson } from "../util/canonical-json.js";
 import { writeFileAtomic } from "../util/atomic-write.js";
-import { CheckFailedError, IOError, ResolveError, UsageError } from "../errors.js";
-import { describeLockChanges } from "./diff.js";
+import { CheckFailedError, IOError, ResolveError, UsageError } from "../model/errors.js";
+import { describeLockChanges } from "../lockfile/diff.js";
 
 export interface LockOptions {
   config: string;

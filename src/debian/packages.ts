@@ -5,8 +5,8 @@
  * continuation lines joined by "\n" with their leading blank removed).
  */
 
-import { VerificationError } from "../errors.js";
-import type { PackageOrigin, PackageRecord } from "./types.js";
+import { VerificationError } from "../model/errors.js";
+import type { PackageOrigin, PackageRecord } from "../model/package.js";
 import { isValidVersion } from "./version.js";
 
 /** The fields we keep, by lower-case name, mapped to their slot. */

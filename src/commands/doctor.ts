@@ -7,10 +7,10 @@
  */
 
 import { readFile } from "node:fs/promises";
-import { IOError, UsageError } from "../errors.js";
-import type { Lockfile } from "../lock/types.js";
-import { ElfError, parseElf, TRIPLETS, type ElfInfo } from "./elf.js";
-import { lookup, readLayerTree, type LayerTree } from "./layer-files.js";
+import { IOError, UsageError } from "../model/errors.js";
+import type { Lockfile } from "../model/lock.js";
+import { ElfError, parseElf, TRIPLETS, type ElfInfo } from "../doctor/elf.js";
+import { lookup, readLayerTree, type LayerTree } from "../doctor/layer-files.js";
 
 export interface DoctorOptions {
   binary: string;
@@ -94,7 +94,7 @@ export function searchDirs(elf: ElfInfo): string[] {
 export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
   const bytes = await readBinary(opts.binary);
   const elf = parseElf(bytes, opts.binary);
-  const lock = opts.lockfile !== undefined ? await (await import("../lock/read.js")).readLockfile(opts.lockfile) : undefined;
+  const lock = opts.lockfile !== undefined ? await (await import("../lockfile/read.js")).readLockfile(opts.lockfile) : undefined;
   const tree = opts.layer !== undefined ? await readLayerTree(opts.layer) : undefined;
   return diagnose({ binary: opts.binary, elf, bytes, lock, tree, layer: opts.layer, arch: opts.arch });
 }

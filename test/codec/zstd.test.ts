@@ -1,6 +1,6 @@
 // The streaming zstd decoder against the zstd tool: chunking, several frames, bad input.
 import { describe, expect, it } from "vitest";
-import { unzstd, ZstdDecompressError } from "../../src/deb/zstd.js";
+import { unzstd, ZstdDecompressError } from "../../src/codec/zstd.js";
 import { compress, hasCommand } from "../fixtures/deb.js";
 
 async function collect(input: AsyncIterable<Uint8Array>): Promise<Buffer> {

@@ -6,8 +6,8 @@
 import type { Ajv as AjvClass, ErrorObject, ValidateFunction, AnySchemaObject } from "ajv";
 import type { PositionedJson } from "./json.js";
 import { createRequire } from "node:module";
-import { canonicalJson } from "../util/canonical-json.js";
-import { sha256Hex } from "../util/hash.js";
+import { canonicalJson } from "./canonical-json.js";
+import { sha256Hex } from "./hash.js";
 
 export interface Problem {
   /** Field path, e.g. `sources[1].suites[0]`; "" for the document itself. */

@@ -3,12 +3,12 @@ import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { VerificationError } from "../../src/errors.js";
-import { field, parseDeb822, type Paragraph } from "../../src/index/deb822.js";
-import { decompress } from "../../src/index/decompress.js";
-import { parsePackages, readPackages } from "../../src/index/packages.js";
-import { parseRelations } from "../../src/index/relations.js";
-import type { PackageOrigin, PackageRecord } from "../../src/index/types.js";
+import { VerificationError } from "../../src/model/errors.js";
+import { field, parseDeb822, type Paragraph } from "../../src/debian/deb822.js";
+import { decompress } from "../../src/codec/decompress.js";
+import { parsePackages, readPackages } from "../../src/debian/packages.js";
+import { parseRelations } from "../../src/debian/relations.js";
+import type { PackageOrigin, PackageRecord } from "../../src/model/package.js";
 
 const SNAPSHOT_INDEX = fileURLToPath(new URL("../../snapshots/debian/dists/bookworm-updates/main/binary-amd64/Packages.xz", import.meta.url));
 const ORIGIN: PackageOrigin = { source: "debian", suite: "bookworm-updates", component: "main" };

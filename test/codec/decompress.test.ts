@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { compressionOf, decompress, DecompressError, type Compression } from "../../src/index/decompress.js";
+import { compressionOf, decompress, DecompressError, type Compression } from "../../src/codec/decompress.js";
 
 const SNAPSHOT_INDEX = fileURLToPath(new URL("../../snapshots/debian/dists/bookworm-updates/main/binary-amd64/Packages.xz", import.meta.url));
 

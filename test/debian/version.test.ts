@@ -6,9 +6,9 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { parseDeb822, field } from "../../src/index/deb822.js";
-import { decompress } from "../../src/index/decompress.js";
-import { compareVersions, isValidVersion, parseVersion } from "../../src/index/version.js";
+import { parseDeb822, field } from "../../src/debian/deb822.js";
+import { decompress } from "../../src/codec/decompress.js";
+import { compareVersions, isValidVersion, parseVersion } from "../../src/debian/version.js";
 
 const run = promisify(execFile);
 const SNAPSHOT_INDEX = new URL("../../snapshots/debian/dists/bookworm-updates/main/binary-amd64/Packages.xz", import.meta.url);

@@ -5,8 +5,8 @@
  */
 import { readFile } from "node:fs/promises";
 import { basename } from "node:path";
-import { parseLockfile } from "../lock/read.js";
-import type { Lockfile, LockedPackage } from "../lock/types.js";
+import { parseLockfile } from "../lockfile/read.js";
+import type { Lockfile, LockedPackage } from "../model/lock.js";
 import type { Fetcher } from "../fetch/fetcher.js";
 import { planMirrors, type MirrorPlan } from "../sources/mirrors.js";
 import { readAptSources } from "../sources/apt-sources.js";
@@ -15,13 +15,13 @@ import { buildLockedLayer, compressedAsLocked, layerDifferences, layerMismatch }
 import { packageUrls, sourcesForMirrors } from "../layer/urls.js";
 import { writeFileAtomic } from "../util/atomic-write.js";
 import { sha256Hex } from "../util/hash.js";
-import { IOError, LockfileError, UsageError } from "../errors.js";
-import { imageConfig, lockFacts, ociPlatform, parseExecForm, parseKeyValues, rfc3339, type ConfigFlags, type HistoryEntry, type OciPlatform } from "./config.js";
-import { loadAddedLayer, type AddedLayer } from "./add-layer.js";
-import { packageLicense, type DeclaredLicense } from "./copyright.js";
-import { buildSbom, sbomText } from "./sbom.js";
-import { archTag, blob, checkTarget, imageIndex, imageManifest, jsonBlob, layoutIndex, MEDIA, sbomArtifact, writeOciLayout, type Artifact, type Blob } from "./oci-layout.js";
-import { writeDockerArchive } from "./docker-archive.js";
+import { IOError, LockfileError, UsageError } from "../model/errors.js";
+import { imageConfig, lockFacts, ociPlatform, parseExecForm, parseKeyValues, rfc3339, type ConfigFlags, type HistoryEntry, type OciPlatform } from "../image/config.js";
+import { loadAddedLayer, type AddedLayer } from "../image/add-layer.js";
+import { packageLicense, type DeclaredLicense } from "../image/copyright.js";
+import { buildSbom, sbomText } from "../image/sbom.js";
+import { archTag, blob, checkTarget, imageIndex, imageManifest, jsonBlob, layoutIndex, MEDIA, sbomArtifact, writeOciLayout, type Artifact, type Blob } from "../image/oci-layout.js";
+import { writeDockerArchive } from "../image/docker-archive.js";
 
 export interface ImageOptions {
   lockfile: string;

@@ -3,17 +3,17 @@
  * check it against what the lock promises, and write it (atomically) with its provenance
  * manifest beside it.
  */
-import { readLockfile } from "../lock/read.js";
+import { readLockfile } from "../lockfile/read.js";
 import type { Fetcher } from "../fetch/fetcher.js";
 import type { ContentCache } from "../fetch/cache.js";
 import { planMirrors } from "../sources/mirrors.js";
 import { readAptSources } from "../sources/apt-sources.js";
-import type { BuiltLayer } from "./build.js";
-import type { LayerCompression } from "./compress.js";
-import { sourcesForMirrors } from "./urls.js";
-import { buildLockedLayer, compressedAsLocked, layerDifferences, layerMismatch } from "./verify.js";
+import type { BuiltLayer } from "../layer/build.js";
+import type { LayerCompression } from "../codec/compress.js";
+import { sourcesForMirrors } from "../layer/urls.js";
+import { buildLockedLayer, compressedAsLocked, layerDifferences, layerMismatch } from "../layer/verify.js";
 import { writeFileAtomic } from "../util/atomic-write.js";
-import { UsageError } from "../errors.js";
+import { UsageError } from "../model/errors.js";
 
 export interface LayerOptions {
   lockfile: string;

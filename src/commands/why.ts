@@ -4,7 +4,7 @@
  * read), or else the locked packages whose selection rules take it.
  */
 import picomatch from "picomatch";
-import type { Lockfile, LockedPackage } from "./types.js";
+import type { Lockfile, LockedPackage } from "../model/lock.js";
 
 export interface WhyMatch {
   architecture: string;

@@ -1,4 +1,4 @@
-import type { Lockfile } from "./types.js";
+import type { Lockfile } from "../model/lock.js";
 import { canonicalJson } from "../util/canonical-json.js";
 
 /** Human lines saying what differs between two locks: packages added, removed, changed; releases moved. */

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { Deb822SyntaxError, field, fieldMap, parseDeb822 } from "../../src/index/deb822.js";
+import { Deb822SyntaxError, field, fieldMap, parseDeb822 } from "../../src/debian/deb822.js";
 
 describe("parseDeb822", () => {
   it("splits paragraphs on blank (or blank-looking) lines and keeps field order and line numbers", () => {

@@ -7,9 +7,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { compressLayer, compressorSettings, GZIP_LEVEL, LAYER_COMPRESSIONS, ZSTD_LEVEL, type LayerCompression } from "../../src/layer/compress.js";
+import { compressLayer, compressorSettings, GZIP_LEVEL, LAYER_COMPRESSIONS, ZSTD_LEVEL, type LayerCompression } from "../../src/codec/compress.js";
 import { writeLayerTar } from "../../src/layer/tar-writer.js";
-import type { LayerNode } from "../../src/layer/types.js";
+import type { LayerNode } from "../../src/model/layer.js";
 
 let tmp: string;
 beforeAll(() => {

@@ -1,8 +1,8 @@
 import { createReadStream } from "node:fs";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { field, parseDeb822 } from "../../src/index/deb822.js";
-import { decompress } from "../../src/index/decompress.js";
+import { field, parseDeb822 } from "../../src/debian/deb822.js";
+import { decompress } from "../../src/codec/decompress.js";
 import {
   archRestrictionMatches,
   formatRelation,
@@ -10,7 +10,7 @@ import {
   satisfiesVersion,
   type Relation,
   type RelOp,
-} from "../../src/index/relations.js";
+} from "../../src/debian/relations.js";
 
 const SNAPSHOT_INDEX = new URL("../../snapshots/debian/dists/bookworm-updates/main/binary-amd64/Packages.xz", import.meta.url);
 

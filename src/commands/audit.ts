@@ -7,10 +7,10 @@
 import { readFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { createHash } from "node:crypto";
-import { readLockfile } from "../lock/read.js";
-import type { Lockfile, LockedSource, LockedSuite } from "../lock/types.js";
+import { readLockfile } from "../lockfile/read.js";
+import type { Lockfile, LockedSource, LockedSuite } from "../model/lock.js";
 import { loadManifest, keyringPath } from "../manifest/load.js";
-import type { Manifest } from "../manifest/types.js";
+import type { Manifest } from "../model/manifest.js";
 import { loadKeyring, type Keyring } from "../sources/keyring.js";
 import { verifyClearsigned, verifyDetached } from "../sources/signature.js";
 import { parseRelease } from "../sources/release.js";
@@ -20,15 +20,15 @@ import type { Fetcher } from "../fetch/fetcher.js";
 import { openVerified } from "../fetch/fetcher.js";
 import type { ContentCache } from "../fetch/cache.js";
 import { loadBlob } from "../fetch/blob-store.js";
-import { decompress, compressionOf } from "../index/decompress.js";
-import { parsePackages } from "../index/packages.js";
+import { decompress, compressionOf } from "../codec/decompress.js";
+import { parsePackages } from "../debian/packages.js";
 import { digestBytes } from "../layer/digest.js";
 import { LOCKED_COMPRESSIONS } from "../layer/expected.js";
 import { buildLockedLayer, compressedAsLocked, layerDifferences } from "../layer/verify.js";
 import { packageUrls, sourcesForMirrors } from "../layer/urls.js";
-import { NetworkError, isScratchError } from "../errors.js";
-import { diffProvenance } from "./layer-diff.js";
-import { summarise, type AuditCheck, type AuditReport } from "./report.js";
+import { NetworkError, isScratchError } from "../model/errors.js";
+import { diffProvenance } from "../audit/layer-diff.js";
+import { summarise, type AuditCheck, type AuditReport } from "../audit/report.js";
 
 export interface AuditOptions {
   lockfile: string;

@@ -1,4 +1,0 @@
-import { readFileSync } from "node:fs";
-
-/** The package version, read from package.json next to dist/ (one source of truth). */
-export const VERSION: string = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
