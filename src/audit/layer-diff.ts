@@ -3,6 +3,7 @@
  * provenance manifests: content, mode, ownership, type or link target; missing or extra paths.
  */
 import { parseProvenance, type ProvenanceEntry } from "../layer/provenance.js";
+import { comparePaths } from "../util/byte-order.js";
 
 function originText(e: ProvenanceEntry): string {
   const o = e.origin;
@@ -15,7 +16,7 @@ export function diffProvenance(expectedText: string, actualText: string): Array<
   const want = new Map(parseProvenance(expectedText).entries.map((e) => [e.path, e]));
   const got = new Map(parseProvenance(actualText).entries.map((e) => [e.path, e]));
   const out: Array<{ path: string; difference: string; origin: string }> = [];
-  const paths = [...new Set([...want.keys(), ...got.keys()])].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+  const paths = [...new Set([...want.keys(), ...got.keys()])].sort(comparePaths);
   for (const path of paths) {
     const w = want.get(path);
     const g = got.get(path);

@@ -30,9 +30,10 @@
  */
 import type { LayerNode } from "../model/layer.js";
 import { DerivationError } from "./errors.js";
-import { InputSet, compareBytes, fileNode, finish, resolveFile, symlinkNode, type OutputNode } from "./node.js";
+import { InputSet, fileNode, finish, resolveFile, symlinkNode, type OutputNode } from "./node.js";
 import type { Derivation, DerivationInput } from "./types.js";
 import { rehashableCert } from "./x509-hash.js";
+import { comparePaths } from "../util/byte-order.js";
 
 export const CA_CERTIFICATES_RECIPE = "ca-certificates";
 export const CA_CERTIFICATES_VERSION = "1";
@@ -83,7 +84,7 @@ export function availableCertificates(nodes: ReadonlyMap<string, LayerNode>): st
     }
     names.add(rel);
   }
-  return [...names].sort(compareBytes);
+  return [...names].sort(comparePaths);
 }
 
 const SHELL_WS = /[ \t\n]+/; // IFS
@@ -102,7 +103,7 @@ export function confLines(names: readonly string[]): string[] {
   const pieces = echoed.split(",").map((p) => p.replace(C_SPACE, ""));
   const counts = new Map<string, number>();
   for (const p of pieces) counts.set(p, (counts.get(p) ?? 0) + 2); // once from ENABLED, once from AVAILABLE
-  return [...counts.keys()].sort(compareBytes).map((p) => {
+  return [...counts.keys()].sort(comparePaths).map((p) => {
     const line = `${String(counts.get(p)).padStart(7)} ${p}`; // uniq -c
     return line.replace(/^[ \t\n\v\f\r]*2[ \t\n\v\f\r]*/, "").replace(/^[ \t\n\v\f\r]*1[ \t\n\v\f\r]*/, "!");
   });
@@ -149,7 +150,7 @@ export function caCertificates(input: DerivationInput, opts: CaCertificatesOptio
 /** `openssl rehash` on a directory holding only these .pem files (fresh: no old hash links). */
 function rehashLinks(files: ReadonlyMap<string, { content: Uint8Array }>): OutputNode[] {
   const buckets = new Map<string, { fingerprints: Set<string>; files: string[] }>();
-  for (const name of [...files.keys()].sort(compareBytes)) {
+  for (const name of [...files.keys()].sort(comparePaths)) {
     const info = rehashableCert(files.get(name)!.content);
     if (info === undefined) continue;
     let b = buckets.get(info.subjectHash);

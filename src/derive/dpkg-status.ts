@@ -10,8 +10,9 @@
  * packages are named <name> too.
  */
 import { DerivationError } from "./errors.js";
-import { InputSet, compareBytes, fileNode, finish, type OutputNode } from "./node.js";
+import { InputSet, fileNode, finish, type OutputNode } from "./node.js";
 import type { Derivation } from "./types.js";
+import { comparePaths } from "../util/byte-order.js";
 
 export const DPKG_STATUS_RECIPE = "dpkg-status";
 export const DPKG_STATUS_VERSION = "1";
@@ -50,7 +51,7 @@ export function dpkgStatus(packages: ReadonlyArray<DpkgStatusPackage>): Derivati
   const inputs = new InputSet();
   const outputs: OutputNode[] = [];
   const seen = new Set<string>();
-  for (const pkg of [...packages].sort((a, b) => compareBytes(a.name, b.name))) {
+  for (const pkg of [...packages].sort((a, b) => comparePaths(a.name, b.name))) {
     if (!PACKAGE_NAME.test(pkg.name)) {
       throw new DerivationError(`dpkg status: "${pkg.name}" is not a valid Debian package name`, { hint: "check the lock's package names" });
     }

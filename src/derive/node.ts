@@ -1,12 +1,13 @@
 /**
  * Shared helpers of the recipes: node constructors with the normalised modes, byte-order path
- * sorting, path resolution inside the layer (symlinks and hard links), and the final assembly
+ * sorting (util/byte-order), path resolution inside the layer (symlinks and hard links), and the final assembly
  * of a Derivation with its LockedDerivation record.
  */
 import type { LayerNode } from "../model/layer.js";
 import type { LockedDerivation } from "../model/lock.js";
 import { sha256Hex } from "../util/hash.js";
 import type { Derivation } from "./types.js";
+import { comparePaths } from "../util/byte-order.js";
 
 const encoder = new TextEncoder();
 
@@ -25,11 +26,6 @@ export function symlinkNode(path: string, target: string): OutputNode {
   return { path, type: "symlink", mode: 0o777, uid: 0, gid: 0, target };
 }
 
-/** strcmp order of the UTF-8 bytes (what LC_ALL=C sort, tar writers and OpenSSL use). */
-export function compareBytes(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
-}
-
 export function octalMode(mode: number): string {
   return (mode & 0o7777).toString(8).padStart(4, "0");
 }
@@ -41,7 +37,7 @@ export class InputSet {
     this.map.set(path, sha256Hex(data));
   }
   list(): Array<{ path: string; sha256: string }> {
-    return [...this.map].map(([path, sha256]) => ({ path, sha256 })).sort((a, b) => compareBytes(a.path, b.path));
+    return [...this.map].map(([path, sha256]) => ({ path, sha256 })).sort((a, b) => comparePaths(a.path, b.path));
   }
 }
 
@@ -59,7 +55,7 @@ export function finish(
     seen.add(o.path);
   }
   const inputList = inputs.list();
-  const sorted = [...outputs].sort((a, b) => compareBytes(a.path, b.path));
+  const sorted = [...outputs].sort((a, b) => comparePaths(a.path, b.path));
   const nodes: LayerNode[] = sorted.map((o) => ({
     ...o,
     origin: { kind: "derivation", recipe, version, inputs: inputList.map((i) => ({ ...i })) },

@@ -9,6 +9,7 @@
  * ends, inner runs of white space collapsed to one space, and ASCII letters lower-cased.
  */
 import { createHash } from "node:crypto";
+import { compareBytes } from "../util/byte-order.js";
 
 interface Tlv {
   tag: number; // the identifier octet (single-byte tags only: all X.509 needs)
@@ -139,7 +140,7 @@ function canonString(utf8: Uint8Array): Uint8Array {
 
 /** DER SET OF order: bytewise, a shorter prefix first. */
 function derSetOrder(a: Uint8Array, b: Uint8Array): number {
-  return Buffer.compare(Buffer.from(a), Buffer.from(b));
+  return compareBytes(a, b);
 }
 
 /** Canonical encoding of an X.509 Name given as its DER TLV. */

@@ -16,6 +16,7 @@ import { streamLayerTar } from "./tar-writer.js";
 import { createDigestSink } from "./digest.js";
 import { runDerivation, type DerivationStep, type PackageFiles } from "./derivations.js";
 import { provenanceManifest, PROVENANCE_PATH } from "./provenance.js";
+import { comparePaths } from "../util/byte-order.js";
 
 export interface LayerPlan {
   arch: string;
@@ -109,6 +110,6 @@ export async function buildLayer(plan: LayerPlan, sources: LayerSources): Promis
     size,
     provenance: { path: PROVENANCE_PATH, sha256: manifest.sha256, entries: manifest.entries, text: manifest.text },
     derivations,
-    nodes: nodes.sort((a, b) => Buffer.compare(Buffer.from(a.path), Buffer.from(b.path))),
+    nodes: nodes.sort((a, b) => comparePaths(a.path, b.path)),
   };
 }

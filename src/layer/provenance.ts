@@ -14,6 +14,7 @@ import type { LayerNode } from "../model/layer.js";
 import type { LockedDerivation } from "../model/lock.js";
 import { sortKeys } from "../util/canonical-json.js";
 import { sha256Hex } from "../util/hash.js";
+import { comparePaths } from "../util/byte-order.js";
 
 export const PROVENANCE_PATH = "/var/lib/scratch-pkgs/manifest.jsonl";
 
@@ -44,7 +45,7 @@ export function provenanceManifest(
   nodes: readonly LayerNode[],
   derivations: readonly LockedDerivation[],
 ): { node: LayerNode; text: string; sha256: string; entries: number } {
-  const sorted = nodes.filter((n) => n.path !== PROVENANCE_PATH).sort((a, b) => Buffer.compare(Buffer.from(a.path), Buffer.from(b.path)));
+  const sorted = nodes.filter((n) => n.path !== PROVENANCE_PATH).sort((a, b) => comparePaths(a.path, b.path));
   const line = (x: unknown) => JSON.stringify(sortKeys(x)) + "\n";
   const text = derivations.map((d) => line({ derivation: d })).join("") + sorted.map((n) => line(provenanceEntry(n))).join("");
   const content = Buffer.from(text, "utf8");

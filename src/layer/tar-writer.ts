@@ -24,6 +24,7 @@
  */
 
 import type { LayerNode } from "../model/layer.js";
+import { compareBytes } from "../util/byte-order.js";
 
 export interface TarWriteOptions {
   /** Seconds since the epoch (SOURCE_DATE_EPOCH), written as every entry's mtime. */
@@ -363,16 +364,6 @@ function checkInteger(field: string, value: unknown, max: number, where: string)
   if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > max) {
     throw new Error(`layer tar: ${field} of ${where} must be an integer from 0 to ${max}, got ${String(value)}`);
   }
-}
-
-/** Unsigned lexicographic byte order (memcmp), the sort order of the layer. */
-export function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const d = a[i]! - b[i]!;
-    if (d !== 0) return d;
-  }
-  return a.length - b.length;
 }
 
 function concat(...parts: Uint8Array[]): Uint8Array {

@@ -10,7 +10,8 @@ import * as path from "node:path";
 import fc from "fast-check";
 import ts from "typescript";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { compareBytes, streamLayerTar, writeLayerTar } from "../../src/layer/tar-writer.js";
+import { streamLayerTar, writeLayerTar } from "../../src/layer/tar-writer.js";
+import { compareBytes } from "../../src/util/byte-order.js";
 import { createDigestSink, digestBytes } from "../../src/layer/digest.js";
 import type { LayerNode, NodeType } from "../../src/model/layer.js";
 
@@ -444,11 +445,17 @@ describe("writeLayerTar: determinism", () => {
   });
 
   it("gives the same bytes in a child process with another TZ, locale and umask", () => {
-    // Node 20 cannot run .ts directly: transpile the writer (its only import is a type) for the child.
-    const src = fs.readFileSync(new URL("../../src/layer/tar-writer.ts", import.meta.url), "utf8");
-    const js = ts.transpileModule(src, { compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 } }).outputText;
-    const dir = fs.mkdtempSync(path.join(tmp, "child-"));
-    fs.writeFileSync(path.join(dir, "tar-writer.mjs"), js);
+    // Node 20 cannot run .ts directly: transpile the writer and its one value import (the byte
+    // order) for the child, laid out as in src/ so the relative import resolves.
+    const root = fs.mkdtempSync(path.join(tmp, "child-"));
+    fs.writeFileSync(path.join(root, "package.json"), '{"type":"module"}\n');
+    for (const mod of ["layer/tar-writer", "util/byte-order"]) {
+      const src = fs.readFileSync(new URL(`../../src/${mod}.ts`, import.meta.url), "utf8");
+      const js = ts.transpileModule(src, { compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 } }).outputText;
+      fs.mkdirSync(path.dirname(path.join(root, mod)), { recursive: true });
+      fs.writeFileSync(path.join(root, `${mod}.js`), js);
+    }
+    const dir = path.join(root, "layer");
     const nodes = sampleTree();
     fs.writeFileSync(
       path.join(dir, "nodes.json"),
@@ -458,7 +465,7 @@ describe("writeLayerTar: determinism", () => {
       path.join(dir, "child.mjs"),
       `import { readFileSync, writeFileSync } from "node:fs";
 import { createHash } from "node:crypto";
-import { writeLayerTar } from "./tar-writer.mjs";
+import { writeLayerTar } from "./tar-writer.js";
 const nodes = JSON.parse(readFileSync(new URL("./nodes.json", import.meta.url), "utf8"))
   .reverse()
   .map((n) => (n.content === undefined ? n : { ...n, content: new Uint8Array(Buffer.from(n.content, "base64")) }));
