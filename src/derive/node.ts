@@ -8,6 +8,7 @@ import type { LockedDerivation } from "../model/lock.js";
 import { sha256Hex } from "../util/hash.js";
 import type { Derivation } from "./types.js";
 import { comparePaths } from "../util/byte-order.js";
+import { followPath, hasPathBelow, type PathView } from "../util/layer-path.js";
 
 const encoder = new TextEncoder();
 
@@ -82,68 +83,36 @@ export type Resolved =
   | { ok: true; path: string; node: LayerNode; content: Uint8Array; via: Array<{ path: string; data: Uint8Array | string }> }
   | { ok: false; reason: string; via: Array<{ path: string; data: Uint8Array | string }> };
 
-const MAX_SYMLINKS = 40; // Linux's limit
-
 /**
- * Resolve `path` inside the layer to a regular file, following symlinks (relative or absolute,
- * in any component, resolved against the layer root, never the host) and hard links. A missing
- * intermediate directory node counts as an implicit directory. `via` lists the links crossed
- * (with their target text) and the file read, for the input record.
+ * Resolve `path` inside the layer to a regular file, following symlinks (util/layer-path) and
+ * hard links. `via` lists the links crossed (with their target text) and the file read, for
+ * the input record.
  */
 export function resolveFile(nodes: ReadonlyMap<string, LayerNode>, path: string): Resolved {
-  const via: Array<{ path: string; data: Uint8Array | string }> = [];
-  let pending = path.split("/").filter((c) => c !== "");
-  const current: string[] = [];
-  let links = 0;
-  while (pending.length > 0) {
-    const comp = pending.shift()!;
-    if (comp === ".") continue;
-    if (comp === "..") {
-      current.pop();
-      continue;
+  const r = followPath(layerView(nodes), path);
+  const via: Array<{ path: string; data: Uint8Array | string }> = r.links.map((l) => ({ path: l.path, data: l.target }));
+  if (!r.ok) return { ok: false, reason: r.reason, via };
+  if (r.path === "/") return { ok: false, reason: `${path} names the root directory`, via };
+  const node = r.node;
+  if (node === undefined || node.type === "dir") return { ok: false, reason: `${r.path} is a directory`, via };
+  let file: LayerNode | undefined = node;
+  if (node.type === "hardlink") {
+    file = node.target !== undefined ? nodes.get(node.target) : undefined;
+    if (file === undefined || file.type !== "file") {
+      return { ok: false, reason: `${r.path} is a hard link to ${node.target ?? "nothing"}, which is not a regular file in the layer`, via };
     }
-    const candidate = "/" + [...current, comp].join("/");
-    const node = nodes.get(candidate);
-    if (node === undefined) {
-      if (pending.length === 0) return { ok: false, reason: `${candidate} is not in the layer`, via };
-      current.push(comp); // implicit parent directory
-      continue;
-    }
-    if (node.type === "symlink") {
-      if (++links > MAX_SYMLINKS) return { ok: false, reason: `too many levels of symbolic links at ${candidate}`, via };
-      const target = node.target ?? "";
-      via.push({ path: candidate, data: target });
-      if (target.startsWith("/")) current.length = 0;
-      pending = [...target.split("/").filter((c) => c !== ""), ...pending];
-      continue;
-    }
-    if (node.type === "dir") {
-      if (pending.length === 0) return { ok: false, reason: `${candidate} is a directory`, via };
-      current.push(comp);
-      continue;
-    }
-    // file or hard link: must be the last component
-    if (pending.length > 0) return { ok: false, reason: `${candidate} is not a directory`, via };
-    let file: LayerNode | undefined = node;
-    if (node.type === "hardlink") {
-      file = node.target !== undefined ? nodes.get(node.target) : undefined;
-      if (file === undefined || file.type !== "file") {
-        return { ok: false, reason: `${candidate} is a hard link to ${node.target ?? "nothing"}, which is not a regular file in the layer`, via };
-      }
-    }
-    const content = file.content ?? new Uint8Array();
-    via.push({ path: candidate, data: content });
-    return { ok: true, path: candidate, node, content, via };
   }
-  return { ok: false, reason: `${path} names the root directory`, via };
+  const content = file.content ?? new Uint8Array();
+  via.push({ path: r.path, data: content });
+  return { ok: true, path: r.path, node, content, via };
 }
 
-/** Content of a regular file or hard link node (undefined for anything else). */
-export function regularContent(nodes: ReadonlyMap<string, LayerNode>, node: LayerNode): Uint8Array | undefined {
-  if (node.type === "file") return node.content ?? new Uint8Array();
-  if (node.type === "hardlink" && node.target !== undefined) {
-    const t = nodes.get(node.target);
-    if (t?.type === "file") return t.content ?? new Uint8Array();
-  }
-  return undefined;
+/** The layer's nodes as path lookup sees them; a directory needs no node when nodes lie below it. */
+function layerView(nodes: ReadonlyMap<string, LayerNode>): PathView<LayerNode> {
+  return {
+    get: (p) => nodes.get(p),
+    kind: (n) => n.type,
+    linkTarget: (n) => n.target ?? "",
+    isImplicitDir: (p) => hasPathBelow(nodes.keys(), p),
+  };
 }

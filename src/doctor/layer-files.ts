@@ -11,6 +11,7 @@ import { open } from "node:fs/promises";
 import * as posix from "node:path/posix";
 import { IOError, UsageError } from "../model/errors.js";
 import { decompressMember, type MemberCompression } from "../deb/decompress.js";
+import { followPath, hasPathBelow, type PathView } from "../util/layer-path.js";
 import { readEntryBody, readTar, TarFormatError, type TarEntryType } from "../deb/tar-reader.js";
 
 export interface LayerNode {
@@ -86,51 +87,22 @@ export interface Lookup {
   problem?: string;
 }
 
-/** Bound on symlinks followed in one lookup (Linux's own limit is 40). */
-const MAX_LINKS = 40;
-
-/** Looks `path` up in the layer, following symlinks in every component. */
+/** Looks `path` up in the layer, following symlinks in every component (util/layer-path). */
 export function lookup(tree: LayerTree, path: string): Lookup {
-  let pending = normalize(path).split("/").filter((c) => c !== "");
-  let cur = "";
-  let links = 0;
-  while (pending.length > 0) {
-    const comp = pending.shift() as string;
-    if (comp === "..") {
-      cur = posix.dirname(cur === "" ? "/" : cur);
-      if (cur === "/") cur = "";
-      continue;
-    }
-    const next = `${cur}/${comp}`;
-    const node = tree.get(next);
-    if (node === undefined) {
-      // A directory needs no entry of its own: having entries below it is enough.
-      if (!hasChildren(tree, next)) return { problem: `${next} is not in the layer` };
-      cur = next;
-      continue;
-    }
-    if (node.type === "symlink") {
-      if (++links > MAX_LINKS) return { problem: `too many levels of symbolic links at ${next}` };
-      const target = node.linkname ?? "";
-      const base = target.startsWith("/") ? "" : cur;
-      pending = [...`${base}/${target}`.split("/").filter((c) => c !== "" && c !== "."), ...pending];
-      cur = "";
-      continue;
-    }
-    if (node.type === "hardlink" && pending.length === 0) return { resolved: next };
-    if (node.type === "dir") {
-      cur = next;
-      continue;
-    }
-    if (pending.length > 0) return { problem: `${next} is not a directory in the layer` };
-    if (node.type === "file") return { resolved: next };
-    return { problem: `${next} is a ${node.type}, not a file` };
-  }
-  return { problem: `${path} is a directory in the layer` };
+  const r = followPath(treeView(tree), normalize(path));
+  if (!r.ok) return { problem: r.reason };
+  const node = r.node;
+  if (node === undefined || node.type === "dir") return { problem: `${r.path === "/" ? path : r.path} is a directory in the layer` };
+  if (node.type === "file" || node.type === "hardlink") return { resolved: r.path };
+  return { problem: `${r.path} is a ${node.type}, not a file` };
 }
 
-function hasChildren(tree: LayerTree, dir: string): boolean {
-  const prefix = dir + "/";
-  for (const k of tree.keys()) if (k.startsWith(prefix)) return true;
-  return false;
+function treeView(tree: LayerTree): PathView<LayerNode> {
+  return {
+    get: (p) => tree.get(p),
+    kind: (n) => n.type,
+    linkTarget: (n) => n.linkname ?? "",
+    // A directory needs no entry of its own: having entries below it is enough.
+    isImplicitDir: (dir) => hasPathBelow(tree.keys(), dir),
+  };
 }
