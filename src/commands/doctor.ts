@@ -9,7 +9,8 @@
 import { readFile } from "node:fs/promises";
 import { IOError, UsageError } from "../model/errors.js";
 import type { Lockfile } from "../model/lock.js";
-import { ElfError, parseElf, TRIPLETS, type ElfInfo } from "../doctor/elf.js";
+import { ElfError, parseElf, type ElfInfo } from "../doctor/elf.js";
+import { architecture } from "../debian/architectures.js";
 import { lookup, readLayerTree, type LayerTree } from "../doctor/layer-files.js";
 
 export interface DoctorOptions {
@@ -85,7 +86,7 @@ export function searchDirs(elf: ElfInfo): string[] {
   if (extra !== undefined) {
     for (const d of extra.split(":")) if (d.startsWith("/") && !d.includes("$")) dirs.push(d.replace(/\/+$/, "") || "/");
   }
-  const triplet = elf.debianArch !== undefined ? TRIPLETS[elf.debianArch] : undefined;
+  const triplet = elf.debianArch !== undefined ? architecture(elf.debianArch)?.triplet : undefined;
   if (triplet !== undefined) dirs.push(`/lib/${triplet}`, `/usr/lib/${triplet}`);
   dirs.push("/lib", "/usr/lib", "/lib64", "/usr/lib64");
   return [...new Set(dirs)];

@@ -10,20 +10,10 @@
  */
 import { InputSet, finish, symlinkNode, type OutputNode } from "./node.js";
 import type { Derivation, DerivationInput } from "./types.js";
+import { loaderMultilibDir } from "../debian/architectures.js";
 
 export const USR_MERGE_RECIPE = "usr-merge";
 export const USR_MERGE_VERSION = "1";
-
-/** Architectures whose dynamic loader is under a multilib directory rather than /lib. */
-const LOADER_MULTILIB: Readonly<Record<string, string>> = {
-  amd64: "lib64", // /lib64/ld-linux-x86-64.so.2
-  ppc64el: "lib64", // /lib64/ld64.so.2
-  ppc64: "lib64",
-  mips64el: "lib64", // /lib64/ld.so.1
-  loong64: "lib64", // /lib64/ld-linux-loongarch-lp64d.so.1
-  sparc64: "lib64",
-  x32: "libx32", // /libx32/ld-linux-x32.so.2
-};
 
 export interface UsrMergeOptions {
   /** Debian architecture name of the layer. */
@@ -36,7 +26,7 @@ export interface UsrMergeOptions {
  */
 export function usrMergeLinks(input: DerivationInput, opts: UsrMergeOptions): Derivation {
   const dirs = ["bin", "lib", "sbin"];
-  const multilib = LOADER_MULTILIB[opts.arch];
+  const multilib = loaderMultilibDir(opts.arch);
   if (multilib !== undefined) dirs.push(multilib);
   const outputs: OutputNode[] = [];
   for (const d of dirs) {

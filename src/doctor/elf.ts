@@ -6,6 +6,7 @@
  */
 
 import { EXIT, ScratchError } from "../model/errors.js";
+import { architectureOfElf } from "../debian/architectures.js";
 
 /** The file is not a (well-formed) ELF executable or shared object. Exit 2. */
 export class ElfError extends ScratchError {
@@ -178,7 +179,8 @@ export function parseElf(bytes: Uint8Array, label: string): ElfInfo {
     }
   }
 
-  const debianArch = debianArchOf(machine, cls, endian, flags);
+  // EF_ARM_ABI_FLOAT_HARD tells armhf from armel.
+  const debianArch = architectureOfElf(machine, cls, endian, (flags & 0x400) !== 0);
   return {
     class: cls,
     endian,
@@ -201,46 +203,3 @@ function vaddrToOffset(segments: Segment[], vaddr: bigint): number | undefined {
   }
   return undefined;
 }
-
-/** Debian's name for the architecture; undefined for ones Debian has no port of. */
-export function debianArchOf(machine: number, cls: 32 | 64, endian: "le" | "be", flags: number): string | undefined {
-  switch (machine) {
-    case 62:
-      return cls === 64 ? "amd64" : undefined; // x32 is not a Debian release architecture
-    case 3:
-      return "i386";
-    case 183:
-      return cls === 64 && endian === "le" ? "arm64" : undefined;
-    case 40:
-      // EF_ARM_ABI_FLOAT_HARD marks the hard-float ABI.
-      return endian === "le" ? ((flags & 0x400) !== 0 ? "armhf" : "armel") : undefined;
-    case 21:
-      return cls === 64 ? (endian === "le" ? "ppc64el" : "ppc64") : undefined;
-    case 22:
-      return cls === 64 ? "s390x" : undefined;
-    case 243:
-      return cls === 64 ? "riscv64" : undefined;
-    case 8:
-      return endian === "le" ? (cls === 64 ? "mips64el" : "mipsel") : undefined;
-    case 258:
-      return cls === 64 ? "loong64" : undefined;
-    default:
-      return undefined;
-  }
-}
-
-/** The multiarch triplet of a Debian architecture (the /lib/<triplet> directory). */
-export const TRIPLETS: Record<string, string> = {
-  amd64: "x86_64-linux-gnu",
-  arm64: "aarch64-linux-gnu",
-  armhf: "arm-linux-gnueabihf",
-  armel: "arm-linux-gnueabi",
-  i386: "i386-linux-gnu",
-  ppc64el: "powerpc64le-linux-gnu",
-  ppc64: "powerpc64-linux-gnu",
-  s390x: "s390x-linux-gnu",
-  riscv64: "riscv64-linux-gnu",
-  mips64el: "mips64el-linux-gnuabi64",
-  mipsel: "mipsel-linux-gnu",
-  loong64: "loongarch64-linux-gnu",
-};

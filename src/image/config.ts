@@ -5,6 +5,7 @@
  */
 import type { Lockfile } from "../model/lock.js";
 import { UsageError } from "../model/errors.js";
+import { ARCHITECTURES, architecture } from "../debian/architectures.js";
 
 /** The OCI/Go name of a Debian architecture, with the ARM variant where one applies. */
 export interface OciPlatform {
@@ -13,23 +14,11 @@ export interface OciPlatform {
   variant?: string;
 }
 
-const PLATFORMS: Record<string, { architecture: string; variant?: string }> = {
-  amd64: { architecture: "amd64" },
-  arm64: { architecture: "arm64", variant: "v8" },
-  armhf: { architecture: "arm", variant: "v7" },
-  armel: { architecture: "arm", variant: "v5" },
-  i386: { architecture: "386" },
-  ppc64el: { architecture: "ppc64le" },
-  s390x: { architecture: "s390x" },
-  riscv64: { architecture: "riscv64" },
-  mips64el: { architecture: "mips64le" },
-};
-
 export function ociPlatform(debianArch: string): OciPlatform {
-  const p = PLATFORMS[debianArch];
+  const p = architecture(debianArch)?.oci;
   if (!p) {
     throw new UsageError(`no OCI platform is known for the Debian architecture ${debianArch}`, {
-      hint: `images can be made for ${Object.keys(PLATFORMS).join(", ")}; pick those with --arch`,
+      hint: `images can be made for ${Object.keys(ARCHITECTURES).filter((a) => ARCHITECTURES[a]!.oci).join(", ")}; pick those with --arch`,
     });
   }
   return { architecture: p.architecture, os: "linux", ...(p.variant ? { variant: p.variant } : {}) };

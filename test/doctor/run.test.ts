@@ -5,7 +5,8 @@ import { basename, join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import * as tar from "tar-stream";
-import { parseElf, TRIPLETS } from "../../src/doctor/elf.js";
+import { parseElf } from "../../src/doctor/elf.js";
+import { architecture } from "../../src/debian/architectures.js";
 import { lookup, normalize, type LayerTree } from "../../src/doctor/layer-files.js";
 import { diagnose, formatDoctor, packageFor, runDoctor, searchDirs } from "../../src/commands/doctor.js";
 import { main } from "../../src/cli/main.js";
@@ -56,7 +57,7 @@ beforeAll(async () => {
   // from its well-known path (e.g. /lib64/ld-linux-x86-64.so.2) into the multiarch directory.
   const elf = dyn ? parseElf(new Uint8Array(readFileSync(dyn)), dyn) : undefined;
   const interp = elf?.interpreter ?? "/lib64/ld-linux-x86-64.so.2";
-  triplet = TRIPLETS[elf?.debianArch ?? "amd64"] ?? "x86_64-linux-gnu";
+  triplet = architecture(elf?.debianArch ?? "amd64")?.triplet ?? "x86_64-linux-gnu";
   const interpDir = interp.slice(1, interp.lastIndexOf("/"));
   // The real loader and libc where the machine has them (doctor reads libraries' own needs).
   const real = (path: string): Buffer | string => (dyn !== undefined && existsSync(path) ? readFileSync(realpathSync(path)) : "x");
@@ -106,7 +107,7 @@ describe("runDoctor with a layer", () => {
     expect(r.ok).toBe(false);
     const miss = r.needs.find((n) => n.name === "libstdc++.so.6");
     expect(miss).toMatchObject({ status: "missing", package: "libstdc++6" });
-    expect(miss?.searched).toContain(`/usr/lib/${TRIPLETS[r.elf.debianArch ?? "amd64"]}/libstdc++.so.6`);
+    expect(miss?.searched).toContain(`/usr/lib/${architecture(r.elf.debianArch ?? "amd64")?.triplet}/libstdc++.so.6`);
     expect(r.needs.find((n) => n.name === "libc.so.6")?.status).toBe("ok");
     const text = formatDoctor(r);
     expect(text).toContain('MISS libstdc++.so.6: not in the layer; package libstdc++6 — add "libstdc++6" to packages in scratch.json');
