@@ -8,6 +8,7 @@
 import { VerificationError } from "../model/errors.js";
 import type { PackageOrigin, PackageRecord } from "../model/package.js";
 import { isValidVersion } from "./version.js";
+import { isPackageName, PACKAGE_NAME_BODY } from "./package-name.js";
 
 /** The fields we keep, by lower-case name, mapped to their slot. */
 const enum F {
@@ -43,9 +44,10 @@ const CANONICAL: Record<string, F> = {
 const FIELD_NAMES: string[] = [];
 for (const [name, slot] of Object.entries(CANONICAL)) FIELD_NAMES[slot] = name;
 
-const PACKAGE_NAME = /^[a-z0-9][a-z0-9+.-]*$/;
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 const SIZE = /^[0-9]+$/;
+/** "Source: glibc" or "Source: glibc (2.36-9)". */
+const SOURCE = new RegExp(`^(${PACKAGE_NAME_BODY})(?:\\s*\\(\\s*([^()\\s]+)\\s*\\))?$`);
 const MULTI_ARCH = new Set(["no", "same", "foreign", "allowed"]);
 
 /** Kept fields grouped by name length, lower-cased, for allocation-free matching. */
@@ -96,7 +98,7 @@ function finish(b: StanzaBuilder, origin: PackageOrigin, label: string): Package
   const name = v[F.Package];
   const bad = (detail: string): VerificationError => malformed(label, b.line, name, detail);
   if (name === undefined || name === "") throw bad("missing Package field");
-  if (!PACKAGE_NAME.test(name)) throw bad(`invalid Package name ${JSON.stringify(name)}`);
+  if (!isPackageName(name)) throw bad(`invalid Package name ${JSON.stringify(name)}`);
   for (const slot of [F.Version, F.Architecture, F.Filename, F.Size, F.SHA256]) {
     if (v[slot] === undefined || v[slot] === "") throw bad(`missing ${FIELD_NAMES[slot]} field`);
   }
@@ -121,7 +123,7 @@ function finish(b: StanzaBuilder, origin: PackageOrigin, label: string): Package
   let sourcePackage = name;
   if (sourceText !== undefined && sourceText !== "") {
     // "Source: glibc (2.36-9)" names the source version only when it differs from Version.
-    const m = /^([a-z0-9][a-z0-9+.-]*)(?:\s*\(\s*([^()\s]+)\s*\))?$/.exec(sourceText);
+    const m = SOURCE.exec(sourceText);
     if (!m) throw bad(`invalid Source ${JSON.stringify(sourceText)}`);
     sourcePackage = m[1]!;
   }

@@ -5,6 +5,7 @@
  */
 
 import { compareVersions, isValidVersion } from "./version.js";
+import { isPackageName } from "./package-name.js";
 
 export type RelOp = "<<" | "<=" | "=" | ">=" | ">>";
 
@@ -18,7 +19,6 @@ export interface Relation {
   archRestriction?: string[];
 }
 
-const NAME = /^[a-z0-9][a-z0-9+.-]*$/i;
 const ARCH = /^[a-z0-9][a-z0-9-]*$/;
 const PROFILE = /^!?[a-z0-9][a-z0-9.+-]*$/;
 
@@ -44,7 +44,7 @@ function parseOne(frag: string): Relation {
   while (nameEnd < s.length && !isSpace(s[nameEnd]) && !"([<:".includes(s[nameEnd]!)) nameEnd++;
   const name = s.slice(i, nameEnd);
   if (name === "") fail(frag, "missing package name, or garbage where a package name was expected");
-  if (!NAME.test(name)) fail(frag, `invalid package name ${JSON.stringify(name)}`);
+  if (!isPackageName(name)) fail(frag, `invalid package name ${JSON.stringify(name)}`);
   const rel: Relation = { name };
   i = nameEnd;
   if (s[i] === ":") {

@@ -13,6 +13,7 @@ import { DerivationError } from "./errors.js";
 import { InputSet, fileNode, finish, type OutputNode } from "./node.js";
 import type { Derivation } from "./types.js";
 import { comparePaths } from "../util/byte-order.js";
+import { isPackageName } from "../debian/package-name.js";
 
 export const DPKG_STATUS_RECIPE = "dpkg-status";
 export const DPKG_STATUS_VERSION = "1";
@@ -28,7 +29,6 @@ export interface DpkgStatusPackage {
   files: string[];
 }
 
-const PACKAGE_NAME = /^[a-z0-9][a-z0-9+.-]+$/;
 const MD5_LINE = /^[0-9a-fA-F]{32} [ *]?(.+)$/;
 
 /** The md5sums lines whose file is in `files`, in the original order. */
@@ -52,7 +52,7 @@ export function dpkgStatus(packages: ReadonlyArray<DpkgStatusPackage>): Derivati
   const outputs: OutputNode[] = [];
   const seen = new Set<string>();
   for (const pkg of [...packages].sort((a, b) => comparePaths(a.name, b.name))) {
-    if (!PACKAGE_NAME.test(pkg.name)) {
+    if (!isPackageName(pkg.name)) {
       throw new DerivationError(`dpkg status: "${pkg.name}" is not a valid Debian package name`, { hint: "check the lock's package names" });
     }
     if (seen.has(pkg.name)) {

@@ -4,10 +4,11 @@
  * minor version's optional fields through, as the format promises.
  */
 import type { AnySchemaObject } from "ajv";
+import { PACKAGE_NAME_PATTERN } from "../debian/package-name.js";
 
 const SHA256 = { type: "string", pattern: "^[0-9a-f]{64}$", errorHint: "a sha256 digest: 64 lower-case hex digits" };
 const SIZE = { type: "integer", minimum: 0 };
-const NAME = { type: "string", pattern: "^[a-z0-9][a-z0-9+.-]+$", errorHint: "a Debian package name" };
+const NAME = { type: "string", pattern: PACKAGE_NAME_PATTERN, errorHint: "a Debian package name" };
 const ARCH = { type: "string", pattern: "^[a-z0-9][a-z0-9-]*$", errorHint: 'a Debian architecture name such as "amd64" or "all"' };
 const URL_ = { type: "string", pattern: "^https?://\\S+$", errorHint: "an http(s) URL" };
 const GLOB = { type: "string", pattern: "^/", errorHint: 'an absolute path glob starting with "/"' };

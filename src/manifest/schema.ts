@@ -4,11 +4,11 @@
  * in validate.ts. Every object has additionalProperties:false so a misspelt key is an error.
  */
 import type { AnySchemaObject } from "ajv";
+import { PACKAGE_NAME_PATTERN, PACKAGE_NAME_RULE } from "../debian/package-name.js";
 
 export const SOURCE_NAME_RE = /^[a-z0-9][a-z0-9._-]*$/;
 export const ARCH_RE = /^[a-z0-9][a-z0-9-]*$/;
 export const SET_NAME_RE = /^[a-z0-9][a-z0-9-]*$/;
-export const PACKAGE_NAME_RE = /^[a-z0-9][a-z0-9+.-]+$/;
 export const TIMEZONE_RE = /^[A-Za-z0-9_+-]+(\/[A-Za-z0-9_+-]+)*$/;
 /** Suites and components: path-like words, every segment starting with a letter or digit (no ".."). */
 export const DIST_WORD_RE = /^[A-Za-z0-9][A-Za-z0-9._+-]*(\/[A-Za-z0-9][A-Za-z0-9._+-]*)*$/;
@@ -30,8 +30,8 @@ const absGlob: AnySchemaObject = {
 
 const packageName: AnySchemaObject = {
   type: "string",
-  pattern: re(PACKAGE_NAME_RE),
-  errorHint: 'a Debian package name: lower-case letters, digits, "+", "-" and ".", at least 2 characters',
+  pattern: PACKAGE_NAME_PATTERN,
+  errorHint: `a Debian package name: ${PACKAGE_NAME_RULE}`,
 };
 
 const emptyBuiltin: AnySchemaObject = { type: "object", additionalProperties: false, properties: {} };

@@ -8,8 +8,9 @@ import { ManifestError } from "../model/errors.js";
 import { isValidVersion } from "../debian/version.js";
 import { parseJsonWithPositions, JsonSyntaxError, type PositionedJson } from "../util/json.js";
 import { compileSchema, didYouMean, firstProblem, type Problem, type Wording } from "../util/json-errors.js";
-import { MANIFEST_SCHEMA, PACKAGE_NAME_RE } from "./schema.js";
+import { MANIFEST_SCHEMA } from "./schema.js";
 import { BUILTIN_FILE_SETS, type FileSet, type Manifest, type ManifestSource, type PackageSpec } from "../model/manifest.js";
+import { isPackageName, PACKAGE_NAME_RULE } from "../debian/package-name.js";
 
 let validator: ReturnType<typeof compileSchema> | undefined;
 
@@ -117,8 +118,8 @@ function semanticProblems(raw: RawManifest, doc: PositionedJson): Problem[] {
     const { name, version } = parsePackageSpec(spec);
     const p = `packages[${i}]`;
     const where = at(`/packages/${i}`);
-    if (!PACKAGE_NAME_RE.test(name)) {
-      out.push({ path: p, detail: `${JSON.stringify(name)} is not a valid Debian package name: use lower-case letters, digits, "+", "-" and ".", at least 2 characters; write "name" or "name=version"`, at: where });
+    if (!isPackageName(name)) {
+      out.push({ path: p, detail: `${JSON.stringify(name)} is not a valid Debian package name: use ${PACKAGE_NAME_RULE}; write "name" or "name=version"`, at: where });
       return;
     }
     if (version !== undefined && !isValidVersion(version)) {

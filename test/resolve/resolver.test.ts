@@ -133,28 +133,28 @@ describe("closure", () => {
 
   describe("alternatives", () => {
     it("takes the first alternative that can be satisfied, left to right", () => {
-      const recs = [rec("app", "1", { depends: "missing | b (>= 2) | c | d" }), rec("b", "1"), rec("c", "1"), rec("d", "1")];
+      const recs = [rec("app", "1", { depends: "missing | bb (>= 2) | cc | dd" }), rec("bb", "1"), rec("cc", "1"), rec("dd", "1")];
       const r = run(recs, [req("app")]);
-      expect(picked(r)).toEqual({ app: "1", c: "1" });
-      expect(reasons(r)["c"]).toEqual(["packages: app → app → c"]);
+      expect(picked(r)).toEqual({ app: "1", cc: "1" });
+      expect(reasons(r)["cc"]).toEqual(["packages: app → app → cc"]);
     });
 
     it("prefers an alternative that is already selected", () => {
-      const recs = [rec("app", "1", { depends: "c | d" }), rec("c", "1"), rec("d", "1")];
-      const r = run(recs, [req("app"), req("d")]);
-      expect(picked(r)).toEqual({ app: "1", d: "1" });
-      expect(reasons(r)["d"]).toEqual(["packages: app → app → d", "packages: d"]);
+      const recs = [rec("app", "1", { depends: "cc | dd" }), rec("cc", "1"), rec("dd", "1")];
+      const r = run(recs, [req("app"), req("dd")]);
+      expect(picked(r)).toEqual({ app: "1", dd: "1" });
+      expect(reasons(r)["dd"]).toEqual(["packages: app → app → dd", "packages: dd"]);
     });
 
     it("counts a selection made earlier in the breadth-first walk", () => {
-      // a is handled before b (both requests); a pulls in y, then b's "x | y" keeps y.
+      // aa is handled before bb (both requests); aa pulls in yy, then bb's "xx | yy" keeps yy.
       const recs = [
-        rec("a", "1", { depends: "y" }),
-        rec("b", "1", { depends: "x | y" }),
-        rec("x", "1"),
-        rec("y", "1"),
+        rec("aa", "1", { depends: "yy" }),
+        rec("bb", "1", { depends: "xx | yy" }),
+        rec("xx", "1"),
+        rec("yy", "1"),
       ];
-      expect(picked(run(recs, [req("b"), req("a")]))).toEqual({ a: "1", b: "1", y: "1" });
+      expect(picked(run(recs, [req("bb"), req("aa")]))).toEqual({ aa: "1", bb: "1", yy: "1" });
     });
 
     it("explains every alternative when none works", () => {
@@ -315,8 +315,8 @@ describe("closure", () => {
     });
 
     it("says when nothing provides a dependency", () => {
-      const e = errorOf(() => run([rec("a", "1", { depends: "b" }), rec("b", "1", { depends: "foo" })], [req("a", "file set x")]));
-      expect(e.message).toBe("cannot resolve for amd64: file set x → a → b → foo → nothing provides foo");
+      const e = errorOf(() => run([rec("aa", "1", { depends: "bb" }), rec("bb", "1", { depends: "foo" })], [req("aa", "file set x")]));
+      expect(e.message).toBe("cannot resolve for amd64: file set x → aa → bb → foo → nothing provides foo");
     });
 
     it("says when a requested package exists only for other architectures", () => {
@@ -343,18 +343,18 @@ describe("closure", () => {
 
     it("reports a version conflict with both chains", () => {
       const recs = [
-        rec("a", "1", { depends: "x" }),
-        rec("b", "1", { depends: "x (<< 2)" }),
-        rec("x", "1"),
-        rec("x", "3"),
+        rec("aa", "1", { depends: "xx" }),
+        rec("bb", "1", { depends: "xx (<< 2)" }),
+        rec("xx", "1"),
+        rec("xx", "3"),
       ];
-      const e = errorOf(() => run(recs, [req("a", "packages[0]"), req("b", "packages[1]")]));
+      const e = errorOf(() => run(recs, [req("aa", "packages[0]"), req("bb", "packages[1]")]));
       expect(e.message).toBe(
-        "cannot resolve for amd64: packages[1] → b → x (<< 2) → x 3 was already chosen for packages[0] → a → x, and it does not satisfy << 2",
+        "cannot resolve for amd64: packages[1] → bb → xx (<< 2) → xx 3 was already chosen for packages[0] → aa → xx, and it does not satisfy << 2",
       );
-      expect(e.hint).toMatch(/request a version of x/);
+      expect(e.hint).toMatch(/request a version of xx/);
       // A request naming a version that satisfies both settles it.
-      expect(picked(run(recs, [req("a"), req("b"), req("x", "pin", { constraint: { op: "=", version: "1" } })]))).toEqual({ a: "1", b: "1", x: "1" });
+      expect(picked(run(recs, [req("aa"), req("bb"), req("xx", "pin", { constraint: { op: "=", version: "1" } })]))).toEqual({ aa: "1", bb: "1", xx: "1" });
     });
 
     it("reports a conflict between two requests", () => {
