@@ -16,9 +16,9 @@ import { createHash } from "node:crypto";
 import { dirname, join, resolve } from "node:path";
 
 const dist = (m) => import(new URL(`../dist/${m}`, import.meta.url).href);
-const [{ readLockfile }, { planMirrors }, { readAptSources }, { packageUrls, sourcesForMirrors }, { Fetcher }, { HttpClient }, { ContentCache, defaultCacheDir }, { silentProgress }, { fsyncDir }] =
+const [{ readLockfile }, { mirrorsFor }, { packageUrls }, { Fetcher }, { HttpClient }, { ContentCache, defaultCacheDir }, { silentProgress }, { fsyncDir }] =
   await Promise.all(
-    ["lockfile/read.js", "sources/mirrors.js", "sources/apt-sources.js", "layer/urls.js", "fetch/fetcher.js", "fetch/http.js", "fetch/cache.js", "fetch/progress.js", "util/atomic-write.js"].map(dist),
+    ["lockfile/read.js", "sources/mirrors.js", "layer/urls.js", "fetch/fetcher.js", "fetch/http.js", "fetch/cache.js", "fetch/progress.js", "util/atomic-write.js"].map(dist),
   );
 
 // `--apt-sources` with no value means this machine's sources, as in the CLI.
@@ -35,7 +35,6 @@ const { values } = parseArgs({
     cache: { type: "string" },
   },
 });
-const aptFlag = values["apt-sources"];
 
 try {
   await record();
@@ -47,8 +46,7 @@ try {
 
 async function record() {
   const lock = await readLockfile(values.lockfile);
-  const apt = aptFlag === undefined ? undefined : await readAptSources(aptFlag || undefined);
-  const mirrors = planMirrors(sourcesForMirrors(lock.sources), { mirrors: values.mirror, ...(process.env.SCRATCH_PKGS_MIRROR ? { envMirror: process.env.SCRATCH_PKGS_MIRROR } : {}), ...(apt ? { apt } : {}) });
+  const mirrors = await mirrorsFor(lock.sources, { mirrors: values.mirror, envMirror: process.env.SCRATCH_PKGS_MIRROR, aptSources: values["apt-sources"] });
   const cache = new ContentCache(values.cache ?? defaultCacheDir());
   const http = new HttpClient({});
   const fetcher = new Fetcher({ cache, http, offline: false, progress: silentProgress });

@@ -14,8 +14,7 @@ import type { Manifest } from "../model/manifest.js";
 import { loadKeyring, type Keyring } from "../sources/keyring.js";
 import { verifyClearsigned, verifyDetached } from "../sources/signature.js";
 import { parseRelease } from "../sources/release.js";
-import { planMirrors, type MirrorPlan } from "../sources/mirrors.js";
-import { readAptSources } from "../sources/apt-sources.js";
+import { mirrorsFor, type MirrorPlan } from "../sources/mirrors.js";
 import type { Fetcher } from "../fetch/fetcher.js";
 import { openVerified } from "../fetch/fetcher.js";
 import type { ContentCache } from "../fetch/cache.js";
@@ -25,7 +24,7 @@ import { parsePackages } from "../debian/packages.js";
 import { digestBytes } from "../layer/digest.js";
 import { LOCKED_COMPRESSIONS } from "../layer/expected.js";
 import { buildLockedLayer, compressedAsLocked, layerDifferences } from "../layer/verify.js";
-import { packageUrls, sourcesForMirrors } from "../layer/urls.js";
+import { packageUrls } from "../layer/urls.js";
 import { NetworkError, isScratchError } from "../model/errors.js";
 import { diffProvenance } from "../audit/layer-diff.js";
 import { summarise, type AuditCheck, type AuditReport } from "../audit/report.js";
@@ -74,8 +73,7 @@ export async function runAudit(opts: AuditOptions): Promise<AuditReport> {
     checks.push({ name: "manifest", status: "unavailable", detail: `${opts.config} not found: release signatures cannot be checked without the sources' keyrings` });
   }
 
-  const apt = opts.aptSources === undefined ? undefined : await readAptSources(opts.aptSources || undefined);
-  const mirrors = planMirrors(sourcesForMirrors(lock.sources), { mirrors: opts.mirrors, ...(opts.envMirror ? { envMirror: opts.envMirror } : {}), ...(apt ? { apt } : {}) });
+  const mirrors = await mirrorsFor(lock.sources, opts);
 
   for (const source of lock.sources) {
     for (const suite of source.suites) {

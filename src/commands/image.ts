@@ -8,11 +8,10 @@ import { basename } from "node:path";
 import { parseLockfile } from "../lockfile/read.js";
 import type { Lockfile, LockedPackage } from "../model/lock.js";
 import type { Fetcher } from "../fetch/fetcher.js";
-import { planMirrors, type MirrorPlan } from "../sources/mirrors.js";
-import { readAptSources } from "../sources/apt-sources.js";
+import { mirrorsFor, type MirrorPlan } from "../sources/mirrors.js";
 import type { BuiltLayer } from "../layer/build.js";
 import { buildLockedLayer, compressedAsLocked, layerDifferences, layerMismatch } from "../layer/verify.js";
-import { packageUrls, sourcesForMirrors } from "../layer/urls.js";
+import { packageUrls } from "../layer/urls.js";
 import { writeFileAtomic } from "../util/atomic-write.js";
 import { sha256Hex } from "../util/hash.js";
 import { IOError, LockfileError, UsageError } from "../model/errors.js";
@@ -115,8 +114,7 @@ export async function runImage(opts: ImageOptions): Promise<ImageResult> {
   const platforms = new Map(arches.map((a) => [a, ociPlatform(a)]));
   if (format === "oci") await checkTarget(opts.output);
 
-  const apt = opts.aptSources === undefined ? undefined : await readAptSources(opts.aptSources || undefined);
-  const mirrors = planMirrors(sourcesForMirrors(lock.sources), { mirrors: opts.mirrors, ...(opts.envMirror ? { envMirror: opts.envMirror } : {}), ...(apt ? { apt } : {}) });
+  const mirrors = await mirrorsFor(lock.sources, opts);
   const lockName = basename(opts.lockfile);
   const created = rfc3339(lock.sourceDateEpoch);
 

@@ -6,11 +6,9 @@
 import { readLockfile } from "../lockfile/read.js";
 import type { Fetcher } from "../fetch/fetcher.js";
 import type { ContentCache } from "../fetch/cache.js";
-import { planMirrors } from "../sources/mirrors.js";
-import { readAptSources } from "../sources/apt-sources.js";
+import { mirrorsFor } from "../sources/mirrors.js";
 import type { BuiltLayer } from "../layer/build.js";
 import type { LayerCompression } from "../codec/compress.js";
-import { sourcesForMirrors } from "../layer/urls.js";
 import { buildLockedLayer, compressedAsLocked, layerDifferences, layerMismatch } from "../layer/verify.js";
 import { writeFileAtomic } from "../util/atomic-write.js";
 import { UsageError } from "../model/errors.js";
@@ -54,8 +52,7 @@ export async function runLayer(opts: LayerOptions): Promise<LayerResult[]> {
   if (opts.output && arches.length > 1 && !opts.output.includes("{arch}")) {
     throw new UsageError(`--output ${opts.output} would receive ${arches.length} layers (${arches.join(", ")})`, { hint: "pick one with --arch, or put {arch} in the output name" });
   }
-  const apt = opts.aptSources === undefined ? undefined : await readAptSources(opts.aptSources || undefined);
-  const mirrors = planMirrors(sourcesForMirrors(lock.sources), { mirrors: opts.mirrors, ...(opts.envMirror ? { envMirror: opts.envMirror } : {}), ...(apt ? { apt } : {}) });
+  const mirrors = await mirrorsFor(lock.sources, opts);
 
   // Build and check every architecture before writing any: a refused layer leaves nothing
   // behind, not even the layers of the architectures that came before it.

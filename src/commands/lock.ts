@@ -8,8 +8,7 @@ import { readFile } from "node:fs/promises";
 import { loadManifest } from "../manifest/load.js";
 import type { Manifest } from "../model/manifest.js";
 import { loadKeyring, type Keyring } from "../sources/keyring.js";
-import { planMirrors } from "../sources/mirrors.js";
-import { readAptSources } from "../sources/apt-sources.js";
+import { mirrorsFor } from "../sources/mirrors.js";
 import { fetchVerifiedSuite, chooseIndexes, type VerifiedSuite, type IndexChoice } from "../sources/archive.js";
 import type { Fetcher } from "../fetch/fetcher.js";
 import type { ContentCache } from "../fetch/cache.js";
@@ -18,7 +17,7 @@ import { Universe } from "../resolve/universe.js";
 import { planRequests } from "../lock/plan.js";
 import { readIndexes, namesByArch } from "../lock/indexes.js";
 import { resolveOrExplain, lockArchitecture, type ResolvedArchitecture } from "../lock/resolve-arch.js";
-import { lockLayer, lockedSourcesOf } from "../lock/layer-digests.js";
+import { lockLayer } from "../lock/layer-digests.js";
 import { LOCKFILE_VERSION, type Lockfile, type LockedArchitecture, type LockedSource, type LockedIndex } from "../model/lock.js";
 import { parseLockfile } from "../lockfile/read.js";
 import { canonicalJson } from "../util/canonical-json.js";
@@ -82,12 +81,7 @@ export async function runLock(opts: LockOptions): Promise<LockResult> {
     }
   }
 
-  const apt = opts.aptSources === undefined ? undefined : await readAptSources(opts.aptSources || undefined);
-  const mirrors = planMirrors(manifest.sources, {
-    mirrors: opts.mirrors,
-    ...(opts.envMirror ? { envMirror: opts.envMirror } : {}),
-    ...(apt ? { apt } : {}),
-  });
+  const mirrors = await mirrorsFor(manifest.sources, opts);
 
   const suites = await verifySuites(manifest, dir, mirrors.basesFor.bind(mirrors), opts);
   const sourceDateEpoch = opts.sourceDateEpoch ?? Math.max(...suites.map((s) => Math.floor(s.release.date.getTime() / 1000)));
@@ -138,7 +132,7 @@ export async function runLock(opts: LockOptions): Promise<LockResult> {
       locked = lockArchitecture(manifest, arch, results, group.setOfReason);
       if (memoKey) await opts.memo!.set(memoKey, locked);
     }
-    architectures[arch] = { ...locked, ...(await lockLayer(manifest, arch, locked.packages, sourceDateEpoch, opts, mirrors, lockedSourcesOf(manifest))) };
+    architectures[arch] = { ...locked, ...(await lockLayer(manifest, arch, locked.packages, sourceDateEpoch, opts, mirrors, manifest.sources)) };
     noteDroppedPins(old, arch, architectures[arch]!, opts);
   }
 

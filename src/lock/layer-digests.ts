@@ -4,7 +4,7 @@
  * digests and, in the cache, the provenance manifest that `audit` compares paths against.
  */
 import type { Manifest } from "../model/manifest.js";
-import type { MirrorPlan } from "../sources/mirrors.js";
+import type { MirrorPlan, MirrorSource } from "../sources/mirrors.js";
 import { buildLayer } from "../layer/build.js";
 import { lockedLayer } from "../layer/expected.js";
 import { installedVersion } from "../codec/compress.js";
@@ -14,11 +14,7 @@ import { storeBlob } from "../fetch/blob-store.js";
 import type { Fetcher } from "../fetch/fetcher.js";
 import type { ContentCache } from "../fetch/cache.js";
 import type { ResolutionMemo } from "./memo.js";
-import type { LockedArchitecture, LockedPackage, LockedSource } from "../model/lock.js";
-
-export function lockedSourcesOf(manifest: Manifest): LockedSource[] {
-  return manifest.sources.map((s) => ({ name: s.name, url: s.url, suites: s.suites.map((suite) => ({ suite }) as LockedSource["suites"][number]) }));
-}
+import type { LockedArchitecture, LockedPackage } from "../model/lock.js";
 
 /** What building a lock's layers needs from the run. */
 export interface LayerDigestContext {
@@ -36,7 +32,7 @@ export async function lockLayer(
   mtime: number,
   opts: LayerDigestContext,
   mirrors: MirrorPlan,
-  sources: LockedSource[],
+  sources: readonly MirrorSource[],
 ): Promise<Pick<LockedArchitecture, "derivations" | "layer">> {
   const steps = derivationSteps({
     arch,

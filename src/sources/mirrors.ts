@@ -8,34 +8,46 @@
  */
 import { UsageError } from "../model/errors.js";
 import { didYouMean } from "../util/json-errors.js";
-import type { Manifest } from "../model/manifest.js";
 import { checkUrl, stripTrailingSlash } from "../manifest/validate.js";
-import type { AptSourceEntry } from "./apt-sources.js";
+import { readAptSources, type AptSourceEntry } from "./apt-sources.js";
+
+/** What mirror planning needs of a source: the manifest's sources and the lock's both fit. */
+export interface MirrorSource {
+  name: string;
+  /** The URL the manifest (and so the lock) records. */
+  url: string;
+}
 
 export interface MirrorPlan {
   /** URLs to fetch from, in order; the manifest URL when no override applies. */
   basesFor(source: string, suite: string): string[];
-  /** Human lines for --verbose, one per source and suite, in manifest order. */
-  describe(): string[];
 }
 
 export interface MirrorOptions {
   /** From repeated --mirror: "URL" applies to every source, "NAME=URL" to source NAME. */
   mirrors: string[];
   /** SCRATCH_PKGS_MIRROR: the same syntax (several specs separated by spaces); used only when no --mirror is given. */
-  envMirror?: string;
+  envMirror?: string | undefined;
   /** From --apt-sources: the first entry (in file order) listing a suite gives that suite's URLs. */
   apt?: AptSourceEntry[];
 }
 
-const NAMED = /^([a-z0-9][a-z0-9._-]*)=(.*)$/;
-
-interface Choice {
-  urls: string[];
-  origin: string;
+/** The command-line view: --apt-sources FILE, or "" for the machine's own apt lists, or absent. */
+export interface MirrorFlags {
+  mirrors: string[];
+  envMirror?: string | undefined;
+  aptSources?: string | undefined;
 }
 
-export function planMirrors(sources: Manifest["sources"], opts: MirrorOptions): MirrorPlan {
+/** The mirror plan of a run, reading the apt sources the flags name. What every command uses. */
+export async function mirrorsFor(sources: readonly MirrorSource[], flags: MirrorFlags): Promise<MirrorPlan> {
+  const apt = flags.aptSources === undefined ? undefined : await readAptSources(flags.aptSources || undefined);
+  return planMirrors(sources, { mirrors: flags.mirrors, envMirror: flags.envMirror, ...(apt ? { apt } : {}) });
+}
+
+const NAMED = /^([a-z0-9][a-z0-9._-]*)=(.*)$/;
+
+export function planMirrors(sources: readonly MirrorSource[], opts: MirrorOptions): MirrorPlan {
   const fromFlag = opts.mirrors.length > 0;
   const specs = fromFlag ? opts.mirrors : (opts.envMirror ?? "").split(/\s+/).filter((s) => s !== "");
   const flag = fromFlag ? "--mirror" : "SCRATCH_PKGS_MIRROR";
@@ -65,31 +77,13 @@ export function planMirrors(sources: Manifest["sources"], opts: MirrorOptions): 
     named.set(name, list);
   }
 
-  const choose = (source: Manifest["sources"][number], suite: string): Choice => {
-    const own = named.get(source.name);
-    if (own) return { urls: own, origin: `${flag} ${source.name}=URL` };
-    if (forAll.length > 0) return { urls: forAll, origin: flag };
-    const entry = opts.apt?.find((e) => e.suites.includes(suite));
-    if (entry) return { urls: entry.uris, origin: `apt sources ${entry.file}:${entry.line}` };
-    return { urls: [source.url], origin: "manifest" };
-  };
-
   const byName = new Map(sources.map((s) => [s.name, s]));
   return {
     basesFor(source, suite) {
       const s = byName.get(source);
       if (!s) throw new Error(`mirror plan: unknown source ${JSON.stringify(source)}`);
-      return [...choose(s, suite).urls];
-    },
-    describe() {
-      const lines: string[] = [];
-      for (const s of sources) {
-        for (const suite of s.suites) {
-          const c = choose(s, suite);
-          lines.push(`${s.name} ${suite}: fetch from ${c.urls.join(", ")} (${c.origin})`);
-        }
-      }
-      return lines;
+      const urls = named.get(s.name) ?? (forAll.length > 0 ? forAll : (opts.apt?.find((e) => e.suites.includes(suite))?.uris ?? [s.url]));
+      return [...urls];
     },
   };
 }

@@ -1,12 +1,15 @@
 import { describe, expect, it } from "vitest";
 import { UsageError } from "../../src/model/errors.js";
-import type { Manifest } from "../../src/model/manifest.js";
 import type { AptSourceEntry } from "../../src/sources/apt-sources.js";
-import { planMirrors } from "../../src/sources/mirrors.js";
+import { mirrorsFor, planMirrors } from "../../src/sources/mirrors.js";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
-const SOURCES: Manifest["sources"] = [
-  { name: "debian", url: "https://archive.example/debian", suites: ["bookworm", "bookworm-updates"], components: ["main"], keyring: "k.asc", allowExpired: false },
-  { name: "security", url: "https://security.example/debian-security", suites: ["bookworm-security"], components: ["main"], keyring: "k.asc", allowExpired: false },
+// Only the fields a plan reads: a manifest's sources and a lock's both have them.
+const SOURCES = [
+  { name: "debian", url: "https://archive.example/debian" },
+  { name: "security", url: "https://security.example/debian-security" },
 ];
 
 const APT: AptSourceEntry[] = [
@@ -20,11 +23,7 @@ describe("planMirrors", () => {
     const plan = planMirrors(SOURCES, { mirrors: [] });
     expect(plan.basesFor("debian", "bookworm")).toEqual(["https://archive.example/debian"]);
     expect(plan.basesFor("security", "bookworm-security")).toEqual(["https://security.example/debian-security"]);
-    expect(plan.describe()).toEqual([
-      "debian bookworm: fetch from https://archive.example/debian (manifest)",
-      "debian bookworm-updates: fetch from https://archive.example/debian (manifest)",
-      "security bookworm-security: fetch from https://security.example/debian-security (manifest)",
-    ]);
+    expect(plan.basesFor("debian", "bookworm-updates")).toEqual(["https://archive.example/debian"]);
   });
 
   it("applies a bare URL to every source, keeping order and dropping trailing slashes and repeats", () => {
@@ -37,14 +36,12 @@ describe("planMirrors", () => {
     const plan = planMirrors(SOURCES, { mirrors: ["http://all.example/x", "security=http://sec.example/ds/"] });
     expect(plan.basesFor("security", "bookworm-security")).toEqual(["http://sec.example/ds"]);
     expect(plan.basesFor("debian", "bookworm-updates")).toEqual(["http://all.example/x"]);
-    expect(plan.describe()).toContain("security bookworm-security: fetch from http://sec.example/ds (--mirror security=URL)");
   });
 
   it("uses apt sources per suite, first matching entry in file order, below --mirror", () => {
     const plan = planMirrors(SOURCES, { mirrors: [], apt: APT });
     expect(plan.basesFor("debian", "bookworm")).toEqual(["http://apt-a.example/debian", "http://apt-b.example/debian"]);
     expect(plan.basesFor("security", "bookworm-security")).toEqual(["http://apt-sec.example/debian-security"]);
-    expect(plan.describe()[0]).toBe("debian bookworm: fetch from http://apt-a.example/debian, http://apt-b.example/debian (apt sources /etc/apt/x.sources:1)");
     const over = planMirrors(SOURCES, { mirrors: ["http://all.example/x"], apt: APT });
     expect(over.basesFor("debian", "bookworm")).toEqual(["http://all.example/x"]);
     const named = planMirrors(SOURCES, { mirrors: ["debian=http://d.example/x"], apt: APT });
@@ -62,7 +59,6 @@ describe("planMirrors", () => {
     const env = planMirrors(SOURCES, { mirrors: [], envMirror: "security=http://env-sec.example/ds http://env.example/all", apt: APT });
     expect(env.basesFor("security", "bookworm-security")).toEqual(["http://env-sec.example/ds"]);
     expect(env.basesFor("debian", "bookworm")).toEqual(["http://env.example/all"]);
-    expect(env.describe()[0]).toMatch(/\(SCRATCH_PKGS_MIRROR\)$/);
     const flag = planMirrors(SOURCES, { mirrors: ["debian=http://flag.example/d"], envMirror: "http://env.example/all" });
     expect(flag.basesFor("security", "bookworm-security")).toEqual(["https://security.example/debian-security"]);
     expect(planMirrors(SOURCES, { mirrors: [], envMirror: "  " }).basesFor("debian", "bookworm")).toEqual(["https://archive.example/debian"]);
@@ -91,5 +87,17 @@ describe("planMirrors", () => {
     const plan = planMirrors(SOURCES, { mirrors: ["http://all.example/x"] });
     plan.basesFor("debian", "bookworm").push("http://evil.example");
     expect(plan.basesFor("debian", "bookworm")).toEqual(["http://all.example/x"]);
+  });
+});
+
+describe("mirrorsFor", () => {
+  it("reads the apt sources file the flags name, under --mirror and SCRATCH_PKGS_MIRROR", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "mirrors-for-"));
+    const file = join(dir, "x.list");
+    writeFileSync(file, "deb http://apt.example/debian bookworm main\n");
+    expect((await mirrorsFor(SOURCES, { mirrors: [], aptSources: file })).basesFor("debian", "bookworm")).toEqual(["http://apt.example/debian"]);
+    expect((await mirrorsFor(SOURCES, { mirrors: [], envMirror: "http://env.example/d", aptSources: file })).basesFor("debian", "bookworm")).toEqual(["http://env.example/d"]);
+    expect((await mirrorsFor(SOURCES, { mirrors: [] })).basesFor("debian", "bookworm")).toEqual(["https://archive.example/debian"]);
+    await expect(mirrorsFor(SOURCES, { mirrors: [], aptSources: join(dir, "missing.list") })).rejects.toThrow(/missing\.list/);
   });
 });
