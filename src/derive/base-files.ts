@@ -12,8 +12,9 @@
  */
 import { InputSet, dirNode, fileNode, finish, symlinkNode, type OutputNode } from "./node.js";
 import type { Derivation, DerivationInput } from "./types.js";
+import { BASE_RECIPE } from "../model/builtin-file-sets.js";
 
-export const BASE_FILES_RECIPE = "base";
+export const BASE_FILES_RECIPE = BASE_RECIPE;
 export const BASE_FILES_VERSION = "1";
 
 export const NONROOT_UID = 65532;

@@ -34,8 +34,9 @@ import { InputSet, fileNode, finish, resolveFile, symlinkNode, type OutputNode }
 import type { Derivation, DerivationInput } from "./types.js";
 import { rehashableCert } from "./x509-hash.js";
 import { comparePaths } from "../util/byte-order.js";
+import { CA_CERTS_RECIPE } from "../model/builtin-file-sets.js";
 
-export const CA_CERTIFICATES_RECIPE = "ca-certificates";
+export const CA_CERTIFICATES_RECIPE = CA_CERTS_RECIPE;
 export const CA_CERTIFICATES_VERSION = "1";
 
 export const CERTS_DIR = "/usr/share/ca-certificates";

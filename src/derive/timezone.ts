@@ -7,8 +7,9 @@ import type { LayerNode } from "../model/layer.js";
 import { UnknownTimezoneError } from "./errors.js";
 import { InputSet, fileNode, finish, resolveFile, symlinkNode } from "./node.js";
 import type { Derivation, DerivationInput } from "./types.js";
+import { TZDATA_RECIPE } from "../model/builtin-file-sets.js";
 
-export const TIMEZONE_RECIPE = "tzdata";
+export const TIMEZONE_RECIPE = TZDATA_RECIPE;
 export const TIMEZONE_VERSION = "1";
 export const ZONEINFO = "/usr/share/zoneinfo";
 

@@ -6,6 +6,7 @@
 import type { Lockfile } from "../model/lock.js";
 import { UsageError } from "../model/errors.js";
 import { ARCHITECTURES, architecture } from "../debian/architectures.js";
+import { BASE_RECIPE, CA_CERTS_RECIPE, TZDATA_RECIPE } from "../model/builtin-file-sets.js";
 
 /** The OCI/Go name of a Debian architecture, with the ARM variant where one applies. */
 export interface OciPlatform {
@@ -91,10 +92,10 @@ export interface LockFacts {
 
 export function lockFacts(lock: Lockfile, arch: string): LockFacts {
   const ds = lock.architectures[arch]?.derivations ?? [];
-  const tz = ds.find((d) => d.recipe === "tzdata");
+  const tz = ds.find((d) => d.recipe === TZDATA_RECIPE);
   return {
-    hasBase: ds.some((d) => d.recipe === "base"),
-    hasCaCertificates: ds.some((d) => d.recipe === "ca-certificates"),
+    hasBase: ds.some((d) => d.recipe === BASE_RECIPE),
+    hasCaCertificates: ds.some((d) => d.recipe === CA_CERTS_RECIPE),
     timezone: tz ? String(tz.options.timezone ?? "UTC") : undefined,
   };
 }

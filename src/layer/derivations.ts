@@ -9,6 +9,7 @@ import { caCertificates, CA_CERTIFICATES_RECIPE } from "../derive/ca-certificate
 import { timezone, TIMEZONE_RECIPE } from "../derive/timezone.js";
 import { dpkgStatus, DPKG_STATUS_RECIPE, type DpkgStatusPackage } from "../derive/dpkg-status.js";
 import { LockfileError } from "../model/errors.js";
+import { BUILTIN_FILE_SETS, builtinFileSetSpec } from "../model/builtin-file-sets.js";
 
 export interface DerivationStep {
   recipe: string;
@@ -37,12 +38,13 @@ export function runDerivation(step: DerivationStep, input: DerivationInput, pack
 
 /** The steps a manifest asks for on one architecture, in their fixed order. */
 export function derivationSteps(opts: { arch: string; fileSets: ReadonlyArray<{ name: string; timezone?: string }>; dpkgStatus: boolean }): DerivationStep[] {
-  const has = (n: string) => opts.fileSets.some((s) => s.name === n);
   const steps: DerivationStep[] = [{ recipe: USR_MERGE_RECIPE, options: { arch: opts.arch } }];
-  if (has("base")) steps.push({ recipe: BASE_FILES_RECIPE, options: {} });
-  if (has("ca-certs")) steps.push({ recipe: CA_CERTIFICATES_RECIPE, options: { links: true } });
-  const tz = opts.fileSets.find((s) => s.name === "tzdata");
-  if (tz) steps.push({ recipe: TIMEZONE_RECIPE, options: { timezone: tz.timezone ?? "UTC" } });
+  // The built-in sets' own derivations, in the table's (sorted) order.
+  for (const name of BUILTIN_FILE_SETS) {
+    const set = opts.fileSets.find((s) => s.name === name);
+    const derivation = builtinFileSetSpec(name)!.derivation;
+    if (set && derivation) steps.push({ recipe: derivation.recipe, options: derivation.options(set) });
+  }
   if (opts.dpkgStatus) steps.push({ recipe: DPKG_STATUS_RECIPE, options: {} });
   return steps;
 }

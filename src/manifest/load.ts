@@ -10,7 +10,7 @@ import { sha256Hex } from "../util/hash.js";
 import type { LoadedManifest, Manifest, ManifestSource } from "../model/manifest.js";
 import { parseManifest } from "./validate.js";
 
-export { BUILTIN_FILE_SETS } from "../model/manifest.js";
+export { BUILTIN_FILE_SETS } from "../model/builtin-file-sets.js";
 export type { Manifest, LoadedManifest } from "../model/manifest.js";
 export { parseManifest, parsePackageSpec } from "./validate.js";
 

@@ -9,7 +9,8 @@ import { isValidVersion } from "../debian/version.js";
 import { parseJsonWithPositions, JsonSyntaxError, type PositionedJson } from "../util/json.js";
 import { compileSchema, didYouMean, firstProblem, type Problem, type Wording } from "../util/json-errors.js";
 import { MANIFEST_SCHEMA } from "./schema.js";
-import { BUILTIN_FILE_SETS, type FileSet, type Manifest, type ManifestSource, type PackageSpec } from "../model/manifest.js";
+import { BUILTIN_FILE_SETS, builtinFileSetSpec } from "../model/builtin-file-sets.js";
+import { type FileSet, type Manifest, type ManifestSource, type PackageSpec } from "../model/manifest.js";
 import { isPackageName, PACKAGE_NAME_RULE } from "../debian/package-name.js";
 
 let validator: ReturnType<typeof compileSchema> | undefined;
@@ -32,7 +33,7 @@ interface RawManifest {
   dpkgStatus?: boolean;
 }
 
-const BUILTINS: readonly string[] = BUILTIN_FILE_SETS;
+const BUILTINS = BUILTIN_FILE_SETS;
 
 const wording: Wording = {
   required(p, key) {
@@ -50,7 +51,8 @@ const wording: Wording = {
     const m = /^fileSets\.([^.[]+)$/.exec(p);
     if (!m || !BUILTINS.includes(m[1]!)) return undefined;
     const set = m[1]!;
-    const takes = set === "tzdata" ? 'takes only "timezone"' : "takes no options";
+    const options = builtinFileSetSpec(set)!.options;
+    const takes = options.length > 0 ? `takes only ${options.map((o) => JSON.stringify(o)).join(", ")}` : "takes no options";
     return `built-in file set ${JSON.stringify(set)} ${takes}, not ${JSON.stringify(key)}; give your set another name to choose its own packages and paths`;
   },
 };

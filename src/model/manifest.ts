@@ -3,9 +3,7 @@
  * trailing slash, file sets as a list sorted by name. Its canonical JSON is what the lock's
  * manifest sha256 covers, so only the meaning of the file matters, not its layout.
  */
-
-export const BUILTIN_FILE_SETS = ["base", "ca-certs", "libc", "tzdata"] as const;
-export type BuiltinFileSetName = (typeof BUILTIN_FILE_SETS)[number];
+import type { BUILTIN_FILE_SET_TABLE } from "./builtin-file-sets.js";
 
 export type DependencyPolicy = "none" | "closure";
 
@@ -27,9 +25,10 @@ export interface ManifestSource {
   allowExpired: boolean;
 }
 
+/** A built-in set without options (the table, model/builtin-file-sets, has them all). */
 export interface BuiltinFileSet {
-  kind: "libc" | "ca-certs" | "base";
-  name: "libc" | "ca-certs" | "base";
+  kind: Exclude<keyof typeof BUILTIN_FILE_SET_TABLE, "tzdata">;
+  name: Exclude<keyof typeof BUILTIN_FILE_SET_TABLE, "tzdata">;
 }
 
 export interface TzdataFileSet {

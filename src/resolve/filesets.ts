@@ -1,20 +1,11 @@
 /**
- * Built-in file sets: which packages each one takes, which of their paths, and whether their
- * dependencies follow the manifest's policy. Data-only sets (ca-certs, tzdata, base) never pull
- * dependencies: ca-certificates depends on openssl and debconf only for its maintainer
- * scripts, which a FROM-scratch image does not run; the files those scripts would generate are
- * derivations instead (see the layer stage).
+ * File sets as the resolver plans them: the built-in ones from their table
+ * (model/builtin-file-sets), user-defined ones from the manifest.
  */
 
-/** Paths nobody wants in a scratch image unless they ask for them. */
-export const DEFAULT_EXCLUDE: readonly string[] = [
-  "/usr/share/doc/**",
-  "/usr/share/doc-base/**",
-  "/usr/share/man/**",
-  "/usr/share/info/**",
-  "/usr/share/lintian/**",
-  "/usr/share/bug/**",
-];
+import { builtinFileSetSpec, DEFAULT_EXCLUDE } from "../model/builtin-file-sets.js";
+
+export { DEFAULT_EXCLUDE };
 
 export interface FileSetPackage {
   name: string;
@@ -32,46 +23,18 @@ export interface FileSetPlan {
   followDependencies: boolean;
 }
 
-const LIBC_INCLUDE = ["/lib/**", "/lib64/**", "/lib32/**", "/usr/lib/**", "/usr/lib64/**", "/usr/lib32/**"];
 /** The whole of a package, as taken for dependencies and for `packages` entries. */
 export const WHOLE_PACKAGE = ["/**"];
 
 export function builtinFileSet(name: string): FileSetPlan | undefined {
-  switch (name) {
-    case "libc":
-      return {
-        name,
-        builtin: true,
-        followDependencies: true,
-        packages: [{ name: "libc6", include: LIBC_INCLUDE, exclude: [...DEFAULT_EXCLUDE] }],
-      };
-    case "ca-certs":
-      return {
-        name,
-        builtin: true,
-        followDependencies: false,
-        packages: [{ name: "ca-certificates", include: ["/usr/share/ca-certificates/**"], exclude: [...DEFAULT_EXCLUDE] }],
-      };
-    case "tzdata":
-      return {
-        name,
-        builtin: true,
-        followDependencies: false,
-        packages: [{ name: "tzdata", include: ["/usr/share/zoneinfo/**"], exclude: [...DEFAULT_EXCLUDE] }],
-      };
-    case "base":
-      return {
-        name,
-        builtin: true,
-        followDependencies: false,
-        packages: [
-          { name: "base-files", include: ["/etc/os-release", "/usr/lib/os-release"], exclude: [] },
-          { name: "netbase", include: ["/etc/services", "/etc/protocols", "/etc/rpc", "/etc/ethertypes"], exclude: [] },
-        ],
-      };
-    default:
-      return undefined;
-  }
+  const spec = builtinFileSetSpec(name);
+  if (!spec) return undefined;
+  return {
+    name,
+    builtin: true,
+    followDependencies: spec.followDependencies,
+    packages: spec.packages.map((p) => ({ name: p.name, include: [...p.include], exclude: [...p.exclude] })),
+  };
 }
 
 export function userFileSet(name: string, packages: string[], paths: string[], exclude: string[]): FileSetPlan {

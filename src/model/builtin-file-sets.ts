@@ -1,0 +1,80 @@
+/**
+ * The built-in file sets, in one table that the manifest, the resolver, the layer's
+ * derivations and the image configuration read: per set, the packages and paths it takes,
+ * whether their dependencies follow the manifest's policy, the options it takes in
+ * scratch.json, and the derivation it adds to the layer. Data-only sets (ca-certs, tzdata,
+ * base) never pull dependencies: ca-certificates depends on openssl and debconf only for its
+ * maintainer scripts, which a FROM-scratch image does not run; what those scripts would
+ * generate is a derivation instead.
+ */
+
+/** Paths nobody wants in a scratch image unless they ask for them. */
+export const DEFAULT_EXCLUDE: readonly string[] = [
+  "/usr/share/doc/**",
+  "/usr/share/doc-base/**",
+  "/usr/share/man/**",
+  "/usr/share/info/**",
+  "/usr/share/lintian/**",
+  "/usr/share/bug/**",
+];
+
+export interface BuiltinPackage {
+  name: string;
+  include: readonly string[];
+  exclude: readonly string[];
+}
+
+export interface BuiltinFileSetSpec {
+  packages: readonly BuiltinPackage[];
+  /** Whether the dependencies of these packages are resolved by the manifest's policy. */
+  followDependencies: boolean;
+  /** The options the set takes in scratch.json ("fileSets": {"tzdata": {"timezone": …}}). */
+  options: readonly string[];
+  /** The derivation recipe the set adds to the layer, and its lock options from the set's. */
+  derivation?: { recipe: string; options(set: { timezone?: string }): Record<string, string | number | boolean> };
+}
+
+const LIBC_INCLUDE = ["/lib/**", "/lib64/**", "/lib32/**", "/usr/lib/**", "/usr/lib64/**", "/usr/lib32/**"];
+
+/** Keys in byte order: derivations run in this order (base, ca-certs, tzdata). */
+export const BUILTIN_FILE_SET_TABLE = {
+  base: {
+    packages: [
+      { name: "base-files", include: ["/etc/os-release", "/usr/lib/os-release"], exclude: [] },
+      { name: "netbase", include: ["/etc/services", "/etc/protocols", "/etc/rpc", "/etc/ethertypes"], exclude: [] },
+    ],
+    followDependencies: false,
+    options: [],
+    derivation: { recipe: "base", options: () => ({}) },
+  },
+  "ca-certs": {
+    packages: [{ name: "ca-certificates", include: ["/usr/share/ca-certificates/**"], exclude: DEFAULT_EXCLUDE }],
+    followDependencies: false,
+    options: [],
+    derivation: { recipe: "ca-certificates", options: () => ({ links: true }) },
+  },
+  libc: {
+    packages: [{ name: "libc6", include: LIBC_INCLUDE, exclude: DEFAULT_EXCLUDE }],
+    followDependencies: true,
+    options: [],
+  },
+  tzdata: {
+    packages: [{ name: "tzdata", include: ["/usr/share/zoneinfo/**"], exclude: DEFAULT_EXCLUDE }],
+    followDependencies: false,
+    options: ["timezone"],
+    derivation: { recipe: "tzdata", options: (set) => ({ timezone: set.timezone ?? "UTC" }) },
+  },
+} as const satisfies Record<string, BuiltinFileSetSpec>;
+
+/** The names, sorted. */
+export const BUILTIN_FILE_SETS: readonly string[] = Object.keys(BUILTIN_FILE_SET_TABLE).sort();
+
+/** The built-in set of this name, if it is one. */
+export function builtinFileSetSpec(name: string): BuiltinFileSetSpec | undefined {
+  return Object.hasOwn(BUILTIN_FILE_SET_TABLE, name) ? (BUILTIN_FILE_SET_TABLE as Record<string, BuiltinFileSetSpec>)[name] : undefined;
+}
+
+/** The recipe names of the sets' derivations, for the recipes and for what the image infers. */
+export const BASE_RECIPE = BUILTIN_FILE_SET_TABLE.base.derivation.recipe;
+export const CA_CERTS_RECIPE = BUILTIN_FILE_SET_TABLE["ca-certs"].derivation.recipe;
+export const TZDATA_RECIPE = BUILTIN_FILE_SET_TABLE.tzdata.derivation.recipe;
