@@ -1,7 +1,8 @@
 /**
- * Content-addressed download cache. Entries live at <dir>/sha256/<2 hex>/<hash> and are only
- * handed out after re-hashing them, so a corrupt or tampered file is never served. Writes go to
- * <dir>/tmp and are renamed into place, which makes two processes sharing a cache safe: a
+ * Content-addressed download cache, and the one place that writes it. Entries live at
+ * <dir>/sha256/<2 hex>/<hash> and are only handed out after re-hashing them (read(): once, on
+ * the very bytes returned), so a corrupt or tampered file is never served. Writes go to
+ * <dir>/tmp, are fsynced and renamed into place, which makes two processes sharing a cache safe: a
  * reader sees either no entry or a complete one, and two writers of the same hash write the
  * same bytes. Refs map a key (e.g. an InRelease URL) to the sha256 of content fetched for it.
  */
@@ -62,13 +63,8 @@ export class ContentCache {
   async get(sha256: string, size?: number): Promise<string | undefined> {
     const want = normalizeHash(sha256);
     const path = this.pathFor(want);
-    let fh: FileHandle;
-    try {
-      fh = await open(path, "r");
-    } catch (e) {
-      if (isCode(e, "ENOENT")) return undefined;
-      throw new IOError(`cannot read cache entry ${path}: ${(e as Error).message}`, { cause: e, hint: "check the cache directory's permissions, or use --cache DIR" });
-    }
+    const fh = await openEntry(path);
+    if (fh === undefined) return undefined;
     let actual: { sha256: string; size: number };
     let ino: number;
     let dev: number;
@@ -87,6 +83,51 @@ export class ContentCache {
     // Right content but a different expected size: the caller's record is wrong, not the entry.
     if (size !== undefined && actual.size !== size) return undefined;
     return path;
+  }
+
+  /**
+   * The bytes of the entry for `sha256`, read once and hashed once; undefined when there is
+   * none or it is corrupt (then it is deleted). What callers that want content, not a path, use.
+   */
+  async read(sha256: string): Promise<Buffer | undefined> {
+    const want = normalizeHash(sha256);
+    const path = this.pathFor(want);
+    const fh = await openEntry(path);
+    if (fh === undefined) return undefined;
+    let bytes: Buffer;
+    let st: { dev: number; ino: number };
+    try {
+      st = await fh.stat();
+      bytes = await fh.readFile();
+    } finally {
+      await fh.close();
+    }
+    if (sha256Hex(bytes) === want) return bytes;
+    await this.discard(path, st.dev, st.ino);
+    return undefined;
+  }
+
+  /**
+   * Store `bytes` under their sha256 (returned): written to a temp file in the cache, fsynced,
+   * renamed into place. The one way content enters the cache besides a streamed download.
+   */
+  async write(bytes: Uint8Array | string): Promise<string> {
+    const sha = sha256Hex(bytes);
+    const tmp = await this.tempPath();
+    try {
+      const fh = await open(tmp, "wx", 0o644);
+      try {
+        await fh.writeFile(bytes);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+    } catch (e) {
+      await unlink(tmp).catch(() => {});
+      throw new IOError(`cannot write ${tmp} in the cache: ${(e as Error).message}`, { cause: e, hint: "check that the cache directory is writable, or use --cache DIR" });
+    }
+    await this.put(tmp, sha);
+    return sha;
   }
 
   /**
@@ -166,6 +207,16 @@ export class ContentCache {
     } catch {
       // Already gone, or not ours to remove: either way it is not served.
     }
+  }
+}
+
+/** The entry's file, open for reading; undefined when there is none. */
+async function openEntry(path: string): Promise<FileHandle | undefined> {
+  try {
+    return await open(path, "r");
+  } catch (e) {
+    if (isCode(e, "ENOENT")) return undefined;
+    throw new IOError(`cannot read cache entry ${path}: ${(e as Error).message}`, { cause: e, hint: "check the cache directory's permissions, or use --cache DIR" });
   }
 }
 

@@ -5,10 +5,9 @@
  */
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { open, readFile, unlink, writeFile, type FileHandle } from "node:fs/promises";
+import { open, unlink, type FileHandle } from "node:fs/promises";
 import { basename } from "node:path";
 import { NetworkError, VerificationError } from "../model/errors.js";
-import { sha256Hex } from "../util/hash.js";
 import type { ContentCache } from "./cache.js";
 import type { HttpClient } from "./http.js";
 import type { Progress } from "./progress.js";
@@ -101,16 +100,7 @@ export class Fetcher {
         errors.push(e);
         continue;
       }
-      const sha = sha256Hex(bytes);
-      const tmp = await this.cache.tempPath();
-      try {
-        await writeFile(tmp, bytes, { flag: "wx" });
-      } catch (e) {
-        await unlink(tmp).catch(() => {});
-        throw e;
-      }
-      await this.cache.put(tmp, sha);
-      await this.cache.setRef(req.refKey, sha);
+      await this.cache.setRef(req.refKey, await this.cache.write(bytes));
       return bytes;
     }
     throw combine(req.label, req.urls, errors);
@@ -123,15 +113,9 @@ export class Fetcher {
         hint: OFFLINE_HINT,
       });
     }
-    let bytes: Uint8Array | undefined;
-    try {
-      bytes = await readFile(this.cache.pathFor(sha));
-    } catch {
-      bytes = undefined;
-    }
-    // Verify the very bytes we return, not just the file at some earlier moment.
-    if (bytes === undefined || sha256Hex(bytes) !== sha) {
-      await this.cache.get(sha); // removes a corrupt entry
+    // The very bytes returned are verified, not just the file at some earlier moment.
+    const bytes = await this.cache.read(sha).catch(() => undefined);
+    if (bytes === undefined) {
       throw new NetworkError(`the cached copy of ${req.label} (${req.refKey}) is missing or corrupt, and --offline forbids downloading it again`, req.urls[0], {
         hint: OFFLINE_HINT,
       });

@@ -4,7 +4,7 @@
  * serialise the tree as a deterministic tar. `lock` and `layer` both come here, so the digests
  * the lock promises are the ones `layer` produces.
  */
-import { openVerified, type Fetcher } from "../fetch/fetcher.js";
+import type { Fetcher } from "../fetch/fetcher.js";
 import type { ContentCache } from "../fetch/cache.js";
 import { storeBlob } from "../fetch/blob-store.js";
 import type { LockedDerivation, LockedPackage } from "../model/lock.js";
@@ -50,14 +50,19 @@ function plainTarStore(cache: ContentCache, debSha256: string): PlainTarStore {
   return {
     async load(member) {
       const sha = await cache.getRef(ref(member));
-      const path = sha ? await cache.get(sha) : undefined;
-      return path ? openVerified(path, sha) : undefined;
+      // Read and hashed once; a corrupt entry reads as none, and the member is decompressed again.
+      const bytes = sha ? await cache.read(sha) : undefined;
+      return bytes ? once(bytes) : undefined;
     },
     async save(member, tar) {
       const sha = await storeBlob(cache, Buffer.concat(tar));
       await cache.setRef(ref(member), sha).catch(() => {});
     },
   };
+}
+
+async function* once(bytes: Uint8Array): AsyncIterable<Uint8Array> {
+  yield bytes;
 }
 
 export async function buildLayer(plan: LayerPlan, sources: LayerSources): Promise<BuiltLayer> {

@@ -5,7 +5,6 @@
  * signatures and index hashes as always but does not parse and resolve the indexes again.
  * The stored result is re-hashed on read like every cache entry.
  */
-import { readFile, writeFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
@@ -42,23 +41,18 @@ export class ResolutionMemo {
   async get<T>(key: string): Promise<T | undefined> {
     const sha = await this.cache.getRef(key);
     if (!sha) return undefined;
-    const path = await this.cache.get(sha);
-    if (!path) return undefined;
+    const bytes = await this.cache.read(sha);
+    if (!bytes) return undefined;
     try {
-      return JSON.parse(await readFile(path, "utf8")) as T;
+      return JSON.parse(bytes.toString("utf8")) as T;
     } catch {
       return undefined;
     }
   }
 
   async set(key: string, value: unknown): Promise<void> {
-    const text = canonicalJson(value);
-    const sha = sha256Hex(text);
     try {
-      const tmp = await this.cache.tempPath();
-      await writeFile(tmp, text);
-      await this.cache.put(tmp, sha);
-      await this.cache.setRef(key, sha);
+      await this.cache.setRef(key, await this.cache.write(canonicalJson(value)));
     } catch {
       // A memo that cannot be stored only costs time next run.
     }

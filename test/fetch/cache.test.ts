@@ -34,6 +34,23 @@ describe("ContentCache", () => {
     return cache.put(tmp, hash);
   }
 
+  it("writes content under its sha256 through a temp file in the cache, and reads it back verified", async () => {
+    const written = await cache.write(data);
+    expect(written).toBe(sha);
+    expect(await readFile(cache.pathFor(sha))).toEqual(Buffer.from(data));
+    expect(await readdir(join(dir, "tmp"))).toEqual([]);
+    expect(await cache.read(sha)).toEqual(Buffer.from(data));
+    expect(await cache.write(data)).toBe(sha); // a second writer of the same bytes is harmless
+    expect(await cache.read(sha256Hex("absent"))).toBeUndefined();
+  });
+
+  it("reads a corrupt entry as none and removes it", async () => {
+    await cache.write(data);
+    await writeFile(cache.pathFor(sha), "tampered");
+    expect(await cache.read(sha)).toBeUndefined();
+    await expect(stat(cache.pathFor(sha))).rejects.toMatchObject({ code: "ENOENT" });
+  });
+
   it("lays entries out by hash and serves them after verification", async () => {
     expect(cache.pathFor(sha)).toBe(join(dir, "sha256", sha.slice(0, 2), sha));
     expect(cache.pathFor(sha.toUpperCase())).toBe(cache.pathFor(sha));
