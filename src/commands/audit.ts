@@ -24,7 +24,7 @@ import { decompress, compressionOf } from "../codec/decompress.js";
 import { parsePackages } from "../debian/packages.js";
 import { digestBytes } from "../layer/digest.js";
 import { LOCKED_COMPRESSIONS } from "../layer/expected.js";
-import { buildLockedLayer, compressedAsLocked, layerDifferences } from "../layer/verify.js";
+import { verifiedLayer } from "../layer/verify.js";
 import { packageUrls, sourcesForMirrors } from "../layer/urls.js";
 import { NetworkError, isScratchError } from "../model/errors.js";
 import { diffProvenance } from "../audit/layer-diff.js";
@@ -162,12 +162,13 @@ async function auditIndexes(opts: AuditOptions, mirrors: MirrorPlan, lock: Lockf
 
 async function auditLayer(opts: AuditOptions, mirrors: MirrorPlan, lock: Lockfile, arch: string) {
   const locked = lock.architectures[arch]!;
-  // No decompressed-data cache here: an audit re-derives everything from the verified .debs.
-  const built = await buildLockedLayer(lock, arch, { fetcher: opts.fetcher, mirrors });
-  const differences = layerDifferences(lock, arch, built);
-  for (const kind of LOCKED_COMPRESSIONS) {
-    if (locked.layer.compressed[kind]) differences.push(...(await compressedAsLocked(lock, arch, built, kind)).problems);
-  }
+  // No decoded-member cache, deliberately: an audit is the independent re-derivation from the
+  // verified .debs, and a cached data.tar is not yet tied to the .deb it was decoded from.
+  const { built, problems: differences } = await verifiedLayer(lock, arch, {
+    fetcher: opts.fetcher,
+    mirrors,
+    compressions: LOCKED_COMPRESSIONS.filter((kind) => locked.layer.compressed[kind]),
+  });
   if (differences.length === 0) return `rebuilt: diff_id ${built.diffId}, provenance, ${locked.derivations.length} derivations and ${LOCKED_COMPRESSIONS.join("/")} digests as recorded`;
 
   const recorded = await recordedProvenance(opts, locked.layer.provenance.sha256);

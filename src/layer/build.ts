@@ -33,6 +33,16 @@ export interface BuiltLayer {
   derivations: LockedDerivation[];
   /** Every node of the layer but the root, sorted by path bytes. */
   nodes: LayerNode[];
+  /**
+   * Each package's copyright file (a regular file at copyrightPath), by package name, read in
+   * the same pass as its members whether or not the layer takes it: the SBOM's licenses.
+   */
+  copyright: ReadonlyMap<string, Uint8Array>;
+}
+
+/** Where a Debian package keeps its copyright file (Debian Policy §12.5). */
+export function copyrightPath(pkg: string): string {
+  return `/usr/share/doc/${pkg}/copyright`;
 }
 
 export interface LayerSources {
@@ -72,15 +82,19 @@ export async function buildLayer(plan: LayerPlan, sources: LayerSources): Promis
     plan.packages.map((pkg, i) =>
       readDeb(paths[i]!, {
         label: `${pkg.name}_${pkg.version}_${pkg.architecture}.deb`,
-        want: (path) => takes[i]!(path),
+        // A copyright file that is a link declares nothing: only a regular one is read for it.
+        want: (path, type) => takes[i]!(path) || (type === "file" && path === copyrightPath(pkg.name)),
         ...(sources.cache ? { plain: plainTarStore(sources.cache, pkg.sha256) } : {}),
       }),
     ),
   );
   const tree = new LayerTree();
   const files: PackageFiles[] = [];
+  const copyright = new Map<string, Uint8Array>();
   for (const [i, pkg] of plan.packages.entries()) {
     const deb = debs[i]!;
+    const own = deb.data.find((m) => m.type === "file" && m.path === copyrightPath(pkg.name));
+    if (own?.content) copyright.set(pkg.name, own.content);
     const nodes = selectMembers(deb.data, takes[i]!, pkg);
     for (const n of nodes) tree.add(n);
     files.push({ name: pkg.name, control: deb.control, md5sums: deb.md5sums, files: nodes.filter((n) => n.type !== "dir").map((n) => n.path) });
@@ -110,5 +124,6 @@ export async function buildLayer(plan: LayerPlan, sources: LayerSources): Promis
     provenance: { path: PROVENANCE_PATH, sha256: manifest.sha256, entries: manifest.entries, text: manifest.text },
     derivations,
     nodes: nodes.sort((a, b) => Buffer.compare(Buffer.from(a.path), Buffer.from(b.path))),
+    copyright,
   };
 }
