@@ -14,6 +14,7 @@ import type { Manifest } from "../model/manifest.js";
 import { loadKeyring } from "../sources/keyring.js";
 import { fetchRecordedSuite, type SuiteRef, type VerifiedSuite } from "../sources/archive.js";
 import { indexChoice, readIndex } from "../sources/indexes.js";
+import { suiteUrl } from "../debian/suite-urls.js";
 import { planMirrors, type MirrorPlan } from "../sources/mirrors.js";
 import { readAptSources } from "../sources/apt-sources.js";
 import type { Fetcher } from "../fetch/fetcher.js";
@@ -47,8 +48,7 @@ async function check(name: string, fn: () => Promise<string | Omit<AuditCheck, "
     const r = await fn();
     return typeof r === "string" ? { name, status: "ok", detail: r } : { name, ...r };
   } catch (e) {
-    if (e instanceof NetworkError) return { name, status: "unavailable", detail: e.message };
-    if (isScratchError(e)) return { name, status: "fail", detail: e.message };
+    if (isScratchError(e)) return { name, status: e instanceof NetworkError ? "unavailable" : "fail", detail: e.message, ...(e.hint ? { hint: e.hint } : {}) };
     throw e;
   }
 }
@@ -140,7 +140,7 @@ function compareRelease(vs: VerifiedSuite, suite: LockedSuite) {
     const e = vs.release.files.get(i.path);
     return !e || e.sha256 !== i.sha256 || e.size !== i.size;
   });
-  if (unlisted.length > 0) problems.push(`the signed release does not list ${unlisted.map((i) => `${i.path} (sha256 ${i.sha256}, ${i.size} bytes)`).join(", ")}`);
+  for (const i of unlisted) problems.push(`the signed release does not list ${suiteUrl(vs.ref.url, vs.ref.suite, i.path)} with sha256 ${i.sha256} (${i.size} bytes) as the lock records it`);
   if (problems.length > 0) return { status: "fail" as const, detail: problems.join("; ") };
   return `sha256 and signature by ${got.signedBy} verified; lists the ${suite.indexes.length} recorded indexes`;
 }
