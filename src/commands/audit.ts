@@ -11,17 +11,15 @@ import { readLockfile } from "../lockfile/read.js";
 import type { Lockfile, LockedSource, LockedSuite } from "../model/lock.js";
 import { loadManifest, keyringPath } from "../manifest/load.js";
 import type { Manifest } from "../model/manifest.js";
-import { loadKeyring, type Keyring } from "../sources/keyring.js";
-import { verifyClearsigned, verifyDetached } from "../sources/signature.js";
-import { parseRelease } from "../sources/release.js";
+import { loadKeyring } from "../sources/keyring.js";
+import { fetchRecordedSuite, type SuiteRef, type VerifiedSuite } from "../sources/archive.js";
+import { indexChoice, readIndex } from "../sources/indexes.js";
+import { suiteUrl } from "../debian/suite-urls.js";
 import { planMirrors, type MirrorPlan } from "../sources/mirrors.js";
 import { readAptSources } from "../sources/apt-sources.js";
 import type { Fetcher } from "../fetch/fetcher.js";
-import { openVerified } from "../fetch/fetcher.js";
 import type { ContentCache } from "../fetch/cache.js";
 import { loadBlob } from "../fetch/blob-store.js";
-import { decompress, compressionOf } from "../codec/decompress.js";
-import { parsePackages } from "../debian/packages.js";
 import { digestBytes } from "../layer/digest.js";
 import { LOCKED_COMPRESSIONS } from "../layer/expected.js";
 import { verifiedLayer } from "../layer/verify.js";
@@ -50,8 +48,7 @@ async function check(name: string, fn: () => Promise<string | Omit<AuditCheck, "
     const r = await fn();
     return typeof r === "string" ? { name, status: "ok", detail: r } : { name, ...r };
   } catch (e) {
-    if (e instanceof NetworkError) return { name, status: "unavailable", detail: e.message };
-    if (isScratchError(e)) return { name, status: "fail", detail: e.message };
+    if (isScratchError(e)) return { name, status: e instanceof NetworkError ? "unavailable" : "fail", detail: e.message, ...(e.hint ? { hint: e.hint } : {}) };
     throw e;
   }
 }
@@ -78,9 +75,28 @@ export async function runAudit(opts: AuditOptions): Promise<AuditReport> {
   const mirrors = planMirrors(sourcesForMirrors(lock.sources), { mirrors: opts.mirrors, ...(opts.envMirror ? { envMirror: opts.envMirror } : {}), ...(apt ? { apt } : {}) });
 
   for (const source of lock.sources) {
+    const ms = manifest?.sources.find((s) => s.name === source.name);
     for (const suite of source.suites) {
-      checks.push(await check(`release ${source.name}/${suite.suite}`, () => auditRelease(opts, mirrors, source, suite, manifest, dir)));
-      checks.push(await check(`index ${source.name}/${suite.suite}`, () => auditIndexes(opts, mirrors, lock, source, suite)));
+      const where = `${source.name}/${suite.suite}`;
+      if (!ms) {
+        const detail = `not checked: the manifest names no source ${source.name} whose keyring could check the release's signature`;
+        checks.push({ name: `release ${where}`, status: "unavailable", detail }, { name: `index ${where}`, status: "unavailable", detail });
+        continue;
+      }
+      // Verified as `lock` verifies (signature, key, Valid-Until now, suite), from the recorded bytes.
+      const held: { vs?: VerifiedSuite } = {};
+      checks.push(
+        await check(`release ${where}`, async () => {
+          held.vs = await fetchRecordedSuite(opts.fetcher, await suiteRef(mirrors, source, suite, ms, dir), suite.release, opts.now);
+          return compareRelease(held.vs, suite);
+        }),
+      );
+      const verified = held.vs;
+      checks.push(
+        verified
+          ? await check(`index ${where}`, () => auditIndexes(opts, lock, source, suite, verified))
+          : { name: `index ${where}`, status: "unavailable", detail: "not checked: the release was not verified, so no signed hashes pin the indexes" },
+      );
     }
   }
   for (const arch of Object.keys(lock.architectures).sort()) {
@@ -106,35 +122,31 @@ export async function runAudit(opts: AuditOptions): Promise<AuditReport> {
   return summarise(checks);
 }
 
-async function auditRelease(opts: AuditOptions, mirrors: MirrorPlan, source: LockedSource, suite: LockedSuite, manifest: Manifest | undefined, dir: string) {
-  const bases = mirrors.basesFor(source.name, suite.suite);
-  const url = (p: string) => bases.map((b) => `${b}/dists/${suite.suite}/${p}`);
-  const label = `${source.url}/dists/${suite.suite}/${suite.release.path}`;
-  const bytes = await readFile(await opts.fetcher.fetchPinned({ urls: url(suite.release.path), sha256: suite.release.sha256, size: suite.release.size, label }));
-  const ms = manifest?.sources.find((s) => s.name === source.name);
-  if (!ms) return { status: "unavailable" as const, detail: `recorded ${suite.release.path} found (sha256 verified), but the manifest names no source ${source.name} whose keyring could check its signature` };
-  const keyring: Keyring = await loadKeyring(keyringPath(dir, ms));
-  const vopts = { label, at: opts.now, keyValidity: ms.allowExpired ? ("signature-time" as const) : ("at" as const) };
-  let verified;
-  if (suite.release.signature) {
-    const sig = suite.release.signature;
-    const sigBytes = await readFile(await opts.fetcher.fetchPinned({ urls: url(sig.path), sha256: sig.sha256, size: sig.size, label: label + ".gpg" }));
-    verified = await verifyDetached(bytes, sigBytes, keyring, vopts);
-  } else verified = await verifyClearsigned(bytes, keyring, vopts);
-  if (verified.fingerprint !== suite.signedBy) {
-    return { status: "fail" as const, detail: `signed by ${verified.fingerprint}, the lock says ${suite.signedBy}` };
-  }
-  const release = parseRelease(verified.text, label);
-  const bad = suite.indexes.filter((i) => {
-    const e = release.files.get(i.path);
-    return !e || e.sha256 !== i.sha256 || e.size !== i.size;
-  });
-  if (bad.length > 0) return { status: "fail" as const, detail: `the signed release does not list ${bad.map((i) => `${i.path} (sha256 ${i.sha256})`).join(", ")}` };
-  if (release.dateText !== suite.date) return { status: "fail" as const, detail: `Date ${release.dateText}, the lock says ${suite.date}` };
-  return `sha256 and signature by ${verified.fingerprint} verified; lists the ${suite.indexes.length} recorded indexes`;
+/** The suite as `lock` would verify it: the manifest's keyring and allowExpired, the lock's URL and suite. */
+async function suiteRef(mirrors: MirrorPlan, source: LockedSource, suite: LockedSuite, ms: Manifest["sources"][number], dir: string): Promise<SuiteRef> {
+  const keyring = await loadKeyring(keyringPath(dir, ms));
+  return { source: source.name, url: source.url, suite: suite.suite, bases: mirrors.basesFor(source.name, suite.suite), keyring, allowExpired: ms.allowExpired };
 }
 
-async function auditIndexes(opts: AuditOptions, mirrors: MirrorPlan, lock: Lockfile, source: LockedSource, suite: LockedSuite) {
+/** What the lock says about a release, compared with the release as verified (fetched by the lock's hashes). */
+function compareRelease(vs: VerifiedSuite, suite: LockedSuite) {
+  const problems: string[] = [];
+  const got = vs.locked;
+  if (got.release.sha256 !== suite.release.sha256 || got.release.size !== suite.release.size) problems.push(`${vs.label} read as sha256 ${got.release.sha256} (${got.release.size} bytes), the lock says ${suite.release.sha256} (${suite.release.size} bytes)`);
+  if (got.signedBy !== suite.signedBy) problems.push(`signed by ${got.signedBy}, the lock says ${suite.signedBy}`);
+  if (got.date !== suite.date) problems.push(`Date ${got.date}, the lock says ${suite.date}`);
+  if (got.validUntil !== suite.validUntil) problems.push(`Valid-Until ${got.validUntil ?? "absent"}, the lock says ${suite.validUntil ?? "absent"}`);
+  const unlisted = suite.indexes.filter((i) => {
+    const e = vs.release.files.get(i.path);
+    return !e || e.sha256 !== i.sha256 || e.size !== i.size;
+  });
+  for (const i of unlisted) problems.push(`the signed release does not list ${suiteUrl(vs.ref.url, vs.ref.suite, i.path)} with sha256 ${i.sha256} (${i.size} bytes) as the lock records it`);
+  if (problems.length > 0) return { status: "fail" as const, detail: problems.join("; ") };
+  return `sha256 and signature by ${got.signedBy} verified; lists the ${suite.indexes.length} recorded indexes`;
+}
+
+/** The locked packages of a suite, checked against its indexes as the verified release pins them. */
+async function auditIndexes(opts: AuditOptions, lock: Lockfile, source: LockedSource, suite: LockedSuite, vs: VerifiedSuite) {
   const wanted = new Map<string, { sha256: string; size: number; url: string; arch: string }>();
   for (const [arch, a] of Object.entries(lock.architectures)) {
     for (const p of a.packages) {
@@ -144,10 +156,8 @@ async function auditIndexes(opts: AuditOptions, mirrors: MirrorPlan, lock: Lockf
   const found = new Set<string>();
   const problems: string[] = [];
   for (const index of suite.indexes) {
-    const bases = mirrors.basesFor(source.name, suite.suite);
-    const label = `${source.url}/dists/${suite.suite}/${index.path}`;
-    const path = await opts.fetcher.fetchPinned({ urls: bases.map((b) => `${b}/dists/${suite.suite}/${index.path}`), sha256: index.sha256, size: index.size, label });
-    for await (const r of parsePackages(decompress(compressionOf(index.path), openVerified(path)), { source: source.name, suite: suite.suite, component: index.component }, label)) {
+    // Hashes from the signed release, not from the lock: a lock cannot vouch for itself.
+    for await (const r of readIndex(opts.fetcher, vs, indexChoice(vs, index.component, index.architecture, index.path))) {
       const key = `${r.name} ${r.version} ${r.architecture}`;
       const w = wanted.get(key);
       if (!w || found.has(key)) continue;
@@ -157,7 +167,7 @@ async function auditIndexes(opts: AuditOptions, mirrors: MirrorPlan, lock: Lockf
   }
   for (const key of wanted.keys()) if (!found.has(key)) problems.push(`${key}: not in the recorded indexes`);
   if (problems.length > 0) return { status: "fail" as const, detail: problems.join("; ") };
-  return `${suite.indexes.length} indexes verified by sha256; the ${wanted.size} locked packages from this suite are in them as recorded`;
+  return `${suite.indexes.length} indexes verified by the signed release's sha256; the ${wanted.size} locked packages from this suite are in them as recorded`;
 }
 
 async function auditLayer(opts: AuditOptions, mirrors: MirrorPlan, lock: Lockfile, arch: string) {
