@@ -57,20 +57,6 @@ export async function compressLayer(data: Uint8Array, kind: LayerCompression): P
   }
 }
 
-/** The settings compressLayer(…, kind) records, without compressing anything (e.g. for a lock diff). */
-export async function compressorSettings(kind: LayerCompression): Promise<CompressorSettings> {
-  switch (kind) {
-    case "none":
-      return { compressor: "none", level: 0 };
-    case "gzip":
-      return gzipSettings();
-    case "zstd":
-      return zstdSettings(await loadZstd());
-    default:
-      throw new Error(`unknown layer compression ${JSON.stringify(kind)}; use one of ${LAYER_COMPRESSIONS.join(", ")}`);
-  }
-}
-
 function gzipLayer(data: Uint8Array): Uint8Array {
   // Every option that shapes the deflate stream is passed explicitly rather than left to pako's
   // defaults. No `header` object: pako then writes the fixed header described at GZIP_OS.

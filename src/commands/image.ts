@@ -69,7 +69,7 @@ export interface ImageResult {
 
 export type OutputFormat = "oci" | "docker-archive";
 
-export function outputFormat(output: string): OutputFormat {
+function outputFormat(output: string): OutputFormat {
   return /\.tar$/i.test(output) ? "docker-archive" : "oci";
 }
 
@@ -194,7 +194,7 @@ export async function runImage(opts: ImageOptions): Promise<ImageResult> {
 }
 
 /** "example/app" → "example/app:latest"; a reference with a tag stays as it is. */
-export function repoTag(tag: string): string {
+function repoTag(tag: string): string {
   return /:[^/]*$/.test(tag) ? tag : `${tag}:latest`;
 }
 

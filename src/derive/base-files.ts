@@ -14,10 +14,9 @@ import { InputSet, dirNode, fileNode, finish, symlinkNode, type OutputNode } fro
 import type { Derivation, DerivationInput } from "./types.js";
 
 export const BASE_FILES_RECIPE = "base";
-export const BASE_FILES_VERSION = "1";
+const BASE_FILES_VERSION = "1";
 
-export const NONROOT_UID = 65532;
-export const NOBODY_UID = 65534;
+const NONROOT_UID = 65532;
 
 export const PASSWD =
   "root:x:0:0:root:/root:/sbin/nologin\n" +
@@ -26,7 +25,7 @@ export const PASSWD =
 
 export const GROUP = "root:x:0:\n" + "nobody:x:65534:\n" + "nonroot:x:65532:\n";
 
-export const NSSWITCH =
+const NSSWITCH =
   "# /etc/nsswitch.conf: only services built into glibc (no compat/db/nis modules in this layer)\n" +
   "passwd:         files\n" +
   "group:          files\n" +
