@@ -9,7 +9,7 @@ import { join, resolve, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const CLI = join(ROOT, "dist/cli/main.js");
+const CLI = join(ROOT, "dist/cli/bin.js");
 const CACHE = process.env.SCRATCH_PKGS_BENCH_CACHE ?? join(ROOT, ".cache/bench");
 mkdirSync(CACHE, { recursive: true });
 
