@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// npm run bench: the performance targets of DESIGN.md §7, measured in one run on real data
-// from this machine's apt mirror (read from the apt sources at run time), as ratios against the
-// native floor. A script, not a test: it prints figures and never fails on them.
+// npm run bench: the performance targets of the README's "Performance" table, measured in one
+// run on real data from this machine's apt mirror (read from the apt sources at run time), as
+// ratios against the native floor. A script, not a test: it prints figures and never fails on
+// them.
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync, readFileSync, existsSync, mkdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -1,5 +1,5 @@
 /**
- * Layer compression with pinned compressors (DESIGN.md §5).
+ * Layer compression with pinned compressors (README, "Layers", step 5).
  *
  * node:zlib is deliberately not used: Node 20, 22 and 24 bundle different zlib builds, so the
  * same input could compress to different bytes on another Node major. pako (a pure-JS port of

@@ -4,7 +4,7 @@
  * the /etc/os-release link base-files makes.
  *
  * passwd is distroless's, line for line. distroless's group file also has tty (5) and staff
- * (50); the contract (DESIGN.md §3/§4) names only root, nobody and nonroot, so those three are
+ * (50); the README ("Layers", step 3) names only root, nobody and nonroot, so those three are
  * written, in passwd's order. distroless's nsswitch.conf is Debian's old default (compat, db
  * and nis services); a scratch layer has none of those NSS modules, so ours names only the
  * built-in `files` (and `dns` for hosts, which is what Go's resolver and glibc read):
