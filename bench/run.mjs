@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// npm run bench: the performance targets of DESIGN.md §7, measured in one run on real data
-// from this machine's apt mirror (read from the apt sources at run time), as ratios against the
-// native floor. A script, not a test: it prints figures and never fails on them.
+// npm run bench: the performance targets of the README's "Performance" table, measured in one
+// run on real data from this machine's apt mirror (read from the apt sources at run time), as
+// ratios against the native floor. A script, not a test: it prints figures and never fails on
+// them.
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync, readFileSync, existsSync, mkdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -9,7 +10,7 @@ import { join, resolve, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const CLI = join(ROOT, "dist/cli/main.js");
+const CLI = join(ROOT, "dist/cli/bin.js");
 const CACHE = process.env.SCRATCH_PKGS_BENCH_CACHE ?? join(ROOT, ".cache/bench");
 mkdirSync(CACHE, { recursive: true });
 

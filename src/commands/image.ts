@@ -70,7 +70,7 @@ export interface ImageResult {
 
 export type OutputFormat = "oci" | "docker-archive";
 
-export function outputFormat(output: string): OutputFormat {
+function outputFormat(output: string): OutputFormat {
   return /\.tar$/i.test(output) ? "docker-archive" : "oci";
 }
 
@@ -199,6 +199,6 @@ export async function runImage(opts: ImageOptions): Promise<ImageResult> {
 }
 
 /** "example/app" → "example/app:latest"; a reference with a tag stays as it is. */
-export function repoTag(tag: string): string {
+function repoTag(tag: string): string {
   return /:[^/]*$/.test(tag) ? tag : `${tag}:latest`;
 }

@@ -64,10 +64,3 @@ export function field(p: Paragraph, name: string): string | undefined {
   for (const [k, v] of p.fields) if (k.toLowerCase() === lower) return v;
   return undefined;
 }
-
-/** Fields as a plain object keyed by lower-case name (last one wins). */
-export function fieldMap(p: Paragraph): Map<string, string> {
-  const m = new Map<string, string>();
-  for (const [k, v] of p.fields) m.set(k.toLowerCase(), v);
-  return m;
-}

@@ -14,8 +14,8 @@ import { InputSet, compareBytes, fileNode, finish, type OutputNode } from "./nod
 import type { Derivation } from "./types.js";
 
 export const DPKG_STATUS_RECIPE = "dpkg-status";
-export const DPKG_STATUS_VERSION = "1";
-export const STATUS_DIR = "/var/lib/dpkg/status.d";
+const DPKG_STATUS_VERSION = "1";
+const STATUS_DIR = "/var/lib/dpkg/status.d";
 
 export interface DpkgStatusPackage {
   name: string;

@@ -30,7 +30,7 @@ export function compareBytes(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
 }
 
-export function octalMode(mode: number): string {
+function octalMode(mode: number): string {
   return (mode & 0o7777).toString(8).padStart(4, "0");
 }
 
@@ -140,14 +140,4 @@ export function resolveFile(nodes: ReadonlyMap<string, LayerNode>, path: string)
     return { ok: true, path: candidate, node, content, via };
   }
   return { ok: false, reason: `${path} names the root directory`, via };
-}
-
-/** Content of a regular file or hard link node (undefined for anything else). */
-export function regularContent(nodes: ReadonlyMap<string, LayerNode>, node: LayerNode): Uint8Array | undefined {
-  if (node.type === "file") return node.content ?? new Uint8Array();
-  if (node.type === "hardlink" && node.target !== undefined) {
-    const t = nodes.get(node.target);
-    if (t?.type === "file") return t.content ?? new Uint8Array();
-  }
-  return undefined;
 }

@@ -9,7 +9,7 @@ import { InputSet, fileNode, finish, resolveFile, symlinkNode } from "./node.js"
 import type { Derivation, DerivationInput } from "./types.js";
 
 export const TIMEZONE_RECIPE = "tzdata";
-export const TIMEZONE_VERSION = "1";
+const TIMEZONE_VERSION = "1";
 export const ZONEINFO = "/usr/share/zoneinfo";
 
 export interface TimezoneOptions {

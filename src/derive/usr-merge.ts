@@ -12,7 +12,7 @@ import { InputSet, finish, symlinkNode, type OutputNode } from "./node.js";
 import type { Derivation, DerivationInput } from "./types.js";
 
 export const USR_MERGE_RECIPE = "usr-merge";
-export const USR_MERGE_VERSION = "1";
+const USR_MERGE_VERSION = "1";
 
 /** Architectures whose dynamic loader is under a multilib directory rather than /lib. */
 const LOADER_MULTILIB: Readonly<Record<string, string>> = {

@@ -21,7 +21,7 @@ export interface LayerNode {
 }
 
 /** Names ld.so loads: libfoo.so, libfoo.so.6, ld-linux-x86-64.so.2. */
-export function isSharedLibraryName(path: string): boolean {
+function isSharedLibraryName(path: string): boolean {
   return /\.so(\.[0-9]+)*$/.test(path.slice(path.lastIndexOf("/") + 1));
 }
 

@@ -53,7 +53,7 @@ export async function loadAddedLayer(file: string): Promise<AddedLayer> {
 }
 
 /** Refuses anything but a tar whose member names (and hard link targets) stay inside the root. */
-export async function checkMembers(file: string, tar: Uint8Array): Promise<void> {
+async function checkMembers(file: string, tar: Uint8Array): Promise<void> {
   let count = 0;
   const hint = "build the tar with relative member names (e.g. tar -C rootfs -cf app.tar .) and without .. components";
   try {

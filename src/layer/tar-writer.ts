@@ -1,5 +1,5 @@
 /**
- * Deterministic tar serialisation of a layer's file tree (DESIGN.md §5).
+ * Deterministic tar serialisation of a layer's file tree (README, "Layers", step 5).
  *
  * The 512-byte ustar header is encoded here by hand rather than with tar-stream's pack: tar-stream
  * switches any non-ASCII name to PAX even when it fits ustar, silently saturates numeric fields

@@ -1,6 +1,6 @@
 /**
- * Typed errors. Every error a user can see is a ScratchError: it carries the exit code
- * DESIGN.md §2 promises and a message that names the file, field, package or URL involved
+ * Typed errors. Every error a user can see is a ScratchError: it carries the exit code the
+ * README's "Commands" section documents and a message that names the file, field, package or URL involved
  * and says what to do. Anything else reaching the CLI is a bug (exit 70).
  */
 

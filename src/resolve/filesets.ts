@@ -32,19 +32,6 @@ export interface FileSetPlan {
   followDependencies: boolean;
 }
 
-/** The ELF interpreter path per Debian architecture (what PT_INTERP names in binaries built there). */
-export const DYNAMIC_LOADER: Readonly<Record<string, string>> = {
-  amd64: "/lib64/ld-linux-x86-64.so.2",
-  arm64: "/lib/ld-linux-aarch64.so.1",
-  armhf: "/lib/ld-linux-armhf.so.3",
-  armel: "/lib/ld-linux.so.3",
-  i386: "/lib/ld-linux.so.2",
-  ppc64el: "/lib64/ld64.so.2",
-  s390x: "/lib/ld64.so.1",
-  riscv64: "/lib/ld-linux-riscv64-lp64d.so.1",
-  mips64el: "/lib64/ld.so.1",
-};
-
 const LIBC_INCLUDE = ["/lib/**", "/lib64/**", "/lib32/**", "/usr/lib/**", "/usr/lib64/**", "/usr/lib32/**"];
 /** The whole of a package, as taken for dependencies and for `packages` entries. */
 export const WHOLE_PACKAGE = ["/**"];

@@ -21,10 +21,9 @@ export interface PositionedJson {
   valueAt: Map<string, number>;
   /** JSON Pointer of an object member → offset of its key. */
   keyAt: Map<string, number>;
-  /** Offset → { line, column }, both 1-based. */
-  lineCol(offset: number): { line: number; column: number };
 }
 
+/** One JSON Pointer segment (RFC 6901): "~" → "~0", "/" → "~1". */
 export function pointerSegment(key: string): string {
   return key.replace(/~/g, "~0").replace(/\//g, "~1");
 }
@@ -184,5 +183,5 @@ export function parseJsonWithPositions(text: string): PositionedJson {
   const result = value("");
   ws();
   if (i < src.length) fail(`unexpected ${describe()} after the end of the JSON value`);
-  return { value: result, valueAt, keyAt, lineCol };
+  return { value: result, valueAt, keyAt };
 }

@@ -19,7 +19,7 @@ let server: TestServer;
 let project: { dir: string; config: string; lockfile: string; cache: string };
 let lock: Lockfile;
 
-/** node main.js ARGS in `cwd`, under `umask`, with `env` added to a clean environment. */
+/** node bin.js ARGS in `cwd`, under `umask`, with `env` added to a clean environment. */
 function cli(args: string[], o: { cwd?: string; env?: Record<string, string>; umask?: string } = {}): Promise<Run> {
   const script = `umask ${o.umask ?? "022"}; exec "$0" "$@"`;
   return run("sh", ["-c", script, process.execPath, main, ...args], { cwd: o.cwd ?? work, env: cleanEnv(o.env) });
