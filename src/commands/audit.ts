@@ -26,6 +26,9 @@ import { verifiedLayer } from "../layer/verify.js";
 import { packageUrls, sourcesForMirrors } from "../layer/urls.js";
 import { NetworkError, isScratchError } from "../model/errors.js";
 import { diffProvenance } from "../audit/layer-diff.js";
+import { parseProvenance } from "../layer/provenance-read.js";
+import { ProvenanceError } from "../layer/errors.js";
+import type { Provenance } from "../model/provenance.js";
 import { summarise, type AuditCheck, type AuditReport } from "../audit/report.js";
 
 export interface AuditOptions {
@@ -181,13 +184,19 @@ async function auditLayer(opts: AuditOptions, mirrors: MirrorPlan, lock: Lockfil
   });
   if (differences.length === 0) return `rebuilt: diff_id ${built.diffId}, provenance, ${locked.derivations.length} derivations and ${LOCKED_COMPRESSIONS.join("/")} digests as recorded`;
 
-  const recorded = await recordedProvenance(opts, locked.layer.provenance.sha256);
-  const paths = recorded ? diffProvenance(recorded, built.provenance.text) : undefined;
+  let paths: ReturnType<typeof diffProvenance> | undefined;
+  let unlisted = "; the recorded provenance manifest is not in the cache (pass --provenance FILE, e.g. the .provenance.jsonl written beside the layer) to list the differing paths";
+  try {
+    const recorded = await recordedProvenance(opts, arch, locked.layer.provenance.sha256);
+    if (recorded) paths = diffProvenance(recorded, parseProvenance(built.provenance.text, `the rebuilt provenance manifest of layer ${arch}`));
+  } catch (e) {
+    // An unreadable recorded manifest (another format version, damaged) only costs the path list.
+    if (!(e instanceof ProvenanceError)) throw e;
+    unlisted = `; the differing paths cannot be listed: ${e.message}${e.hint ? ` (${e.hint})` : ""}`;
+  }
   return {
     status: "fail" as const,
-    detail:
-      differences.join("; ") +
-      (paths ? `; ${paths.length} paths differ` : "; the recorded provenance manifest is not in the cache (pass --provenance FILE, e.g. the .provenance.jsonl written beside the layer) to list the differing paths"),
+    detail: differences.join("; ") + (paths ? `; ${paths.length} paths differ` : unlisted),
     ...(paths ? { paths } : {}),
   };
 }
@@ -201,13 +210,13 @@ async function corruptCacheEntry(cache: ContentCache, sha256: string): Promise<s
   return actual === sha256 ? undefined : `the cached copy ${path} is corrupt (its sha256 is ${actual})`;
 }
 
-/** The recorded provenance manifest, by the sha256 the lock gives: from the cache or a given file. */
-async function recordedProvenance(opts: AuditOptions, sha256: string): Promise<string | undefined> {
+/** The recorded provenance manifest, by the sha256 the lock gives: from the cache or a given file; validated. */
+async function recordedProvenance(opts: AuditOptions, arch: string, sha256: string): Promise<Provenance | undefined> {
   const cached = await loadBlob(opts.cache, sha256);
-  if (cached) return cached.toString("utf8");
+  if (cached) return parseProvenance(cached.toString("utf8"), `the recorded provenance manifest of layer ${arch} (in the cache)`);
   for (const file of opts.provenance) {
     const bytes = await readFile(file).catch(() => undefined);
-    if (bytes && digestBytes(bytes).digest === `sha256:${sha256}`) return bytes.toString("utf8");
+    if (bytes && digestBytes(bytes).digest === `sha256:${sha256}`) return parseProvenance(bytes.toString("utf8"), file);
   }
   return undefined;
 }

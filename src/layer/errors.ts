@@ -14,3 +14,12 @@ export class LayerConflictError extends ScratchError {
   readonly exitCode = EXIT.usage;
   readonly kind = "layer-conflict";
 }
+
+/**
+ * A provenance manifest (in a layer, beside it, or in the cache) is of an unknown format or
+ * version, or malformed; the message names the file and the line ("FILE line N: …"). Exit 2, like a bad lock.
+ */
+export class ProvenanceError extends ScratchError {
+  readonly exitCode = EXIT.usage;
+  readonly kind = "provenance";
+}

@@ -19,6 +19,8 @@ export interface LayerNode {
   target?: string;
   /** Where it came from: a package member or a derivation. */
   origin: NodeOrigin;
+  /** Other sources that supplied this path exactly as it is (the layer tree accepts identical duplicates), in the order they were added. */
+  alsoFrom?: NodeOrigin[];
 }
 
 export type NodeOrigin =

@@ -137,4 +137,13 @@ describe.skipIf(!tools)("scratch-pkgs layer (CLI)", () => {
       }
     }
   });
+
+  it("why names every package that ships a path, from the provenance manifest lock keeps in the cache", async () => {
+    const r = await cli(["why", "/usr/share/common/shared", "--lockfile", project.lockfile, "--cache", project.cache, "--arch", "amd64"]);
+    expect(r.code, r.stderr.toString()).toBe(0);
+    expect(r.stdout.toString("utf8")).toBe(
+      "amd64: gzpkg 2:0.5 ships it as ./usr/share/common/shared (file sets: packages)\n  packages[1]\n" +
+        "amd64: zstpkg 3.1~rc1 ships it as ./usr/share/common/shared (file sets: packages)\n  packages[2]\n",
+    );
+  });
 });
