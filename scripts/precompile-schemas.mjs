@@ -13,8 +13,8 @@ const require = createRequire(import.meta.url);
 const { Ajv } = require("ajv");
 const standaloneCode = require("ajv/dist/standalone").default;
 const { MANIFEST_SCHEMA } = await import(join(dist, "manifest/schema.js"));
-const { lockfileSchema } = await import(join(dist, "lock/schema.js"));
-const { schemaKey, AJV_OPTIONS } = await import(join(dist, "manifest/json-errors.js"));
+const { lockfileSchema } = await import(join(dist, "lockfile/schema.js"));
+const { schemaKey, AJV_OPTIONS } = await import(join(dist, "util/json-errors.js"));
 
 const schemas = [MANIFEST_SCHEMA, lockfileSchema(true), lockfileSchema(false)];
 const ajv = new Ajv({ ...AJV_OPTIONS, code: { source: true } });
