@@ -33,7 +33,7 @@ describe("precompiled validators", () => {
   it("exist in the build and agree with run-time compilation on valid and invalid manifests and locks", async (ctx) => {
     if (!existsSync(join(DIST, "generated/validators.cjs"))) return ctx.skip("dist/ is not built (npm test builds it first)");
     const built = (await import(pathToFileURL(join(DIST, "manifest/validate.js")).href)) as typeof import("../../src/manifest/validate.js");
-    const builtLock = (await import(pathToFileURL(join(DIST, "lock/read.js")).href)) as typeof import("../../src/lockfile/read.js");
+    const builtLock = (await import(pathToFileURL(join(DIST, "lockfile/read.js")).href)) as typeof import("../../src/lockfile/read.js");
     for (const m of manifests) expect(outcome(() => built.parseManifest(m, "scratch.json"))).toBe(outcome(() => parseManifest(m, "scratch.json")));
 
     const lock = JSON.parse(readFileSync(join(ROOT, "scratch.lock"), "utf8"));
