@@ -4,12 +4,12 @@
  */
 import type { Fetcher } from "../fetch/fetcher.js";
 import { openVerified } from "../fetch/fetcher.js";
-import { decompress, compressionOf, DecompressError } from "../codec/decompress.js";
+import { decompress, compressionOf } from "../codec/decompress.js";
+import { FormatError } from "../model/errors.js";
 import { readPackages } from "../debian/packages.js";
 import type { PackageRecord } from "../model/package.js";
 import type { Manifest } from "../model/manifest.js";
 import { chooseIndexes, type VerifiedSuite, type IndexChoice } from "../sources/archive.js";
-import { VerificationError } from "../model/errors.js";
 
 /** Fetch (in parallel; the HTTP client bounds concurrency) and parse indexes, records in manifest order. */
 export async function readIndexes(fetcher: Fetcher, choices: Array<{ vs: VerifiedSuite; choice: IndexChoice }>): Promise<PackageRecord[]> {
@@ -23,9 +23,7 @@ export async function readIndexes(fetcher: Fetcher, choices: Array<{ vs: Verifie
           choice.label,
         );
       } catch (e) {
-        if (e instanceof DecompressError) {
-          throw new VerificationError(`${choice.label}: ${e.message}`, { cause: e, hint: "the index matched its signed hash but does not decompress: report it to the archive" });
-        }
+        if (e instanceof FormatError) throw e.asVerificationError(choice.label, "the index matched its signed hash but does not decompress: report it to the archive");
         throw e;
       }
     }),

@@ -9,9 +9,9 @@ import gt from "semver/functions/gt.js";
 import major from "semver/functions/major.js";
 import satisfies from "semver/functions/satisfies.js";
 import valid from "semver/functions/valid.js";
-import { IOError, LockfileError } from "../model/errors.js";
+import { FormatError, IOError, LockfileError } from "../model/errors.js";
 import { isValidVersion } from "../debian/version.js";
-import { JsonSyntaxError, parseJsonWithPositions, type PositionedJson } from "../util/json.js";
+import { parseJsonWithPositions, type PositionedJson } from "../util/json.js";
 import { compileSchema, firstProblem } from "../util/json-errors.js";
 import { lockfileSchema } from "./schema.js";
 import { LOCKFILE_SUPPORTED, LOCKFILE_VERSION, type Lockfile } from "../model/lock.js";
@@ -51,7 +51,7 @@ export function parseLockfile(text: string, file: string): Lockfile {
       positioned = parseJsonWithPositions(text);
       return positioned;
     } catch (e) {
-      if (e instanceof JsonSyntaxError) throw fail(file, "", `invalid JSON at line ${e.line}, column ${e.column}: ${e.detail}`, `the lock is written by scratch-pkgs; if it was edited or merged by hand, ${REGENERATE}`);
+      if (e instanceof FormatError) throw e.asInputError(file, "lockfile", `the lock is written by scratch-pkgs; if it was edited or merged by hand, ${REGENERATE}`);
       throw e;
     }
   };
