@@ -5,7 +5,7 @@
  */
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
-import { UsageError } from "../model/errors.js";
+import { EXIT, UsageError } from "../model/errors.js";
 import { Output } from "./output.js";
 import { lockCommand } from "./commands/lock.js";
 import { whyCommand } from "./commands/why.js";
@@ -68,7 +68,7 @@ if (invokedDirectly) {
     },
     (e) => {
       process.stderr.write(`scratch-pkgs: internal error: ${(e as Error).stack}\n`);
-      process.exitCode = 70;
+      process.exitCode = EXIT.internal;
     },
   );
 }

@@ -9,6 +9,8 @@ export const EXIT = {
   checkFailed: 1,
   usage: 2,
   network: 3,
+  /** Anything that is not a ScratchError: a bug in scratch-pkgs (BSD sysexits' EX_SOFTWARE). */
+  internal: 70,
 } as const;
 
 export abstract class ScratchError extends Error {
