@@ -3,9 +3,9 @@
  * digests) plus any --add layers → an OCI image layout with a multi-arch index, or a
  * single-architecture docker-archive; an SPDX SBOM per architecture.
  */
-import { readFile } from "node:fs/promises";
 import { basename } from "node:path";
-import { parseLockfile } from "../lockfile/read.js";
+import { parseLockfile, readLockfileBytes } from "../lockfile/read.js";
+import type { Lockfile, LockedPackage } from "../model/lock.js";
 import type { Fetcher } from "../fetch/fetcher.js";
 import type { ContentCache } from "../fetch/cache.js";
 import { planMirrors } from "../sources/mirrors.js";
@@ -14,7 +14,7 @@ import { requireVerifiedLayer } from "../layer/verify.js";
 import { sourcesForMirrors } from "../layer/urls.js";
 import { writeFileAtomic } from "../util/atomic-write.js";
 import { sha256Hex } from "../util/hash.js";
-import { IOError, LockfileError, UsageError } from "../model/errors.js";
+import { LockfileError, UsageError } from "../model/errors.js";
 import { imageConfig, lockFacts, ociPlatform, parseExecForm, parseKeyValues, rfc3339, type ConfigFlags, type HistoryEntry, type OciPlatform } from "../image/config.js";
 import { loadAddedLayer, type AddedLayer } from "../image/add-layer.js";
 import { copyrightLicense, type DeclaredLicense } from "../image/copyright.js";
@@ -90,14 +90,7 @@ export async function runImage(opts: ImageOptions): Promise<ImageResult> {
   if (opts.tag !== undefined && !TAG.test(opts.tag)) throw new UsageError(`--tag ${JSON.stringify(opts.tag)} is not a valid image reference`, { hint: "use letters, digits and . _ - : / @ +, e.g. --tag example/app:1.0" });
   const format = outputFormat(opts.output);
 
-  let lockBytes: Buffer;
-  try {
-    lockBytes = await readFile(opts.lockfile);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") throw new UsageError(`${opts.lockfile} does not exist`, { hint: "run scratch-pkgs lock first, or pass --lockfile" });
-    throw new IOError(`cannot read ${opts.lockfile}: ${(e as Error).message}`, { cause: e });
-  }
+  const lockBytes = await readLockfileBytes(opts.lockfile);
   const lockSha256 = sha256Hex(lockBytes);
   const lock = parseLockfile(lockBytes.toString("utf8"), opts.lockfile);
 

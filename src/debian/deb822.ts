@@ -5,6 +5,7 @@
  * up case-insensitively. Comment lines (`#`) are allowed only where the caller says so (apt
  * .sources files), not in archive files.
  */
+import { FormatError } from "../model/errors.js";
 
 export interface Paragraph {
   /** Fields in file order, names as written. Values keep continuation lines joined by "\n" with
@@ -14,9 +15,9 @@ export interface Paragraph {
   readonly line: number;
 }
 
-export class Deb822SyntaxError extends Error {
+export class Deb822SyntaxError extends FormatError {
   constructor(readonly line: number, detail: string) {
-    super(`line ${line}: ${detail}`);
+    super("deb822", detail, `line ${line}`, `invalid deb822 syntax at line ${line}: ${detail}`);
   }
 }
 

@@ -10,7 +10,8 @@ import { storeBlob } from "../fetch/blob-store.js";
 import type { LockedDerivation, LockedPackage } from "../model/lock.js";
 import { readDeb, type PlainTarStore, type TarMemberName } from "../deb/read-deb.js";
 import { LayerTree } from "./tree.js";
-import { selectMembers, selector } from "./select.js";
+import { checkEveryGlobTakes, selectMembers, selector } from "./select.js";
+import type { FileSetPlan } from "../resolve/filesets.js";
 import type { LayerNode } from "../model/layer.js";
 import { streamLayerTar } from "./tar-writer.js";
 import { createDigestSink } from "./digest.js";
@@ -23,6 +24,8 @@ export interface LayerPlan {
   derivations: readonly DerivationStep[];
   /** Seconds since the epoch: every entry's mtime. */
   mtime: number;
+  /** File sets each of whose globs must take something of their packages (`lock` passes the user's). */
+  everyGlobTakes?: ReadonlyArray<Pick<FileSetPlan, "name" | "packages">>;
 }
 
 export interface BuiltLayer {
@@ -88,6 +91,7 @@ export async function buildLayer(plan: LayerPlan, sources: LayerSources): Promis
       }),
     ),
   );
+  if (plan.everyGlobTakes) checkEveryGlobTakes(plan.everyGlobTakes, plan.packages.map((pkg, i) => ({ pkg, members: debs[i]!.data })), plan.arch);
   const tree = new LayerTree();
   const files: PackageFiles[] = [];
   const copyright = new Map<string, Uint8Array>();

@@ -40,7 +40,7 @@ export function planRequests(manifest: Manifest): RequestGroup {
       (plan.followDependencies ? withDeps : alone).push(req);
     }
   }
-  const whole: FileSetPlan = { name: WHOLE_PACKAGES_SET, builtin: false, followDependencies: true, packages: [] };
+  const whole: FileSetPlan = { name: WHOLE_PACKAGES_SET, builtin: false, everyGlobMustMatch: false, followDependencies: true, packages: [] };
   manifest.packages.forEach(({ name, version }, i) => {
     // The chain names the package next ("packages[0] → hello → libc6"), as model/lock.ts documents.
     const reason = `packages[${i}]`;

@@ -5,12 +5,12 @@
  */
 import type { Fetcher } from "../fetch/fetcher.js";
 import { openVerified } from "../fetch/fetcher.js";
-import { decompress, compressionOf, DecompressError } from "../codec/decompress.js";
+import { decompress, compressionOf } from "../codec/decompress.js";
 import { parsePackages } from "../debian/packages.js";
 import { byHashUrl, suiteUrl } from "../debian/suite-urls.js";
 import type { PackageRecord } from "../model/package.js";
 import type { LockedIndex } from "../model/lock.js";
-import { ResolveError, VerificationError } from "../model/errors.js";
+import { FormatError, ResolveError, VerificationError } from "../model/errors.js";
 import type { VerifiedSuite } from "./archive.js";
 
 export interface IndexChoice {
@@ -79,9 +79,7 @@ export async function* readIndex(fetcher: Fetcher, vs: VerifiedSuite, choice: In
   try {
     yield* parsePackages(decompress(compressionOf(locked.path), openVerified(path)), { source: vs.ref.source, suite: vs.ref.suite, component: locked.component }, label);
   } catch (e) {
-    if (e instanceof DecompressError) {
-      throw new VerificationError(`${label}: ${e.message}`, { cause: e, hint: "the index matched its signed hash but does not decompress: report it to the archive" });
-    }
+    if (e instanceof FormatError) throw e.asVerificationError(label, "the index matched its signed hash but does not decompress or parse: report it to the archive");
     throw e;
   }
 }

@@ -4,14 +4,16 @@
  * (V8's JSON.parse messages differ between Node 20, 22 and 24). It also rejects duplicate keys,
  * which JSON.parse would silently resolve to the last one.
  */
+import { FormatError } from "../model/errors.js";
 
-export class JsonSyntaxError extends Error {
+export class JsonSyntaxError extends FormatError {
   constructor(
     readonly line: number,
     readonly column: number,
-    readonly detail: string,
+    detail: string,
   ) {
-    super(`line ${line}, column ${column}: ${detail}`);
+    const position = `line ${line}, column ${column}`;
+    super("JSON", detail, position, `invalid JSON at ${position}: ${detail}`);
   }
 }
 

@@ -42,9 +42,9 @@ describe("parseDeb822", () => {
   });
 
   it("reports the line of a syntax error", () => {
-    expect(() => parseDeb822("A: 1\nno colon here\n")).toThrow(/^line 2: expected "Field: value"/);
-    expect(() => parseDeb822(" starts with a continuation\n")).toThrow(/^line 1: continuation line without a field/);
-    expect(() => parseDeb822(": no name\n")).toThrow(/^line 1:/);
+    expect(() => parseDeb822("A: 1\nno colon here\n")).toThrow(/^invalid deb822 syntax at line 2: expected "Field: value"/);
+    expect(() => parseDeb822(" starts with a continuation\n")).toThrow(/^invalid deb822 syntax at line 1: continuation line without a field/);
+    expect(() => parseDeb822(": no name\n")).toThrow(/^invalid deb822 syntax at line 1:/);
   });
 
   it("round-trips generated paragraphs", () => {

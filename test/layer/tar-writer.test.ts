@@ -444,11 +444,14 @@ describe("writeLayerTar: determinism", () => {
   });
 
   it("gives the same bytes in a child process with another TZ, locale and umask", () => {
-    // Node 20 cannot run .ts directly: transpile the writer (its only import is a type) for the child.
-    const src = fs.readFileSync(new URL("../../src/layer/tar-writer.ts", import.meta.url), "utf8");
-    const js = ts.transpileModule(src, { compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 } }).outputText;
+    // Node 20 cannot run .ts directly: transpile the writer and its one import (the layer limits) for the child.
+    const transpile = (file: string): string =>
+      ts.transpileModule(fs.readFileSync(new URL(`../../src/${file}`, import.meta.url), "utf8"), { compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 } }).outputText;
     const dir = fs.mkdtempSync(path.join(tmp, "child-"));
-    fs.writeFileSync(path.join(dir, "tar-writer.mjs"), js);
+    const writer = transpile("layer/tar-writer.ts");
+    expect(writer).toContain('from "../model/layer.js"');
+    fs.writeFileSync(path.join(dir, "tar-writer.mjs"), writer.replace('from "../model/layer.js"', 'from "./layer.mjs"'));
+    fs.writeFileSync(path.join(dir, "layer.mjs"), transpile("model/layer.ts"));
     const nodes = sampleTree();
     fs.writeFileSync(
       path.join(dir, "nodes.json"),
