@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// npm run bench: the performance targets of DESIGN.md §7, measured in one run on real data
-// from this machine's apt mirror (read from the apt sources at run time), as ratios against the
-// native floor. A script, not a test: it prints figures and never fails on them.
+// npm run bench: the performance targets of the README's "Performance" table, measured in one
+// run on real data from this machine's apt mirror (read from the apt sources at run time), as
+// ratios against the native floor. A script, not a test: it prints figures and never fails on
+// them.
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync, readFileSync, existsSync, mkdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -9,7 +10,7 @@ import { join, resolve, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const CLI = join(ROOT, "dist/cli/main.js");
+const CLI = join(ROOT, "dist/cli/bin.js");
 const CACHE = process.env.SCRATCH_PKGS_BENCH_CACHE ?? join(ROOT, ".cache/bench");
 mkdirSync(CACHE, { recursive: true });
 
@@ -21,6 +22,7 @@ const { silentProgress } = await import(join(ROOT, "dist/fetch/progress.js"));
 const { loadKeyring } = await import(join(ROOT, "dist/sources/keyring.js"));
 const { verifyClearsigned } = await import(join(ROOT, "dist/sources/signature.js"));
 const { parseRelease } = await import(join(ROOT, "dist/sources/release.js"));
+const { suiteUrl, byHashUrl } = await import(join(ROOT, "dist/debian/suite-urls.js"));
 
 const rows = [];
 const report = (name, ours, floor, floorName, target) => {
@@ -63,7 +65,7 @@ if (!base) {
 const fetcher = new Fetcher({ cache: new ContentCache(CACHE), http: new HttpClient({}), offline: false, progress: silentProgress });
 
 // --- 1. Signature check: openpgp vs gpgv on the real bookworm InRelease -----------------------
-const inRelease = await fetcher.fetchUnpinned({ urls: [`${base}/dists/bookworm/InRelease`], refKey: "bench:bookworm/InRelease", label: "bookworm InRelease" });
+const inRelease = await fetcher.fetchUnpinned({ urls: [suiteUrl(base, "bookworm", "InRelease")], refKey: "bench:bookworm/InRelease", label: "bookworm InRelease" });
 const keyring = await loadKeyring(join(ROOT, "keys/debian-archive-bookworm.asc"));
 const irFile = join(mkdtempSync(join(tmpdir(), "bench-")), "InRelease");
 writeFileSync(irFile, inRelease);
@@ -79,9 +81,10 @@ report("signature check (bookworm InRelease)", oursSig, gpgvSig, "gpgv", "—");
 
 // --- 2. Full index: decompress + parse vs xz -dc ----------------------------------------------
 const release = parseRelease(text, "bookworm InRelease");
-const entry = release.files.get("main/binary-amd64/Packages.xz");
+const INDEX = "main/binary-amd64/Packages.xz";
+const entry = release.files.get(INDEX);
 const indexPath = await fetcher.fetchPinned({
-  urls: [`${base}/dists/bookworm/main/binary-amd64/by-hash/SHA256/${entry.sha256}`, `${base}/dists/bookworm/main/binary-amd64/Packages.xz`],
+  urls: [byHashUrl(base, "bookworm", INDEX, entry.sha256), suiteUrl(base, "bookworm", INDEX)],
   sha256: entry.sha256, size: entry.size, label: "bookworm main amd64 Packages.xz",
 });
 const xzFloor = timeIt(() => execFileSync("sh", ["-c", `xz -dc '${indexPath}' > /dev/null`]));

@@ -16,9 +16,9 @@ import { createHash } from "node:crypto";
 import { dirname, join, resolve } from "node:path";
 
 const dist = (m) => import(new URL(`../dist/${m}`, import.meta.url).href);
-const [{ readLockfile }, { mirrorsFor }, { packageUrls }, { Fetcher }, { HttpClient }, { ContentCache, defaultCacheDir }, { silentProgress }, { fsyncDir }] =
+const [{ readLockfile }, { mirrorsFor }, { packageUrls }, { Fetcher }, { HttpClient }, { ContentCache, defaultCacheDir }, { silentProgress }, { fsyncDir }, { suitePath, suiteUrl, byHashUrl }] =
   await Promise.all(
-    ["lockfile/read.js", "sources/mirrors.js", "layer/urls.js", "fetch/fetcher.js", "fetch/http.js", "fetch/cache.js", "fetch/progress.js", "util/atomic-write.js"].map(dist),
+    ["lockfile/read.js", "sources/mirrors.js", "layer/urls.js", "fetch/fetcher.js", "fetch/http.js", "fetch/cache.js", "fetch/progress.js", "util/atomic-write.js", "debian/suite-urls.js"].map(dist),
   );
 
 // `--apt-sources` with no value means this machine's sources, as in the CLI.
@@ -55,9 +55,11 @@ async function record() {
   const wanted = [];
   for (const source of lock.sources) {
     for (const suite of source.suites) {
-      const urls = (p) => mirrors.basesFor(source.name, suite.suite).map((b) => `${b}/dists/${suite.suite}/${p}`);
-      const pinned = [suite.release, ...(suite.release.signature ? [suite.release.signature] : []), ...suite.indexes];
-      for (const f of pinned) wanted.push({ source: source.name, rel: `dists/${suite.suite}/${f.path}`, size: f.size, sha256: f.sha256, urls: urls(f.path) });
+      const bases = mirrors.basesFor(source.name, suite.suite);
+      const want = (f, urls) => wanted.push({ source: source.name, rel: suitePath(suite.suite, f.path), size: f.size, sha256: f.sha256, urls });
+      for (const f of [suite.release, ...(suite.release.signature ? [suite.release.signature] : [])]) want(f, bases.map((b) => suiteUrl(b, suite.suite, f.path)));
+      // Indexes by hash first, as lock reads them: a mirror that has moved on still has those.
+      for (const f of suite.indexes) want(f, bases.flatMap((b) => [byHashUrl(b, suite.suite, f.path, f.sha256), suiteUrl(b, suite.suite, f.path)]));
     }
   }
   for (const arch of Object.keys(lock.architectures).sort()) {

@@ -68,7 +68,7 @@ scratch_pkgs_cache = repository_rule(
         "lockfile": attr.label(mandatory = True, doc = "The scratch.lock, e.g. //:scratch.lock."),
         "architectures": attr.string_list(default = [], doc = "Architectures whose .debs to fetch (default: every one in the lock)."),
         "fetch_flags": attr.string_list(default = [], doc = "Extra flags for fetching: [\"--apt-sources\"], [\"--mirror\", URL], …"),
-        "tool": attr.string(default = "scratch-pkgs", doc = "The scratch-pkgs CLI (dist/cli/main.js or the npm bin): a name on PATH or an absolute path."),
+        "tool": attr.string(default = "scratch-pkgs", doc = "The scratch-pkgs CLI (dist/cli/bin.js or the npm bin): a name on PATH or an absolute path."),
         "node": attr.string(default = "node", doc = "Node.js (20.19 or newer): a name on PATH or an absolute path."),
         "timeout": attr.int(default = 1800, doc = "Seconds the download may take."),
     },

@@ -2,19 +2,24 @@
  * Which paths of a rebuilt layer differ from the layer the lock recorded, from their two
  * provenance manifests: content, mode, ownership, type or link target; missing or extra paths.
  */
-import { parseProvenance, type ProvenanceEntry } from "../layer/provenance.js";
+import type { Provenance, ProvenanceEntry, ProvenanceOrigin } from "../model/provenance.js";
 import { comparePaths } from "../util/byte-order.js";
 
-function originText(e: ProvenanceEntry): string {
-  const o = e.origin;
+function providerText(o: ProvenanceOrigin): string {
   if (o.kind === "package") return `${o.package} ${o.version} ${o.member}`;
   if (o.kind === "derivation") return `derivation ${o.recipe} ${o.version}`;
   return o.reason;
 }
 
-export function diffProvenance(expectedText: string, actualText: string): Array<{ path: string; difference: string; origin: string }> {
-  const want = new Map(parseProvenance(expectedText).entries.map((e) => [e.path, e]));
-  const got = new Map(parseProvenance(actualText).entries.map((e) => [e.path, e]));
+/** Every provider of the entry, in provider order. */
+function originText(e: ProvenanceEntry): string {
+  return [e.origin, ...(e.alsoFrom ?? [])].map(providerText).join(", ");
+}
+
+/** Both manifests as parseProvenance returns them (validated). */
+export function diffProvenance(expected: Provenance, actual: Provenance): Array<{ path: string; difference: string; origin: string }> {
+  const want = new Map(expected.entries.map((e) => [e.path, e]));
+  const got = new Map(actual.entries.map((e) => [e.path, e]));
   const out: Array<{ path: string; difference: string; origin: string }> = [];
   const paths = [...new Set([...want.keys(), ...got.keys()])].sort(comparePaths);
   for (const path of paths) {
@@ -34,7 +39,7 @@ export function diffProvenance(expectedText: string, actualText: string): Array<
     if (w.target !== g.target) diffs.push(`link target ${w.target} → ${g.target}`);
     if (w.mode !== g.mode) diffs.push(`mode ${w.mode} → ${g.mode}`);
     if (w.uid !== g.uid || w.gid !== g.gid) diffs.push(`owner ${w.uid}:${w.gid} → ${g.uid}:${g.gid}`);
-    if (JSON.stringify(w.origin) !== JSON.stringify(g.origin)) diffs.push(`origin ${originText(w)} → ${originText(g)}`);
+    if (JSON.stringify([w.origin, w.alsoFrom]) !== JSON.stringify([g.origin, g.alsoFrom])) diffs.push(`origin ${originText(w)} → ${originText(g)}`);
     if (diffs.length > 0) out.push({ path, difference: diffs.join(", "), origin: originText(g) });
   }
   return out;

@@ -1,4 +1,6 @@
 /** The result of an audit: one line per check, failures with what differs. */
+import { EXIT } from "../model/errors.js";
+
 export type CheckStatus = "ok" | "fail" | "unavailable";
 
 export interface AuditCheck {
@@ -6,6 +8,8 @@ export interface AuditCheck {
   name: string;
   status: CheckStatus;
   detail: string;
+  /** What to do about a failure, when the error that caused it says. */
+  hint?: string;
   /** For a differing layer: the paths that differ and where they came from. */
   paths?: Array<{ path: string; difference: string; origin: string }>;
 }
@@ -22,11 +26,17 @@ export function summarise(checks: AuditCheck[]): AuditReport {
   return { ok: failed === 0 && unavailable === 0, checks, summary: { total: checks.length, failed, unavailable } };
 }
 
+/** The exit code of an audit (DESIGN.md §2): 1 when a check failed; else 3 when one could not be made; else 0. */
+export function auditExitCode(r: AuditReport): number {
+  return r.summary.failed > 0 ? EXIT.checkFailed : r.summary.unavailable > 0 ? EXIT.network : EXIT.ok;
+}
+
 export function formatReport(r: AuditReport): string[] {
   const lines: string[] = [];
   for (const c of r.checks) {
     const tag = c.status === "ok" ? "ok  " : c.status === "fail" ? "FAIL" : "MISS";
     lines.push(`${tag} ${c.name}: ${c.detail}`);
+    if (c.hint) lines.push(`       hint: ${c.hint}`);
     for (const p of c.paths ?? []) lines.push(`       ${p.path}: ${p.difference} (from ${p.origin})`);
   }
   lines.push(`${r.summary.total} checks: ${r.summary.total - r.summary.failed - r.summary.unavailable} ok, ${r.summary.failed} failed, ${r.summary.unavailable} could not be checked`);

@@ -15,8 +15,9 @@ if (typeof withCache.enableCompileCache === "function" && !process.env.SCRATCH_P
   }
 }
 const { main } = await import("./main.js");
+const { EXIT } = await import("../model/errors.js");
 const { hideBin } = await import("yargs/helpers");
 process.exitCode = await main(hideBin(process.argv)).catch((e: unknown) => {
   process.stderr.write(`scratch-pkgs: internal error: ${(e as Error).stack}\n`);
-  return 70;
+  return EXIT.internal;
 });

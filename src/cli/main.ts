@@ -1,11 +1,10 @@
-#!/usr/bin/env node
 /**
  * The command line. Each command parses its flags, builds its collaborators (HTTP client,
  * cache, progress) and calls one library function; exit codes come from the typed errors.
+ * bin.ts is the only executable that runs it.
  */
 import yargs from "yargs";
-import { hideBin } from "yargs/helpers";
-import { UsageError } from "../model/errors.js";
+import { EXIT, UsageError } from "../model/errors.js";
 import { Output } from "./output.js";
 import { lockCommand } from "./commands/lock.js";
 import { whyCommand } from "./commands/why.js";
@@ -58,17 +57,4 @@ function skipHelpPrerender(cli: unknown): void {
   type Internals = { getInternalMethods?: () => { getUsageInstance?: () => { cacheHelpMessage?: () => void } | undefined } | undefined };
   const usage = (cli as Internals).getInternalMethods?.()?.getUsageInstance?.();
   if (typeof usage?.cacheHelpMessage === "function") usage.cacheHelpMessage = () => {};
-}
-
-const invokedDirectly = process.argv[1] !== undefined && import.meta.url === (await import("node:url")).pathToFileURL((await import("node:fs")).realpathSync(process.argv[1])).href;
-if (invokedDirectly) {
-  main(hideBin(process.argv)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (e) => {
-      process.stderr.write(`scratch-pkgs: internal error: ${(e as Error).stack}\n`);
-      process.exitCode = 70;
-    },
-  );
 }

@@ -2,7 +2,7 @@
  * Where things are printed. stdout carries results only (one JSON document with --json);
  * notes, progress and errors go to stderr; --quiet silences everything but errors.
  */
-import { isScratchError, type ScratchError } from "../model/errors.js";
+import { EXIT, isScratchError, type ScratchError } from "../model/errors.js";
 
 export interface OutputOptions {
   json: boolean;
@@ -41,7 +41,7 @@ export class Output {
     const err = e instanceof Error ? e : new Error(String(e));
     this.stderr.write(`scratch-pkgs: internal error: ${err.stack ?? err.message}\nThis is a bug in scratch-pkgs; please report it.\n`);
     if (this.opts.json) this.stdout.write(JSON.stringify({ ok: false, error: { kind: "internal", message: err.message } }, null, 2) + "\n");
-    return 70;
+    return EXIT.internal;
   }
 }
 

@@ -1,5 +1,5 @@
 /**
- * Layer compression with pinned compressors (DESIGN.md §5).
+ * Layer compression with pinned compressors (README, "Layers", step 5).
  *
  * node:zlib is deliberately not used: Node 20, 22 and 24 bundle different zlib builds, so the
  * same input could compress to different bytes on another Node major. pako (a pure-JS port of
@@ -52,20 +52,6 @@ export async function compressLayer(data: Uint8Array, kind: LayerCompression): P
       return { bytes: gzipLayer(data), settings: gzipSettings() };
     case "zstd":
       return zstdLayer(data);
-    default:
-      throw new Error(`unknown layer compression ${JSON.stringify(kind)}; use one of ${LAYER_COMPRESSIONS.join(", ")}`);
-  }
-}
-
-/** The settings compressLayer(…, kind) records, without compressing anything (e.g. for a lock diff). */
-export async function compressorSettings(kind: LayerCompression): Promise<CompressorSettings> {
-  switch (kind) {
-    case "none":
-      return { compressor: "none", level: 0 };
-    case "gzip":
-      return gzipSettings();
-    case "zstd":
-      return zstdSettings(await loadZstd());
     default:
       throw new Error(`unknown layer compression ${JSON.stringify(kind)}; use one of ${LAYER_COMPRESSIONS.join(", ")}`);
   }

@@ -12,17 +12,18 @@
 import { createRequire } from "node:module";
 import { Worker } from "node:worker_threads";
 import { createGunzip } from "node:zlib";
+import { FormatError } from "../model/errors.js";
 
 export type Compression = "xz" | "gz" | "none";
 
-export class DecompressError extends Error {
+export class DecompressError extends FormatError {
   constructor(
     readonly kind: Compression,
     detail: string,
     options?: { cause?: unknown },
   ) {
-    super(`${kind === "gz" ? "gzip" : kind} decompression failed: ${detail}`, options);
-    this.name = "DecompressError";
+    const name = kind === "gz" ? "gzip" : kind;
+    super(`${name} data`, detail, undefined, `${name} decompression failed: ${detail}`, options);
   }
 }
 

@@ -5,11 +5,11 @@
  */
 
 import { Decompress } from "fzstd";
+import { FormatError } from "../model/errors.js";
 
-export class ZstdDecompressError extends Error {
+export class ZstdDecompressError extends FormatError {
   constructor(detail: string, options?: { cause?: unknown }) {
-    super(`zstd decompression failed: ${detail}`, options);
-    this.name = "ZstdDecompressError";
+    super("zstd data", detail, undefined, `zstd decompression failed: ${detail}`, options);
   }
 }
 

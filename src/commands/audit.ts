@@ -11,22 +11,23 @@ import { readLockfile } from "../lockfile/read.js";
 import type { Lockfile, LockedSource, LockedSuite } from "../model/lock.js";
 import { loadManifest, keyringPath } from "../manifest/load.js";
 import type { Manifest } from "../model/manifest.js";
-import { loadKeyring, type Keyring } from "../sources/keyring.js";
-import { verifyClearsigned, verifyDetached } from "../sources/signature.js";
-import { parseRelease } from "../sources/release.js";
+import { loadKeyring } from "../sources/keyring.js";
+import { fetchRecordedSuite, type SuiteRef, type VerifiedSuite } from "../sources/archive.js";
+import { indexChoice, readIndex } from "../sources/indexes.js";
+import { suiteUrl } from "../debian/suite-urls.js";
 import { mirrorsFor, type MirrorPlan } from "../sources/mirrors.js";
 import type { Fetcher } from "../fetch/fetcher.js";
-import { openVerified } from "../fetch/fetcher.js";
 import type { ContentCache } from "../fetch/cache.js";
 import { loadBlob } from "../fetch/blob-store.js";
-import { decompress, compressionOf } from "../codec/decompress.js";
-import { parsePackages } from "../debian/packages.js";
 import { digestBytes } from "../layer/digest.js";
 import { LOCKED_COMPRESSIONS } from "../layer/expected.js";
-import { buildLockedLayer, compressedAsLocked, layerDifferences } from "../layer/verify.js";
+import { verifiedLayer } from "../layer/verify.js";
 import { packageUrls } from "../layer/urls.js";
 import { NetworkError, isScratchError } from "../model/errors.js";
 import { diffProvenance } from "../audit/layer-diff.js";
+import { parseProvenance } from "../layer/provenance-read.js";
+import { ProvenanceError } from "../layer/errors.js";
+import type { Provenance } from "../model/provenance.js";
 import { summarise, type AuditCheck, type AuditReport } from "../audit/report.js";
 
 export interface AuditOptions {
@@ -49,8 +50,7 @@ async function check(name: string, fn: () => Promise<string | Omit<AuditCheck, "
     const r = await fn();
     return typeof r === "string" ? { name, status: "ok", detail: r } : { name, ...r };
   } catch (e) {
-    if (e instanceof NetworkError) return { name, status: "unavailable", detail: e.message };
-    if (isScratchError(e)) return { name, status: "fail", detail: e.message };
+    if (isScratchError(e)) return { name, status: e instanceof NetworkError ? "unavailable" : "fail", detail: e.message, ...(e.hint ? { hint: e.hint } : {}) };
     throw e;
   }
 }
@@ -76,9 +76,28 @@ export async function runAudit(opts: AuditOptions): Promise<AuditReport> {
   const mirrors = await mirrorsFor(lock.sources, opts);
 
   for (const source of lock.sources) {
+    const ms = manifest?.sources.find((s) => s.name === source.name);
     for (const suite of source.suites) {
-      checks.push(await check(`release ${source.name}/${suite.suite}`, () => auditRelease(opts, mirrors, source, suite, manifest, dir)));
-      checks.push(await check(`index ${source.name}/${suite.suite}`, () => auditIndexes(opts, mirrors, lock, source, suite)));
+      const where = `${source.name}/${suite.suite}`;
+      if (!ms) {
+        const detail = `not checked: the manifest names no source ${source.name} whose keyring could check the release's signature`;
+        checks.push({ name: `release ${where}`, status: "unavailable", detail }, { name: `index ${where}`, status: "unavailable", detail });
+        continue;
+      }
+      // Verified as `lock` verifies (signature, key, Valid-Until now, suite), from the recorded bytes.
+      const held: { vs?: VerifiedSuite } = {};
+      checks.push(
+        await check(`release ${where}`, async () => {
+          held.vs = await fetchRecordedSuite(opts.fetcher, await suiteRef(mirrors, source, suite, ms, dir), suite.release, opts.now);
+          return compareRelease(held.vs, suite);
+        }),
+      );
+      const verified = held.vs;
+      checks.push(
+        verified
+          ? await check(`index ${where}`, () => auditIndexes(opts, lock, source, suite, verified))
+          : { name: `index ${where}`, status: "unavailable", detail: "not checked: the release was not verified, so no signed hashes pin the indexes" },
+      );
     }
   }
   for (const arch of Object.keys(lock.architectures).sort()) {
@@ -104,35 +123,31 @@ export async function runAudit(opts: AuditOptions): Promise<AuditReport> {
   return summarise(checks);
 }
 
-async function auditRelease(opts: AuditOptions, mirrors: MirrorPlan, source: LockedSource, suite: LockedSuite, manifest: Manifest | undefined, dir: string) {
-  const bases = mirrors.basesFor(source.name, suite.suite);
-  const url = (p: string) => bases.map((b) => `${b}/dists/${suite.suite}/${p}`);
-  const label = `${source.url}/dists/${suite.suite}/${suite.release.path}`;
-  const bytes = await readFile(await opts.fetcher.fetchPinned({ urls: url(suite.release.path), sha256: suite.release.sha256, size: suite.release.size, label }));
-  const ms = manifest?.sources.find((s) => s.name === source.name);
-  if (!ms) return { status: "unavailable" as const, detail: `recorded ${suite.release.path} found (sha256 verified), but the manifest names no source ${source.name} whose keyring could check its signature` };
-  const keyring: Keyring = await loadKeyring(keyringPath(dir, ms));
-  const vopts = { label, at: opts.now, keyValidity: ms.allowExpired ? ("signature-time" as const) : ("at" as const) };
-  let verified;
-  if (suite.release.signature) {
-    const sig = suite.release.signature;
-    const sigBytes = await readFile(await opts.fetcher.fetchPinned({ urls: url(sig.path), sha256: sig.sha256, size: sig.size, label: label + ".gpg" }));
-    verified = await verifyDetached(bytes, sigBytes, keyring, vopts);
-  } else verified = await verifyClearsigned(bytes, keyring, vopts);
-  if (verified.fingerprint !== suite.signedBy) {
-    return { status: "fail" as const, detail: `signed by ${verified.fingerprint}, the lock says ${suite.signedBy}` };
-  }
-  const release = parseRelease(verified.text, label);
-  const bad = suite.indexes.filter((i) => {
-    const e = release.files.get(i.path);
-    return !e || e.sha256 !== i.sha256 || e.size !== i.size;
-  });
-  if (bad.length > 0) return { status: "fail" as const, detail: `the signed release does not list ${bad.map((i) => `${i.path} (sha256 ${i.sha256})`).join(", ")}` };
-  if (release.dateText !== suite.date) return { status: "fail" as const, detail: `Date ${release.dateText}, the lock says ${suite.date}` };
-  return `sha256 and signature by ${verified.fingerprint} verified; lists the ${suite.indexes.length} recorded indexes`;
+/** The suite as `lock` would verify it: the manifest's keyring and allowExpired, the lock's URL and suite. */
+async function suiteRef(mirrors: MirrorPlan, source: LockedSource, suite: LockedSuite, ms: Manifest["sources"][number], dir: string): Promise<SuiteRef> {
+  const keyring = await loadKeyring(keyringPath(dir, ms));
+  return { source: source.name, url: source.url, suite: suite.suite, bases: mirrors.basesFor(source.name, suite.suite), keyring, allowExpired: ms.allowExpired };
 }
 
-async function auditIndexes(opts: AuditOptions, mirrors: MirrorPlan, lock: Lockfile, source: LockedSource, suite: LockedSuite) {
+/** What the lock says about a release, compared with the release as verified (fetched by the lock's hashes). */
+function compareRelease(vs: VerifiedSuite, suite: LockedSuite) {
+  const problems: string[] = [];
+  const got = vs.locked;
+  if (got.release.sha256 !== suite.release.sha256 || got.release.size !== suite.release.size) problems.push(`${vs.label} read as sha256 ${got.release.sha256} (${got.release.size} bytes), the lock says ${suite.release.sha256} (${suite.release.size} bytes)`);
+  if (got.signedBy !== suite.signedBy) problems.push(`signed by ${got.signedBy}, the lock says ${suite.signedBy}`);
+  if (got.date !== suite.date) problems.push(`Date ${got.date}, the lock says ${suite.date}`);
+  if (got.validUntil !== suite.validUntil) problems.push(`Valid-Until ${got.validUntil ?? "absent"}, the lock says ${suite.validUntil ?? "absent"}`);
+  const unlisted = suite.indexes.filter((i) => {
+    const e = vs.release.files.get(i.path);
+    return !e || e.sha256 !== i.sha256 || e.size !== i.size;
+  });
+  for (const i of unlisted) problems.push(`the signed release does not list ${suiteUrl(vs.ref.url, vs.ref.suite, i.path)} with sha256 ${i.sha256} (${i.size} bytes) as the lock records it`);
+  if (problems.length > 0) return { status: "fail" as const, detail: problems.join("; ") };
+  return `sha256 and signature by ${got.signedBy} verified; lists the ${suite.indexes.length} recorded indexes`;
+}
+
+/** The locked packages of a suite, checked against its indexes as the verified release pins them. */
+async function auditIndexes(opts: AuditOptions, lock: Lockfile, source: LockedSource, suite: LockedSuite, vs: VerifiedSuite) {
   const wanted = new Map<string, { sha256: string; size: number; url: string; arch: string }>();
   for (const [arch, a] of Object.entries(lock.architectures)) {
     for (const p of a.packages) {
@@ -142,10 +157,8 @@ async function auditIndexes(opts: AuditOptions, mirrors: MirrorPlan, lock: Lockf
   const found = new Set<string>();
   const problems: string[] = [];
   for (const index of suite.indexes) {
-    const bases = mirrors.basesFor(source.name, suite.suite);
-    const label = `${source.url}/dists/${suite.suite}/${index.path}`;
-    const path = await opts.fetcher.fetchPinned({ urls: bases.map((b) => `${b}/dists/${suite.suite}/${index.path}`), sha256: index.sha256, size: index.size, label });
-    for await (const r of parsePackages(decompress(compressionOf(index.path), openVerified(path)), { source: source.name, suite: suite.suite, component: index.component }, label)) {
+    // Hashes from the signed release, not from the lock: a lock cannot vouch for itself.
+    for await (const r of readIndex(opts.fetcher, vs, indexChoice(vs, index.component, index.architecture, index.path))) {
       const key = `${r.name} ${r.version} ${r.architecture}`;
       const w = wanted.get(key);
       if (!w || found.has(key)) continue;
@@ -155,26 +168,33 @@ async function auditIndexes(opts: AuditOptions, mirrors: MirrorPlan, lock: Lockf
   }
   for (const key of wanted.keys()) if (!found.has(key)) problems.push(`${key}: not in the recorded indexes`);
   if (problems.length > 0) return { status: "fail" as const, detail: problems.join("; ") };
-  return `${suite.indexes.length} indexes verified by sha256; the ${wanted.size} locked packages from this suite are in them as recorded`;
+  return `${suite.indexes.length} indexes verified by the signed release's sha256; the ${wanted.size} locked packages from this suite are in them as recorded`;
 }
 
 async function auditLayer(opts: AuditOptions, mirrors: MirrorPlan, lock: Lockfile, arch: string) {
   const locked = lock.architectures[arch]!;
-  // No decompressed-data cache here: an audit re-derives everything from the verified .debs.
-  const built = await buildLockedLayer(lock, arch, { fetcher: opts.fetcher, mirrors });
-  const differences = layerDifferences(lock, arch, built);
-  for (const kind of LOCKED_COMPRESSIONS) {
-    if (locked.layer.compressed[kind]) differences.push(...(await compressedAsLocked(lock, arch, built, kind)).problems);
-  }
+  // No decoded-member cache, deliberately: an audit is the independent re-derivation from the
+  // verified .debs, and a cached data.tar is not yet tied to the .deb it was decoded from.
+  const { built, problems: differences } = await verifiedLayer(lock, arch, {
+    fetcher: opts.fetcher,
+    mirrors,
+    compressions: LOCKED_COMPRESSIONS.filter((kind) => locked.layer.compressed[kind]),
+  });
   if (differences.length === 0) return `rebuilt: diff_id ${built.diffId}, provenance, ${locked.derivations.length} derivations and ${LOCKED_COMPRESSIONS.join("/")} digests as recorded`;
 
-  const recorded = await recordedProvenance(opts, locked.layer.provenance.sha256);
-  const paths = recorded ? diffProvenance(recorded, built.provenance.text) : undefined;
+  let paths: ReturnType<typeof diffProvenance> | undefined;
+  let unlisted = "; the recorded provenance manifest is not in the cache (pass --provenance FILE, e.g. the .provenance.jsonl written beside the layer) to list the differing paths";
+  try {
+    const recorded = await recordedProvenance(opts, arch, locked.layer.provenance.sha256);
+    if (recorded) paths = diffProvenance(recorded, parseProvenance(built.provenance.text, `the rebuilt provenance manifest of layer ${arch}`));
+  } catch (e) {
+    // An unreadable recorded manifest (another format version, damaged) only costs the path list.
+    if (!(e instanceof ProvenanceError)) throw e;
+    unlisted = `; the differing paths cannot be listed: ${e.message}${e.hint ? ` (${e.hint})` : ""}`;
+  }
   return {
     status: "fail" as const,
-    detail:
-      differences.join("; ") +
-      (paths ? `; ${paths.length} paths differ` : "; the recorded provenance manifest is not in the cache (pass --provenance FILE, e.g. the .provenance.jsonl written beside the layer) to list the differing paths"),
+    detail: differences.join("; ") + (paths ? `; ${paths.length} paths differ` : unlisted),
     ...(paths ? { paths } : {}),
   };
 }
@@ -188,13 +208,13 @@ async function corruptCacheEntry(cache: ContentCache, sha256: string): Promise<s
   return actual === sha256 ? undefined : `the cached copy ${path} is corrupt (its sha256 is ${actual})`;
 }
 
-/** The recorded provenance manifest, by the sha256 the lock gives: from the cache or a given file. */
-async function recordedProvenance(opts: AuditOptions, sha256: string): Promise<string | undefined> {
+/** The recorded provenance manifest, by the sha256 the lock gives: from the cache or a given file; validated. */
+async function recordedProvenance(opts: AuditOptions, arch: string, sha256: string): Promise<Provenance | undefined> {
   const cached = await loadBlob(opts.cache, sha256);
-  if (cached) return cached.toString("utf8");
+  if (cached) return parseProvenance(cached.toString("utf8"), `the recorded provenance manifest of layer ${arch} (in the cache)`);
   for (const file of opts.provenance) {
     const bytes = await readFile(file).catch(() => undefined);
-    if (bytes && digestBytes(bytes).digest === `sha256:${sha256}`) return bytes.toString("utf8");
+    if (bytes && digestBytes(bytes).digest === `sha256:${sha256}`) return parseProvenance(bytes.toString("utf8"), file);
   }
   return undefined;
 }

@@ -3,21 +3,19 @@
  * digests) plus any --add layers → an OCI image layout with a multi-arch index, or a
  * single-architecture docker-archive; an SPDX SBOM per architecture.
  */
-import { readFile } from "node:fs/promises";
 import { basename } from "node:path";
-import { parseLockfile } from "../lockfile/read.js";
+import { parseLockfile, readLockfileBytes } from "../lockfile/read.js";
 import type { Lockfile, LockedPackage } from "../model/lock.js";
 import type { Fetcher } from "../fetch/fetcher.js";
-import { mirrorsFor, type MirrorPlan } from "../sources/mirrors.js";
-import type { BuiltLayer } from "../layer/build.js";
-import { buildLockedLayer, compressedAsLocked, layerDifferences, layerMismatch } from "../layer/verify.js";
-import { packageUrls } from "../layer/urls.js";
+import type { ContentCache } from "../fetch/cache.js";
+import { mirrorsFor } from "../sources/mirrors.js";
+import { requireVerifiedLayer } from "../layer/verify.js";
 import { writeFileAtomic } from "../util/atomic-write.js";
 import { sha256Hex } from "../util/hash.js";
-import { IOError, LockfileError, UsageError } from "../model/errors.js";
+import { LockfileError, UsageError } from "../model/errors.js";
 import { imageConfig, lockFacts, ociPlatform, parseExecForm, parseKeyValues, rfc3339, type ConfigFlags, type HistoryEntry, type OciPlatform } from "../image/config.js";
 import { loadAddedLayer, type AddedLayer } from "../image/add-layer.js";
-import { packageLicense, type DeclaredLicense } from "../image/copyright.js";
+import { copyrightLicense, type DeclaredLicense } from "../image/copyright.js";
 import { buildSbom, sbomText } from "../image/sbom.js";
 import { archTag, blob, checkTarget, imageIndex, imageManifest, jsonBlob, layoutIndex, MEDIA, sbomArtifact, writeOciLayout, type Artifact, type Blob } from "../image/oci-layout.js";
 import { writeDockerArchive } from "../image/docker-archive.js";
@@ -44,6 +42,8 @@ export interface ImageOptions {
   envMirror: string | undefined;
   aptSources: string | undefined;
   fetcher: Fetcher;
+  /** Keeps decompressed .deb data between runs (optional), as for `layer`. */
+  cache?: ContentCache;
 }
 
 export interface ImageArchResult {
@@ -68,7 +68,7 @@ export interface ImageResult {
 
 export type OutputFormat = "oci" | "docker-archive";
 
-export function outputFormat(output: string): OutputFormat {
+function outputFormat(output: string): OutputFormat {
   return /\.tar$/i.test(output) ? "docker-archive" : "oci";
 }
 
@@ -88,14 +88,7 @@ export async function runImage(opts: ImageOptions): Promise<ImageResult> {
   if (opts.tag !== undefined && !TAG.test(opts.tag)) throw new UsageError(`--tag ${JSON.stringify(opts.tag)} is not a valid image reference`, { hint: "use letters, digits and . _ - : / @ +, e.g. --tag example/app:1.0" });
   const format = outputFormat(opts.output);
 
-  let lockBytes: Buffer;
-  try {
-    lockBytes = await readFile(opts.lockfile);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") throw new UsageError(`${opts.lockfile} does not exist`, { hint: "run scratch-pkgs lock first, or pass --lockfile" });
-    throw new IOError(`cannot read ${opts.lockfile}: ${(e as Error).message}`, { cause: e });
-  }
+  const lockBytes = await readLockfileBytes(opts.lockfile);
   const lockSha256 = sha256Hex(lockBytes);
   const lock = parseLockfile(lockBytes.toString("utf8"), opts.lockfile);
 
@@ -127,7 +120,10 @@ export async function runImage(opts: ImageOptions): Promise<ImageResult> {
 
   for (const arch of arches) {
     const platform = platforms.get(arch)!;
-    const { built, gz } = await lockedLayerBlob(lock, opts.lockfile, arch, opts.fetcher, mirrors);
+    const verified = await requireVerifiedLayer(opts.lockfile, lock, arch, { fetcher: opts.fetcher, mirrors, ...(opts.cache ? { cache: opts.cache } : {}), compressions: ["gzip"] });
+    const { built } = verified;
+    const gzip = verified.blobs.get("gzip")!;
+    const gz: Blob = { mediaType: MEDIA.layerGzip, digest: gzip.digest, size: gzip.size, bytes: gzip.bytes };
     const added: AddedLayer[] = [];
     for (const a of opts.add) {
       const file = a.replaceAll("{arch}", arch);
@@ -137,7 +133,8 @@ export async function runImage(opts: ImageOptions): Promise<ImageResult> {
     }
     const locked = lock.architectures[arch]!;
     for (const pkg of locked.packages) {
-      if (!licenses.has(pkg.sha256)) licenses.set(pkg.sha256, await licenseOf(pkg, lock, opts.fetcher, mirrors));
+      // The copyright file was read in the layer build's own pass over the .deb.
+      if (!licenses.has(pkg.sha256)) licenses.set(pkg.sha256, copyrightLicense(built.copyright.get(pkg.name)));
     }
 
     const history: HistoryEntry[] = [
@@ -192,21 +189,6 @@ export async function runImage(opts: ImageOptions): Promise<ImageResult> {
 }
 
 /** "example/app" → "example/app:latest"; a reference with a tag stays as it is. */
-export function repoTag(tag: string): string {
+function repoTag(tag: string): string {
   return /:[^/]*$/.test(tag) ? tag : `${tag}:latest`;
-}
-
-/** The lock's layer, rebuilt and checked, with its gzip blob (which must have the lock's digest). */
-async function lockedLayerBlob(lock: Lockfile, lockfile: string, arch: string, fetcher: Fetcher, mirrors: MirrorPlan): Promise<{ built: BuiltLayer; gz: Blob }> {
-  const built = await buildLockedLayer(lock, arch, { fetcher, mirrors });
-  const c = await compressedAsLocked(lock, arch, built, "gzip");
-  const problems = [...layerDifferences(lock, arch, built), ...c.problems];
-  if (problems.length > 0) throw layerMismatch(lockfile, arch, problems);
-  return { built, gz: blob(MEDIA.layerGzip, c.compressed.bytes) };
-}
-
-async function licenseOf(pkg: LockedPackage, lock: Lockfile, fetcher: Fetcher, mirrors: MirrorPlan): Promise<DeclaredLicense> {
-  // The layer build has just fetched and verified it: this is a cache hit.
-  const path = await fetcher.fetchPinned({ urls: packageUrls(lock.sources, mirrors, pkg), sha256: pkg.sha256, size: pkg.size, label: pkg.url });
-  return packageLicense(path, pkg);
 }

@@ -7,9 +7,8 @@ import { readLockfile } from "../lockfile/read.js";
 import type { Fetcher } from "../fetch/fetcher.js";
 import type { ContentCache } from "../fetch/cache.js";
 import { mirrorsFor } from "../sources/mirrors.js";
-import type { BuiltLayer } from "../layer/build.js";
 import type { LayerCompression } from "../codec/compress.js";
-import { buildLockedLayer, compressedAsLocked, layerDifferences, layerMismatch } from "../layer/verify.js";
+import { requireVerifiedLayer, type VerifiedLayer } from "../layer/verify.js";
 import { writeFileAtomic } from "../util/atomic-write.js";
 import { UsageError } from "../model/errors.js";
 
@@ -56,28 +55,25 @@ export async function runLayer(opts: LayerOptions): Promise<LayerResult[]> {
 
   // Build and check every architecture before writing any: a refused layer leaves nothing
   // behind, not even the layers of the architectures that came before it.
-  const done: Array<{ arch: string; built: BuiltLayer; bytes: Uint8Array; digest: { digest: string; size: number } }> = [];
+  const done: Array<{ arch: string; verified: VerifiedLayer }> = [];
   for (const arch of arches) {
-    const built = await buildLockedLayer(lock, arch, { fetcher: opts.fetcher, mirrors, ...(opts.cache ? { cache: opts.cache } : {}) });
-    const c = await compressedAsLocked(lock, arch, built, opts.compress);
-    const problems = [...layerDifferences(lock, arch, built), ...c.problems];
-    if (problems.length > 0) throw layerMismatch(opts.lockfile, arch, problems);
-    const compressed = c.compressed;
-    const digest = { digest: c.digest, size: c.size };
-    done.push({ arch, built, bytes: compressed.bytes, digest });
+    const verified = await requireVerifiedLayer(opts.lockfile, lock, arch, { fetcher: opts.fetcher, mirrors, ...(opts.cache ? { cache: opts.cache } : {}), compressions: [opts.compress] });
+    done.push({ arch, verified });
   }
 
   const results: LayerResult[] = [];
-  for (const { arch, built, bytes, digest } of done) {
+  for (const { arch, verified } of done) {
+    const { built } = verified;
+    const blob = verified.blobs.get(opts.compress)!;
     let output: string | undefined;
     let provenance: string | undefined;
     if (opts.output && !opts.check) {
       output = opts.output.replaceAll("{arch}", arch);
       provenance = output + ".provenance.jsonl";
       await writeFileAtomic(provenance, built.provenance.text);
-      await writeFileAtomic(output, bytes);
+      await writeFileAtomic(output, blob.bytes);
     }
-    results.push({ arch, diffId: built.diffId, size: built.size, compression: opts.compress, digest: digest.digest, compressedSize: digest.size, output, provenance, matchesLock: true });
+    results.push({ arch, diffId: built.diffId, size: built.size, compression: opts.compress, digest: blob.digest, compressedSize: blob.size, output, provenance, matchesLock: true });
   }
   return results;
 }

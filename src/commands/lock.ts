@@ -4,12 +4,12 @@
  * on its own.
  */
 import { resolve as resolvePath } from "node:path";
-import { readFile } from "node:fs/promises";
 import { loadManifest } from "../manifest/load.js";
 import type { Manifest } from "../model/manifest.js";
 import { loadKeyring, type Keyring } from "../sources/keyring.js";
 import { mirrorsFor } from "../sources/mirrors.js";
-import { fetchVerifiedSuite, chooseIndexes, type VerifiedSuite, type IndexChoice } from "../sources/archive.js";
+import { fetchVerifiedSuite, type VerifiedSuite } from "../sources/archive.js";
+import { chooseIndexes, type IndexChoice } from "../sources/indexes.js";
 import type { Fetcher } from "../fetch/fetcher.js";
 import type { ContentCache } from "../fetch/cache.js";
 import type { ResolutionMemo } from "../lock/memo.js";
@@ -19,10 +19,10 @@ import { readIndexes, namesByArch } from "../lock/indexes.js";
 import { resolveOrExplain, lockArchitecture, type ResolvedArchitecture } from "../lock/resolve-arch.js";
 import { lockLayer } from "../lock/layer-digests.js";
 import { LOCKFILE_VERSION, type Lockfile, type LockedArchitecture, type LockedSource, type LockedIndex } from "../model/lock.js";
-import { parseLockfile } from "../lockfile/read.js";
+import { parseLockfile, readLockfileBytes, readLockfileBytesIfAny } from "../lockfile/read.js";
 import { canonicalJson } from "../util/canonical-json.js";
 import { writeFileAtomic } from "../util/atomic-write.js";
-import { CheckFailedError, IOError, ResolveError, UsageError } from "../model/errors.js";
+import { CheckFailedError, ResolveError, UsageError } from "../model/errors.js";
 import { describeLockChanges } from "../lockfile/diff.js";
 
 export interface LockOptions {
@@ -59,10 +59,8 @@ export interface LockResult {
 export async function runLock(opts: LockOptions): Promise<LockResult> {
   const { manifest, sha256: manifestSha, dir } = await loadManifest(opts.config);
 
-  const oldText = await readFile(opts.lockfile, "utf8").catch((e: NodeJS.ErrnoException) => {
-    if (e.code === "ENOENT") return undefined;
-    throw new IOError(`cannot read ${opts.lockfile}: ${e.message}`, { cause: e });
-  });
+  // --check needs a lock to compare with, so a missing one fails before any download.
+  const oldText = (await (opts.check ? readLockfileBytes : readLockfileBytesIfAny)(opts.lockfile))?.toString("utf8");
   let old: Lockfile | undefined;
   if (oldText !== undefined) {
     try {
@@ -160,12 +158,7 @@ export async function runLock(opts: LockOptions): Promise<LockResult> {
   const changes = changed ? describeLockChanges(old, lock) : [];
   if (opts.check) {
     if (changed) {
-      const why =
-        oldText === undefined
-          ? "it does not exist"
-          : old && old.manifest.sha256 !== manifestSha
-            ? `${opts.config} changed since the lock was made`
-            : "the lock would change";
+      const why = old && old.manifest.sha256 !== manifestSha ? `${opts.config} changed since the lock was made` : "the lock would change";
       throw new CheckFailedError(`${opts.lockfile} is stale: ${why}${changes.length ? ":\n  " + changes.join("\n  ") : ""}`, {
         hint: "run scratch-pkgs lock and commit the result",
       });

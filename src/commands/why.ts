@@ -1,10 +1,15 @@
 /**
  * `why PKG|PATH`: why a package is in the lock (its reason chains and the selection rules that
  * take its files); for a path, the derivation that generates it (with the package files it
- * read), or else the locked packages whose selection rules take it.
+ * read), or else the packages that ship it — every one, from the layer's provenance manifest
+ * when it is at hand — or, without the manifest, the locked packages whose selection rules take it.
  */
 import picomatch from "picomatch";
 import type { Lockfile, LockedPackage } from "../model/lock.js";
+import type { Provenance, ProvenanceEntry } from "../model/provenance.js";
+import type { ContentCache } from "../fetch/cache.js";
+import { loadBlob } from "../fetch/blob-store.js";
+import { parseProvenance } from "../layer/provenance-read.js";
 
 export interface WhyMatch {
   architecture: string;
@@ -12,6 +17,8 @@ export interface WhyMatch {
   version: string;
   reasons: string[];
   sets: string[];
+  /** For a path, from the provenance manifest: the .deb member(s) the package ships it as. */
+  members?: string[];
 }
 
 export interface WhyDerivation {
@@ -30,7 +37,19 @@ export interface WhyAnswer {
   derivations: WhyDerivation[];
 }
 
-export function why(lock: Lockfile, query: string, arch?: string): WhyAnswer {
+/** The provenance manifests of the lock's layers that the cache holds (`lock` keeps them there), validated. */
+export async function cachedProvenance(lock: Lockfile, cache: ContentCache, arch?: string): Promise<Map<string, Provenance>> {
+  const out = new Map<string, Provenance>();
+  for (const a of Object.keys(lock.architectures).sort()) {
+    if (arch && a !== arch) continue;
+    const bytes = await loadBlob(cache, lock.architectures[a]!.layer.provenance.sha256);
+    if (bytes) out.set(a, parseProvenance(bytes.toString("utf8"), `the provenance manifest of layer ${a} (in the cache)`));
+  }
+  return out;
+}
+
+/** `provenance`: the layers' manifests by architecture, where they are at hand (the cache keeps them). */
+export function why(lock: Lockfile, query: string, arch?: string, provenance?: ReadonlyMap<string, Provenance>): WhyAnswer {
   const kind = query.startsWith("/") ? "path" : "package";
   const matches: WhyMatch[] = [];
   const derivations: WhyDerivation[] = [];
@@ -44,6 +63,15 @@ export function why(lock: Lockfile, query: string, arch?: string): WhyAnswer {
       }
       // A generated path is explained by its derivation; package rules do not take it.
       if (derivations.some((d) => d.architecture === a)) continue;
+      const prov = provenance?.get(a);
+      if (prov) {
+        const entry = prov.entries.find((e) => e.path === query);
+        if (!entry) continue; // not in this layer, whatever the rules say
+        const shipped = shippedBy(entry, locked.packages);
+        for (const { pkg, members } of shipped) matches.push({ architecture: a, package: pkg.name, version: pkg.version, reasons: pkg.reasons, sets: setsTakingPath(pkg, query), members });
+        // A parent directory the layer made itself has no package origin: the rules explain it.
+        if (shipped.length > 0) continue;
+      }
     }
     for (const p of locked.packages) {
       const sets = kind === "package" ? (p.name === query ? p.select.map((s) => s.set) : []) : setsTakingPath(p, query);
@@ -51,6 +79,20 @@ export function why(lock: Lockfile, query: string, arch?: string): WhyAnswer {
     }
   }
   return { query, kind, matches, derivations };
+}
+
+/** The locked packages that ship the entry's path into the layer, in provider order, with the members they ship it as. */
+function shippedBy(entry: ProvenanceEntry, packages: readonly LockedPackage[]): Array<{ pkg: LockedPackage; members: string[] }> {
+  const out: Array<{ pkg: LockedPackage; members: string[] }> = [];
+  for (const o of [entry.origin, ...(entry.alsoFrom ?? [])]) {
+    if (o.kind !== "package") continue;
+    const pkg = packages.find((p) => p.name === o.package && p.version === o.version && p.architecture === o.architecture);
+    if (!pkg) continue;
+    const known = out.find((s) => s.pkg === pkg);
+    if (known) known.members.push(o.member);
+    else out.push({ pkg, members: [o.member] });
+  }
+  return out;
 }
 
 function setsTakingPath(p: LockedPackage, path: string): string[] {
@@ -68,7 +110,8 @@ export function formatWhy(ans: WhyAnswer): string[] {
     for (const i of d.inputs) lines.push(`  reads ${i.path} (sha256 ${i.sha256})`);
   }
   for (const m of ans.matches) {
-    lines.push(`${m.architecture}: ${m.package} ${m.version} (file sets: ${m.sets.join(", ")})`);
+    const ships = m.members ? ` ships it as ${m.members.join(", ")}` : "";
+    lines.push(`${m.architecture}: ${m.package} ${m.version}${ships} (file sets: ${m.sets.join(", ")})`);
     for (const r of m.reasons) lines.push(`  ${r}`);
   }
   return lines;

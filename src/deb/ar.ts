@@ -28,7 +28,7 @@ const HEADER_SIZE = 60;
 const CHUNK = 64 * 1024;
 
 /** Parses one member header; throws DebFormatError naming the header's position when it is malformed. */
-export function parseArHeader(header: Uint8Array, at: number, label: string): { name: string; size: number } {
+function parseArHeader(header: Uint8Array, at: number, label: string): { name: string; size: number } {
   const text = Buffer.from(header.buffer, header.byteOffset, header.byteLength).toString("latin1");
   if (text.slice(58, 60) !== "`\n") {
     throw new DebFormatError(label, undefined, `malformed ar member header at byte ${at} (bad terminator)`);

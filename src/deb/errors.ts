@@ -1,14 +1,13 @@
-import { ScratchError, EXIT } from "../model/errors.js";
+import { VerificationError } from "../model/errors.js";
 
 /**
  * A .deb that is not a well-formed Debian binary package, or that holds an entry this tool
  * refuses to place in a layer (path traversal, absolute path, device node, …). The .deb has
  * already passed its sha256 check when this is thrown, so the archive itself is bad: retrying
- * will not help. Exit 1.
+ * will not help: a verification failure, exit 1.
  */
-export class DebFormatError extends ScratchError {
-  readonly exitCode = EXIT.checkFailed;
-  readonly kind = "deb";
+export class DebFormatError extends VerificationError {
+  override readonly kind = "deb";
   constructor(
     /** The .deb, e.g. "libc6_2.36-9_amd64.deb". */
     readonly deb: string,

@@ -5,14 +5,13 @@
  * refused here; whether a member passes through another's symlink is the layer tree's check.
  */
 
-import { DecompressError } from "../codec/decompress.js";
-import type { DebMember, NodeType } from "../model/layer.js";
+import { FormatError } from "../model/errors.js";
+import { LAYER_LIMITS, type DebMember, type NodeType } from "../model/layer.js";
 import { readArMembers, type ArMember } from "./ar.js";
 import { decompressMember, memberCompression, type MemberCompression } from "./decompress.js";
 import { DebFormatError } from "./errors.js";
 import { normaliseMemberPath } from "./paths.js";
-import { readEntryBody, readTar, TarFormatError, type TarEntry } from "./tar-reader.js";
-import { ZstdDecompressError } from "../codec/zstd.js";
+import { readEntryBody, readTar, type TarEntry } from "./tar-reader.js";
 
 export { normaliseMemberPath } from "./paths.js";
 export { DebFormatError } from "./errors.js";
@@ -158,9 +157,7 @@ async function readTarMember(
   try {
     await readTar(source, onEntry);
   } catch (e) {
-    if (e instanceof DecompressError || e instanceof ZstdDecompressError || e instanceof TarFormatError) {
-      throw new DebFormatError(label, m.name, e.message, { cause: e });
-    }
+    if (e instanceof FormatError) throw new DebFormatError(label, m.name, e.message, { cause: e });
     throw e;
   }
 }
@@ -250,6 +247,7 @@ async function toDebMember(e: TarEntry, label: string, want: (path: string, type
   const path = normaliseMemberPath(e.name, label);
   const refused = REFUSED_TYPES[e.type];
   if (refused !== undefined) throw new DebFormatError(label, e.name, `${refused} refused: a layer holds only files, directories and links`);
+  checkNumbers(e, label);
   const type = e.type as NodeType;
   const base = { path, member: e.name, type, mode: e.mode & 0o7777, uid: e.uid, gid: e.gid };
   switch (type) {
@@ -282,6 +280,24 @@ async function toDebMember(e: TarEntry, label: string, want: (path: string, type
         throw new DebFormatError(label, e.name, `holds ${content.length} bytes but its header says ${e.size}`);
       }
       return { ...base, size: e.size, content };
+    }
+  }
+}
+
+const NUMERIC_FIELDS = ["uid", "gid", "mode", "size"] as const;
+
+/**
+ * Refuses a member whose owner, mode or size a layer cannot hold (LAYER_LIMITS). dpkg accepts
+ * a uid of 3000000, so this is not malformed, but the layer's ustar headers cannot record it.
+ */
+function checkNumbers(e: TarEntry, label: string): void {
+  for (const field of NUMERIC_FIELDS) {
+    const value = e[field];
+    const max = LAYER_LIMITS[field];
+    if (!Number.isSafeInteger(value) || value < 0 || value > max) {
+      throw new DebFormatError(label, e.name, `${field} ${value} is beyond what a layer can record (${field} 0 to ${max}, ustar's limit)`, {
+        hint: "The package is valid for dpkg but cannot be put in a deterministic ustar layer: leave it out of the manifest, or ask its maintainer for a build without such members.",
+      });
     }
   }
 }

@@ -5,6 +5,7 @@
  */
 
 import * as tar from "tar-stream";
+import { FormatError } from "../model/errors.js";
 
 export type TarEntryType = "file" | "dir" | "symlink" | "hardlink" | "chardev" | "blockdev" | "fifo" | "unknown";
 
@@ -23,10 +24,9 @@ export interface TarEntry {
 }
 
 /** The tar stream itself is malformed (bad header checksum, unexpected end, …). */
-export class TarFormatError extends Error {
+export class TarFormatError extends FormatError {
   constructor(detail: string, options?: { cause?: unknown }) {
-    super(`malformed tar: ${detail}`, options);
-    this.name = "TarFormatError";
+    super("tar", detail, undefined, `malformed tar: ${detail}`, options);
   }
 }
 

@@ -5,6 +5,7 @@
  * up case-insensitively. Comment lines (`#`) are allowed only where the caller says so (apt
  * .sources files), not in archive files.
  */
+import { FormatError } from "../model/errors.js";
 
 export interface Paragraph {
   /** Fields in file order, names as written. Values keep continuation lines joined by "\n" with
@@ -14,9 +15,9 @@ export interface Paragraph {
   readonly line: number;
 }
 
-export class Deb822SyntaxError extends Error {
+export class Deb822SyntaxError extends FormatError {
   constructor(readonly line: number, detail: string) {
-    super(`line ${line}: ${detail}`);
+    super("deb822", detail, `line ${line}`, `invalid deb822 syntax at line ${line}: ${detail}`);
   }
 }
 
@@ -63,11 +64,4 @@ export function field(p: Paragraph, name: string): string | undefined {
   const lower = name.toLowerCase();
   for (const [k, v] of p.fields) if (k.toLowerCase() === lower) return v;
   return undefined;
-}
-
-/** Fields as a plain object keyed by lower-case name (last one wins). */
-export function fieldMap(p: Paragraph): Map<string, string> {
-  const m = new Map<string, string>();
-  for (const [k, v] of p.fields) m.set(k.toLowerCase(), v);
-  return m;
 }

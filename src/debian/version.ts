@@ -128,7 +128,7 @@ function compareFragment(a: string, b: string): number {
 }
 
 /** Compare two parsed versions: <0, 0 or >0. */
-export function compareParsed(a: DebVersion, b: DebVersion): number {
+function compareParsed(a: DebVersion, b: DebVersion): number {
   if (a.epoch !== b.epoch) return a.epoch < b.epoch ? -1 : 1;
   const u = compareFragment(a.upstream, b.upstream);
   if (u !== 0) return u;

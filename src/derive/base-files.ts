@@ -4,7 +4,7 @@
  * the /etc/os-release link base-files makes.
  *
  * passwd is distroless's, line for line. distroless's group file also has tty (5) and staff
- * (50); the contract (DESIGN.md §3/§4) names only root, nobody and nonroot, so those three are
+ * (50); the README ("Layers", step 3) names only root, nobody and nonroot, so those three are
  * written, in passwd's order. distroless's nsswitch.conf is Debian's old default (compat, db
  * and nis services); a scratch layer has none of those NSS modules, so ours names only the
  * built-in `files` (and `dns` for hosts, which is what Go's resolver and glibc read):
@@ -15,10 +15,9 @@ import type { Derivation, DerivationInput } from "./types.js";
 import { BASE_RECIPE } from "../model/builtin-file-sets.js";
 
 export const BASE_FILES_RECIPE = BASE_RECIPE;
-export const BASE_FILES_VERSION = "1";
+const BASE_FILES_VERSION = "1";
 
-export const NONROOT_UID = 65532;
-export const NOBODY_UID = 65534;
+const NONROOT_UID = 65532;
 
 export const PASSWD =
   "root:x:0:0:root:/root:/sbin/nologin\n" +
@@ -27,7 +26,7 @@ export const PASSWD =
 
 export const GROUP = "root:x:0:\n" + "nobody:x:65534:\n" + "nonroot:x:65532:\n";
 
-export const NSSWITCH =
+const NSSWITCH =
   "# /etc/nsswitch.conf: only services built into glibc (no compat/db/nis modules in this layer)\n" +
   "passwd:         files\n" +
   "group:          files\n" +

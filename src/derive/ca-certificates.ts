@@ -37,10 +37,10 @@ import { comparePaths } from "../util/byte-order.js";
 import { CA_CERTS_RECIPE } from "../model/builtin-file-sets.js";
 
 export const CA_CERTIFICATES_RECIPE = CA_CERTS_RECIPE;
-export const CA_CERTIFICATES_VERSION = "1";
+const CA_CERTIFICATES_VERSION = "1";
 
-export const CERTS_DIR = "/usr/share/ca-certificates";
-export const ETC_CERTS_DIR = "/etc/ssl/certs";
+const CERTS_DIR = "/usr/share/ca-certificates";
+const ETC_CERTS_DIR = "/etc/ssl/certs";
 export const BUNDLE_PATH = "/etc/ssl/certs/ca-certificates.crt";
 export const CONF_PATH = "/etc/ca-certificates.conf";
 
@@ -68,7 +68,7 @@ export interface CaCertificatesOptions {
 const UNSAFE_NAME = /[\\*?[]/;
 
 /** The certificate names (relative to CERTS_DIR) the config script finds: `find . -type f -name '*.crt' | sort | uniq`. */
-export function availableCertificates(nodes: ReadonlyMap<string, LayerNode>): string[] {
+function availableCertificates(nodes: ReadonlyMap<string, LayerNode>): string[] {
   const names = new Set<string>();
   for (const node of nodes.values()) {
     if (!node.path.startsWith(CERTS_DIR + "/")) continue;
@@ -98,7 +98,7 @@ const C_SPACE = /^[ \t\n\v\f\r]*/; // [[:space:]] in the C locale
  * `sort | uniq -c` and turns count 2 into the bare name (count 1, "!name", cannot happen when
  * every certificate is enabled). So a name with a comma or white space is split in pieces.
  */
-export function confLines(names: readonly string[]): string[] {
+function confLines(names: readonly string[]): string[] {
   const joined = names.flatMap((n) => n.split(SHELL_WS).filter((w) => w !== "")).join(", ");
   const echoed = joined.split(SHELL_WS).filter((w) => w !== "").join(" "); // unquoted echo
   const pieces = echoed.split(",").map((p) => p.replace(C_SPACE, ""));
@@ -111,7 +111,7 @@ export function confLines(names: readonly string[]): string[] {
 }
 
 /** The certificates update-ca-certificates adds for these conf lines, in order (`read crt` trims). */
-export function enabledCertificates(lines: readonly string[]): string[] {
+function enabledCertificates(lines: readonly string[]): string[] {
   return lines.filter((l) => l !== "" && !l.startsWith("#") && !l.startsWith("!")).map((l) => l.replace(/^[ \t]+|[ \t]+$/g, ""));
 }
 

@@ -16,8 +16,8 @@ import { comparePaths } from "../util/byte-order.js";
 import { isPackageName } from "../debian/package-name.js";
 
 export const DPKG_STATUS_RECIPE = "dpkg-status";
-export const DPKG_STATUS_VERSION = "1";
-export const STATUS_DIR = "/var/lib/dpkg/status.d";
+const DPKG_STATUS_VERSION = "1";
+const STATUS_DIR = "/var/lib/dpkg/status.d";
 
 export interface DpkgStatusPackage {
   name: string;

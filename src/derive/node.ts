@@ -27,7 +27,7 @@ export function symlinkNode(path: string, target: string): OutputNode {
   return { path, type: "symlink", mode: 0o777, uid: 0, gid: 0, target };
 }
 
-export function octalMode(mode: number): string {
+function octalMode(mode: number): string {
   return (mode & 0o7777).toString(8).padStart(4, "0");
 }
 

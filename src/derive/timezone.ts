@@ -10,7 +10,7 @@ import type { Derivation, DerivationInput } from "./types.js";
 import { TZDATA_RECIPE } from "../model/builtin-file-sets.js";
 
 export const TIMEZONE_RECIPE = TZDATA_RECIPE;
-export const TIMEZONE_VERSION = "1";
+const TIMEZONE_VERSION = "1";
 export const ZONEINFO = "/usr/share/zoneinfo";
 
 export interface TimezoneOptions {

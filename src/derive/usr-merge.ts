@@ -13,7 +13,7 @@ import type { Derivation, DerivationInput } from "./types.js";
 import { loaderMultilibDir } from "../debian/architectures.js";
 
 export const USR_MERGE_RECIPE = "usr-merge";
-export const USR_MERGE_VERSION = "1";
+const USR_MERGE_VERSION = "1";
 
 export interface UsrMergeOptions {
   /** Debian architecture name of the layer. */

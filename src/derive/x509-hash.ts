@@ -144,7 +144,7 @@ function derSetOrder(a: Uint8Array, b: Uint8Array): number {
 }
 
 /** Canonical encoding of an X.509 Name given as its DER TLV. */
-export function canonicalName(der: Uint8Array, name?: Tlv): Uint8Array {
+function canonicalName(der: Uint8Array, name?: Tlv): Uint8Array {
   const n = name ?? readTlv(der, 0, der.length);
   if (n.tag !== 0x30) throw new DerError("Name is not a SEQUENCE");
   const sets: Uint8Array[] = [];
@@ -177,7 +177,7 @@ export interface CertInfo {
 }
 
 /** Subject hash and fingerprint of one DER certificate; throws on malformed DER. */
-export function certInfo(der: Uint8Array): CertInfo {
+function certInfo(der: Uint8Array): CertInfo {
   const cert = readTlv(der, 0, der.length);
   if (cert.tag !== 0x30) throw new DerError("Certificate is not a SEQUENCE");
   const tbs = children(der, cert)[0];

@@ -9,10 +9,10 @@
 import { createReadStream } from "node:fs";
 import { open } from "node:fs/promises";
 import * as posix from "node:path/posix";
-import { IOError, UsageError } from "../model/errors.js";
+import { FormatError, IOError, UsageError } from "../model/errors.js";
 import { decompressMember, type MemberCompression } from "../deb/decompress.js";
 import { followPath, hasPathBelow, type PathView } from "../util/layer-path.js";
-import { readEntryBody, readTar, TarFormatError, type TarEntryType } from "../deb/tar-reader.js";
+import { readEntryBody, readTar, type TarEntryType } from "../deb/tar-reader.js";
 
 export interface LayerNode {
   type: TarEntryType;
@@ -22,7 +22,7 @@ export interface LayerNode {
 }
 
 /** Names ld.so loads: libfoo.so, libfoo.so.6, ld-linux-x86-64.so.2. */
-export function isSharedLibraryName(path: string): boolean {
+function isSharedLibraryName(path: string): boolean {
   return /\.so(\.[0-9]+)*$/.test(path.slice(path.lastIndexOf("/") + 1));
 }
 
@@ -51,9 +51,9 @@ export async function readLayerTree(file: string): Promise<LayerTree> {
       tree.set(name, node);
     });
   } catch (e) {
-    if (e instanceof TarFormatError) throw new UsageError(`${file}: not a valid layer tar: ${e.message}`, { hint: "pass a layer built by `scratch-pkgs layer` (.tar, .tar.gz or .tar.zst)", cause: e });
-    if ((e as NodeJS.ErrnoException).code !== undefined) throw new IOError(`${file}: cannot read the layer: ${(e as Error).message}`, { cause: e });
-    throw new UsageError(`${file}: cannot decompress the layer: ${(e as Error).message}`, { hint: "pass a .tar, .tar.gz or .tar.zst layer", cause: e });
+    if (e instanceof FormatError) throw e.asInputError(file, "argument", "pass a layer built by `scratch-pkgs layer` (.tar, .tar.gz or .tar.zst)");
+    if (typeof (e as NodeJS.ErrnoException).code === "string") throw new IOError(`${file}: cannot read the layer: ${(e as Error).message}`, { cause: e });
+    throw e;
   }
   return tree;
 }

@@ -127,21 +127,6 @@ export class HttpClient {
     }
   }
 
-  /** The whole body of `url` in memory (for small files such as InRelease). */
-  async getBytes(url: string): Promise<Uint8Array> {
-    let chunks: Uint8Array[] = [];
-    await this.get(
-      url,
-      (c) => {
-        chunks.push(c);
-      },
-      () => {
-        chunks = [];
-      },
-    );
-    return Buffer.concat(chunks);
-  }
-
   async close(): Promise<void> {
     if (this.connection) await (await this.connection).agent.close();
   }

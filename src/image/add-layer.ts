@@ -7,10 +7,10 @@
 import { readFile } from "node:fs/promises";
 import { basename } from "node:path";
 import { gunzipSync } from "node:zlib";
-import { readTar, TarFormatError } from "../deb/tar-reader.js";
+import { readTar } from "../deb/tar-reader.js";
 import { compressLayer } from "../codec/compress.js";
 import { digestBytes } from "../layer/digest.js";
-import { CheckFailedError, IOError } from "../model/errors.js";
+import { CheckFailedError, FormatError, IOError } from "../model/errors.js";
 
 export interface AddedLayer {
   /** The path given (after {arch} substitution). */
@@ -53,7 +53,7 @@ export async function loadAddedLayer(file: string): Promise<AddedLayer> {
 }
 
 /** Refuses anything but a tar whose member names (and hard link targets) stay inside the root. */
-export async function checkMembers(file: string, tar: Uint8Array): Promise<void> {
+async function checkMembers(file: string, tar: Uint8Array): Promise<void> {
   let count = 0;
   const hint = "build the tar with relative member names (e.g. tar -C rootfs -cf app.tar .) and without .. components";
   try {
@@ -67,7 +67,8 @@ export async function checkMembers(file: string, tar: Uint8Array): Promise<void>
       }
     });
   } catch (e) {
-    if (e instanceof TarFormatError) throw new CheckFailedError(`--add ${file} is not a tar archive (${e.message})`, { hint: "give a tar (or tar.gz) of the files to add" });
+    // Exit 1 like the member checks above: README promises `image` refuses an unsafe --add tar.
+    if (e instanceof FormatError) throw new CheckFailedError(`--add ${file} is not a tar archive (${e.message})`, { hint: "give a tar (or tar.gz) of the files to add" });
     throw e;
   }
   if (count === 0) throw new CheckFailedError(`--add ${file} is not a tar archive, or an empty one`, { hint: "give a tar (or tar.gz) of the files to add" });

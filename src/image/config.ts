@@ -25,9 +25,9 @@ export function ociPlatform(debianArch: string): OciPlatform {
   return { architecture: p.architecture, os: "linux", ...(p.variant ? { variant: p.variant } : {}) };
 }
 
-export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-export const CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt";
-export const NONROOT_USER = "65532:65532";
+const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+const CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt";
+const NONROOT_USER = "65532:65532";
 
 /**
  * An exec-form command from the flag values: one value that is a JSON array of strings, or

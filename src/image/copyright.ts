@@ -4,7 +4,6 @@
  * turned from Debian's short names into an SPDX license expression. Anything else
  * (free-form copyright, no `Files: *` paragraph, no file) declares nothing: NOASSERTION.
  */
-import { readDeb } from "../deb/read-deb.js";
 import { field, parseDeb822, type Paragraph } from "../debian/deb822.js";
 
 export interface DeclaredLicense {
@@ -132,15 +131,7 @@ export function toSpdxExpression(short: string, text: (name: string) => string |
   return { expression: expr, refs: [...refs.values()] };
 }
 
-export function copyrightPath(pkg: string): string {
-  return `/usr/share/doc/${pkg}/copyright`;
-}
-
-/** The declared license of a package, read from its (already verified) .deb. */
-export async function packageLicense(debPath: string, pkg: { name: string; version: string; architecture: string }): Promise<DeclaredLicense> {
-  const want = copyrightPath(pkg.name);
-  const deb = await readDeb(debPath, { label: `${pkg.name}_${pkg.version}_${pkg.architecture}.deb`, want: (p) => p === want });
-  const member = deb.data.find((m) => m.path === want && (m.type === "file" || m.type === "hardlink") && m.content !== undefined);
-  if (!member?.content) return NOASSERTION;
-  return declaredLicense(Buffer.from(member.content).toString("utf8"));
+/** The declared license of a package's copyright file (undefined: the package has none). */
+export function copyrightLicense(copyright: Uint8Array | undefined): DeclaredLicense {
+  return copyright === undefined ? NOASSERTION : declaredLicense(Buffer.from(copyright).toString("utf8"));
 }

@@ -22,7 +22,7 @@ export interface DockerArchiveInput {
 
 const blobPath = (digest: string): string => `blobs/sha256/${digest.slice("sha256:".length)}`;
 
-export function dockerArchive(input: DockerArchiveInput): Uint8Array {
+function dockerArchive(input: DockerArchiveInput): Uint8Array {
   const manifest = [
     {
       Config: blobPath(input.config.digest),

@@ -26,9 +26,9 @@ export const MEDIA = {
   spdx: "application/spdx+json",
 } as const;
 
-export const REF_NAME = "org.opencontainers.image.ref.name";
-export const CREATED = "org.opencontainers.image.created";
-export const TITLE = "org.opencontainers.image.title";
+const REF_NAME = "org.opencontainers.image.ref.name";
+const CREATED = "org.opencontainers.image.created";
+const TITLE = "org.opencontainers.image.title";
 
 export interface Descriptor {
   mediaType: string;
@@ -50,7 +50,7 @@ export function jsonBlob(mediaType: string, value: unknown): Blob {
   return blob(mediaType, Buffer.from(JSON.stringify(value), "utf8"));
 }
 
-export function descriptorOf(b: Descriptor): Descriptor {
+function descriptorOf(b: Descriptor): Descriptor {
   return { mediaType: b.mediaType, digest: b.digest, size: b.size };
 }
 
@@ -77,7 +77,7 @@ export function imageIndex(entries: ReadonlyArray<{ manifest: Descriptor; platfo
 }
 
 /** "{}": the config of artifact manifests (image-spec 1.1 "empty descriptor"). */
-export const EMPTY_CONFIG: Blob = blob(MEDIA.empty, Buffer.from("{}", "utf8"));
+const EMPTY_CONFIG: Blob = blob(MEDIA.empty, Buffer.from("{}", "utf8"));
 
 export interface Artifact {
   manifest: Blob;
@@ -120,7 +120,7 @@ export function archTag(tag: string, arch: string): string {
   return `${tag}-${arch}`;
 }
 
-export const OCI_LAYOUT = JSON.stringify({ imageLayoutVersion: "1.0.0" });
+const OCI_LAYOUT = JSON.stringify({ imageLayoutVersion: "1.0.0" });
 
 /**
  * Write the layout to `dir`: blobs (deduplicated by digest), oci-layout, index.json. Built in

@@ -16,7 +16,7 @@ import { VERSION } from "../util/version.js";
 /** The purl distro qualifier of a suite: bookworm-updates → debian-12; unknown codenames stay as they are. */
 const CODENAMES: Record<string, string> = { buster: "debian-10", bullseye: "debian-11", bookworm: "debian-12", trixie: "debian-13", forky: "debian-14" };
 
-export function distroFor(suite: string): string {
+function distroFor(suite: string): string {
   const codename = suite.split("-")[0] ?? suite;
   return CODENAMES[codename] ?? suite;
 }
@@ -26,7 +26,7 @@ function purlEncode(s: string): string {
   return encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
-export function debPurl(pkg: Pick<LockedPackage, "name" | "version" | "architecture" | "suite">): string {
+function debPurl(pkg: Pick<LockedPackage, "name" | "version" | "architecture" | "suite">): string {
   return `pkg:deb/debian/${purlEncode(pkg.name)}@${purlEncode(pkg.version)}?arch=${purlEncode(pkg.architecture)}&distro=${purlEncode(distroFor(pkg.suite))}`;
 }
 

@@ -10,7 +10,8 @@ import { storeBlob } from "../fetch/blob-store.js";
 import type { LockedDerivation, LockedPackage } from "../model/lock.js";
 import { readDeb, type PlainTarStore, type TarMemberName } from "../deb/read-deb.js";
 import { LayerTree } from "./tree.js";
-import { selectMembers, selector } from "./select.js";
+import { checkEveryGlobTakes, selectMembers, selector } from "./select.js";
+import type { FileSetPlan } from "../resolve/filesets.js";
 import type { LayerNode } from "../model/layer.js";
 import { streamLayerTar } from "./tar-writer.js";
 import { createDigestSink } from "./digest.js";
@@ -24,6 +25,8 @@ export interface LayerPlan {
   derivations: readonly DerivationStep[];
   /** Seconds since the epoch: every entry's mtime. */
   mtime: number;
+  /** File sets each of whose globs must take something of their packages (`lock` passes the user's). */
+  everyGlobTakes?: ReadonlyArray<Pick<FileSetPlan, "name" | "packages">>;
 }
 
 export interface BuiltLayer {
@@ -34,6 +37,16 @@ export interface BuiltLayer {
   derivations: LockedDerivation[];
   /** Every node of the layer but the root, sorted by path bytes. */
   nodes: LayerNode[];
+  /**
+   * Each package's copyright file (a regular file at copyrightPath), by package name, read in
+   * the same pass as its members whether or not the layer takes it: the SBOM's licenses.
+   */
+  copyright: ReadonlyMap<string, Uint8Array>;
+}
+
+/** Where a Debian package keeps its copyright file (Debian Policy §12.5). */
+export function copyrightPath(pkg: string): string {
+  return `/usr/share/doc/${pkg}/copyright`;
 }
 
 export interface LayerSources {
@@ -78,15 +91,20 @@ export async function buildLayer(plan: LayerPlan, sources: LayerSources): Promis
     plan.packages.map((pkg, i) =>
       readDeb(paths[i]!, {
         label: `${pkg.name}_${pkg.version}_${pkg.architecture}.deb`,
-        want: (path) => takes[i]!(path),
+        // A copyright file that is a link declares nothing: only a regular one is read for it.
+        want: (path, type) => takes[i]!(path) || (type === "file" && path === copyrightPath(pkg.name)),
         ...(sources.cache ? { plain: plainTarStore(sources.cache, pkg.sha256) } : {}),
       }),
     ),
   );
+  if (plan.everyGlobTakes) checkEveryGlobTakes(plan.everyGlobTakes, plan.packages.map((pkg, i) => ({ pkg, members: debs[i]!.data })), plan.arch);
   const tree = new LayerTree();
   const files: PackageFiles[] = [];
+  const copyright = new Map<string, Uint8Array>();
   for (const [i, pkg] of plan.packages.entries()) {
     const deb = debs[i]!;
+    const own = deb.data.find((m) => m.type === "file" && m.path === copyrightPath(pkg.name));
+    if (own?.content) copyright.set(pkg.name, own.content);
     const nodes = selectMembers(deb.data, takes[i]!, pkg);
     for (const n of nodes) tree.add(n);
     files.push({ name: pkg.name, control: deb.control, md5sums: deb.md5sums, files: nodes.filter((n) => n.type !== "dir").map((n) => n.path) });
@@ -116,5 +134,6 @@ export async function buildLayer(plan: LayerPlan, sources: LayerSources): Promis
     provenance: { path: PROVENANCE_PATH, sha256: manifest.sha256, entries: manifest.entries, text: manifest.text },
     derivations,
     nodes: nodes.sort((a, b) => comparePaths(a.path, b.path)),
+    copyright,
   };
 }

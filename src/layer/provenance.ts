@@ -5,35 +5,49 @@
  * written beside the output; the lock records its sha256, not the file list.
  * The manifest does not list itself (it cannot hold its own digest).
  *
- * Layout: first one `{"derivation": …}` line per derivation (its full record: recipe, version,
- * options, inputs and outputs with their sha256), then one line per path, whose derivation
- * origin names the recipe only — a CA bundle reads ~150 certificates, and repeating them on each
- * of its ~300 outputs would make the manifest megabytes long.
+ * Layout: the format line (PROVENANCE_FORMAT), then one `{"derivation": …}` line per derivation
+ * (its full record: recipe, version, options, inputs and outputs with their sha256), then one
+ * line per path, whose derivation origin names the recipe only — a CA bundle reads ~150
+ * certificates, and repeating them on each of its ~300 outputs would make the manifest
+ * megabytes long. A path that several packages (or recipes) supply identically names the first
+ * in provider order as `origin` and the others as `alsoFrom`.
  */
-import type { LayerNode } from "../model/layer.js";
+import type { LayerNode, NodeOrigin } from "../model/layer.js";
 import type { LockedDerivation } from "../model/lock.js";
+import { PROVENANCE_FORMAT, type ProvenanceEntry, type ProvenanceOrigin } from "../model/provenance.js";
 import { sortKeys } from "../util/canonical-json.js";
 import { sha256Hex } from "../util/hash.js";
 import { comparePaths } from "../util/byte-order.js";
 
 export const PROVENANCE_PATH = "/var/lib/scratch-pkgs/manifest.jsonl";
 
-export interface ProvenanceEntry {
-  path: string;
-  type: LayerNode["type"];
-  mode: string;
-  uid: number;
-  gid: number;
-  size?: number;
-  sha256?: string;
-  target?: string;
-  /** A derivation's origin names the recipe; its inputs are in the `derivation` line. */
-  origin: Exclude<LayerNode["origin"], { kind: "derivation" }> | { kind: "derivation"; recipe: string; version: string };
+function provenanceOrigin(o: NodeOrigin): ProvenanceOrigin {
+  return o.kind === "derivation" ? { kind: "derivation", recipe: o.recipe, version: o.version } : o;
+}
+
+function originKey(o: ProvenanceOrigin): string[] {
+  if (o.kind === "package") return [o.kind, o.package, o.version, o.architecture, o.member];
+  if (o.kind === "derivation") return [o.kind, o.recipe, o.version];
+  return [o.kind, o.reason];
+}
+
+/** Provider order: by kind, then name, version, architecture and member, each by bytes. */
+export function compareOrigins(a: ProvenanceOrigin, b: ProvenanceOrigin): number {
+  const ka = originKey(a);
+  const kb = originKey(b);
+  for (let i = 0; i < Math.min(ka.length, kb.length); i++) {
+    const c = comparePaths(ka[i]!, kb[i]!);
+    if (c !== 0) return c;
+  }
+  return ka.length - kb.length;
 }
 
 export function provenanceEntry(n: LayerNode): ProvenanceEntry {
-  const origin: ProvenanceEntry["origin"] = n.origin.kind === "derivation" ? { kind: "derivation", recipe: n.origin.recipe, version: n.origin.version } : n.origin;
-  const e: ProvenanceEntry = { path: n.path, type: n.type, mode: (n.mode & 0o7777).toString(8).padStart(4, "0"), uid: n.uid, gid: n.gid, origin };
+  // Every provider once, in provider order, whatever order the packages were read in.
+  const providers = [n.origin, ...(n.alsoFrom ?? [])].map(provenanceOrigin).sort(compareOrigins);
+  const [origin, ...alsoFrom] = providers.filter((o, i) => i === 0 || compareOrigins(providers[i - 1]!, o) !== 0);
+  const e: ProvenanceEntry = { path: n.path, type: n.type, mode: (n.mode & 0o7777).toString(8).padStart(4, "0"), uid: n.uid, gid: n.gid, origin: origin! };
+  if (alsoFrom.length > 0) e.alsoFrom = alsoFrom;
   if (n.type === "file") {
     e.size = n.content?.length ?? 0;
     e.sha256 = sha256Hex(n.content ?? new Uint8Array());
@@ -47,24 +61,12 @@ export function provenanceManifest(
 ): { node: LayerNode; text: string; sha256: string; entries: number } {
   const sorted = nodes.filter((n) => n.path !== PROVENANCE_PATH).sort((a, b) => comparePaths(a.path, b.path));
   const line = (x: unknown) => JSON.stringify(sortKeys(x)) + "\n";
-  const text = derivations.map((d) => line({ derivation: d })).join("") + sorted.map((n) => line(provenanceEntry(n))).join("");
+  const text = line(PROVENANCE_FORMAT) + derivations.map((d) => line({ derivation: d })).join("") + sorted.map((n) => line(provenanceEntry(n))).join("");
   const content = Buffer.from(text, "utf8");
   return {
-    node: { path: PROVENANCE_PATH, type: "file", mode: 0o644, uid: 0, gid: 0, content, origin: { kind: "derivation", recipe: "provenance", version: "1", inputs: [] } },
+    node: { path: PROVENANCE_PATH, type: "file", mode: 0o644, uid: 0, gid: 0, content, origin: { kind: "derivation", recipe: "provenance", version: String(PROVENANCE_FORMAT.version), inputs: [] } },
     text,
     sha256: sha256Hex(content),
     entries: sorted.length,
   };
-}
-
-export function parseProvenance(text: string): { derivations: LockedDerivation[]; entries: ProvenanceEntry[] } {
-  const derivations: LockedDerivation[] = [];
-  const entries: ProvenanceEntry[] = [];
-  for (const l of text.split("\n")) {
-    if (l === "") continue;
-    const x = JSON.parse(l) as ProvenanceEntry | { derivation: LockedDerivation };
-    if ("derivation" in x) derivations.push(x.derivation);
-    else entries.push(x);
-  }
-  return { derivations, entries };
 }

@@ -7,6 +7,8 @@
 import picomatch from "picomatch";
 import type { SelectionRule } from "../model/lock.js";
 import type { DebMember, LayerNode } from "../model/layer.js";
+import type { FileSetPlan } from "../resolve/filesets.js";
+import { EmptySelectionError } from "./errors.js";
 
 export type PathPredicate = (path: string) => boolean;
 
@@ -60,6 +62,39 @@ export function selectMembers(members: readonly DebMember[], take: PathPredicate
     }
   }
   return out;
+}
+
+/** A package's members as read, for the check that every glob of a set takes something. */
+export interface ReadPackage {
+  pkg: PackageIdentity;
+  members: readonly DebMember[];
+}
+
+/**
+ * Refuses a set (one whose `everyGlobMustMatch` is set) with an include glob that takes no
+ * member of any of the set's own packages: matched, not excluded, as selectMembers takes them.
+ * One error names every such glob of the first failing set, and the packages searched.
+ */
+export function checkEveryGlobTakes(sets: ReadonlyArray<Pick<FileSetPlan, "name" | "packages">>, read: readonly ReadPackage[], arch: string): void {
+  for (const set of sets) {
+    const searched = set.packages.flatMap((p) => read.filter((r) => r.pkg.name === p.name).map((r) => ({ rule: p, ...r })));
+    if (searched.length === 0) continue; // none of its packages is in this layer: nothing was asked of it here
+    const globs = [...new Set(searched.flatMap((s) => s.rule.include))];
+    const empty = globs.filter((glob) => {
+      const match = picomatch(glob, { dot: true });
+      return !searched.some((s) => {
+        if (!s.rule.include.includes(glob)) return false;
+        const excluded = s.rule.exclude.length > 0 ? picomatch(s.rule.exclude, { dot: true }) : () => false;
+        return s.members.some((m) => m.path !== "/" && match(m.path) && !excluded(m.path));
+      });
+    });
+    if (empty.length === 0) continue;
+    const packages = searched.map((s) => `${s.pkg.name} ${s.pkg.version}`).join(", ");
+    const what = empty.length === 1 ? `glob ${JSON.stringify(empty[0])} takes` : `globs ${empty.map((g) => JSON.stringify(g)).join(", ")} take`;
+    throw new EmptySelectionError(`file set ${JSON.stringify(set.name)}: on ${arch}, paths ${what} nothing from ${packages}`, {
+      hint: `fix fileSets.${set.name}.paths (or its exclude) in the manifest, or name the package that ships these files; \`dpkg-deb -c\` on the .deb lists its paths`,
+    });
+  }
 }
 
 /** The regular file a hard link shares, through links to links (which the deb reader accepts). */

@@ -1,5 +1,5 @@
 /**
- * Deterministic tar serialisation of a layer's file tree (DESIGN.md §5).
+ * Deterministic tar serialisation of a layer's file tree (README, "Layers", step 5).
  *
  * The 512-byte ustar header is encoded here by hand rather than with tar-stream's pack: tar-stream
  * switches any non-ASCII name to PAX even when it fits ustar, silently saturates numeric fields
@@ -23,7 +23,7 @@
  *   layers do not need it and Go's archive/tar (used by most OCI tooling) does not pad either.
  */
 
-import type { LayerNode } from "../model/layer.js";
+import { LAYER_LIMITS, type LayerNode } from "../model/layer.js";
 import { compareBytes } from "../util/byte-order.js";
 
 export interface TarWriteOptions {
@@ -44,9 +44,7 @@ export interface TarWriteResult {
 const BLOCK = 512;
 const ZERO_BLOCK = new Uint8Array(BLOCK);
 const END_OF_ARCHIVE = new Uint8Array(2 * BLOCK);
-/** Largest value of an 8-byte octal field (7 digits + NUL): uid, gid, mode. */
-const MAX_OCTAL_7 = 0o7777777;
-/** Largest value of a 12-byte octal field (11 digits + NUL): size, mtime. */
+/** Largest value of a 12-byte octal field (11 digits + NUL): mtime (uid, gid, size: LAYER_LIMITS). */
 const MAX_OCTAL_11 = 0o77777777777;
 
 const TYPE_FILE = 0x30; // '0'
@@ -157,9 +155,9 @@ function planEntries(nodes: readonly LayerNode[]): Entry[] {
     const rel = key.subarray(1);
     // Hard-link members take the shared file's metadata: they are one inode.
     const meta = fileOf.get(node.path) ?? node;
-    checkInteger("mode", meta.mode, Number.MAX_SAFE_INTEGER, where);
-    checkInteger("uid", meta.uid, MAX_OCTAL_7, where);
-    checkInteger("gid", meta.gid, MAX_OCTAL_7, where);
+    checkInteger("mode", meta.mode, LAYER_LIMITS.mode, where);
+    checkInteger("uid", meta.uid, LAYER_LIMITS.uid, where);
+    checkInteger("gid", meta.gid, LAYER_LIMITS.gid, where);
     const base = { key, mode: meta.mode & 0o7777, uid: meta.uid, gid: meta.gid };
 
     switch (node.type) {
@@ -176,7 +174,7 @@ function planEntries(nodes: readonly LayerNode[]): Entry[] {
       case "hardlink": {
         const content = meta.content;
         if (!(content instanceof Uint8Array)) throw new Error(`layer tar: regular file ${JSON.stringify(meta.path)} has no content`);
-        if (content.length > MAX_OCTAL_11) throw new Error(`layer tar: ${where} is larger than 8 GiB, which ustar cannot record`);
+        if (content.length > LAYER_LIMITS.size) throw new Error(`layer tar: ${where} is larger than 8 GiB, which ustar cannot record`);
         const carrier = carrierOf.get(node.path);
         if (carrier === undefined || compareBytes(carrier, key) === 0) {
           entries.push({ ...base, name: rel, typeflag: TYPE_FILE, content });

@@ -50,7 +50,8 @@ export class LayerTree {
   /**
    * Add a node. Missing parents become 0755 root directories (replaced if a package later
    * supplies the directory itself). Directories merge (the first explicit mode wins, as with
-   * dpkg); anything else at an existing path must be identical.
+   * dpkg); anything else at an existing path must be identical. A node identical to the one at
+   * its path (a directory too) is recorded in that node's `alsoFrom`.
    */
   add(node: LayerNode): void {
     if (!node.path.startsWith("/") || node.path.split("/").some((s, i) => i > 0 && (s === "" || s === "." || s === "..")) || node.path.includes("\0")) {
@@ -66,11 +67,16 @@ export class LayerTree {
       this.map.set(node.path, node);
       return;
     }
-    if (prev.type === "dir" && node.type === "dir") {
-      if (prev.origin.kind === "implicit") this.map.set(node.path, node);
+    if (prev.type === "dir" && node.type === "dir" && prev.origin.kind === "implicit") {
+      this.map.set(node.path, node);
       return;
     }
-    if (sameContent(prev, node)) return;
+    // An identical duplicate is another provider of the path: the provenance lists them all.
+    if (sameContent(prev, node)) {
+      if (node.origin.kind !== "implicit") this.map.set(node.path, { ...prev, alsoFrom: [...(prev.alsoFrom ?? []), node.origin] });
+      return;
+    }
+    if (prev.type === "dir" && node.type === "dir") return;
     throw new LayerConflictError(
       `${node.path} is provided by ${describe(prev.origin)} and, differently, by ${describe(node.origin)}`,
       { hint: "exclude the path from one of the file sets (\"exclude\") or drop one of the packages" },

@@ -1,33 +1,20 @@
 /**
- * Reading the verified Packages indexes a lock resolves against: fetched by the hash the
- * signed Release gives, decompressed and parsed streaming, records in manifest order.
+ * Reading the verified Packages indexes a lock resolves against (each through
+ * sources/indexes.ts readIndex), records in manifest order.
  */
 import type { Fetcher } from "../fetch/fetcher.js";
-import { openVerified } from "../fetch/fetcher.js";
-import { decompress, compressionOf, DecompressError } from "../codec/decompress.js";
-import { readPackages } from "../debian/packages.js";
 import type { PackageRecord } from "../model/package.js";
 import type { Manifest } from "../model/manifest.js";
-import { chooseIndexes, type VerifiedSuite, type IndexChoice } from "../sources/archive.js";
-import { VerificationError } from "../model/errors.js";
+import type { VerifiedSuite } from "../sources/archive.js";
+import { chooseIndexes, readIndex, type IndexChoice } from "../sources/indexes.js";
 
 /** Fetch (in parallel; the HTTP client bounds concurrency) and parse indexes, records in manifest order. */
 export async function readIndexes(fetcher: Fetcher, choices: Array<{ vs: VerifiedSuite; choice: IndexChoice }>): Promise<PackageRecord[]> {
   const parsed = await Promise.all(
     choices.map(async ({ vs, choice }) => {
-      const path = await fetcher.fetchPinned({ urls: choice.urls, sha256: choice.locked.sha256, size: choice.locked.size, label: choice.label });
-      try {
-        return await readPackages(
-          decompress(compressionOf(choice.locked.path), openVerified(path)),
-          { source: vs.ref.source, suite: vs.ref.suite, component: choice.locked.component },
-          choice.label,
-        );
-      } catch (e) {
-        if (e instanceof DecompressError) {
-          throw new VerificationError(`${choice.label}: ${e.message}`, { cause: e, hint: "the index matched its signed hash but does not decompress: report it to the archive" });
-        }
-        throw e;
-      }
+      const records: PackageRecord[] = [];
+      for await (const r of readIndex(fetcher, vs, choice)) records.push(r);
+      return records;
     }),
   );
   return parsed.flat();

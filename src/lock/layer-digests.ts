@@ -14,6 +14,7 @@ import { storeBlob } from "../fetch/blob-store.js";
 import type { Fetcher } from "../fetch/fetcher.js";
 import type { ContentCache } from "../fetch/cache.js";
 import type { ResolutionMemo } from "./memo.js";
+import { fileSetPlans } from "./plan.js";
 import type { LockedArchitecture, LockedPackage } from "../model/lock.js";
 
 /** What building a lock's layers needs from the run. */
@@ -42,10 +43,13 @@ export async function lockLayer(
   // The compressors are dependencies, not our code: their versions key the memo too, or an
   // upgraded compressor would leave stale compressed digests in the lock.
   const compressors = ["pako", "@hpcc-js/wasm-zstd"].map((name) => `${name}@${installedVersion(name)}`);
-  const key = opts.memo?.key({ kind: "layer", arch, mtime, steps, compressors, packages: packages.map((p) => ({ name: p.name, sha256: p.sha256, select: p.select })) }, "layer");
+  const everyGlobTakes = fileSetPlans(manifest)
+    .filter((s) => s.everyGlobMustMatch)
+    .map((s) => ({ name: s.name, packages: s.packages }));
+  const key = opts.memo?.key({ kind: "layer", arch, mtime, steps, compressors, everyGlobTakes, packages: packages.map((p) => ({ name: p.name, sha256: p.sha256, select: p.select })) }, "layer");
   const hit = key ? await opts.memo!.get<Pick<LockedArchitecture, "derivations" | "layer">>(key) : undefined;
   if (hit) return hit;
-  const built = await buildLayer({ arch, packages, derivations: steps, mtime }, { fetcher: opts.fetcher, urlsFor: (p) => packageUrls(sources, mirrors, p), ...(opts.blobs ? { cache: opts.blobs } : {}) });
+  const built = await buildLayer({ arch, packages, derivations: steps, mtime, everyGlobTakes }, { fetcher: opts.fetcher, urlsFor: (p) => packageUrls(sources, mirrors, p), ...(opts.blobs ? { cache: opts.blobs } : {}) });
   const result = { derivations: built.derivations, layer: await lockedLayer(built) };
   // Kept so that `audit` can name the paths of a layer that no longer matches.
   if (opts.blobs) await storeBlob(opts.blobs, built.provenance.text);

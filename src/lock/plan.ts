@@ -40,9 +40,9 @@ export function planRequests(manifest: Manifest): RequestGroup {
       (plan.followDependencies ? withDeps : alone).push(req);
     }
   }
-  const whole: FileSetPlan = { name: WHOLE_PACKAGES_SET, builtin: false, followDependencies: true, packages: [] };
+  const whole: FileSetPlan = { name: WHOLE_PACKAGES_SET, builtin: false, everyGlobMustMatch: false, followDependencies: true, packages: [] };
   manifest.packages.forEach(({ name, version }, i) => {
-    // The chain names the package next ("packages[0] → hello → libc6"), as lock/types.ts documents.
+    // The chain names the package next ("packages[0] → hello → libc6"), as model/lock.ts documents.
     const reason = `packages[${i}]`;
     setOfReason.set(reason, whole);
     withDeps.push({ name, reason, ...(version ? { constraint: { op: "=" as const, version } } : {}) });

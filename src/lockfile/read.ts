@@ -9,9 +9,9 @@ import gt from "semver/functions/gt.js";
 import major from "semver/functions/major.js";
 import satisfies from "semver/functions/satisfies.js";
 import valid from "semver/functions/valid.js";
-import { IOError, LockfileError } from "../model/errors.js";
+import { FormatError, IOError, LockfileError } from "../model/errors.js";
 import { isValidVersion } from "../debian/version.js";
-import { JsonSyntaxError, parseJsonWithPositions, type PositionedJson } from "../util/json.js";
+import { parseJsonWithPositions, type PositionedJson } from "../util/json.js";
 import { compileSchema, firstProblem } from "../util/json-errors.js";
 import { lockfileSchema } from "./schema.js";
 import { LOCKFILE_SUPPORTED, LOCKFILE_VERSION, type Lockfile } from "../model/lock.js";
@@ -26,18 +26,29 @@ function fail(file: string, path: string, detail: string, hint = REGENERATE): Lo
 }
 
 export async function readLockfile(path: string): Promise<Lockfile> {
-  let text: string;
+  return parseLockfile((await readLockfileBytes(path)).toString("utf8"), path);
+}
+
+/**
+ * The lock's bytes (`image` hashes them), for every command that needs a lock: the one place
+ * where a missing lock becomes a LockfileError (exit 2) and an unreadable one an IOError.
+ */
+export async function readLockfileBytes(path: string): Promise<Buffer> {
+  const bytes = await readLockfileBytesIfAny(path);
+  if (bytes === undefined) throw new LockfileError(`${path}: no such lockfile`, { hint: "run `scratch-pkgs lock` to create it, or pass its path with --lockfile FILE" });
+  return bytes;
+}
+
+/** Like readLockfileBytes, but undefined when there is no file at `path` (plain `lock` then writes one). */
+export async function readLockfileBytesIfAny(path: string): Promise<Buffer | undefined> {
   try {
-    text = await readFile(path, "utf8");
+    return await readFile(path);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") {
-      throw new LockfileError(`${path}: no such lockfile`, { hint: "run `scratch-pkgs lock` to create it, or pass its path with --lockfile FILE", cause: e });
-    }
+    if (code === "ENOENT") return undefined;
     if (code === "EISDIR") throw new LockfileError(`${path}: is a directory, not a lockfile`, { hint: "pass the lockfile's path with --lockfile FILE", cause: e });
     throw new IOError(`${path}: cannot read the lockfile: ${(e as Error).message}`, { hint: "check the file's permissions", cause: e });
   }
-  return parseLockfile(text, path);
 }
 
 export function parseLockfile(text: string, file: string): Lockfile {
@@ -51,7 +62,7 @@ export function parseLockfile(text: string, file: string): Lockfile {
       positioned = parseJsonWithPositions(text);
       return positioned;
     } catch (e) {
-      if (e instanceof JsonSyntaxError) throw fail(file, "", `invalid JSON at line ${e.line}, column ${e.column}: ${e.detail}`, `the lock is written by scratch-pkgs; if it was edited or merged by hand, ${REGENERATE}`);
+      if (e instanceof FormatError) throw e.asInputError(file, "lockfile", `the lock is written by scratch-pkgs; if it was edited or merged by hand, ${REGENERATE}`);
       throw e;
     }
   };

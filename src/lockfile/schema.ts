@@ -1,5 +1,5 @@
 /**
- * JSON Schema (draft-07, ajv 8) of scratch.lock as src/lock/types.ts defines it. `closed`
+ * JSON Schema (draft-07, ajv 8) of scratch.lock as src/model/lock.ts defines it. `closed`
  * rejects unknown keys (a lock of a version this build knows); an open schema lets a newer
  * minor version's optional fields through, as the format promises.
  */

@@ -4,9 +4,9 @@
  * rules a schema cannot say, then defaults and normalisation.
  */
 import path from "node:path";
-import { ManifestError } from "../model/errors.js";
+import { FormatError, ManifestError } from "../model/errors.js";
 import { isValidVersion } from "../debian/version.js";
-import { parseJsonWithPositions, JsonSyntaxError, type PositionedJson } from "../util/json.js";
+import { parseJsonWithPositions, type PositionedJson } from "../util/json.js";
 import { compileSchema, didYouMean, firstProblem, type Problem, type Wording } from "../util/json-errors.js";
 import { MANIFEST_SCHEMA } from "./schema.js";
 import { BUILTIN_FILE_SETS, builtinFileSetSpec } from "../model/builtin-file-sets.js";
@@ -63,11 +63,7 @@ export function parseManifest(text: string, file: string): Manifest {
   try {
     doc = parseJsonWithPositions(text);
   } catch (e) {
-    if (e instanceof JsonSyntaxError) {
-      throw new ManifestError(file, "", `invalid JSON at line ${e.line}, column ${e.column}: ${e.detail}`, {
-        hint: "fix the JSON syntax (no comments, no trailing commas, double-quoted keys and strings)",
-      });
-    }
+    if (e instanceof FormatError) throw e.asInputError(file, "manifest", "fix the JSON syntax (no comments, no trailing commas, double-quoted keys and strings)");
     throw e;
   }
   validator ??= compileSchema(MANIFEST_SCHEMA);

@@ -6,6 +6,13 @@
 
 export type NodeType = "file" | "dir" | "symlink" | "hardlink";
 
+/**
+ * The largest numbers a layer holds: what the tar writer encodes in its ustar octal fields
+ * (uid, gid and mode in 7 digits, size in 11, i.e. just under 8 GiB). The deb reader refuses a
+ * member beyond them where it enters, naming the package, rather than the writer failing later.
+ */
+export const LAYER_LIMITS = { uid: 0o7777777, gid: 0o7777777, mode: 0o7777777, size: 0o77777777777 } as const;
+
 export interface LayerNode {
   path: string;
   type: NodeType;
@@ -19,6 +26,8 @@ export interface LayerNode {
   target?: string;
   /** Where it came from: a package member or a derivation. */
   origin: NodeOrigin;
+  /** Other sources that supplied this path exactly as it is (the layer tree accepts identical duplicates), in the order they were added. */
+  alsoFrom?: NodeOrigin[];
 }
 
 export type NodeOrigin =

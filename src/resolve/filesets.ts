@@ -21,6 +21,15 @@ export interface FileSetPlan {
   packages: FileSetPackage[];
   /** Whether the dependencies of these packages are resolved by the manifest's policy. */
   followDependencies: boolean;
+  /**
+   * Whether `lock` fails when one of the include globs takes nothing from the set's packages on
+   * some architecture (as chisel refuses "no content at …"). True for user sets: such a glob is
+   * a typo or names the wrong package, and the layer would silently lack what was asked for.
+   * False for built-in sets: their globs are written once for every architecture's layout
+   * (libc's /lib64/** has the loader on amd64 and nothing on arm64), so an empty match there is
+   * expected; what each built-in set takes is checked by its own tests instead.
+   */
+  everyGlobMustMatch: boolean;
 }
 
 /** The whole of a package, as taken for dependencies and for `packages` entries. */
@@ -32,6 +41,7 @@ export function builtinFileSet(name: string): FileSetPlan | undefined {
   return {
     name,
     builtin: true,
+    everyGlobMustMatch: false,
     followDependencies: spec.followDependencies,
     packages: spec.packages.map((p) => ({ name: p.name, include: [...p.include], exclude: [...p.exclude] })),
   };
@@ -41,6 +51,7 @@ export function userFileSet(name: string, packages: string[], paths: string[], e
   return {
     name,
     builtin: false,
+    everyGlobMustMatch: true,
     followDependencies: true,
     packages: packages.map((p) => ({ name: p, include: [...paths], exclude: [...exclude] })),
   };

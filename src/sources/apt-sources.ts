@@ -5,8 +5,8 @@
  */
 import { readFile, readdir } from "node:fs/promises";
 import path from "node:path";
-import { UsageError } from "../model/errors.js";
-import { Deb822SyntaxError, field, parseDeb822 } from "../debian/deb822.js";
+import { FormatError, UsageError } from "../model/errors.js";
+import { field, parseDeb822 } from "../debian/deb822.js";
 
 export interface AptSourceEntry {
   /** http(s) base URIs without a trailing slash, in file order. */
@@ -36,7 +36,7 @@ function parseDeb822Sources(text: string, file: string): AptSourceEntry[] {
   try {
     paragraphs = parseDeb822(text, { comments: true });
   } catch (e) {
-    if (e instanceof Deb822SyntaxError) throw new UsageError(`${file}:${e.line}: ${e.message.replace(/^line \d+: /, "")}`, { hint: "fix the apt sources file or pass another one with --apt-sources FILE" });
+    if (e instanceof FormatError) throw e.asInputError(file, "argument", "fix the apt sources file or pass another one with --apt-sources FILE");
     throw e;
   }
   const out: AptSourceEntry[] = [];

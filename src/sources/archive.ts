@@ -1,15 +1,18 @@
 /**
- * One suite of one source: fetch its signed release (InRelease, or Release + Release.gpg where
- * the archive has no InRelease), verify it against the source's pinned keyring, and work out
- * which Packages index files to read and from where.
+ * One suite of one source: its signed release (InRelease, or Release + Release.gpg where the
+ * archive has no InRelease), fetched either as the newest a mirror serves (`lock`) or as the
+ * very bytes a lock recorded (`audit`), and judged by one function for both: signature by a
+ * pinned key, Valid-Until, and the suite it claims to be.
  */
+import { readFile } from "node:fs/promises";
 import type { Fetcher } from "../fetch/fetcher.js";
-import { NetworkError, ResolveError, VerificationError } from "../model/errors.js";
+import { NetworkError, VerificationError } from "../model/errors.js";
 import type { Keyring } from "./keyring.js";
 import { parseRelease, checkValidUntil, type ReleaseInfo } from "./release.js";
 import { verifyClearsigned, verifyDetached } from "./signature.js";
 import { sha256Hex } from "../util/hash.js";
-import type { LockedIndex, LockedSuite } from "../model/lock.js";
+import { suiteUrl } from "../debian/suite-urls.js";
+import type { LockedSuite } from "../model/lock.js";
 
 export interface SuiteRef {
   source: string;
@@ -25,46 +28,31 @@ export interface SuiteRef {
 export interface VerifiedSuite {
   ref: SuiteRef;
   release: ReleaseInfo;
+  /** The verified release file's URL under the manifest's base, for messages. */
+  label: string;
   locked: Omit<LockedSuite, "indexes">;
 }
 
-function suiteUrls(bases: string[], suite: string, file: string): string[] {
-  return bases.map((b) => `${b}/dists/${suite}/${file}`);
-}
+/** A suite's release as fetched, not yet trusted in any way. */
+export type SignedRelease = { path: "InRelease"; bytes: Uint8Array } | { path: "Release"; bytes: Uint8Array; signature: Uint8Array };
+
+const DETACHED_SIGNATURE = "Release.gpg";
 
 /** Snapshots are signed by keys that may have expired since: judge those keys at signing time. */
 function verifyOpts(ref: SuiteRef, label: string, now: Date) {
   return { label, at: now, keyValidity: ref.allowExpired ? ("signature-time" as const) : ("at" as const) };
 }
 
-export async function fetchVerifiedSuite(fetcher: Fetcher, ref: SuiteRef, now: Date): Promise<VerifiedSuite> {
-  const label = `${ref.url}/dists/${ref.suite}/InRelease`;
-  let text: string;
-  let fingerprint: string;
-  let releaseMeta: LockedSuite["release"];
-  try {
-    const bytes = await fetcher.fetchUnpinned({ urls: suiteUrls(ref.bases, ref.suite, "InRelease"), refKey: label, label });
-    const v = await verifyClearsigned(bytes, ref.keyring, verifyOpts(ref, label, now));
-    text = v.text;
-    fingerprint = v.fingerprint;
-    releaseMeta = { path: "InRelease", sha256: sha256Hex(bytes), size: bytes.length };
-  } catch (e) {
-    if (!(e instanceof NetworkError && e.status === 404)) throw e;
-    // No InRelease (older or third-party archives): Release with a detached Release.gpg.
-    const rlabel = `${ref.url}/dists/${ref.suite}/Release`;
-    const release = await fetcher.fetchUnpinned({ urls: suiteUrls(ref.bases, ref.suite, "Release"), refKey: rlabel, label: rlabel });
-    const sig = await fetcher.fetchUnpinned({ urls: suiteUrls(ref.bases, ref.suite, "Release.gpg"), refKey: rlabel + ".gpg", label: rlabel + ".gpg" });
-    const v = await verifyDetached(release, sig, ref.keyring, verifyOpts(ref, rlabel, now));
-    text = v.text;
-    fingerprint = v.fingerprint;
-    releaseMeta = {
-      path: "Release",
-      sha256: sha256Hex(release),
-      size: release.length,
-      signature: { path: "Release.gpg", sha256: sha256Hex(sig), size: sig.length },
-    };
-  }
-  const release = parseRelease(text, label);
+/**
+ * Everything that makes a release this suite's: one valid signature by a key of the pinned
+ * keyring, a well-formed Release, Valid-Until not past (unless allowExpired), and Suite or
+ * Codename naming the suite asked for.
+ */
+export async function verifyRelease(ref: SuiteRef, signed: SignedRelease, now: Date): Promise<VerifiedSuite> {
+  const label = suiteUrl(ref.url, ref.suite, signed.path);
+  const opts = verifyOpts(ref, label, now);
+  const v = signed.path === "InRelease" ? await verifyClearsigned(signed.bytes, ref.keyring, opts) : await verifyDetached(signed.bytes, signed.signature, ref.keyring, opts);
+  const release = parseRelease(v.text, label);
   checkValidUntil(release, now, ref.allowExpired, label);
   // Like apt: a release for another suite (a replayed or misrouted file) is not this suite's.
   if (release.suite !== ref.suite && release.codename !== ref.suite) {
@@ -73,72 +61,53 @@ export async function fetchVerifiedSuite(fetcher: Fetcher, ref: SuiteRef, now: D
       { hint: "check the source URL and the mirror: they serve a different suite at this path" },
     );
   }
+  const meta: LockedSuite["release"] = { path: signed.path, sha256: sha256Hex(signed.bytes), size: signed.bytes.length };
+  if (signed.path === "Release") meta.signature = { path: DETACHED_SIGNATURE, sha256: sha256Hex(signed.signature), size: signed.signature.length };
   return {
     ref,
     release,
-    locked: {
-      suite: ref.suite,
-      release: releaseMeta,
-      date: release.dateText,
-      validUntil: release.validUntilText ?? null,
-      signedBy: fingerprint,
-    },
+    label,
+    locked: { suite: ref.suite, release: meta, date: release.dateText, validUntil: release.validUntilText ?? null, signedBy: v.fingerprint },
   };
 }
 
-export interface IndexChoice {
-  locked: LockedIndex;
-  /** URLs to fetch from, in order: by-hash first where the release offers it. */
-  urls: string[];
-  label: string;
+/** `lock`: the newest release the mirrors serve, verified. */
+export async function fetchVerifiedSuite(fetcher: Fetcher, ref: SuiteRef, now: Date): Promise<VerifiedSuite> {
+  return verifyRelease(ref, await fetchNewestRelease(fetcher, ref), now);
 }
 
-const FORMS = [".xz", ".gz", ""] as const;
+async function fetchNewestRelease(fetcher: Fetcher, ref: SuiteRef): Promise<SignedRelease> {
+  const get = (file: string): Promise<Uint8Array> => {
+    const label = suiteUrl(ref.url, ref.suite, file);
+    return fetcher.fetchUnpinned({ urls: ref.bases.map((b) => suiteUrl(b, ref.suite, file)), refKey: label, label });
+  };
+  try {
+    return { path: "InRelease", bytes: await get("InRelease") };
+  } catch (e) {
+    // Only a missing InRelease falls back; a bad one fails verification and never reaches here.
+    if (!(e instanceof NetworkError && e.status === 404)) throw e;
+  }
+  // No InRelease (older or third-party archives): Release with a detached Release.gpg.
+  const bytes = await get("Release");
+  return { path: "Release", bytes, signature: await get(DETACHED_SIGNATURE) };
+}
 
 /**
- * The Packages indexes to read for one architecture: binary-<arch> of each component in the
- * smallest form the release lists, and binary-all where the archive keeps `all` packages apart.
+ * `audit`: the release a lock recorded, fetched by its recorded sha256 and size (so a mirror
+ * that has moved on still serves it from the cache or not at all), then verified exactly as
+ * `lock` verifies the newest one, at audit time.
  */
-export function chooseIndexes(vs: VerifiedSuite, components: string[], arch: string): IndexChoice[] {
-  const { release, ref } = vs;
-  const label = `${ref.url}/dists/${ref.suite}`;
-  if (release.architectures.length > 0 && !release.architectures.includes(arch)) {
-    // The manifest asks for what the archive does not carry: a request problem (exit 2), not a failed check.
-    throw new ResolveError(`${label}/InRelease lists no architecture ${arch} (it has ${release.architectures.join(", ")})`, {
-      hint: `remove ${arch} from "architectures" or use a suite that has it`,
-    });
+export async function fetchRecordedSuite(fetcher: Fetcher, ref: SuiteRef, recorded: LockedSuite["release"], now: Date): Promise<VerifiedSuite> {
+  const get = async (file: { path: string; sha256: string; size: number }): Promise<Uint8Array> => {
+    const urls = ref.bases.map((b) => suiteUrl(b, ref.suite, file.path));
+    return readFile(await fetcher.fetchPinned({ urls, sha256: file.sha256, size: file.size, label: suiteUrl(ref.url, ref.suite, file.path) }));
+  };
+  if (recorded.path === "InRelease" && recorded.signature === undefined) return verifyRelease(ref, { path: "InRelease", bytes: await get(recorded) }, now);
+  if (recorded.path === "Release" && recorded.signature?.path === DETACHED_SIGNATURE) {
+    return verifyRelease(ref, { path: "Release", bytes: await get(recorded), signature: await get(recorded.signature) }, now);
   }
-  const out: IndexChoice[] = [];
-  for (const component of components) {
-    if (release.components.length > 0 && !release.components.some((c) => c === component || c.endsWith("/" + component))) {
-      throw new ResolveError(`${label}/InRelease lists no component ${component} (it has ${release.components.join(", ")})`, {
-        hint: `fix "components" of source ${ref.source}`,
-      });
-    }
-    const dirs = [`binary-${arch}`];
-    if (!release.noArchAllPackages && release.architectures.includes("all")) dirs.push("binary-all");
-    for (const dir of dirs) {
-      const base = `${component}/${dir}/Packages`;
-      const form = FORMS.find((f) => release.files.has(base + f));
-      if (form === undefined) {
-        if (dir === "binary-all") continue;
-        throw new VerificationError(`${label}/InRelease lists no ${base} index in any form`, {
-          hint: "the suite may not carry this component/architecture",
-        });
-      }
-      const path = base + form;
-      const entry = release.files.get(path)!;
-      const urls: string[] = [];
-      for (const b of ref.bases) {
-        if (release.acquireByHash) urls.push(`${b}/dists/${ref.suite}/${component}/${dir}/by-hash/SHA256/${entry.sha256}`);
-        urls.push(`${b}/dists/${ref.suite}/${path}`);
-      }
-      out.push({
-        locked: { component, architecture: dir === "binary-all" ? "all" : arch, path, sha256: entry.sha256, size: entry.size },
-        urls,
-        label: `${label}/${path}`,
-      });
-    }
-  }
-  return out;
+  const what = `${recorded.path}${recorded.signature ? ` signed by ${recorded.signature.path}` : ""}`;
+  throw new VerificationError(`${suiteUrl(ref.url, ref.suite, recorded.path)}: the lock records the release as ${what}, which is neither InRelease nor Release with ${DETACHED_SIGNATURE}`, {
+    hint: "the lock was edited or damaged: re-lock with scratch-pkgs lock",
+  });
 }

@@ -33,7 +33,7 @@ export async function loadKeyring(path: string): Promise<Keyring> {
 }
 
 /** Parse keyring bytes; `file` names them in errors. Exported for callers that hold the bytes. */
-export async function parseKeyring(bytes: Uint8Array, file: string): Promise<openpgp.PublicKey[]> {
+async function parseKeyring(bytes: Uint8Array, file: string): Promise<openpgp.PublicKey[]> {
   const first = bytes.findIndex((b) => b !== 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d);
   if (first < 0) throw new ManifestError(file, FIELD, "the file is empty: it holds no OpenPGP public key", { hint: HINT });
   let keys: openpgp.Key[];

@@ -4,8 +4,8 @@
  * data out. Every malformed field is a VerificationError, because this text is what the signature
  * vouches for and what every later hash check trusts.
  */
-import { Deb822SyntaxError, field, parseDeb822 } from "../debian/deb822.js";
-import { VerificationError } from "../model/errors.js";
+import { field, parseDeb822 } from "../debian/deb822.js";
+import { FormatError, VerificationError } from "../model/errors.js";
 
 export interface ReleaseEntry {
   size: number;
@@ -40,7 +40,7 @@ export function parseRelease(text: string, label: string): ReleaseInfo {
   try {
     paragraphs = parseDeb822(text);
   } catch (e) {
-    if (e instanceof Deb822SyntaxError) fail(label, `invalid Release syntax at ${e.message}`);
+    if (e instanceof FormatError) throw e.asVerificationError(label, HINT_MALFORMED);
     throw e;
   }
   if (paragraphs.length !== 1) fail(label, `expected one Release paragraph, found ${paragraphs.length}`);

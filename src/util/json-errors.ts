@@ -4,7 +4,7 @@
  * meant. Shared by the manifest and the lockfile readers.
  */
 import type { Ajv as AjvClass, ErrorObject, ValidateFunction, AnySchemaObject } from "ajv";
-import type { PositionedJson } from "./json.js";
+import { pointerSegment, type PositionedJson } from "./json.js";
 import { createRequire } from "node:module";
 import { canonicalJson } from "./canonical-json.js";
 import { sha256Hex } from "./hash.js";
@@ -63,7 +63,7 @@ export function fieldPath(root: unknown, pointer: string): string {
   return out;
 }
 
-export function joinPath(base: string, key: string | number): string {
+function joinPath(base: string, key: string | number): string {
   if (typeof key === "number") return `${base}[${key}]`;
   return base === "" ? key : `${base}.${key}`;
 }
@@ -149,7 +149,7 @@ function problemOf(e: ErrorObject, doc: PositionedJson, wording: Wording): Probl
         custom ??
         `unknown key ${show(key)}${mean ? ` (did you mean ${show(mean)}?)` : ""}` +
           (allowed.length ? `; allowed keys: ${allowed.map((k) => show(k)).join(", ")}` : "; this object takes no keys");
-      return { path: joinPath(path, key), detail, at: doc.keyAt.get(`${ptr}/${key.replace(/~/g, "~0").replace(/\//g, "~1")}`) ?? at };
+      return { path: joinPath(path, key), detail, at: doc.keyAt.get(`${ptr}/${pointerSegment(key)}`) ?? at };
     }
     case "required": {
       const key = String(p["missingProperty"]);
@@ -212,6 +212,6 @@ function propertyNameProblem(e: ErrorObject, doc: PositionedJson): Problem {
   const key = e.propertyName!;
   const base = fieldPath(doc.value, e.instancePath);
   const hint = (e.parentSchema as { errorHint?: string } | undefined)?.errorHint;
-  const at = doc.keyAt.get(`${e.instancePath}/${key.replace(/~/g, "~0").replace(/\//g, "~1")}`) ?? doc.valueAt.get(e.instancePath) ?? 0;
+  const at = doc.keyAt.get(`${e.instancePath}/${pointerSegment(key)}`) ?? doc.valueAt.get(e.instancePath) ?? 0;
   return { path: joinPath(base, key), detail: `${show(key)} is not a valid name${hint ? `: ${hint}` : ""}`, at };
 }

@@ -4,14 +4,16 @@
  * (V8's JSON.parse messages differ between Node 20, 22 and 24). It also rejects duplicate keys,
  * which JSON.parse would silently resolve to the last one.
  */
+import { FormatError } from "../model/errors.js";
 
-export class JsonSyntaxError extends Error {
+export class JsonSyntaxError extends FormatError {
   constructor(
     readonly line: number,
     readonly column: number,
-    readonly detail: string,
+    detail: string,
   ) {
-    super(`line ${line}, column ${column}: ${detail}`);
+    const position = `line ${line}, column ${column}`;
+    super("JSON", detail, position, `invalid JSON at ${position}: ${detail}`);
   }
 }
 
@@ -21,10 +23,9 @@ export interface PositionedJson {
   valueAt: Map<string, number>;
   /** JSON Pointer of an object member → offset of its key. */
   keyAt: Map<string, number>;
-  /** Offset → { line, column }, both 1-based. */
-  lineCol(offset: number): { line: number; column: number };
 }
 
+/** One JSON Pointer segment (RFC 6901): "~" → "~0", "/" → "~1". */
 export function pointerSegment(key: string): string {
   return key.replace(/~/g, "~0").replace(/\//g, "~1");
 }
@@ -184,5 +185,5 @@ export function parseJsonWithPositions(text: string): PositionedJson {
   const result = value("");
   ws();
   if (i < src.length) fail(`unexpected ${describe()} after the end of the JSON value`);
-  return { value: result, valueAt, keyAt, lineCol };
+  return { value: result, valueAt, keyAt };
 }

@@ -4,6 +4,7 @@
  * digest, the audit names exactly those two and nothing else.
  */
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
+import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -16,6 +17,7 @@ import { HttpClient } from "../../src/fetch/http.js";
 import { ContentCache } from "../../src/fetch/cache.js";
 import { silentProgress } from "../../src/fetch/progress.js";
 import { canonicalJson } from "../../src/util/canonical-json.js";
+import { loadBlob } from "../../src/fetch/blob-store.js";
 import type { Lockfile } from "../../src/model/lock.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
@@ -32,9 +34,9 @@ function fetcher(offline: boolean) {
   return { cache, fetcher: new Fetcher({ cache, http, offline, progress: silentProgress }) };
 }
 
-function audit(offline: boolean, lockfile = join(dir, "scratch.lock")) {
+function audit(offline: boolean, lockfile = join(dir, "scratch.lock"), provenance: string[] = []) {
   const { cache, fetcher: f } = fetcher(offline);
-  return runAudit({ lockfile, config: join(dir, "scratch.json"), mirrors: [server.url], envMirror: undefined, aptSources: undefined, fetcher: f, cache, now: new Date(), provenance: [] });
+  return runAudit({ lockfile, config: join(dir, "scratch.json"), mirrors: [server.url], envMirror: undefined, aptSources: undefined, fetcher: f, cache, now: new Date(), provenance });
 }
 
 beforeAll(async () => {
@@ -106,5 +108,27 @@ describe("audit", () => {
     expect(byPath.get("/etc/ssl/certs/ca-certificates.crt")?.difference).toMatch(/^content sha256 /);
     // Nothing else in the layer is reported: libc-free snapshot layer, only the CA set changed.
     for (const p of byPath.keys()) expect(p.startsWith("/etc/ssl/certs/") || p === cert || p === "/etc/ca-certificates.conf" || p.startsWith("/var/lib/dpkg/status.d/ca-certificates"), p).toBe(true);
+  });
+
+  it("a --provenance file of the format before the version line: the layer check fails and says why the paths cannot be listed", async () => {
+    const lock = JSON.parse(readFileSync(join(dir, "scratch.lock"), "utf8")) as Lockfile;
+    const layer = lock.architectures.amd64!.layer;
+    const current = (await loadBlob(new ContentCache(join(dir, "cache")), layer.provenance.sha256))!.toString("utf8");
+    // What an older scratch-pkgs wrote beside the layer: the same lines without the format line,
+    // with a lock that recorded its sha256 (and so no copy in this cache).
+    const older = current.slice(current.indexOf("\n") + 1);
+    const file = join(dir, "older.provenance.jsonl");
+    writeFileSync(file, older);
+    const tampered = structuredClone(lock);
+    tampered.architectures.amd64!.layer.provenance.sha256 = createHash("sha256").update(older).digest("hex");
+    const lockfile = join(dir, "older-provenance.lock");
+    writeFileSync(lockfile, canonicalJson(tampered));
+    const report = await audit(true, lockfile, [file]);
+    const check = report.checks.find((c) => c.name === "layer amd64")!;
+    expect(check.status).toBe("fail");
+    expect(check.detail).toContain(`provenance manifest sha256 ${layer.provenance.sha256}, the lock says ${tampered.architectures.amd64!.layer.provenance.sha256}`);
+    expect(check.detail).toContain(`the differing paths cannot be listed: ${file} line 1: no format line`);
+    expect(check.paths).toBeUndefined();
+    expect(report.summary).toEqual({ total: 5, failed: 1, unavailable: 0 });
   });
 });

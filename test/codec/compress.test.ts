@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { compressLayer, compressorSettings, GZIP_LEVEL, LAYER_COMPRESSIONS, ZSTD_LEVEL, type LayerCompression } from "../../src/codec/compress.js";
+import { compressLayer, GZIP_LEVEL, LAYER_COMPRESSIONS, ZSTD_LEVEL, type LayerCompression } from "../../src/codec/compress.js";
 import { writeLayerTar } from "../../src/layer/tar-writer.js";
 import type { LayerNode } from "../../src/model/layer.js";
 
@@ -112,7 +112,6 @@ describe("compressLayer gzip", () => {
       mtime: 0,
       os: 3,
     });
-    expect(await compressorSettings("gzip")).toEqual(settings);
   });
 });
 
@@ -148,7 +147,6 @@ describe("compressLayer zstd", () => {
       checksum: false,
       contentSize: true,
     });
-    expect(await compressorSettings("zstd")).toEqual(settings);
   });
 });
 
@@ -168,7 +166,6 @@ describe("compressLayer: determinism and the rest", () => {
     const r = await compressLayer(data, "none");
     expect(r.bytes).toBe(data);
     expect(r.settings).toEqual({ compressor: "none", level: 0 });
-    expect(await compressorSettings("none")).toEqual(r.settings);
   });
 
   it("lists the three kinds and refuses others", async () => {

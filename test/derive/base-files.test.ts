@@ -8,7 +8,7 @@ const origin = { kind: "package" as const, package: "base-files", version: "12.4
 const osRelease = (content: Uint8Array): LayerNode => ({ path: "/usr/lib/os-release", type: "file", mode: 0o644, uid: 0, gid: 0, content, origin });
 
 describe("base files", () => {
-  test("passwd is DESIGN.md §4's distroless passwd; group and dirs as specified", () => {
+  test("passwd is distroless's; group and dirs as the README's Layers section lists them", () => {
     const d = baseFiles({ nodes: new Map() });
     const byPath = new Map(d.nodes.map((n) => [n.path, n]));
     const text = (p: string) => Buffer.from(byPath.get(p)!.content!).toString("utf8");

@@ -9,6 +9,21 @@ let root: string;
 let server: TestServer;
 const clients: HttpClient[] = [];
 
+/** The whole body, through get() as the Fetcher reads it: a restarted attempt discards what came before. */
+async function getBytes(c: HttpClient, url: string): Promise<Uint8Array> {
+  let chunks: Uint8Array[] = [];
+  await c.get(
+    url,
+    (chunk) => {
+      chunks.push(chunk);
+    },
+    () => {
+      chunks = [];
+    },
+  );
+  return Buffer.concat(chunks);
+}
+
 /** A client with test-sized timeouts; closed after each test. */
 function client(opts: ConstructorParameters<typeof HttpClient>[0] = {}): HttpClient {
   const c = new HttpClient({ timeoutMs: 300, backoffMs: 10, retries: 2, ...opts });
@@ -54,12 +69,12 @@ describe("HttpClient", () => {
     await c.get(`${server.url}/big.bin`, (ch) => void chunks.push(ch), (t) => starts.push(t));
     expect(Buffer.concat(chunks).equals(Buffer.from(big))).toBe(true);
     expect(starts).toEqual([big.length]);
-    expect(Buffer.from(await c.getBytes(`${server.url}/small.txt`)).toString()).toBe("small file\n");
+    expect(Buffer.from(await getBytes(c, `${server.url}/small.txt`)).toString()).toBe("small file\n");
   });
 
   it("does not retry a 404 and reports its status, URL and attempts", async () => {
     const url = `${server.url}/nope.txt`;
-    const e = await failure(client().getBytes(url));
+    const e = await failure(getBytes(client(), url));
     expect(e.status).toBe(404);
     expect(e.url).toBe(url);
     expect(e.message).toContain(url);
@@ -71,7 +86,7 @@ describe("HttpClient", () => {
   it("does not retry other 4xx statuses", async () => {
     server.setFault("/small.txt", { status: 403 });
     try {
-      const e = await failure(client().getBytes(`${server.url}/small.txt`));
+      const e = await failure(getBytes(client(), `${server.url}/small.txt`));
       expect(e.status).toBe(403);
       expect(hits("/small.txt")).toBe(1);
     } finally {
@@ -81,7 +96,7 @@ describe("HttpClient", () => {
 
   it("retries 500 and succeeds on the third attempt, restarting onStart each time", async () => {
     server.setFault("/small.txt", { status: 500, times: 2 });
-    const bytes = await client().getBytes(`${server.url}/small.txt`);
+    const bytes = await getBytes(client(), `${server.url}/small.txt`);
     expect(Buffer.from(bytes).toString()).toBe("small file\n");
     expect(hits("/small.txt")).toBe(3);
     server.setFault("/small.txt", undefined);
@@ -89,7 +104,7 @@ describe("HttpClient", () => {
 
   it("retries 429", async () => {
     server.setFault("/small.txt", { status: 429, times: 1 });
-    expect(Buffer.from(await client().getBytes(`${server.url}/small.txt`)).toString()).toBe("small file\n");
+    expect(Buffer.from(await getBytes(client(), `${server.url}/small.txt`)).toString()).toBe("small file\n");
     expect(hits("/small.txt")).toBe(2);
     server.setFault("/small.txt", undefined);
   });
@@ -97,7 +112,7 @@ describe("HttpClient", () => {
   it("gives up after retries + 1 attempts on a persistent 500", async () => {
     server.setFault("/small.txt", { status: 500 });
     try {
-      const e = await failure(client({ retries: 3 }).getBytes(`${server.url}/small.txt`));
+      const e = await failure(getBytes(client({ retries: 3 }), `${server.url}/small.txt`));
       expect(e.status).toBe(500);
       expect(e.message).toContain("4 attempts");
       expect(hits("/small.txt")).toBe(4);
@@ -128,7 +143,7 @@ describe("HttpClient", () => {
   it("fails a stalled body after the timeout, with one request per attempt", async () => {
     server.setFault("/big.bin", { stall: true });
     try {
-      const e = await failure(client({ retries: 1 }).getBytes(`${server.url}/big.bin`));
+      const e = await failure(getBytes(client({ retries: 1 }), `${server.url}/big.bin`));
       expect(e.status).toBeUndefined();
       expect(e.message).toContain("2 attempts");
       expect(hits("/big.bin")).toBe(2);
@@ -139,17 +154,17 @@ describe("HttpClient", () => {
 
   it("times out waiting for headers, then succeeds when the server recovers", async () => {
     server.setFault("/small.txt", { delayMs: 2000, times: 1 });
-    expect(Buffer.from(await client().getBytes(`${server.url}/small.txt`)).toString()).toBe("small file\n");
+    expect(Buffer.from(await getBytes(client(), `${server.url}/small.txt`)).toString()).toBe("small file\n");
     expect(hits("/small.txt")).toBe(2);
     server.setFault("/small.txt", undefined);
   });
 
   it("retries a connection reset, and reports a persistent one", async () => {
     server.setFault("/small.txt", { reset: true, times: 1 });
-    expect(Buffer.from(await client().getBytes(`${server.url}/small.txt`)).toString()).toBe("small file\n");
+    expect(Buffer.from(await getBytes(client(), `${server.url}/small.txt`)).toString()).toBe("small file\n");
     expect(hits("/small.txt")).toBe(2);
     server.setFault("/small.txt", { reset: true });
-    const e = await failure(client().getBytes(`${server.url}/small.txt`));
+    const e = await failure(getBytes(client(), `${server.url}/small.txt`));
     expect(e.message).toContain("3 attempts");
     expect(hits("/small.txt")).toBe(5);
     server.setFault("/small.txt", undefined);
@@ -159,30 +174,30 @@ describe("HttpClient", () => {
     const other = await serveDirectory(root);
     const url = `${other.url}/small.txt`;
     await other.close();
-    const e = await failure(client({ retries: 1 }).getBytes(url));
+    const e = await failure(getBytes(client({ retries: 1 }), url));
     expect(e.message).toContain("2 attempts");
     expect(e.message).toContain("refused");
   });
 
   it("follows redirects, but at most 5 and no loops", async () => {
     server.setFault("/old.txt", { status: 302, headers: { location: "/small.txt" } });
-    expect(Buffer.from(await client().getBytes(`${server.url}/old.txt`)).toString()).toBe("small file\n");
+    expect(Buffer.from(await getBytes(client(), `${server.url}/old.txt`)).toString()).toBe("small file\n");
     for (let i = 0; i < 7; i++) server.setFault(`/r${i}`, { status: 301, headers: { location: `/r${i + 1}` } });
-    const e = await failure(client().getBytes(`${server.url}/r0`));
+    const e = await failure(getBytes(client(), `${server.url}/r0`));
     expect(e.message).toContain("too many redirects");
     // The first request and 5 redirects, then no retry.
     expect(server.requests.filter((p) => p.startsWith("/r"))).toEqual(["/r0", "/r1", "/r2", "/r3", "/r4", "/r5"]);
     server.setFault("/loop", { status: 307, headers: { location: "/loop" } });
-    const loop = await failure(client().getBytes(`${server.url}/loop`));
+    const loop = await failure(getBytes(client(), `${server.url}/loop`));
     expect(loop.message).toContain("redirect loop");
     expect(hits("/loop")).toBe(1);
     for (const p of ["/old.txt", "/loop", ...[0, 1, 2, 3, 4, 5, 6].map((i) => `/r${i}`)]) server.setFault(p, undefined);
   });
 
   it("refuses URLs other than http:, https: and file: without any request", async () => {
-    const e = await failure(client().getBytes("ftp://archive.example.invalid/debian/InRelease"));
+    const e = await failure(getBytes(client(), "ftp://archive.example.invalid/debian/InRelease"));
     expect(e.message).toContain("unsupported URL scheme ftp:");
-    await failure(client().getBytes("not a url"));
+    await failure(getBytes(client(), "not a url"));
     expect(server.requests).toEqual([]);
   });
 
@@ -204,7 +219,7 @@ describe("HttpClient", () => {
     for (const p of paths) own.setFault(p, { delayMs: 150 });
     try {
       const c = client({ concurrency: 2, timeoutMs: 5000 });
-      const bodies = await Promise.all(paths.map((p) => c.getBytes(own.url + p)));
+      const bodies = await Promise.all(paths.map((p) => getBytes(c, own.url + p)));
       bodies.forEach((b, i) => expect(Buffer.from(b).equals(Buffer.from(bytesOf(1000, i + 1)))).toBe(true));
       expect(own.maxInFlight).toBe(2);
       expect([...own.requests].sort()).toEqual(paths);

@@ -1,12 +1,38 @@
 // Declared licenses from Debian copyright files: the real ca-certificates .deb in snapshots/
-// (its file read independently with dpkg-deb), and DEP-5 shapes written here.
+// (its file read independently with dpkg-deb, and by the layer build in its one pass over the
+// .deb), and DEP-5 shapes written here.
 import { execFileSync } from "node:child_process";
+import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
-import { declaredLicense, packageLicense, toSpdxExpression } from "../../src/image/copyright.js";
-import { repoRoot } from "../lock/helpers.js";
+import { pathToFileURL } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { copyrightLicense, declaredLicense, toSpdxExpression } from "../../src/image/copyright.js";
+import { buildLayer, type BuiltLayer } from "../../src/layer/build.js";
+import { ContentCache } from "../../src/fetch/cache.js";
+import { Fetcher } from "../../src/fetch/fetcher.js";
+import { HttpClient } from "../../src/fetch/http.js";
+import { silentProgress } from "../../src/fetch/progress.js";
+import type { LockedPackage } from "../../src/model/lock.js";
+import { removeDir, repoRoot, sha256, tempDir } from "../lock/helpers.js";
 
 const CA_DEB = join(repoRoot, "snapshots/debian/pool/main/c/ca-certificates/ca-certificates_20230311+deb12u1_all.deb");
+
+/** A layer of the real .deb under package name `name`, taking only its certificates (never the copyright file). */
+async function caLayer(name: string, dir: string): Promise<BuiltLayer> {
+  const http = new HttpClient({ retries: 0 });
+  const fetcher = new Fetcher({ cache: new ContentCache(join(dir, name)), http, offline: false, progress: silentProgress });
+  const url = pathToFileURL(CA_DEB).href;
+  const pkg: LockedPackage = {
+    name, version: "20230311+deb12u1", architecture: "all", source: "debian", suite: "bookworm", component: "main",
+    url, size: statSync(CA_DEB).size, sha256: sha256(readFileSync(CA_DEB)), reasons: [],
+    select: [{ set: "ca-certs", include: ["/usr/share/ca-certificates/**"], exclude: [] }],
+  };
+  try {
+    return await buildLayer({ arch: "amd64", packages: [pkg], derivations: [], mtime: 0 }, { fetcher, urlsFor: () => [url] });
+  } finally {
+    await http.close();
+  }
+}
 
 /** The copyright file as dpkg-deb extracts it: the oracle for what the package declares. */
 function caCopyright(): string {
@@ -16,6 +42,14 @@ function caCopyright(): string {
 const DEP5 = "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n";
 
 describe("the real ca-certificates 20230311+deb12u1", () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await tempDir("scratch-copyright-");
+  });
+  afterAll(async () => {
+    await removeDir(dir);
+  });
+
   it("is machine-readable but has no `Files: *` paragraph, so it declares NOASSERTION", async () => {
     const text = caCopyright();
     // What the file itself says, checked without our parser.
@@ -25,7 +59,11 @@ describe("the real ca-certificates 20230311+deb12u1", () => {
     expect(text).toMatch(/^License: GPL-2\+$/m);
     expect(text).toMatch(/^License: MPL-2\.0$/m);
 
-    const got = await packageLicense(CA_DEB, { name: "ca-certificates", version: "20230311+deb12u1", architecture: "all" });
+    // The layer build reads the copyright file in its pass over the .deb, though it does not take it.
+    const built = await caLayer("ca-certificates", dir);
+    expect(built.nodes.some((n) => n.path.startsWith("/usr/share/doc/"))).toBe(false);
+    expect(Buffer.from(built.copyright.get("ca-certificates")!).toString("utf8")).toBe(text);
+    const got = copyrightLicense(built.copyright.get("ca-certificates"));
     expect(got).toEqual({ expression: "NOASSERTION", refs: [] });
     expect(declaredLicense(text)).toEqual(got);
   });
@@ -38,7 +76,9 @@ describe("the real ca-certificates 20230311+deb12u1", () => {
   });
 
   it("a package without that copyright path declares nothing", async () => {
-    expect(await packageLicense(CA_DEB, { name: "not-ca-certificates", version: "1", architecture: "all" })).toEqual({ expression: "NOASSERTION", refs: [] });
+    const built = await caLayer("not-ca-certificates", dir);
+    expect([...built.copyright.keys()]).toEqual([]);
+    expect(copyrightLicense(built.copyright.get("not-ca-certificates"))).toEqual({ expression: "NOASSERTION", refs: [] });
   });
 });
 

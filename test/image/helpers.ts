@@ -70,10 +70,14 @@ export async function imageFixture(prefix: string): Promise<ImageFixture> {
 
 export type ImageRun = Partial<Omit<ImageOptions, "fetcher" | "mirrors" | "lockfile">> & { output: string };
 
-/** runImage as the CLI wires it, fetching from the fixture server. */
-export async function imageWith(f: ImageFixture, o: ImageRun): Promise<ImageResult> {
+/**
+ * runImage as the CLI wires it (the fixture's cache for downloads and decoded .deb members),
+ * fetching from the fixture server; `o.cache` replaces the cache, and `fetcherFor` the fetcher.
+ */
+export async function imageWith(f: ImageFixture, o: ImageRun, fetcherFor = (cache: ContentCache, http: HttpClient) => new Fetcher({ cache, http, offline: false, progress: silentProgress })): Promise<ImageResult> {
   const http = new HttpClient({ timeoutMs: 5000, backoffMs: 10, retries: 1 });
-  const fetcher = new Fetcher({ cache: new ContentCache(f.cache), http, offline: false, progress: silentProgress });
+  const cache = new ContentCache(f.cache);
+  const fetcher = fetcherFor(o.cache ?? cache, http);
   try {
     return await runImage({
       lockfile: f.lockfile,
@@ -89,6 +93,7 @@ export async function imageWith(f: ImageFixture, o: ImageRun): Promise<ImageResu
       sbom: undefined,
       envMirror: undefined,
       aptSources: undefined,
+      cache,
       ...o,
       mirrors: [f.server.url],
       fetcher,

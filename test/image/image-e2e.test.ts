@@ -9,7 +9,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CheckFailedError, UsageError } from "../../src/model/errors.js";
 import type { Lockfile } from "../../src/model/lock.js";
-import { parseProvenance, PROVENANCE_PATH } from "../../src/layer/provenance.js";
+import { PROVENANCE_PATH } from "../../src/layer/provenance.js";
+import { parseProvenance } from "../../src/layer/provenance-read.js";
 import { readLock, rejection, removeDir } from "../lock/helpers.js";
 import { cleanEnv, compileCli, imageFixture, imageWith, must, run, type ImageFixture } from "./helpers.js";
 
@@ -133,7 +134,7 @@ describe("OCI image layout", () => {
       const manifestText = await readFile(join(rootfs, PROVENANCE_PATH), "utf8");
       // The manifest in the image is the one the lock pins.
       expect(sha256(manifestText)).toBe(lock.architectures[arch]!.layer.provenance.sha256);
-      const { entries } = parseProvenance(manifestText);
+      const { entries } = parseProvenance(manifestText, PROVENANCE_PATH);
       expect(entries.length).toBe(lock.architectures[arch]!.layer.provenance.entries);
       for (const e of entries) {
         const p = join(rootfs, e.path);

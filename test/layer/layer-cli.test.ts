@@ -19,7 +19,7 @@ let server: TestServer;
 let project: { dir: string; config: string; lockfile: string; cache: string };
 let lock: Lockfile;
 
-/** node main.js ARGS in `cwd`, under `umask`, with `env` added to a clean environment. */
+/** node bin.js ARGS in `cwd`, under `umask`, with `env` added to a clean environment. */
 function cli(args: string[], o: { cwd?: string; env?: Record<string, string>; umask?: string } = {}): Promise<Run> {
   const script = `umask ${o.umask ?? "022"}; exec "$0" "$@"`;
   return run("sh", ["-c", script, process.execPath, main, ...args], { cwd: o.cwd ?? work, env: cleanEnv(o.env) });
@@ -136,5 +136,14 @@ describe.skipIf(!tools)("scratch-pkgs layer (CLI)", () => {
         expect("sha256:" + sha256(await readFile(fa))).toBe(compress === "none" ? want.diffId : want.compressed[compress]!.digest);
       }
     }
+  });
+
+  it("why names every package that ships a path, from the provenance manifest lock keeps in the cache", async () => {
+    const r = await cli(["why", "/usr/share/common/shared", "--lockfile", project.lockfile, "--cache", project.cache, "--arch", "amd64"]);
+    expect(r.code, r.stderr.toString()).toBe(0);
+    expect(r.stdout.toString("utf8")).toBe(
+      "amd64: gzpkg 2:0.5 ships it as ./usr/share/common/shared (file sets: packages)\n  packages[1]\n" +
+        "amd64: zstpkg 3.1~rc1 ships it as ./usr/share/common/shared (file sets: packages)\n  packages[2]\n",
+    );
   });
 });

@@ -8,7 +8,9 @@ import { join } from "node:path";
 import picomatch from "picomatch";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Lockfile } from "../../src/model/lock.js";
-import { parseProvenance, PROVENANCE_PATH } from "../../src/layer/provenance.js";
+import { PROVENANCE_PATH } from "../../src/layer/provenance.js";
+import { parseProvenance } from "../../src/layer/provenance-read.js";
+import { why } from "../../src/commands/why.js";
 import { buildDeb, hasCommand, maliciousEntries, type MaliciousKind } from "../fixtures/deb.js";
 import type { FixtureArchive } from "../fixtures/archive.js";
 import { serveDirectory, type TestServer } from "../fixtures/server.js";
@@ -88,7 +90,7 @@ describe.skipIf(!tools)("layer from a generated archive", () => {
       const locked = lock.architectures[arch]!;
       expect("sha256:" + sha256(await readFile(tarFile))).toBe(locked.layer.diffId);
       const layer = await extract(tarFile, join(out, `x-${arch}`));
-      const prov = parseProvenance(await readFile(tarFile + ".provenance.jsonl", "utf8"));
+      const prov = parseProvenance(await readFile(tarFile + ".provenance.jsonl", "utf8"), tarFile + ".provenance.jsonl");
       const originOf = new Map(prov.entries.map((e) => [e.path, e.origin]));
 
       // Every entry carries the lock's SOURCE_DATE_EPOCH as its mtime.
@@ -168,7 +170,7 @@ describe.skipIf(!tools)("layer from a generated archive", () => {
     expect(layer.provenance.path).toBe(PROVENANCE_PATH);
 
     const listed = (await must("tar", ["-tf", join(out, "l.tar")])).toString("utf8").split("\n").filter(Boolean).map((n) => "/" + n.replace(/\/$/, ""));
-    const prov = parseProvenance(beside.toString("utf8"));
+    const prov = parseProvenance(beside.toString("utf8"), "l.tar.provenance.jsonl");
     expect(prov.entries.length).toBe(layer.provenance.entries);
     // every path of the tar but the manifest itself, once, in the tar's (byte) order
     expect(prov.entries.map((e) => e.path)).toEqual(listed.filter((p) => p !== PROVENANCE_PATH));
@@ -183,6 +185,19 @@ describe.skipIf(!tools)("layer from a generated archive", () => {
     }
     // and its derivation lines are the lock's derivations
     expect(prov.derivations).toEqual(lock.architectures.amd64!.derivations);
+
+    // gzpkg and zstpkg ship /usr/share/common/shared with the same bytes (the fixture): both are named.
+    const shared = prov.entries.find((e) => e.path === "/usr/share/common/shared")!;
+    const provider = (name: string, version: string) => ({ kind: "package", package: name, version, architecture: "all", member: "./usr/share/common/shared" });
+    expect([shared.origin, ...(shared.alsoFrom ?? [])]).toEqual([provider("gzpkg", "2:0.5"), provider("zstpkg", "3.1~rc1")]);
+    const ans = why(lock, "/usr/share/common/shared", "amd64", new Map([["amd64", prov]]));
+    expect(ans.matches.map((m) => [m.package, m.version, m.members, m.sets])).toEqual([
+      ["gzpkg", "2:0.5", ["./usr/share/common/shared"], ["packages"]],
+      ["zstpkg", "3.1~rc1", ["./usr/share/common/shared"], ["packages"]],
+    ]);
+    // with the manifest, a path the rules would take but no package ships is not in the layer
+    expect(why(lock, "/usr/share/common/nothing", "amd64", new Map([["amd64", prov]])).matches).toEqual([]);
+    expect(why(lock, "/usr/share/common/nothing", "amd64").matches.length).toBeGreaterThan(0);
   });
 
   it("--compress gzip and zstd: the blobs hash to the lock's digests and decompress to the tar whose sha256 is the diff_id", async () => {

@@ -80,6 +80,26 @@ describe("LayerTree", () => {
     expect(t.list().filter((n) => n.path.startsWith("/usr/share/common/"))).toHaveLength(2);
   });
 
+  it("records every other provider of an identical path (files, links, dirs), but not a dir merged with another mode", () => {
+    const t = new LayerTree();
+    for (const pkg of ["first", "second", "third"]) {
+      t.add(file("/usr/share/common/x", "same\n", pkg));
+      t.add(symlink("/usr/share/common/l", "x", pkg));
+    }
+    t.add(dir("/usr/share/common", 0o755, "first"));
+    t.add(dir("/usr/share/common", 0o755, "second"));
+    t.add(dir("/usr/share/common", 0o700, "other-mode"));
+    t.add({ path: "/usr/share/common", type: "dir", mode: 0o755, uid: 0, gid: 0, origin: { kind: "implicit", reason: "parent directory" } });
+    for (const p of ["/usr/share/common/x", "/usr/share/common/l"]) {
+      expect(t.get(p)!.origin, p).toMatchObject({ package: "first" });
+      expect(t.get(p)!.alsoFrom, p).toEqual([from("second", "." + p), from("third", "." + p)]);
+    }
+    expect(t.get("/usr/share/common")).toMatchObject({ mode: 0o755, origin: { package: "first" }, alsoFrom: [from("second", "./usr/share/common/")] });
+    // a path with one provider says so by having no list at all
+    t.add(file("/usr/share/common/only", "one\n"));
+    expect(t.get("/usr/share/common/only")!.alsoFrom).toBeUndefined();
+  });
+
   it("makes missing parents implicit 0755 root dirs, replaced by a package's own dir; the first explicit mode wins", () => {
     const t = new LayerTree();
     t.add(file("/var/lib/app/state", "s"));

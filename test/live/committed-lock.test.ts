@@ -12,7 +12,7 @@ import { join, resolve } from "node:path";
 import { findLiveMirror } from "./mirror.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
-const CLI = join(ROOT, "dist/cli/main.js");
+const CLI = join(ROOT, "dist/cli/bin.js");
 let skip: string | undefined;
 
 beforeAll(async () => {

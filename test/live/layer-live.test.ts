@@ -11,7 +11,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Lockfile } from "../../src/model/lock.js";
-import { parseProvenance, type ProvenanceEntry } from "../../src/layer/provenance.js";
+import { parseProvenance } from "../../src/layer/provenance-read.js";
+import type { ProvenanceEntry } from "../../src/model/provenance.js";
 import { findLiveMirror } from "./mirror.js";
 import { runDebianCaInstall } from "../derive/debian-ca.js";
 import { readTree, removeTempDirs } from "../derive/helpers.js";
@@ -90,7 +91,7 @@ beforeAll(async () => {
     const root = join(work, `root-${r.arch}`);
     mkdirSync(root);
     await must("tar", ["-x", "--numeric-owner", "-f", r.output!, "-C", root]);
-    layers.set(r.arch, { tar: r.output!, root, tree: readDiskTree(root), entries: parseProvenance(readFileSync(r.provenance!, "utf8")).entries });
+    layers.set(r.arch, { tar: r.output!, root, tree: readDiskTree(root), entries: parseProvenance(readFileSync(r.provenance!, "utf8"), r.provenance!).entries });
   }
 }, 240_000);
 

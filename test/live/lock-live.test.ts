@@ -12,7 +12,7 @@ import { findLiveMirror, type LiveMirror } from "./mirror.js";
 import type { Lockfile } from "../../src/model/lock.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
-const CLI = join(ROOT, "dist/cli/main.js");
+const CLI = join(ROOT, "dist/cli/bin.js");
 const SUITES = ["bookworm", "bookworm-updates", "bookworm-security"];
 
 let mirror: LiveMirror | undefined;

@@ -17,6 +17,8 @@ import { HttpClient, type HttpOptions } from "../../src/fetch/http.js";
 import { silentProgress } from "../../src/fetch/progress.js";
 import { runLock, type LockResult } from "../../src/commands/lock.js";
 import { runLayer, type LayerResult } from "../../src/commands/layer.js";
+import { runAudit } from "../../src/commands/audit.js";
+import type { AuditReport } from "../../src/audit/report.js";
 import type { LayerCompression } from "../../src/codec/compress.js";
 import * as tarStream from "tar-stream";
 import type { Lockfile } from "../../src/model/lock.js";
@@ -282,6 +284,18 @@ export async function lockWith(o: RunOptions, notes: string[] = []): Promise<Run
       note: (l) => notes.push(l),
     });
     return { result, notes };
+  } finally {
+    await http.close();
+  }
+}
+
+/** runAudit (the `audit` command's code) on o.lockfile and o.config, with lockWith's HTTP settings. */
+export async function auditWith(o: RunOptions): Promise<AuditReport> {
+  const http = new HttpClient({ timeoutMs: 2000, backoffMs: 10, retries: 2, ...o.http });
+  const cache = new ContentCache(o.cache);
+  const fetcher = new Fetcher({ cache, http, offline: o.offline ?? false, progress: silentProgress });
+  try {
+    return await runAudit({ lockfile: o.lockfile, config: o.config, mirrors: [o.mirror], envMirror: undefined, aptSources: undefined, fetcher, cache, now: o.now ?? new Date(), provenance: [] });
   } finally {
     await http.close();
   }

@@ -1,4 +1,4 @@
-// The real command line (`node dist/cli/main.js`): exit codes, what goes to stdout and stderr,
+// The real command line (`node dist/cli/bin.js`): exit codes, what goes to stdout and stderr,
 // --json, --quiet, `why`, and byte-identical locks whatever the TZ, locale, umask and working
 // directory. The CLI is compiled with tsc into a private dist/ in a temp dir, so this file never
 // races another build of the repository's dist/.

@@ -14,7 +14,7 @@ describe("the built-in file set table", () => {
   it("is what the resolver plans", () => {
     for (const name of BUILTIN_FILE_SETS) {
       const spec = BUILTIN_FILE_SET_TABLE[name as keyof typeof BUILTIN_FILE_SET_TABLE];
-      expect(builtinFileSet(name)).toEqual({ name, builtin: true, followDependencies: spec.followDependencies, packages: spec.packages.map((p) => ({ name: p.name, include: [...p.include], exclude: [...p.exclude] })) });
+      expect(builtinFileSet(name)).toEqual({ name, builtin: true, everyGlobMustMatch: false, followDependencies: spec.followDependencies, packages: spec.packages.map((p) => ({ name: p.name, include: [...p.include], exclude: [...p.exclude] })) });
     }
     expect(builtinFileSet("packages")).toBeUndefined();
   });

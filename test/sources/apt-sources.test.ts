@@ -94,7 +94,7 @@ describe("parseAptSources: deb822 .sources", () => {
     expect(() => parseAptSources("\n\n" + noSuites, "/etc/y.sources")).toThrow(/^\/etc\/y\.sources:3: the entry has no "Suites:" field/);
     expect(() => parseAptSources("URIs: http://a.example/d\nSuites: s\nComponents: main\n", "z.sources")).toThrow(/z\.sources:1: the entry has no "Types:" field/);
     expect(() => parseAptSources("Types: deb\nURIs: http://a.example/d\nSuites: s\n", "c.sources")).toThrow(/c\.sources:1: .*"Components:"/);
-    expect(() => parseAptSources("Types: deb\n continuation\nnot a field\n", "s.sources")).toThrow(/s\.sources:3: expected "Field: value"/);
+    expect(() => parseAptSources("Types: deb\n continuation\nnot a field\n", "s.sources")).toThrow(/^s\.sources: invalid deb822 syntax at line 3: expected "Field: value"/);
   });
 });
 

@@ -1,7 +1,6 @@
 import type { CommandModule } from "yargs";
 import type { Output } from "../output.js";
 import { fetchOptions, makeFetcher, type FetchFlags } from "./common.js";
-import { EXIT } from "../../model/errors.js";
 
 interface AuditFlags extends FetchFlags {
   lockfile: string;
@@ -19,7 +18,7 @@ export function auditCommand(out: Output, setCode: (c: number) => void): Command
         .option("config", { type: "string", default: "scratch.json", describe: "the manifest (for the sources' keyrings)" })
         .option("provenance", { type: "string", array: true, describe: "recorded provenance manifests (.provenance.jsonl) to list differing paths from" }) as never,
     handler: async (argv) => {
-      const [{ runAudit }, { formatReport }] = await Promise.all([import("../../commands/audit.js"), import("../../audit/report.js")]);
+      const [{ runAudit }, { formatReport, auditExitCode }] = await Promise.all([import("../../commands/audit.js"), import("../../audit/report.js")]);
       const { fetcher, cache, close } = await makeFetcher(argv);
       try {
         const report = await runAudit({
@@ -35,8 +34,7 @@ export function auditCommand(out: Output, setCode: (c: number) => void): Command
         });
         for (const l of formatReport(report)) out.result(l);
         out.json(report);
-        // A difference is a failed check (1); only missing bytes, with nothing found wrong, is 3.
-        setCode(report.summary.failed > 0 ? EXIT.checkFailed : report.summary.unavailable > 0 ? EXIT.network : EXIT.ok);
+        setCode(auditExitCode(report));
       } finally {
         await close();
       }

@@ -1,8 +1,6 @@
 /** Flags and collaborators shared by the commands that fetch. */
 import type { Argv } from "yargs";
-import type { ContentCache } from "../../fetch/cache.js";
-import type { Fetcher } from "../../fetch/fetcher.js";
-import type { Progress } from "../../fetch/progress.js";
+import type { FetchSession } from "../../fetch/session.js";
 
 export function fetchOptions<T>(y: Argv<T>) {
   return y
@@ -22,24 +20,11 @@ export interface FetchFlags {
 }
 
 /** Loaded when a command runs, so that --help and --version stay quick. */
-export async function makeFetcher(flags: FetchFlags): Promise<{ fetcher: Fetcher; cache: ContentCache; progress: Progress; close: () => Promise<void> }> {
-  const [{ HttpClient }, { ContentCache, defaultCacheDir }, { Fetcher }, { createProgress }] = await Promise.all([
-    import("../../fetch/http.js"),
-    import("../../fetch/cache.js"),
-    import("../../fetch/fetcher.js"),
-    import("../../fetch/progress.js"),
-  ]);
-  const http = new HttpClient({});
-  const progress = createProgress({ quiet: flags.quiet || flags.json, stream: process.stderr });
-  const cache = new ContentCache(flags.cache ?? defaultCacheDir());
-  const fetcher = new Fetcher({ cache, http, offline: flags.offline, progress });
-  return {
-    fetcher,
-    cache,
-    progress,
-    close: async () => {
-      progress.close();
-      await http.close();
-    },
-  };
+export async function makeFetcher(flags: FetchFlags): Promise<FetchSession> {
+  const [{ openFetchSession }, { createProgress }] = await Promise.all([import("../../fetch/session.js"), import("../../fetch/progress.js")]);
+  return openFetchSession({
+    cacheDir: flags.cache,
+    offline: flags.offline,
+    progress: createProgress({ quiet: flags.quiet || flags.json, stream: process.stderr }),
+  });
 }

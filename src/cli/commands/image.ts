@@ -36,7 +36,7 @@ export function imageCommand(out: Output, setCode: (c: number) => void): Command
         .option("tag", { type: "string", describe: "OCI layout: the ref name of the index (default latest); docker-archive: the repo tag (default none)" })
         .option("sbom", { type: "string", describe: "also write each architecture's SPDX 2.3 SBOM here ({arch} is replaced)" }) as never,
     handler: async (argv) => {
-      const { fetcher, close } = await makeFetcher(argv);
+      const { fetcher, cache, close } = await makeFetcher(argv);
       try {
         const { runImage } = await import("../../commands/image.js");
         const r = await runImage({
@@ -56,6 +56,7 @@ export function imageCommand(out: Output, setCode: (c: number) => void): Command
           envMirror: process.env.SCRATCH_PKGS_MIRROR,
           aptSources: argv["apt-sources"],
           fetcher,
+          cache,
         });
         if (r.index) out.result(`${r.output}: OCI image layout, index ${r.index.digest} tagged ${r.tag}`);
         else out.result(`${r.output}: docker-archive${r.tag ? ` tagged ${r.tag}` : ""}`);
