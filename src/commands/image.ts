@@ -1,7 +1,8 @@
 /**
  * `scratch-pkgs image`: the lock's layer (rebuilt from the .debs and checked against the lock's
  * digests) plus any --add layers → an OCI image layout with a multi-arch index, or a
- * single-architecture docker-archive; an SPDX SBOM per architecture.
+ * single-architecture docker-archive; an SPDX SBOM per architecture. With --no-lock, a file
+ * carrier: the --add layers alone.
  */
 import { basename } from "node:path";
 import { parseLockfile, readLockfileBytes } from "../lockfile/read.js";
@@ -13,7 +14,7 @@ import { requireVerifiedLayer } from "../layer/verify.js";
 import { writeFileAtomic } from "../util/atomic-write.js";
 import { sha256Hex } from "../util/hash.js";
 import { LockfileError, UsageError } from "../model/errors.js";
-import { imageConfig, lockFacts, ociPlatform, parseExecForm, parseKeyValues, rfc3339, type ConfigFlags, type HistoryEntry, type OciPlatform } from "../image/config.js";
+import { imageConfig, lockFacts, NO_LOCK_FACTS, ociPlatform, parseExecForm, parseKeyValues, rfc3339, type ConfigFlags, type HistoryEntry, type LockFacts, type OciPlatform } from "../image/config.js";
 import { loadAddedLayer, type AddedLayer } from "../image/add-layer.js";
 import { copyrightLicense, type DeclaredLicense } from "../image/copyright.js";
 import { buildSbom, sbomText } from "../image/sbom.js";
@@ -22,7 +23,11 @@ import { writeDockerArchive } from "../image/docker-archive.js";
 
 export interface ImageOptions {
   lockfile: string;
-  /** Architectures; empty: every one in the lock (a docker-archive needs exactly one). */
+  /** A file carrier: no lock is read; the image holds only the --add tars, for the --arch platforms. */
+  noLock?: boolean;
+  /** A file carrier's `created` (SOURCE_DATE_EPOCH), in seconds; default 0. A lock brings its own. */
+  sourceDateEpoch?: number;
+  /** Architectures; empty: every one in the lock (a docker-archive needs exactly one; --no-lock needs some). */
   arches: string[];
   /** A directory (OCI layout) or a path ending in .tar (docker-archive). */
   output: string;
@@ -88,31 +93,19 @@ export async function runImage(opts: ImageOptions): Promise<ImageResult> {
   if (opts.tag !== undefined && !TAG.test(opts.tag)) throw new UsageError(`--tag ${JSON.stringify(opts.tag)} is not a valid image reference`, { hint: "use letters, digits and . _ - : / @ +, e.g. --tag example/app:1.0" });
   const format = outputFormat(opts.output);
 
-  const lockBytes = await readLockfileBytes(opts.lockfile);
-  const lockSha256 = sha256Hex(lockBytes);
-  const lock = parseLockfile(lockBytes.toString("utf8"), opts.lockfile);
-
-  const all = Object.keys(lock.architectures).sort();
-  const arches = opts.arches.length > 0 ? [...new Set(opts.arches)].sort() : all;
-  for (const a of arches) {
-    if (!lock.architectures[a]) throw new UsageError(`${opts.lockfile} has no architecture ${a} (it has ${all.join(", ")})`, { hint: "add it to scratch.json's architectures and run scratch-pkgs lock" });
-  }
-  if (arches.length === 0) throw new LockfileError(`${opts.lockfile} has no architectures`, { hint: "run scratch-pkgs lock" });
+  const source = opts.noLock ? carrierSource(opts) : await lockSource(opts);
+  const { arches } = source;
   if (format === "docker-archive" && arches.length !== 1) {
-    throw new UsageError(`a docker-archive (--output ${opts.output}) holds one architecture, and ${opts.lockfile} has ${arches.join(", ")}`, { hint: "pick one with --arch, or write an OCI layout (an --output without .tar) for all of them" });
+    throw new UsageError(`a docker-archive (--output ${opts.output}) holds one architecture, and ${source.archesFrom} ${arches.join(", ")}`, { hint: "pick one with --arch, or write an OCI layout (an --output without .tar) for all of them" });
   }
   if (opts.sbom !== undefined && arches.length > 1 && !opts.sbom.includes("{arch}")) {
     throw new UsageError(`--sbom ${opts.sbom} would receive ${arches.length} SBOMs (${arches.join(", ")})`, { hint: "put {arch} in the name, e.g. --sbom sbom-{arch}.spdx.json" });
   }
   const platforms = new Map(arches.map((a) => [a, ociPlatform(a)]));
   if (format === "oci") await checkTarget(opts.output);
-
-  const mirrors = await mirrorsFor(lock.sources, opts);
-  const lockName = basename(opts.lockfile);
-  const created = rfc3339(lock.sourceDateEpoch);
+  const created = rfc3339(source.created);
 
   const addedByPath = new Map<string, Promise<AddedLayer>>();
-  const licenses = new Map<string, DeclaredLicense>();
   const blobs: Blob[] = [];
   const referrers: Artifact[] = [];
   const indexEntries: Array<{ arch: string; manifest: Blob; platform: OciPlatform }> = [];
@@ -120,10 +113,7 @@ export async function runImage(opts: ImageOptions): Promise<ImageResult> {
 
   for (const arch of arches) {
     const platform = platforms.get(arch)!;
-    const verified = await requireVerifiedLayer(opts.lockfile, lock, arch, { fetcher: opts.fetcher, mirrors, ...(opts.cache ? { cache: opts.cache } : {}), compressions: ["gzip"] });
-    const { built } = verified;
-    const gzip = verified.blobs.get("gzip")!;
-    const gz: Blob = { mediaType: MEDIA.layerGzip, digest: gzip.digest, size: gzip.size, bytes: gzip.bytes };
+    const base = await source.base(arch);
     const added: AddedLayer[] = [];
     for (const a of opts.add) {
       const file = a.replaceAll("{arch}", arch);
@@ -131,48 +121,38 @@ export async function runImage(opts: ImageOptions): Promise<ImageResult> {
       if (!p) addedByPath.set(file, (p = loadAddedLayer(file)));
       added.push(await p);
     }
-    const locked = lock.architectures[arch]!;
-    for (const pkg of locked.packages) {
-      // The copyright file was read in the layer build's own pass over the .deb.
-      if (!licenses.has(pkg.sha256)) licenses.set(pkg.sha256, copyrightLicense(built.copyright.get(pkg.name)));
-    }
-
-    const history: HistoryEntry[] = [
-      { created_by: `scratch-pkgs layer (${lockName} sha256:${lockSha256})`, comment: `${arch}: ${locked.packages.length} packages, ${locked.derivations.length} derivations` },
-      ...added.map((a) => ({ created_by: `scratch-pkgs image --add ${a.name}` })),
+    const layers: ImageLayer[] = [
+      ...(base.layer ? [base.layer] : []),
+      ...added.map((a) => ({ blob: blob(MEDIA.layerGzip, a.blob), tar: a.tar, diffId: a.diffId, from: a.file, history: { created_by: `scratch-pkgs image --add ${a.name}` } })),
     ];
     const config = jsonBlob(
       MEDIA.config,
-      imageConfig({ platform, created: lock.sourceDateEpoch, facts: lockFacts(lock, arch), flags, diffIds: [built.diffId, ...added.map((a) => a.diffId)], history }),
+      imageConfig({ platform, created: source.created, facts: base.facts, flags, diffIds: layers.map((l) => l.diffId), history: layers.map((l) => l.history) }),
     );
-    const sbom = Buffer.from(
-      sbomText(buildSbom({ arch, lock, lockName, lockSha256, licenses, nodes: built.nodes, added: added.map((a) => ({ name: a.name, fileDigest: a.fileDigest, diffId: a.diffId })) })),
-      "utf8",
-    );
-    const layerList = [
-      { digest: gz.digest, size: gz.size, diffId: built.diffId, from: `${lockName} (${arch})` },
-      ...added.map((a) => ({ digest: a.digest, size: a.size, diffId: a.diffId, from: a.file })),
-    ];
+    const sbom = base.sbom?.(added);
+    const layerList = layers.map((l) => ({ digest: l.blob.digest, size: l.blob.size, diffId: l.diffId, from: l.from }));
 
     let manifestInfo: ImageArchResult["manifest"];
     if (format === "oci") {
-      const layers = [gz, ...added.map((a) => blob(MEDIA.layerGzip, a.blob))];
-      const manifest = imageManifest(config, layers);
-      const artifact = sbomArtifact(sbom, `sbom-${arch}.spdx.json`, manifest, created);
-      blobs.push(...layers, config, manifest, artifact.manifest, ...artifact.blobs);
-      referrers.push(artifact);
+      const manifest = imageManifest(config, layers.map((l) => l.blob));
+      blobs.push(...layers.map((l) => l.blob), config, manifest);
+      if (sbom) {
+        const artifact = sbomArtifact(sbom, `sbom-${arch}.spdx.json`, manifest, created);
+        blobs.push(artifact.manifest, ...artifact.blobs);
+        referrers.push(artifact);
+      }
       indexEntries.push({ arch, manifest, platform });
       manifestInfo = { digest: manifest.digest, size: manifest.size, tag: archTag(opts.tag ?? "latest", arch) };
     } else {
       await writeDockerArchive(opts.output, {
         config: { digest: config.digest, bytes: config.bytes },
-        layers: [{ diffId: built.diffId, tar: built.tar }, ...added.map((a) => ({ diffId: a.diffId, tar: a.tar }))],
+        layers: layers.map((l) => ({ diffId: l.diffId, tar: l.tar })),
         repoTags: opts.tag === undefined ? [] : [repoTag(opts.tag)],
-        mtime: lock.sourceDateEpoch,
+        mtime: source.created,
       });
     }
     let sbomPath: string | undefined;
-    if (opts.sbom !== undefined) {
+    if (opts.sbom !== undefined && sbom) {
       sbomPath = opts.sbom.replaceAll("{arch}", arch);
       await writeFileAtomic(sbomPath, sbom);
     }
@@ -186,6 +166,98 @@ export async function runImage(opts: ImageOptions): Promise<ImageResult> {
     return { format, output: opts.output, tag, index: { digest: index.digest, size: index.size }, images };
   }
   return { format, output: opts.output, tag: opts.tag, index: undefined, images };
+}
+
+/** One layer of the image: the gzip blob of the OCI layout, the tar of a docker-archive. */
+interface ImageLayer {
+  blob: Blob;
+  tar: Uint8Array;
+  diffId: string;
+  /** Where it came from, for the result: the lock and architecture, or the --add file. */
+  from: string;
+  history: HistoryEntry;
+}
+
+/** What one architecture's image has before the --add layers. */
+interface ArchBase {
+  facts: LockFacts;
+  /** The lock's layer; a file carrier has none. */
+  layer: ImageLayer | undefined;
+  /** The SPDX SBOM of the image with these added layers; a file carrier has none. */
+  sbom: ((added: readonly AddedLayer[]) => Uint8Array) | undefined;
+}
+
+/** Where the images start: a lock, or nothing at all (a file carrier). */
+interface ImageSource {
+  arches: string[];
+  /** Says where the architectures came from, before the list, in errors: "scratch.lock has". */
+  archesFrom: string;
+  /** Seconds since the epoch: every `created` and the docker-archive's mtimes. */
+  created: number;
+  base(arch: string): Promise<ArchBase>;
+}
+
+const NO_LOCK_HINT = "run `scratch-pkgs lock` to create it, or pass its path with --lockfile FILE; for an image of only your own files, give --no-lock --add TAR --arch ARCH";
+
+async function lockSource(opts: ImageOptions): Promise<ImageSource> {
+  const lockBytes = await readLockfileBytes(opts.lockfile, NO_LOCK_HINT);
+  const lockSha256 = sha256Hex(lockBytes);
+  const lock = parseLockfile(lockBytes.toString("utf8"), opts.lockfile);
+
+  const all = Object.keys(lock.architectures).sort();
+  const arches = opts.arches.length > 0 ? [...new Set(opts.arches)].sort() : all;
+  for (const a of arches) {
+    if (!lock.architectures[a]) throw new UsageError(`${opts.lockfile} has no architecture ${a} (it has ${all.join(", ")})`, { hint: "add it to scratch.json's architectures and run scratch-pkgs lock" });
+  }
+  if (arches.length === 0) throw new LockfileError(`${opts.lockfile} has no architectures`, { hint: "run scratch-pkgs lock" });
+  const mirrors = await mirrorsFor(lock.sources, opts);
+  const lockName = basename(opts.lockfile);
+  const licenses = new Map<string, DeclaredLicense>();
+
+  return {
+    arches,
+    archesFrom: `${opts.lockfile} has`,
+    created: lock.sourceDateEpoch,
+    base: async (arch) => {
+      const verified = await requireVerifiedLayer(opts.lockfile, lock, arch, { fetcher: opts.fetcher, mirrors, ...(opts.cache ? { cache: opts.cache } : {}), compressions: ["gzip"] });
+      const { built } = verified;
+      const gzip = verified.blobs.get("gzip")!;
+      const locked = lock.architectures[arch]!;
+      for (const pkg of locked.packages) {
+        // The copyright file was read in the layer build's own pass over the .deb.
+        if (!licenses.has(pkg.sha256)) licenses.set(pkg.sha256, copyrightLicense(built.copyright.get(pkg.name)));
+      }
+      return {
+        facts: lockFacts(lock, arch),
+        layer: {
+          blob: { mediaType: MEDIA.layerGzip, digest: gzip.digest, size: gzip.size, bytes: gzip.bytes },
+          tar: built.tar,
+          diffId: built.diffId,
+          from: `${lockName} (${arch})`,
+          history: { created_by: `scratch-pkgs layer (${lockName} sha256:${lockSha256})`, comment: `${arch}: ${locked.packages.length} packages, ${locked.derivations.length} derivations` },
+        },
+        sbom: (added) =>
+          Buffer.from(sbomText(buildSbom({ arch, lock, lockName, lockSha256, licenses, nodes: built.nodes, added: added.map((a) => ({ name: a.name, fileDigest: a.fileDigest, diffId: a.diffId })) })), "utf8"),
+      };
+    },
+  };
+}
+
+/**
+ * A file carrier (--no-lock): an image of nothing but the --add tars, for the --arch platforms,
+ * to be pushed and used with `COPY --from`. It holds no Debian package, so it has no SBOM and
+ * its config nothing the lock would imply.
+ */
+function carrierSource(opts: ImageOptions): ImageSource {
+  if (opts.add.length === 0) throw new UsageError("--no-lock makes an image of only the --add tars, and no --add was given", { hint: "give your files as --add TAR (repeatable), or drop --no-lock to build from scratch.lock" });
+  if (opts.arches.length === 0) throw new UsageError("--no-lock needs --arch to name the image's platforms (there is no lock to take them from)", { hint: "e.g. --arch amd64 --arch arm64" });
+  if (opts.sbom !== undefined) throw new UsageError(`--sbom ${opts.sbom}: a file-carrier image (--no-lock) has no SBOM, as it holds no Debian packages`, { hint: "drop --sbom, or build from a lock to get one" });
+  return {
+    arches: [...new Set(opts.arches)].sort(),
+    archesFrom: "--arch names",
+    created: opts.sourceDateEpoch ?? 0,
+    base: async () => ({ facts: NO_LOCK_FACTS, layer: undefined, sbom: undefined }),
+  };
 }
 
 /** "example/app" → "example/app:latest"; a reference with a tag stays as it is. */

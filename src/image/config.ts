@@ -90,6 +90,9 @@ export interface LockFacts {
   timezone: string | undefined;
 }
 
+/** A file carrier has no lock, so nothing Debian-derived: no nonroot user, no SSL_CERT_FILE, no TZ. */
+export const NO_LOCK_FACTS: LockFacts = { hasBase: false, hasCaCertificates: false, timezone: undefined };
+
 export function lockFacts(lock: Lockfile, arch: string): LockFacts {
   const ds = lock.architectures[arch]?.derivations ?? [];
   const tz = ds.find((d) => d.recipe === TZDATA_RECIPE);

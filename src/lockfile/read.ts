@@ -33,9 +33,9 @@ export async function readLockfile(path: string): Promise<Lockfile> {
  * The lock's bytes (`image` hashes them), for every command that needs a lock: the one place
  * where a missing lock becomes a LockfileError (exit 2) and an unreadable one an IOError.
  */
-export async function readLockfileBytes(path: string): Promise<Buffer> {
+export async function readLockfileBytes(path: string, hint = "run `scratch-pkgs lock` to create it, or pass its path with --lockfile FILE"): Promise<Buffer> {
   const bytes = await readLockfileBytesIfAny(path);
-  if (bytes === undefined) throw new LockfileError(`${path}: no such lockfile`, { hint: "run `scratch-pkgs lock` to create it, or pass its path with --lockfile FILE" });
+  if (bytes === undefined) throw new LockfileError(`${path}: no such lockfile`, { hint });
   return bytes;
 }
 

@@ -1,6 +1,7 @@
 /** Flags and collaborators shared by the commands that fetch. */
 import type { Argv } from "yargs";
 import type { FetchSession } from "../../fetch/session.js";
+import { UsageError } from "../../model/errors.js";
 
 export function fetchOptions<T>(y: Argv<T>) {
   return y
@@ -27,4 +28,12 @@ export async function makeFetcher(flags: FetchFlags): Promise<FetchSession> {
     offline: flags.offline,
     progress: createProgress({ quiet: flags.quiet || flags.json, stream: process.stderr }),
   });
+}
+
+/** SOURCE_DATE_EPOCH (reproducible-builds.org): `lock` takes it for the layers' mtime, a file-carrier `image` for `created`. */
+export function sourceDateEpochFromEnv(): { sourceDateEpoch?: number } {
+  const v = process.env.SOURCE_DATE_EPOCH;
+  if (v === undefined || v === "") return {};
+  if (!/^\d{1,12}$/.test(v)) throw new UsageError(`SOURCE_DATE_EPOCH=${v} is not a number of seconds`, { hint: "unset it or give whole seconds since 1970" });
+  return { sourceDateEpoch: Number(v) };
 }

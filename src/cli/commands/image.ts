@@ -1,9 +1,12 @@
 import type { CommandModule } from "yargs";
 import type { Output } from "../output.js";
-import { fetchOptions, makeFetcher, type FetchFlags } from "./common.js";
+import { fetchOptions, makeFetcher, sourceDateEpochFromEnv, type FetchFlags } from "./common.js";
+import { UsageError } from "../../model/errors.js";
 
 interface ImageFlags extends FetchFlags {
-  lockfile: string;
+  /** No default here, so that --no-lock can refuse an explicit one. */
+  lockfile?: string | undefined;
+  lock: boolean;
   arch?: string[] | undefined;
   output: string;
   add: string[];
@@ -20,12 +23,13 @@ interface ImageFlags extends FetchFlags {
 export function imageCommand(out: Output, setCode: (c: number) => void): CommandModule<object, ImageFlags> {
   return {
     command: "image",
-    describe: "build an OCI image layout (multi-arch) or a docker-archive from scratch.lock plus your own layers, with an SPDX SBOM",
+    describe: "build an OCI image layout (multi-arch) or a docker-archive from scratch.lock plus your own layers, with an SPDX SBOM; or (--no-lock) of your layers alone",
     builder: (y) =>
       fetchOptions(y)
-        .option("lockfile", { type: "string", default: "scratch.lock" })
+        .option("lockfile", { type: "string", describe: "the lock to build from (default scratch.lock)" })
+        .option("lock", { type: "boolean", default: true, describe: "--no-lock: a file-carrier image of only the --add tars, for the --arch platforms (no lock is read; no SBOM)" })
         .option("output", { alias: "o", type: "string", demandOption: true, describe: "a directory for an OCI image layout (every architecture), or FILE.tar for a docker-archive (one architecture)" })
-        .option("arch", { type: "string", array: true, describe: "architecture(s) to include (default: all in the lock; a docker-archive needs one)" })
+        .option("arch", { type: "string", array: true, describe: "Debian architecture(s) to include (default: all in the lock; a docker-archive needs one; --no-lock needs them)" })
         .option("add", { type: "string", array: true, default: [] as string[], describe: "an extra layer: a tar or tar.gz of your files (e.g. the binary); {arch} is replaced; repeatable, in order" })
         .option("entrypoint", { type: "string", array: true, default: [] as string[], describe: 'exec form only: a JSON array \'["/app","--flag"]\' or one value per argument (the image has no shell)' })
         .option("cmd", { type: "string", array: true, default: [] as string[], describe: "default arguments, exec form like --entrypoint" })
@@ -36,11 +40,15 @@ export function imageCommand(out: Output, setCode: (c: number) => void): Command
         .option("tag", { type: "string", describe: "OCI layout: the ref name of the index (default latest); docker-archive: the repo tag (default none)" })
         .option("sbom", { type: "string", describe: "also write each architecture's SPDX 2.3 SBOM here ({arch} is replaced)" }) as never,
     handler: async (argv) => {
+      // Only an explicit --no-lock makes a carrier: a user who forgot `lock` gets the lockfile error.
+      if (!argv.lock && argv.lockfile !== undefined) throw new UsageError(`--no-lock and --lockfile ${argv.lockfile} contradict each other`, { hint: "drop --no-lock to build from the lock, or --lockfile for an image of only the --add tars" });
       const { fetcher, cache, close } = await makeFetcher(argv);
       try {
         const { runImage } = await import("../../commands/image.js");
         const r = await runImage({
-          lockfile: argv.lockfile,
+          lockfile: argv.lockfile ?? "scratch.lock",
+          noLock: !argv.lock,
+          ...(argv.lock ? {} : sourceDateEpochFromEnv()),
           arches: argv.arch ?? [],
           output: argv.output,
           add: argv.add,

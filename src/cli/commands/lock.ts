@@ -1,15 +1,6 @@
 import type { CommandModule } from "yargs";
 import type { Output } from "../output.js";
-import { fetchOptions, makeFetcher, type FetchFlags } from "./common.js";
-import { UsageError } from "../../model/errors.js";
-
-/** SOURCE_DATE_EPOCH (reproducible-builds.org) overrides the release Date as the layers' mtime. */
-function sourceDateEpochFromEnv(): { sourceDateEpoch?: number } {
-  const v = process.env.SOURCE_DATE_EPOCH;
-  if (v === undefined || v === "") return {};
-  if (!/^\d{1,12}$/.test(v)) throw new UsageError(`SOURCE_DATE_EPOCH=${v} is not a number of seconds`, { hint: "unset it or give whole seconds since 1970" });
-  return { sourceDateEpoch: Number(v) };
-}
+import { fetchOptions, makeFetcher, sourceDateEpochFromEnv, type FetchFlags } from "./common.js";
 
 interface LockFlags extends FetchFlags {
   config: string;
