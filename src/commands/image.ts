@@ -14,7 +14,7 @@ import { requireVerifiedLayer } from "../layer/verify.js";
 import { writeFileAtomic } from "../util/atomic-write.js";
 import { sha256Hex } from "../util/hash.js";
 import { LockfileError, UsageError } from "../model/errors.js";
-import { imageConfig, lockFacts, NO_LOCK_FACTS, ociPlatform, parseExecForm, parseKeyValues, rfc3339, type ConfigFlags, type HistoryEntry, type LockFacts, type OciPlatform } from "../image/config.js";
+import { debianArchOfPlatform, imageConfig, lockFacts, NO_LOCK_FACTS, ociPlatform, parseExecForm, parseKeyValues, rfc3339, type ConfigFlags, type HistoryEntry, type LockFacts, type OciPlatform } from "../image/config.js";
 import { loadAddedLayer, type AddedLayer } from "../image/add-layer.js";
 import { copyrightLicense, type DeclaredLicense } from "../image/copyright.js";
 import { buildSbom, sbomText } from "../image/sbom.js";
@@ -29,6 +29,8 @@ export interface ImageOptions {
   sourceDateEpoch?: number;
   /** Architectures; empty: every one in the lock (a docker-archive needs exactly one; --no-lock needs some). */
   arches: string[];
+  /** More architectures, named by OCI platform ("linux/arm64"). */
+  platforms?: string[];
   /** A directory (OCI layout) or a path ending in .tar (docker-archive). */
   output: string;
   /** Extra layer tars, in order; "{arch}" is replaced by the architecture. */
@@ -92,8 +94,9 @@ export async function runImage(opts: ImageOptions): Promise<ImageResult> {
   if (flags.workdir !== undefined && !flags.workdir.startsWith("/")) throw new UsageError(`--workdir ${flags.workdir} must be an absolute path`, { hint: "e.g. --workdir /home/nonroot" });
   if (opts.tag !== undefined && !TAG.test(opts.tag)) throw new UsageError(`--tag ${JSON.stringify(opts.tag)} is not a valid image reference`, { hint: "use letters, digits and . _ - : / @ +, e.g. --tag example/app:1.0" });
   const format = outputFormat(opts.output);
+  const chosen = [...opts.arches, ...(opts.platforms ?? []).map(debianArchOfPlatform)];
 
-  const source = opts.noLock ? carrierSource(opts) : await lockSource(opts);
+  const source = opts.noLock ? carrierSource(opts, chosen) : await lockSource(opts, chosen);
   const { arches } = source;
   if (format === "docker-archive" && arches.length !== 1) {
     throw new UsageError(`a docker-archive (--output ${opts.output}) holds one architecture, and ${source.archesFrom} ${arches.join(", ")}`, { hint: "pick one with --arch, or write an OCI layout (an --output without .tar) for all of them" });
@@ -199,13 +202,13 @@ interface ImageSource {
 
 const NO_LOCK_HINT = "run `scratch-pkgs lock` to create it, or pass its path with --lockfile FILE; for an image of only your own files, give --no-lock --add TAR --arch ARCH";
 
-async function lockSource(opts: ImageOptions): Promise<ImageSource> {
+async function lockSource(opts: ImageOptions, chosen: readonly string[]): Promise<ImageSource> {
   const lockBytes = await readLockfileBytes(opts.lockfile, NO_LOCK_HINT);
   const lockSha256 = sha256Hex(lockBytes);
   const lock = parseLockfile(lockBytes.toString("utf8"), opts.lockfile);
 
   const all = Object.keys(lock.architectures).sort();
-  const arches = opts.arches.length > 0 ? [...new Set(opts.arches)].sort() : all;
+  const arches = chosen.length > 0 ? [...new Set(chosen)].sort() : all;
   for (const a of arches) {
     if (!lock.architectures[a]) throw new UsageError(`${opts.lockfile} has no architecture ${a} (it has ${all.join(", ")})`, { hint: "add it to scratch.json's architectures and run scratch-pkgs lock" });
   }
@@ -248,13 +251,13 @@ async function lockSource(opts: ImageOptions): Promise<ImageSource> {
  * to be pushed and used with `COPY --from`. It holds no Debian package, so it has no SBOM and
  * its config nothing the lock would imply.
  */
-function carrierSource(opts: ImageOptions): ImageSource {
+function carrierSource(opts: ImageOptions, chosen: readonly string[]): ImageSource {
   if (opts.add.length === 0) throw new UsageError("--no-lock makes an image of only the --add tars, and no --add was given", { hint: "give your files as --add TAR (repeatable), or drop --no-lock to build from scratch.lock" });
-  if (opts.arches.length === 0) throw new UsageError("--no-lock needs --arch to name the image's platforms (there is no lock to take them from)", { hint: "e.g. --arch amd64 --arch arm64" });
+  if (chosen.length === 0) throw new UsageError("--no-lock needs --arch (or --platform) to name the image's platforms (there is no lock to take them from)", { hint: "e.g. --arch amd64 --arch arm64, or --platform linux/amd64" });
   if (opts.sbom !== undefined) throw new UsageError(`--sbom ${opts.sbom}: a file-carrier image (--no-lock) has no SBOM, as it holds no Debian packages`, { hint: "drop --sbom, or build from a lock to get one" });
   return {
-    arches: [...new Set(opts.arches)].sort(),
-    archesFrom: "--arch names",
+    arches: [...new Set(chosen)].sort(),
+    archesFrom: "--arch and --platform name",
     created: opts.sourceDateEpoch ?? 0,
     base: async () => ({ facts: NO_LOCK_FACTS, layer: undefined, sbom: undefined }),
   };

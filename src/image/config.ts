@@ -25,6 +25,34 @@ export function ociPlatform(debianArch: string): OciPlatform {
   return { architecture: p.architecture, os: "linux", ...(p.variant ? { variant: p.variant } : {}) };
 }
 
+/** The variant an OCI platform means when it names none, as containerd normalises it. */
+const DEFAULT_VARIANT: Readonly<Record<string, string>> = { arm: "v7", arm64: "v8" };
+
+/**
+ * The Debian architecture of an OCI platform, "linux/arm64" or "linux/arm/v7", so that
+ * --platform picks the same image --arch does.
+ */
+export function debianArchOfPlatform(platform: string): string {
+  const [os, arch, variant, ...rest] = platform.split("/");
+  const known = Object.keys(ARCHITECTURES)
+    .filter((a) => ARCHITECTURES[a]!.oci)
+    .map((a) => platformName(ociPlatform(a)));
+  const hint = `give linux/ARCH[/VARIANT] of a Debian architecture: ${known.join(", ")}; or the Debian name with --arch`;
+  if (os !== "linux" || !arch || rest.length > 0) throw new UsageError(`--platform ${platform} is not an OS/ARCH[/VARIANT] of linux`, { hint });
+  const want = variant ?? DEFAULT_VARIANT[arch];
+  const found = Object.keys(ARCHITECTURES).find((a) => {
+    const oci = ARCHITECTURES[a]!.oci;
+    return oci !== undefined && oci.architecture === arch && oci.variant === want;
+  });
+  if (!found) throw new UsageError(`--platform ${platform} is no platform of a Debian architecture`, { hint });
+  return found;
+}
+
+/** "linux/arm64/v8": the platform as --platform and docker write it. */
+export function platformName(p: OciPlatform): string {
+  return [p.os, p.architecture, ...(p.variant ? [p.variant] : [])].join("/");
+}
+
 const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 const CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt";
 const NONROOT_USER = "65532:65532";

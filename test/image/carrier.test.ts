@@ -80,6 +80,14 @@ describe("an OCI layout of only the --add tars", () => {
     }
   });
 
+  it("is the same image when --platform names the platforms", async () => {
+    const c = out("oci-platform");
+    const args = carrierArgs(c).filter((x) => x !== "--arch" && x !== "arm64" && x !== "amd64");
+    const r = await cli([...args, "--platform", "linux/arm64", "--platform", "linux/amd64"], { env: { SOURCE_DATE_EPOCH: EPOCH } });
+    expect(r.code, r.stderr).toBe(0);
+    expect(await readFile(join(c, "index.json"))).toEqual(await readFile(join(a, "index.json")));
+  });
+
   it("has a multi-arch index and per-arch tags, and no SBOM referrer", async () => {
     const index = json<{ manifests: Array<{ digest: string; artifactType?: string; annotations?: Record<string, string> }> }>(await readFile(join(a, "index.json"), "utf8"));
     expect(index.manifests.map((m) => m.annotations?.["org.opencontainers.image.ref.name"])).toEqual(["latest", "latest-amd64", "latest-arm64"]);
@@ -162,7 +170,8 @@ describe("usage", () => {
       [["--no-lock", "--arch", "amd64"], /--add/],
       [["--no-lock", ...add], /--arch/],
       [["--no-lock", "--arch", "vax", ...add], /vax/],
-      [["--no-lock", "--arch", "amd64", "--arch", "arm64", ...add, "--output", out("two.tar")], /docker-archive.*--arch names amd64, arm64/],
+      [["--no-lock", "--platform", "linux/vax", ...add], /--platform linux\/vax/],
+      [["--no-lock", "--arch", "amd64", "--arch", "arm64", ...add, "--output", out("two.tar")], /docker-archive.*--arch and --platform name amd64, arm64/],
       [["--no-lock", "--lockfile", "scratch.lock", "--arch", "amd64", ...add], /--no-lock and --lockfile/],
       [["--no-lock", "--arch", "amd64", ...add, "--sbom", "s.json"], /--sbom/],
     ];

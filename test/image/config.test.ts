@@ -2,7 +2,7 @@
 // lock implies, --env overrides, platforms, and the fixed key order of the JSON.
 import { describe, expect, it } from "vitest";
 import { UsageError } from "../../src/model/errors.js";
-import { imageConfig, imageEnv, imageUser, ociPlatform, parseExecForm, parseKeyValues, rfc3339, type LockFacts } from "../../src/image/config.js";
+import { debianArchOfPlatform, imageConfig, imageEnv, imageUser, ociPlatform, parseExecForm, parseKeyValues, rfc3339, type LockFacts } from "../../src/image/config.js";
 
 const refused = (f: () => unknown): UsageError => {
   try {
@@ -84,6 +84,28 @@ describe("platforms", () => {
     ];
     for (const [deb, oci, variant] of table) expect(ociPlatform(deb)).toEqual({ architecture: oci, os: "linux", ...(variant ? { variant } : {}) });
     expect(() => ociPlatform("hurd-i386")).toThrow(UsageError);
+  });
+
+  it("maps the --platform strings docker takes back to Debian architectures", () => {
+    const table: Array<[string, string]> = [
+      ["linux/amd64", "amd64"],
+      ["linux/arm64", "arm64"],
+      ["linux/arm64/v8", "arm64"],
+      // docker and containerd read a bare linux/arm as v7.
+      ["linux/arm", "armhf"],
+      ["linux/arm/v7", "armhf"],
+      ["linux/arm/v5", "armel"],
+      ["linux/386", "i386"],
+      ["linux/ppc64le", "ppc64el"],
+      ["linux/s390x", "s390x"],
+      ["linux/riscv64", "riscv64"],
+    ];
+    for (const [platform, deb] of table) expect(debianArchOfPlatform(platform), platform).toBe(deb);
+    expect(refused(() => debianArchOfPlatform("windows/amd64")).message).toMatch(/--platform windows\/amd64/);
+    expect(refused(() => debianArchOfPlatform("arm64")).message).toMatch(/--platform arm64/);
+    const v6 = refused(() => debianArchOfPlatform("linux/arm/v6"));
+    expect(v6.message).toMatch(/linux\/arm\/v6/);
+    expect(v6.hint).toMatch(/linux\/arm64\/v8/);
   });
 });
 

@@ -255,6 +255,14 @@ describe("docker-archive", () => {
     expect(`sha256:${layerSha}`).toBe(lock.architectures.arm64!.layer.diffId);
   });
 
+  it("takes the architecture by OCI platform as well, for the same bytes", async () => {
+    const byArch = out("by-arch.tar");
+    const byPlatform = out("by-platform.tar");
+    await imageWith(f, { output: byArch, arches: ["arm64"], add: [addTar] });
+    await imageWith(f, { output: byPlatform, platforms: ["linux/arm64"], add: [addTar] });
+    expect(sha256(await readFile(byPlatform))).toBe(sha256(await readFile(byArch)));
+  });
+
   it("needs --arch when the lock has several architectures", async () => {
     const e = await rejection(imageWith(f, { output: out("multi.tar") }));
     expect(e).toBeInstanceOf(UsageError);

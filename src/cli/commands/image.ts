@@ -8,6 +8,7 @@ interface ImageFlags extends FetchFlags {
   lockfile?: string | undefined;
   lock: boolean;
   arch?: string[] | undefined;
+  platform?: string[] | undefined;
   output: string;
   add: string[];
   entrypoint: string[];
@@ -30,6 +31,7 @@ export function imageCommand(out: Output, setCode: (c: number) => void): Command
         .option("lock", { type: "boolean", default: true, describe: "--no-lock: a file-carrier image of only the --add tars, for the --arch platforms (no lock is read; no SBOM)" })
         .option("output", { alias: "o", type: "string", demandOption: true, describe: "a directory for an OCI image layout (every architecture), or FILE.tar for a docker-archive (one architecture)" })
         .option("arch", { type: "string", array: true, describe: "Debian architecture(s) to include (default: all in the lock; a docker-archive needs one; --no-lock needs them)" })
+        .option("platform", { type: "string", array: true, describe: "the same by OCI platform, e.g. linux/arm64 or linux/arm/v7 (each is a Debian architecture's)" })
         .option("add", { type: "string", array: true, default: [] as string[], describe: "an extra layer: a tar or tar.gz of your files (e.g. the binary); {arch} is replaced; repeatable, in order" })
         .option("entrypoint", { type: "string", array: true, default: [] as string[], describe: 'exec form only: a JSON array \'["/app","--flag"]\' or one value per argument (the image has no shell)' })
         .option("cmd", { type: "string", array: true, default: [] as string[], describe: "default arguments, exec form like --entrypoint" })
@@ -50,6 +52,7 @@ export function imageCommand(out: Output, setCode: (c: number) => void): Command
           noLock: !argv.lock,
           ...(argv.lock ? {} : sourceDateEpochFromEnv()),
           arches: argv.arch ?? [],
+          platforms: argv.platform ?? [],
           output: argv.output,
           add: argv.add,
           entrypoint: argv.entrypoint,
