@@ -17,6 +17,7 @@ import { imageConfig, lockFacts, ociPlatform, parseExecForm, parseKeyValues, rfc
 import { loadAddedLayer, type AddedLayer } from "../image/add-layer.js";
 import { copyrightLicense, type DeclaredLicense } from "../image/copyright.js";
 import { buildSbom, sbomText } from "../image/sbom.js";
+import { supplierOf } from "../image/supplier.js";
 import { archTag, blob, checkTarget, imageIndex, imageManifest, jsonBlob, layoutIndex, MEDIA, sbomArtifact, writeOciLayout, type Artifact, type Blob } from "../image/oci-layout.js";
 import { writeDockerArchive } from "../image/docker-archive.js";
 
@@ -113,6 +114,7 @@ export async function runImage(opts: ImageOptions): Promise<ImageResult> {
 
   const addedByPath = new Map<string, Promise<AddedLayer>>();
   const licenses = new Map<string, DeclaredLicense>();
+  const suppliers = new Map<string, string>();
   const blobs: Blob[] = [];
   const referrers: Artifact[] = [];
   const indexEntries: Array<{ arch: string; manifest: Blob; platform: OciPlatform }> = [];
@@ -135,6 +137,7 @@ export async function runImage(opts: ImageOptions): Promise<ImageResult> {
     for (const pkg of locked.packages) {
       // The copyright file was read in the layer build's own pass over the .deb.
       if (!licenses.has(pkg.sha256)) licenses.set(pkg.sha256, copyrightLicense(built.copyright.get(pkg.name)));
+      if (!suppliers.has(pkg.sha256)) suppliers.set(pkg.sha256, supplierOf(built.control.get(pkg.name)));
     }
 
     const history: HistoryEntry[] = [
@@ -145,24 +148,26 @@ export async function runImage(opts: ImageOptions): Promise<ImageResult> {
       MEDIA.config,
       imageConfig({ platform, created: lock.sourceDateEpoch, facts: lockFacts(lock, arch), flags, diffIds: [built.diffId, ...added.map((a) => a.diffId)], history }),
     );
-    const sbom = Buffer.from(
-      sbomText(buildSbom({ arch, lock, lockName, lockSha256, licenses, nodes: built.nodes, added: added.map((a) => ({ name: a.name, fileDigest: a.fileDigest, diffId: a.diffId })) })),
-      "utf8",
-    );
     const layerList = [
       { digest: gz.digest, size: gz.size, diffId: built.diffId, from: `${lockName} (${arch})` },
       ...added.map((a) => ({ digest: a.digest, size: a.size, diffId: a.diffId, from: a.file })),
     ];
 
+    // The manifest before the SBOM, which names it; a docker-archive has none of its own, so
+    // its SBOM names the manifest the same image has in an OCI layout.
+    const layers = [gz, ...added.map((a) => blob(MEDIA.layerGzip, a.blob))];
+    const manifest = imageManifest(config, layers);
+    const ociTag = archTag(opts.tag ?? "latest", arch);
+    const image = { ...sbomImageRef(lockName, format === "oci" ? { ref: ociTag } : { repoTag: opts.tag === undefined ? undefined : repoTag(opts.tag) }), manifestDigest: manifest.digest, configDigest: config.digest };
+    const sbom = Buffer.from(sbomText(buildSbom({ arch, lock, lockName, lockSha256, image, licenses, suppliers, nodes: built.nodes, added })), "utf8");
+
     let manifestInfo: ImageArchResult["manifest"];
     if (format === "oci") {
-      const layers = [gz, ...added.map((a) => blob(MEDIA.layerGzip, a.blob))];
-      const manifest = imageManifest(config, layers);
       const artifact = sbomArtifact(sbom, `sbom-${arch}.spdx.json`, manifest, created);
       blobs.push(...layers, config, manifest, artifact.manifest, ...artifact.blobs);
       referrers.push(artifact);
       indexEntries.push({ arch, manifest, platform });
-      manifestInfo = { digest: manifest.digest, size: manifest.size, tag: archTag(opts.tag ?? "latest", arch) };
+      manifestInfo = { digest: manifest.digest, size: manifest.size, tag: ociTag };
     } else {
       await writeDockerArchive(opts.output, {
         config: { digest: config.digest, bytes: config.bytes },
@@ -186,6 +191,19 @@ export async function runImage(opts: ImageOptions): Promise<ImageResult> {
     return { format, output: opts.output, tag, index: { digest: index.digest, size: index.size }, images };
   }
   return { format, output: opts.output, tag: opts.tag, index: undefined, images };
+}
+
+/**
+ * The image's purl name and tag in the SBOM: a docker-archive's RepoTag gives both
+ * ("example/app:1.0" → app, 1.0); an OCI layout has only a ref name, so the name is the lock's
+ * ("scratch.lock" → scratch).
+ */
+function sbomImageRef(lockName: string, named: { ref: string } | { repoTag: string | undefined }): { name: string; tag: string | undefined } {
+  const fromLock = lockName.replace(/\.lock$/i, "").toLowerCase() || "image";
+  if ("ref" in named) return { name: fromLock, tag: named.ref };
+  if (named.repoTag === undefined) return { name: fromLock, tag: undefined };
+  const colon = named.repoTag.lastIndexOf(":");
+  return { name: named.repoTag.slice(0, colon).split("/").pop()!.toLowerCase(), tag: named.repoTag.slice(colon + 1) };
 }
 
 /** "example/app" → "example/app:latest"; a reference with a tag stays as it is. */
