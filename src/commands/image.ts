@@ -17,7 +17,8 @@ import { LockfileError, UsageError } from "../model/errors.js";
 import { debianArchOfPlatform, imageConfig, lockFacts, NO_LOCK_FACTS, ociPlatform, parseExecForm, parseKeyValues, rfc3339, type ConfigFlags, type HistoryEntry, type LockFacts, type OciPlatform } from "../image/config.js";
 import { loadAddedLayer, type AddedLayer } from "../image/add-layer.js";
 import { copyrightLicense, type DeclaredLicense } from "../image/copyright.js";
-import { buildSbom, sbomText } from "../image/sbom.js";
+import { buildSbom, sbomText, type SbomImage } from "../image/sbom.js";
+import { supplierOf } from "../image/supplier.js";
 import { archTag, blob, checkTarget, imageIndex, imageManifest, jsonBlob, layoutIndex, MEDIA, sbomArtifact, writeOciLayout, type Artifact, type Blob } from "../image/oci-layout.js";
 import { writeDockerArchive } from "../image/docker-archive.js";
 
@@ -132,12 +133,19 @@ export async function runImage(opts: ImageOptions): Promise<ImageResult> {
       MEDIA.config,
       imageConfig({ platform, created: source.created, facts: base.facts, flags, diffIds: layers.map((l) => l.diffId), history: layers.map((l) => l.history) }),
     );
-    const sbom = base.sbom?.(added);
     const layerList = layers.map((l) => ({ digest: l.blob.digest, size: l.blob.size, diffId: l.diffId, from: l.from }));
+    // The manifest before the SBOM, which names it; a docker-archive has none of its own, so
+    // its SBOM names the manifest the same image has in an OCI layout.
+    const manifest = imageManifest(config, layers.map((l) => l.blob));
+    const ociTag = archTag(opts.tag ?? "latest", arch);
+    const sbom = base.sbom?.(added, {
+      named: format === "oci" ? { ref: ociTag } : { repoTag: opts.tag === undefined ? undefined : repoTag(opts.tag) },
+      manifestDigest: manifest.digest,
+      configDigest: config.digest,
+    });
 
     let manifestInfo: ImageArchResult["manifest"];
     if (format === "oci") {
-      const manifest = imageManifest(config, layers.map((l) => l.blob));
       blobs.push(...layers.map((l) => l.blob), config, manifest);
       if (sbom) {
         const artifact = sbomArtifact(sbom, `sbom-${arch}.spdx.json`, manifest, created);
@@ -145,7 +153,7 @@ export async function runImage(opts: ImageOptions): Promise<ImageResult> {
         referrers.push(artifact);
       }
       indexEntries.push({ arch, manifest, platform });
-      manifestInfo = { digest: manifest.digest, size: manifest.size, tag: archTag(opts.tag ?? "latest", arch) };
+      manifestInfo = { digest: manifest.digest, size: manifest.size, tag: ociTag };
     } else {
       await writeDockerArchive(opts.output, {
         config: { digest: config.digest, bytes: config.bytes },
@@ -186,8 +194,15 @@ interface ArchBase {
   facts: LockFacts;
   /** The lock's layer; a file carrier has none. */
   layer: ImageLayer | undefined;
-  /** The SPDX SBOM of the image with these added layers; a file carrier has none. */
-  sbom: ((added: readonly AddedLayer[]) => Uint8Array) | undefined;
+  /** The SPDX SBOM of the image with these added layers and this manifest; a file carrier has none. */
+  sbom: ((added: readonly AddedLayer[], image: SbomImageNaming) => Uint8Array) | undefined;
+}
+
+/** How the image an SBOM describes is named (an OCI layout's ref or a docker-archive's RepoTag), and its digests. */
+interface SbomImageNaming {
+  named: { ref: string } | { repoTag: string | undefined };
+  manifestDigest: string;
+  configDigest: string;
 }
 
 /** Where the images start: a lock, or nothing at all (a file carrier). */
@@ -216,6 +231,7 @@ async function lockSource(opts: ImageOptions, chosen: readonly string[]): Promis
   const mirrors = await mirrorsFor(lock.sources, opts);
   const lockName = basename(opts.lockfile);
   const licenses = new Map<string, DeclaredLicense>();
+  const suppliers = new Map<string, string>();
 
   return {
     arches,
@@ -229,6 +245,7 @@ async function lockSource(opts: ImageOptions, chosen: readonly string[]): Promis
       for (const pkg of locked.packages) {
         // The copyright file was read in the layer build's own pass over the .deb.
         if (!licenses.has(pkg.sha256)) licenses.set(pkg.sha256, copyrightLicense(built.copyright.get(pkg.name)));
+        if (!suppliers.has(pkg.sha256)) suppliers.set(pkg.sha256, supplierOf(built.control.get(pkg.name)));
       }
       return {
         facts: lockFacts(lock, arch),
@@ -239,8 +256,10 @@ async function lockSource(opts: ImageOptions, chosen: readonly string[]): Promis
           from: `${lockName} (${arch})`,
           history: { created_by: `scratch-pkgs layer (${lockName} sha256:${lockSha256})`, comment: `${arch}: ${locked.packages.length} packages, ${locked.derivations.length} derivations` },
         },
-        sbom: (added) =>
-          Buffer.from(sbomText(buildSbom({ arch, lock, lockName, lockSha256, licenses, nodes: built.nodes, added: added.map((a) => ({ name: a.name, fileDigest: a.fileDigest, diffId: a.diffId })) })), "utf8"),
+        sbom: (added, { named, manifestDigest, configDigest }) => {
+          const image: SbomImage = { ...sbomImageRef(lockName, named), manifestDigest, configDigest };
+          return Buffer.from(sbomText(buildSbom({ arch, lock, lockName, lockSha256, image, licenses, suppliers, nodes: built.nodes, added })), "utf8");
+        },
       };
     },
   };
@@ -261,6 +280,19 @@ function carrierSource(opts: ImageOptions, chosen: readonly string[]): ImageSour
     created: opts.sourceDateEpoch ?? 0,
     base: async () => ({ facts: NO_LOCK_FACTS, layer: undefined, sbom: undefined }),
   };
+}
+
+/**
+ * The image's purl name and tag in the SBOM: a docker-archive's RepoTag gives both
+ * ("example/app:1.0" → app, 1.0); an OCI layout has only a ref name, so the name is the lock's
+ * ("scratch.lock" → scratch).
+ */
+function sbomImageRef(lockName: string, named: { ref: string } | { repoTag: string | undefined }): { name: string; tag: string | undefined } {
+  const fromLock = lockName.replace(/\.lock$/i, "").toLowerCase() || "image";
+  if ("ref" in named) return { name: fromLock, tag: named.ref };
+  if (named.repoTag === undefined) return { name: fromLock, tag: undefined };
+  const colon = named.repoTag.lastIndexOf(":");
+  return { name: named.repoTag.slice(0, colon).split("/").pop()!.toLowerCase(), tag: named.repoTag.slice(colon + 1) };
 }
 
 /** "example/app" → "example/app:latest"; a reference with a tag stays as it is. */

@@ -4,10 +4,13 @@
  * pinned settings. Its diff_id is the sha256 of the uncompressed tar. Checked lightly first:
  * it must be a tar, and no member may be absolute or climb out with "..".
  */
+import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { basename } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { readTar } from "../deb/tar-reader.js";
+import { normaliseMemberPath } from "../deb/paths.js";
+import { comparePaths } from "../util/byte-order.js";
 import { compressLayer } from "../codec/compress.js";
 import { digestBytes } from "../layer/digest.js";
 import { CheckFailedError, FormatError, IOError } from "../model/errors.js";
@@ -27,6 +30,15 @@ export interface AddedLayer {
   fileDigest: string;
   /** Whether the file was already gzip (and is used byte for byte). */
   wasGzip: boolean;
+  /** Its regular files as they land in the image (a later member of the same path wins), sorted by path bytes: the SBOM lists them. */
+  files: AddedFile[];
+}
+
+export interface AddedFile {
+  /** Absolute, normalised: "/usr/local/bin/app". */
+  path: string;
+  sha1: string;
+  sha256: string;
 }
 
 export async function loadAddedLayer(file: string): Promise<AddedLayer> {
@@ -46,15 +58,19 @@ export async function loadAddedLayer(file: string): Promise<AddedLayer> {
       throw new CheckFailedError(`--add ${file} starts like gzip but does not decompress: ${(e as Error).message}`, { hint: "give an intact tar or tar.gz" });
     }
   } else tar = given;
-  await checkMembers(file, tar);
+  const files = await checkMembers(file, tar);
   const blob = wasGzip ? given : (await compressLayer(tar, "gzip")).bytes;
   const d = digestBytes(blob);
-  return { file, name: basename(file), blob, tar, digest: d.digest, size: d.size, diffId: digestBytes(tar).digest, fileDigest: digestBytes(given).digest, wasGzip };
+  return { file, name: basename(file), blob, tar, digest: d.digest, size: d.size, diffId: digestBytes(tar).digest, fileDigest: digestBytes(given).digest, wasGzip, files };
 }
 
-/** Refuses anything but a tar whose member names (and hard link targets) stay inside the root. */
-async function checkMembers(file: string, tar: Uint8Array): Promise<void> {
+/**
+ * Refuses anything but a tar whose member names (and hard link targets) stay inside the root;
+ * hashes its regular files in the same pass.
+ */
+async function checkMembers(file: string, tar: Uint8Array): Promise<AddedFile[]> {
   let count = 0;
+  const files = new Map<string, AddedFile>();
   const hint = "build the tar with relative member names (e.g. tar -C rootfs -cf app.tar .) and without .. components";
   try {
     await readTar(once(tar), async (e) => {
@@ -65,6 +81,12 @@ async function checkMembers(file: string, tar: Uint8Array): Promise<void> {
         const badLink = unsafeName(e.linkname);
         if (badLink) throw new CheckFailedError(`--add ${file}: hard link ${JSON.stringify(e.name)} → ${JSON.stringify(e.linkname)} ${badLink}; refusing to put it in the image`, { hint });
       }
+      const path = normaliseMemberPath(e.name, `--add ${file}`);
+      // A hard link is its target's bytes under another name.
+      const target = e.type === "hardlink" && e.linkname !== undefined ? files.get(normaliseMemberPath(e.linkname, `--add ${file}`)) : undefined;
+      if (e.type === "file") files.set(path, { path, ...(await fileHashes(e.body)) });
+      else if (target) files.set(path, { ...target, path });
+      else files.delete(path);
     });
   } catch (e) {
     // Exit 1 like the member checks above: README promises `image` refuses an unsafe --add tar.
@@ -72,6 +94,17 @@ async function checkMembers(file: string, tar: Uint8Array): Promise<void> {
     throw e;
   }
   if (count === 0) throw new CheckFailedError(`--add ${file} is not a tar archive, or an empty one`, { hint: "give a tar (or tar.gz) of the files to add" });
+  return [...files.values()].sort((a, b) => comparePaths(a.path, b.path));
+}
+
+async function fileHashes(body: AsyncIterable<Uint8Array>): Promise<{ sha1: string; sha256: string }> {
+  const sha1 = createHash("sha1");
+  const sha256 = createHash("sha256");
+  for await (const chunk of body) {
+    sha1.update(chunk);
+    sha256.update(chunk);
+  }
+  return { sha1: sha1.digest("hex"), sha256: sha256.digest("hex") };
 }
 
 /** Why a member name is unsafe, or undefined when it is fine. */

@@ -1,10 +1,13 @@
 /**
- * The SPDX 2.3 JSON SBOM of one architecture's image: every locked Debian package (purl, the
- * .deb URL, its sha256, the license its copyright file declares), every regular file the
- * lock's derivations generate (SHA1 and SHA256, a comment naming the recipe and its inputs,
- * GENERATED_FROM the packages those inputs came from), and each --add layer. Everything in it
- * comes from the lock and the inputs, so it is byte-for-byte reproducible: the namespace and
- * the creation time derive from the lock's sha256 and sourceDateEpoch.
+ * The SPDX 2.3 JSON SBOM of one architecture's image, with the NTIA minimum elements. The
+ * document DESCRIBES one root package, the image (its manifest digest, a pkg:oci purl), which
+ * CONTAINS every locked Debian package (purl, the .deb URL, its sha256, the supplier its
+ * Maintainer names, the license its copyright file declares), every regular file the lock's
+ * derivations generate (SHA1 and SHA256, a comment naming the recipe and its inputs,
+ * GENERATED_FROM the packages those inputs came from), and each --add layer with its files.
+ * DEPENDS_ON edges are the lock's reason chains. Everything in it comes from the lock and the
+ * inputs, so it is byte-for-byte reproducible: the namespace derives from the lock's and the
+ * manifest's sha256, the creation time is the lock's sourceDateEpoch.
  */
 import { createHash } from "node:crypto";
 import type { LockedPackage, Lockfile } from "../model/lock.js";
@@ -12,6 +15,9 @@ import type { LayerNode } from "../model/layer.js";
 import type { DeclaredLicense, ExtractedLicense } from "./copyright.js";
 import { rfc3339 } from "./config.js";
 import { VERSION } from "../util/version.js";
+import { comparePaths } from "../util/byte-order.js";
+import { splitChain } from "../resolve/reason-chain.js";
+import { LockfileError } from "../model/errors.js";
 
 /** The purl distro qualifier of a suite: bookworm-updates → debian-12; unknown codenames stay as they are. */
 const CODENAMES: Record<string, string> = { buster: "debian-10", bullseye: "debian-11", bookworm: "debian-12", trixie: "debian-13", forky: "debian-14" };
@@ -35,6 +41,19 @@ export interface SbomAddedLayer {
   /** "sha256:…" of the file as given, and of its uncompressed tar. */
   fileDigest: string;
   diffId: string;
+  /** Its regular files, sorted by path bytes. */
+  files: ReadonlyArray<{ path: string; sha1: string; sha256: string }>;
+}
+
+/** The image the SBOM is about: its manifest is written before the SBOM, which points at it. */
+export interface SbomImage {
+  /** The purl name: lower-case, like a registry repository's last component. */
+  name: string;
+  /** "sha256:…" of the architecture's image manifest, and of its config (the image ID). */
+  manifestDigest: string;
+  configDigest: string;
+  /** The ref name or tag that names this architecture's image, when there is one. */
+  tag: string | undefined;
 }
 
 export interface SbomInput {
@@ -43,8 +62,11 @@ export interface SbomInput {
   /** Name of the lock file (for the document's name) and the sha256 hex of its bytes. */
   lockName: string;
   lockSha256: string;
+  image: SbomImage;
   /** Declared license per package, keyed by the package's .deb sha256. */
   licenses: ReadonlyMap<string, DeclaredLicense>;
+  /** SPDX supplier per package (supplierOf its control file), keyed by the package's .deb sha256. */
+  suppliers: ReadonlyMap<string, string>;
   /** The built layer's nodes, for the derived files' bytes and where their inputs came from. */
   nodes: readonly LayerNode[];
   added: readonly SbomAddedLayer[];
@@ -67,7 +89,89 @@ function spdxIds(): SpdxIds {
   };
 }
 
-const hex = (algo: "sha1" | "sha256", data: Uint8Array): string => createHash(algo).update(data).digest("hex");
+const hex = (algo: "sha1" | "sha256", data: Uint8Array | string): string => createHash(algo).update(data).digest("hex");
+const bare = (digest: string): string => digest.replace(/^sha256:/, "");
+
+type SpdxObject = Record<string, unknown>;
+interface Relationship {
+  spdxElementId: string;
+  relationshipType: "DESCRIBES" | "CONTAINS" | "DEPENDS_ON" | "GENERATED_FROM";
+  relatedSpdxElement: string;
+}
+const relate = (from: string, type: Relationship["relationshipType"], to: string): Relationship => ({ spdxElementId: from, relationshipType: type, relatedSpdxElement: to });
+
+/** `pkg:oci/NAME@sha256%3AHEX?arch=…&tag=…` (purl's oci type: the version is the manifest digest; qualifiers sorted). */
+function ociPurl(image: SbomImage, arch: string): string {
+  const tag = image.tag === undefined ? "" : `&tag=${purlEncode(image.tag)}`;
+  return `pkg:oci/${purlEncode(image.name)}@${purlEncode(image.manifestDigest)}?arch=${purlEncode(arch)}${tag}`;
+}
+
+/** The root: the image itself, identified by its manifest digest. */
+function imagePackage(id: string, image: SbomImage, arch: string, lockName: string): SpdxObject {
+  return {
+    SPDXID: id,
+    name: image.name,
+    versionInfo: image.manifestDigest,
+    supplier: "NOASSERTION",
+    downloadLocation: "NOASSERTION",
+    filesAnalyzed: false,
+    checksums: [{ algorithm: "SHA256", checksumValue: bare(image.manifestDigest) }],
+    licenseConcluded: "NOASSERTION",
+    licenseDeclared: "NOASSERTION",
+    copyrightText: "NOASSERTION",
+    externalRefs: [{ referenceCategory: "PACKAGE-MANAGER", referenceType: "purl", referenceLocator: ociPurl(image, arch) }],
+    primaryPackagePurpose: "CONTAINER",
+    comment: `The ${arch} image built by scratch-pkgs from ${lockName}: version and checksum are its OCI image manifest's, its image ID (config) is ${image.configDigest}`,
+  };
+}
+
+/** One locked Debian package; one field per fact, so that adding one is one line. */
+function debianPackage(id: string, p: LockedPackage, facts: { license: string; supplier: string }): SpdxObject {
+  return {
+    SPDXID: id,
+    name: p.name,
+    versionInfo: p.version,
+    supplier: facts.supplier,
+    downloadLocation: p.url,
+    filesAnalyzed: false,
+    checksums: [{ algorithm: "SHA256", checksumValue: p.sha256 }],
+    licenseConcluded: "NOASSERTION",
+    licenseDeclared: facts.license,
+    copyrightText: "NOASSERTION",
+    externalRefs: [{ referenceCategory: "PACKAGE-MANAGER", referenceType: "purl", referenceLocator: debPurl(p) }],
+    comment: `From ${p.source} ${p.suite}/${p.component}; in the lock because: ${p.reasons.join("; ")}`,
+  };
+}
+
+/**
+ * DEPENDS_ON edges exactly as the lock's reason chains walk them: "file set libc → libc6 →
+ * libgcc-s1" gives libc6 → libgcc-s1. Each distinct edge once, sorted by (dependent, dependency).
+ */
+export function dependencyEdges(packages: readonly Pick<LockedPackage, "name" | "reasons">[], where: string): Array<[from: string, to: string]> {
+  const names = new Set(packages.map((p) => p.name));
+  const edges = new Map<string, [string, string]>();
+  for (const p of packages) {
+    for (const chain of p.reasons) {
+      const steps = splitChain(chain).packages;
+      const last = steps[steps.length - 1];
+      if (last !== undefined && last !== p.name) throw new LockfileError(`${where}: ${p.name}'s reason ${JSON.stringify(chain)} ends at ${last}, not at ${p.name}`, { hint: "run scratch-pkgs lock again: the lock was edited or is damaged" });
+      for (const [i, from] of steps.entries()) {
+        const to = steps[i + 1];
+        if (to === undefined) break;
+        for (const n of [from, to]) {
+          if (!names.has(n)) throw new LockfileError(`${where}: ${p.name}'s reason ${JSON.stringify(chain)} names ${n}, which is not locked`, { hint: "run scratch-pkgs lock again: the lock was edited or is damaged" });
+        }
+        edges.set(`${from}\n${to}`, [from, to]);
+      }
+    }
+  }
+  return [...edges.values()].sort((a, b) => comparePaths(a[0], b[0]) || comparePaths(a[1], b[1]));
+}
+
+/** SPDX 2.3 §7.9: the SHA1 of the sorted SHA1s of the package's files. */
+function verificationCode(files: ReadonlyArray<{ sha1: string }>): string {
+  return hex("sha1", files.map((f) => f.sha1).sort().join(""));
+}
 
 /** The SPDX document as a plain object with a fixed key order. */
 export function buildSbom(input: SbomInput): Record<string, unknown> {
@@ -76,53 +180,27 @@ export function buildSbom(input: SbomInput): Record<string, unknown> {
   if (!locked) throw new Error(`buildSbom: the lock has no architecture ${arch}`);
   const ids = spdxIds();
   const extracted = new Map<string, ExtractedLicense>();
-  const relationships: Array<Record<string, string>> = [];
-  const describes: string[] = [];
+  const rootId = ids.take("Image", `${input.image.name}-${arch}`);
+  const contained: string[] = [];
+  const relationships: Relationship[] = [];
 
   const packageIds = new Map<string, string>();
-  const packages: Array<Record<string, unknown>> = [];
+  const packages: SpdxObject[] = [imagePackage(rootId, input.image, arch, input.lockName)];
   for (const p of locked.packages) {
     const id = ids.take("Package", `deb-${p.name}-${p.version}-${p.architecture}`);
     packageIds.set(p.name, id);
     const lic = input.licenses.get(p.sha256);
     for (const r of lic?.refs ?? []) if (!extracted.has(r.licenseId)) extracted.set(r.licenseId, r);
-    packages.push({
-      SPDXID: id,
-      name: p.name,
-      versionInfo: p.version,
-      downloadLocation: p.url,
-      filesAnalyzed: false,
-      checksums: [{ algorithm: "SHA256", checksumValue: p.sha256 }],
-      licenseConcluded: "NOASSERTION",
-      licenseDeclared: lic?.expression ?? "NOASSERTION",
-      copyrightText: "NOASSERTION",
-      externalRefs: [{ referenceCategory: "PACKAGE-MANAGER", referenceType: "purl", referenceLocator: debPurl(p) }],
-      comment: `From ${p.source} ${p.suite}/${p.component}; in the lock because: ${p.reasons.join("; ")}`,
-    });
-    describes.push(id);
+    packages.push(debianPackage(id, p, { license: lic?.expression ?? "NOASSERTION", supplier: input.suppliers.get(p.sha256) ?? "NOASSERTION" }));
+    contained.push(id);
   }
-  for (const a of input.added) {
-    const id = ids.take("Package", `added-${a.name}`);
-    const fileHex = a.fileDigest.replace(/^sha256:/, "");
-    packages.push({
-      SPDXID: id,
-      name: a.name,
-      versionInfo: a.diffId,
-      downloadLocation: "NOASSERTION",
-      filesAnalyzed: false,
-      checksums: [{ algorithm: "SHA256", checksumValue: fileHex }],
-      licenseConcluded: "NOASSERTION",
-      licenseDeclared: "NOASSERTION",
-      copyrightText: "NOASSERTION",
-      externalRefs: [{ referenceCategory: "PACKAGE-MANAGER", referenceType: "purl", referenceLocator: `pkg:generic/${purlEncode(a.name)}?checksum=sha256:${fileHex}` }],
-      comment: `Layer added with scratch-pkgs image --add ${a.name} (diff_id ${a.diffId})`,
-    });
-    describes.push(id);
+  for (const [from, to] of dependencyEdges(locked.packages, `${input.lockName} (${arch})`)) {
+    relationships.push(relate(packageIds.get(from)!, "DEPENDS_ON", packageIds.get(to)!));
   }
 
   // Derived regular files; their bytes are in the built layer, their record in the lock.
   const byPath = new Map(input.nodes.map((n) => [n.path, n]));
-  const files: Array<Record<string, unknown>> = [];
+  const files: SpdxObject[] = [];
   for (const d of locked.derivations) {
     const opts = Object.keys(d.options).sort().map((k) => `${k}=${String(d.options[k])}`).join(", ");
     const inputs = d.inputs.map((i) => `${i.path} (sha256 ${i.sha256})`).join("; ");
@@ -148,27 +226,63 @@ export function buildSbom(input: SbomInput): Record<string, unknown> {
         copyrightText: "NOASSERTION",
         comment: `Generated by scratch-pkgs recipe ${d.recipe} ${d.version}${opts ? ` (${opts})` : ""} from ${d.inputs.length ? inputs : "no inputs"}`,
       });
-      describes.push(id);
+      contained.push(id);
       for (const name of [...from].sort()) {
         const pid = packageIds.get(name);
-        if (pid) relationships.push({ spdxElementId: id, relationshipType: "GENERATED_FROM", relatedSpdxElement: pid });
+        if (pid) relationships.push(relate(id, "GENERATED_FROM", pid));
       }
     }
   }
 
-  const lockName = input.lockName;
-  const namespaceKey = input.added.length === 0 ? input.lockSha256 : createHash("sha256").update([input.lockSha256, ...input.added.map((a) => a.diffId)].join("\n")).digest("hex");
+  // Each --add layer: a package whose files are listed, hashed from its tar.
+  for (const a of input.added) {
+    const id = ids.take("Package", `added-${a.name}`);
+    const fileIds = a.files.map((f) => ids.take("File", `added-${a.name}-${f.path}`));
+    const fileHex = bare(a.fileDigest);
+    packages.push({
+      SPDXID: id,
+      name: a.name,
+      versionInfo: a.diffId,
+      supplier: "NOASSERTION",
+      downloadLocation: "NOASSERTION",
+      filesAnalyzed: a.files.length > 0,
+      ...(a.files.length > 0 ? { packageVerificationCode: { packageVerificationCodeValue: verificationCode(a.files) } } : {}),
+      checksums: [{ algorithm: "SHA256", checksumValue: fileHex }],
+      licenseConcluded: "NOASSERTION",
+      licenseDeclared: "NOASSERTION",
+      copyrightText: "NOASSERTION",
+      externalRefs: [{ referenceCategory: "PACKAGE-MANAGER", referenceType: "purl", referenceLocator: `pkg:generic/${purlEncode(a.name)}?checksum=sha256:${fileHex}` }],
+      ...(fileIds.length > 0 ? { hasFiles: fileIds } : {}),
+      comment: `Layer added with scratch-pkgs image --add ${a.name} (diff_id ${a.diffId}); its regular files are listed`,
+    });
+    contained.push(id);
+    for (const [i, f] of a.files.entries()) {
+      files.push({
+        SPDXID: fileIds[i],
+        fileName: `.${f.path}`,
+        checksums: [
+          { algorithm: "SHA1", checksumValue: f.sha1 },
+          { algorithm: "SHA256", checksumValue: f.sha256 },
+        ],
+        licenseConcluded: "NOASSERTION",
+        copyrightText: "NOASSERTION",
+      });
+      relationships.push(relate(id, "CONTAINS", fileIds[i]!));
+    }
+  }
+
   const doc: Record<string, unknown> = {
     spdxVersion: "SPDX-2.3",
     dataLicense: "CC0-1.0",
     SPDXID: "SPDXRef-DOCUMENT",
-    name: `scratch-pkgs image ${arch} from ${lockName} sha256:${input.lockSha256}`,
-    documentNamespace: `https://spdx.org/spdxdocs/scratch-pkgs-${arch}-${namespaceKey}`,
+    name: `scratch-pkgs image ${arch} from ${input.lockName} sha256:${input.lockSha256}`,
+    // Unique per document without randomness: the lock and the manifest determine every byte.
+    documentNamespace: `https://spdx.org/spdxdocs/scratch-pkgs/${arch}/${input.lockSha256}/${bare(input.image.manifestDigest)}`,
     creationInfo: { created: rfc3339(lock.sourceDateEpoch), creators: [`Tool: scratch-pkgs-${VERSION}`] },
-    documentDescribes: describes,
+    documentDescribes: [rootId],
     packages,
     files,
-    relationships: [...describes.map((id) => ({ spdxElementId: "SPDXRef-DOCUMENT", relationshipType: "DESCRIBES", relatedSpdxElement: id })), ...relationships],
+    relationships: [relate("SPDXRef-DOCUMENT", "DESCRIBES", rootId), ...contained.map((id) => relate(rootId, "CONTAINS", id)), ...relationships],
   };
   if (extracted.size > 0) {
     doc.hasExtractedLicensingInfos = [...extracted.values()].sort((a, b) => (a.licenseId < b.licenseId ? -1 : a.licenseId > b.licenseId ? 1 : 0)).map((e) => ({ licenseId: e.licenseId, name: e.name, extractedText: e.extractedText }));

@@ -42,6 +42,8 @@ export interface BuiltLayer {
    * the same pass as its members whether or not the layer takes it: the SBOM's licenses.
    */
   copyright: ReadonlyMap<string, Uint8Array>;
+  /** Each package's control file text, by package name, from the same pass: the SBOM's suppliers. */
+  control: ReadonlyMap<string, string>;
 }
 
 /** Where a Debian package keeps its copyright file (Debian Policy §12.5). */
@@ -101,10 +103,12 @@ export async function buildLayer(plan: LayerPlan, sources: LayerSources): Promis
   const tree = new LayerTree();
   const files: PackageFiles[] = [];
   const copyright = new Map<string, Uint8Array>();
+  const control = new Map<string, string>();
   for (const [i, pkg] of plan.packages.entries()) {
     const deb = debs[i]!;
     const own = deb.data.find((m) => m.type === "file" && m.path === copyrightPath(pkg.name));
     if (own?.content) copyright.set(pkg.name, own.content);
+    control.set(pkg.name, deb.control);
     const nodes = selectMembers(deb.data, takes[i]!, pkg);
     for (const n of nodes) tree.add(n);
     files.push({ name: pkg.name, control: deb.control, md5sums: deb.md5sums, files: nodes.filter((n) => n.type !== "dir").map((n) => n.path) });
@@ -135,5 +139,6 @@ export async function buildLayer(plan: LayerPlan, sources: LayerSources): Promis
     derivations,
     nodes: nodes.sort((a, b) => comparePaths(a.path, b.path)),
     copyright,
+    control,
   };
 }

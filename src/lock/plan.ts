@@ -6,6 +6,7 @@ import type { Manifest } from "../model/manifest.js";
 import type { PackageRequest, ResolvedPackage } from "../resolve/types.js";
 import { builtinFileSet, userFileSet, DEFAULT_EXCLUDE, WHOLE_PACKAGE, type FileSetPlan } from "../resolve/filesets.js";
 import type { SelectionRule } from "../model/lock.js";
+import { splitChain } from "../resolve/reason-chain.js";
 
 /** The set name under which whole `packages` entries are recorded. */
 export const WHOLE_PACKAGES_SET = "packages";
@@ -57,7 +58,7 @@ export function planRequests(manifest: Manifest): RequestGroup {
 export function selectionRules(pkg: ResolvedPackage, setOfReason: Map<string, FileSetPlan>): SelectionRule[] {
   const rules = new Map<string, SelectionRule>();
   for (const chain of pkg.reasons) {
-    const head = chain.split(" → ")[0]!;
+    const head = splitChain(chain).reason;
     const plan = setOfReason.get(head);
     if (!plan) continue;
     const direct = chain === head ? plan.packages.find((p) => p.name === pkg.record.name) : undefined;

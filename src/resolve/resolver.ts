@@ -38,6 +38,7 @@ import {
 import { compareVersions, isValidVersion } from "../debian/version.js";
 import type { DependencyPolicy, PackageRequest, ResolveResult, ResolvedPackage } from "./types.js";
 import type { Provider, Universe } from "./universe.js";
+import { CHAIN_ARROW, joinChain } from "./reason-chain.js";
 
 export interface ResolveOptions {
   /** name → version to keep when it is still available and satisfies (lock pins). */
@@ -53,8 +54,6 @@ interface Node {
 }
 
 type Outcome = { ok: PackageRecord } | { fail: string; conflict?: string };
-
-const ARROW = " → ";
 
 const relationsCache = new WeakMap<PackageRecord, Relation[][]>();
 
@@ -116,7 +115,7 @@ export function resolve(
   const skipped: Array<{ name: string; reason: string }> = [];
 
   const fail = (chain: string[], detail: string, hint: string): never => {
-    throw new ResolveError(`cannot resolve for ${arch}: ${[...chain, detail].join(ARROW)}`, { hint });
+    throw new ResolveError(`cannot resolve for ${arch}: ${[...chain, detail].join(CHAIN_ARROW)}`, { hint });
   };
 
   /** Request reason followed by the package names from the root to `name`. */
@@ -207,7 +206,7 @@ export function resolve(
     if (sel) {
       const want = rel.op !== undefined ? ` ${rel.op} ${rel.version}` : "";
       return {
-        fail: `${rel.name} ${sel.record.version} was already chosen for ${chainTo(rel.name).join(ARROW)}, and it does not satisfy${want}`,
+        fail: `${rel.name} ${sel.record.version} was already chosen for ${chainTo(rel.name).join(CHAIN_ARROW)}, and it does not satisfy${want}`,
         conflict: rel.name,
       };
     }
@@ -343,7 +342,7 @@ function collectReasons(
       }
     }
     for (const [name, path] of paths) {
-      reasons.get(name)!.add(path.length === 1 ? reason : [reason, ...path].join(ARROW));
+      reasons.get(name)!.add(path.length === 1 ? reason : joinChain(reason, path));
     }
   }
   return [...selected.values()]

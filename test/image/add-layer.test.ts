@@ -41,6 +41,28 @@ describe("loadAddedLayer", () => {
     expect(a.name).toBe("app.tar.gz");
   });
 
+  it("lists its regular files with sha1 and sha256, hard links as their target's bytes, the last member of a path winning", async () => {
+    const root = join(work, "files-root");
+    await mkdir(join(root, "bin"), { recursive: true });
+    await writeFile(join(root, "bin/b"), "bee\n");
+    await writeFile(join(root, "bin/a"), "old\n");
+    await must("ln", [join(root, "bin/b"), join(root, "bin/b-link")]);
+    await must("ln", ["-s", "b", join(root, "bin/sym")]);
+    const tar = join(work, "files.tar");
+    await must("tar", ["-C", root, "--sort=name", "-cf", tar, "./bin"]);
+    await writeFile(join(root, "bin/a"), "new\n");
+    await must("tar", ["-C", root, "-rf", tar, "./bin/a"]);
+    const hashes = async (text: string) => ({
+      sha1: (await must("sh", ["-c", `printf %s "$1" | sha1sum`, "sh", text])).split(/\s/)[0],
+      sha256: (await must("sh", ["-c", `printf %s "$1" | sha256sum`, "sh", text])).split(/\s/)[0],
+    });
+    expect((await loadAddedLayer(tar)).files).toEqual([
+      { path: "/bin/a", ...(await hashes("new\n")) },
+      { path: "/bin/b", ...(await hashes("bee\n")) },
+      { path: "/bin/b-link", ...(await hashes("bee\n")) },
+    ]);
+  });
+
   it("gzips a plain tar; the blob decompresses to it", async () => {
     const tar = join(work, "app.tar");
     const a = await loadAddedLayer(tar);

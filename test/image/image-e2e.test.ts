@@ -11,7 +11,8 @@ import { CheckFailedError, UsageError } from "../../src/model/errors.js";
 import type { Lockfile } from "../../src/model/lock.js";
 import { PROVENANCE_PATH } from "../../src/layer/provenance.js";
 import { parseProvenance } from "../../src/layer/provenance-read.js";
-import { readLock, rejection, removeDir } from "../lock/helpers.js";
+import { MAINTAINER, readLock, rejection, removeDir } from "../lock/helpers.js";
+import { Ajv } from "ajv";
 import { cleanEnv, compileCli, imageFixture, imageWith, must, run, type ImageFixture } from "./helpers.js";
 
 const hasSkopeo = existsSync("/usr/bin/skopeo");
@@ -170,35 +171,99 @@ describe("SBOM", () => {
     SPDXID: string;
     documentNamespace: string;
     creationInfo: { created: string; creators: string[] };
-    packages: Array<{ SPDXID: string; name: string; versionInfo: string; downloadLocation: string; checksums: Array<{ algorithm: string; checksumValue: string }>; licenseDeclared: string; externalRefs: Array<{ referenceCategory: string; referenceType: string; referenceLocator: string }> }>;
+    packages: Array<{ SPDXID: string; name: string; versionInfo: string; supplier: string; downloadLocation: string; filesAnalyzed: boolean; hasFiles?: string[]; packageVerificationCode?: { packageVerificationCodeValue: string }; checksums: Array<{ algorithm: string; checksumValue: string }>; licenseDeclared: string; externalRefs: Array<{ referenceCategory: string; referenceType: string; referenceLocator: string }> }>;
     files: Array<{ SPDXID: string; fileName: string; checksums: Array<{ algorithm: string; checksumValue: string }>; comment: string }>;
     relationships: Array<{ spdxElementId: string; relationshipType: string; relatedSpdxElement: string }>;
     documentDescribes: string[];
   }
+  const ARCHES = ["amd64", "arm64"];
   let docs: Record<string, Spdx>;
+  let texts: Record<string, string>;
   let bundleRoot: string;
+  /** Each architecture's image manifest digest, read from the layout's own index. */
+  let manifests: Record<string, string>;
+  const purl = (doc: Spdx, id: string) => doc.packages.find((p) => p.SPDXID === id)!.externalRefs.find((r) => r.referenceType === "purl")!.referenceLocator;
+  const related = (doc: Spdx, from: string, type: string) => doc.relationships.filter((r) => r.spdxElementId === from && r.relationshipType === type).map((r) => r.relatedSpdxElement);
 
   beforeAll(async () => {
     const dir = out("sbom");
-    await imageWith(f, { output: dir, sbom: join(dir + "-sbom-{arch}.json") });
-    docs = { amd64: json<Spdx>(await readFile(`${dir}-sbom-amd64.json`, "utf8")), arm64: json<Spdx>(await readFile(`${dir}-sbom-arm64.json`, "utf8")) };
+    await imageWith(f, { output: dir, add: [addTar], sbom: join(dir + "-sbom-{arch}.json") });
+    texts = Object.fromEntries(await Promise.all(ARCHES.map(async (a) => [a, await readFile(`${dir}-sbom-${a}.json`, "utf8")] as const)));
+    docs = Object.fromEntries(ARCHES.map((a) => [a, json<Spdx>(texts[a]!)]));
     bundleRoot = dir;
+    const index = json<IndexJson>(await readFile(join(dir, "index.json"), "utf8"));
+    manifests = {};
+    for (const m of index.manifests) {
+      const arch = m.annotations?.["org.opencontainers.image.ref.name"]?.match(/^latest-(.*)$/)?.[1];
+      if (arch) manifests[arch] = "sha256:" + sha256(readFileSync(join(dir, "blobs/sha256", m.digest.replace(/^sha256:/, ""))));
+    }
   });
 
-  it("lists every locked package with its purl, URL, sha256 and declared license", () => {
-    for (const arch of ["amd64", "arm64"]) {
+  it("is valid against the official SPDX 2.3 JSON schema", async () => {
+    // draft-07 schema: ajv's default class. Committed from spdx/spdx-spec (see README.md here).
+    const schema = json(await readFile(join(import.meta.dirname, "spdx-2.3.schema.json"), "utf8"));
+    const validate = new Ajv({ allErrors: true }).compile(schema);
+    for (const arch of ARCHES) {
+      expect(validate(docs[arch]), `${arch}: ${JSON.stringify(validate.errors)}`).toBe(true);
+    }
+  });
+
+  it("has the NTIA minimum elements for every component", () => {
+    for (const arch of ARCHES) {
+      const doc = docs[arch]!;
+      // Author of the SBOM data and its timestamp.
+      expect(doc.creationInfo.creators).toEqual([expect.stringMatching(/^Tool: scratch-pkgs-\S+$/)]);
+      expect(doc.creationInfo.created).toBe(created);
+      for (const p of doc.packages) {
+        // Supplier, component name, version, another unique identifier (the purl).
+        expect(p.supplier, p.name).toMatch(/^(Organization: .+|NOASSERTION)$/);
+        expect(p.name).not.toBe("");
+        expect(p.versionInfo).not.toBe("");
+        expect(p.externalRefs.filter((r) => r.referenceCategory === "PACKAGE-MANAGER" && r.referenceType === "purl"), p.name).toHaveLength(1);
+      }
+      // Dependency relationships: every package the resolver reached through another depends on something.
+      expect(doc.relationships.filter((r) => r.relationshipType === "DEPENDS_ON").length).toBeGreaterThan(0);
+    }
+  });
+
+  it("has one root, the image, by its manifest digest and pkg:oci purl, containing everything else", () => {
+    for (const arch of ARCHES) {
+      const doc = docs[arch]!;
+      expect(doc.documentDescribes).toHaveLength(1);
+      const rootId = doc.documentDescribes[0]!;
+      expect(doc.relationships.filter((r) => r.relationshipType === "DESCRIBES")).toEqual([{ spdxElementId: "SPDXRef-DOCUMENT", relationshipType: "DESCRIBES", relatedSpdxElement: rootId }]);
+      const root = doc.packages[0]!;
+      expect(root.SPDXID).toBe(rootId);
+      expect(root.name).toBe("scratch");
+      expect(root.versionInfo).toBe(manifests[arch]);
+      expect(root.checksums).toEqual([{ algorithm: "SHA256", checksumValue: manifests[arch]!.slice(7) }]);
+      expect(purl(doc, rootId)).toBe(`pkg:oci/scratch@sha256%3A${manifests[arch]!.slice(7)}?arch=${arch}&tag=latest-${arch}`);
+      const debIds = doc.packages.filter((p) => p.externalRefs[0]!.referenceLocator.startsWith("pkg:deb/")).map((p) => p.SPDXID);
+      const addedId = doc.packages.find((p) => p.name === "app.tar")!.SPDXID;
+      const generated = doc.files.filter((x) => x.comment?.startsWith("Generated by")).map((x) => x.SPDXID);
+      expect(generated.length).toBeGreaterThan(0);
+      expect(related(doc, rootId, "CONTAINS")).toEqual([...debIds, ...generated, addedId]);
+    }
+  });
+
+  it("lists every locked package with its supplier, purl, URL, sha256 and declared license", () => {
+    for (const arch of ARCHES) {
       const doc = docs[arch]!;
       expect(doc.spdxVersion).toBe("SPDX-2.3");
       expect(doc.SPDXID).toBe("SPDXRef-DOCUMENT");
-      expect(doc.creationInfo.created).toBe(created);
       expect(doc.documentNamespace).toContain(lockSha);
+      expect(doc.documentNamespace).toContain(manifests[arch]!.slice(7));
       expect(doc.documentNamespace).toContain(arch);
       const locked = lock.architectures[arch]!.packages;
-      expect(doc.packages.map((p) => p.name)).toEqual(locked.map((p) => p.name));
-      for (const [i, p] of doc.packages.entries()) {
+      const debs = doc.packages.filter((p) => p.externalRefs[0]!.referenceLocator.startsWith("pkg:deb/"));
+      expect(debs.map((p) => p.name)).toEqual(locked.map((p) => p.name));
+      for (const [i, p] of debs.entries()) {
         const l = locked[i]!;
         expect(p.SPDXID).toMatch(/^SPDXRef-[A-Za-z0-9.-]+$/);
         expect(p.versionInfo).toBe(l.version);
+        // The fixture's Maintainer, "Name <email>", in SPDX's Organization form.
+        const [, name, email] = /^(.+) <(.+)>$/.exec(MAINTAINER)!;
+        expect(p.supplier).toBe(`Organization: ${name} (${email})`);
         expect(p.downloadLocation).toBe(l.url);
         expect(p.checksums).toEqual([{ algorithm: "SHA256", checksumValue: l.sha256 }]);
         // The fixture suite "stable" is no Debian codename: the distro qualifier is the suite.
@@ -206,18 +271,68 @@ describe("SBOM", () => {
         expect(p.externalRefs).toEqual([{ referenceCategory: "PACKAGE-MANAGER", referenceType: "purl", referenceLocator: `pkg:deb/debian/${enc(l.name)}@${enc(l.version)}?arch=${l.architecture}&distro=stable` }]);
         expect(p.licenseDeclared).toBe(p.name === "hello" ? "GPL-3.0-or-later" : "NOASSERTION");
       }
-      expect(new Set(doc.packages.map((p) => p.SPDXID)).size).toBe(doc.packages.length);
+      expect(new Set([...doc.packages, ...doc.files].map((p) => p.SPDXID)).size).toBe(doc.packages.length + doc.files.length);
     }
   });
 
+  it("has a DEPENDS_ON edge for each step of each reason chain in the lock, and no other", () => {
+    for (const arch of ARCHES) {
+      const doc = docs[arch]!;
+      const locked = lock.architectures[arch]!.packages;
+      const idOf = new Map(doc.packages.map((p) => [p.name, p.SPDXID]));
+      const want = new Set<string>();
+      for (const p of locked) {
+        for (const chain of p.reasons) {
+          const names = chain.split(" → ").slice(1);
+          for (let i = 0; i + 1 < names.length; i++) want.add(`${idOf.get(names[i]!)} ${idOf.get(names[i + 1]!)}`);
+        }
+      }
+      expect(want.size).toBeGreaterThan(0);
+      const got = doc.relationships.filter((r) => r.relationshipType === "DEPENDS_ON").map((r) => `${r.spdxElementId} ${r.relatedSpdxElement}`);
+      expect(new Set(got)).toEqual(want);
+      expect(got).toHaveLength(want.size);
+    }
+  });
+
+  it("lists the --add layer's files with their checksums", () => {
+    for (const arch of ARCHES) {
+      const doc = docs[arch]!;
+      const pkg = doc.packages.find((p) => p.name === "app.tar")!;
+      const app = doc.files.find((x) => x.fileName === "./usr/local/bin/app")!;
+      expect(app.checksums).toEqual([
+        { algorithm: "SHA1", checksumValue: sha1("#!/app\n") },
+        { algorithm: "SHA256", checksumValue: sha256("#!/app\n") },
+      ]);
+      expect(pkg.filesAnalyzed).toBe(true);
+      expect(pkg.hasFiles).toEqual([app.SPDXID]);
+      expect(related(doc, pkg.SPDXID, "CONTAINS")).toEqual([app.SPDXID]);
+      // SPDX 2.3 §7.9 with one file: the SHA1 of that file's SHA1.
+      expect(pkg.packageVerificationCode).toEqual({ packageVerificationCodeValue: sha1(sha1("#!/app\n")) });
+    }
+  });
+
+  it("is the same bytes when made again from the same inputs elsewhere", async () => {
+    const dir = out("sbom-again");
+    await imageWith(f, { output: dir, add: [addTar], sbom: join(dir + "-sbom-{arch}.json") });
+    for (const arch of ARCHES) expect(await readFile(`${dir}-sbom-${arch}.json`, "utf8")).toBe(texts[arch]);
+  });
+
+  it("names a docker-archive's image by its RepoTag and the manifest it has in an OCI layout", async () => {
+    const tar = out("sbom.tar");
+    const sbomFile = `${tar}.spdx.json`;
+    await imageWith(f, { output: tar, arches: ["arm64"], add: [addTar], tag: "example/app:1.0", sbom: sbomFile });
+    const doc = json<Spdx>(await readFile(sbomFile, "utf8"));
+    expect(purl(doc, doc.documentDescribes[0]!)).toBe(`pkg:oci/app@sha256%3A${manifests.arm64!.slice(7)}?arch=arm64&tag=1.0`);
+  });
+
   it.skipIf(!canUmoci)("lists every generated regular file with checksums of the bytes in the image", async () => {
-    for (const arch of ["amd64", "arm64"]) {
+    for (const arch of ARCHES) {
       const doc = docs[arch]!;
       const bundle = `${bundleRoot}-bundle-${arch}`;
       await must("umoci", ["unpack", "--image", `${bundleRoot}:latest-${arch}`, bundle]);
       const want = lock.architectures[arch]!.derivations.flatMap((d) => d.outputs.filter((o) => o.type === "file").map((o) => ({ ...o, recipe: d.recipe })));
       expect(want.length).toBeGreaterThan(0);
-      expect(doc.files.map((x) => x.fileName).sort()).toEqual(want.map((w) => "." + w.path).sort());
+      expect(doc.files.filter((x) => x.comment?.startsWith("Generated by")).map((x) => x.fileName).sort()).toEqual(want.map((w) => "." + w.path).sort());
       for (const w of want) {
         const file = doc.files.find((x) => x.fileName === "." + w.path)!;
         const bytes = await readFile(join(bundle, "rootfs", w.path));
@@ -226,7 +341,7 @@ describe("SBOM", () => {
           { algorithm: "SHA256", checksumValue: w.sha256 },
         ]);
         expect(file.comment).toContain(`recipe ${w.recipe}`);
-        expect(doc.relationships).toContainEqual({ spdxElementId: "SPDXRef-DOCUMENT", relationshipType: "DESCRIBES", relatedSpdxElement: file.SPDXID });
+        expect(doc.relationships).toContainEqual({ spdxElementId: doc.documentDescribes[0], relationshipType: "CONTAINS", relatedSpdxElement: file.SPDXID });
       }
       // The CA bundle is generated from ca-certificates' files.
       const bundleFile = doc.files.find((x) => x.fileName === "./etc/ssl/certs/ca-certificates.crt")!;

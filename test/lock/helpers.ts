@@ -58,7 +58,7 @@ export async function sha256File(path: string): Promise<string> {
 
 // ---------------------------------------------------------------- the packages
 
-const MAINTAINER = "Fixture Maintainers <fixture@test.invalid>";
+export const MAINTAINER = "Fixture Maintainers <fixture@test.invalid>";
 const TRIPLET: Record<string, string> = { amd64: "x86_64-linux-gnu", arm64: "aarch64-linux-gnu" };
 export const ARCHES = ["amd64", "arm64"] as const;
 
