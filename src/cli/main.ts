@@ -4,7 +4,7 @@
  * bin.ts is the only executable that runs it.
  */
 import yargs from "yargs";
-import { EXIT, UsageError } from "../model/errors.js";
+import { UsageError } from "../model/errors.js";
 import { Output } from "./output.js";
 import { lockCommand } from "./commands/lock.js";
 import { whyCommand } from "./commands/why.js";

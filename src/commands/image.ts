@@ -6,7 +6,6 @@
  */
 import { basename } from "node:path";
 import { parseLockfile, readLockfileBytes } from "../lockfile/read.js";
-import type { Lockfile, LockedPackage } from "../model/lock.js";
 import type { Fetcher } from "../fetch/fetcher.js";
 import type { ContentCache } from "../fetch/cache.js";
 import { mirrorsFor } from "../sources/mirrors.js";
