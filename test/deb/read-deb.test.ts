@@ -5,7 +5,7 @@ import { chmodSync, linkSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symli
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { DebFormatError, readDeb } from "../../src/deb/read-deb.js";
+import { readDeb } from "../../src/deb/read-deb.js";
 import type { NodeType } from "../../src/model/layer.js";
 import { buildAr } from "../fixtures/ar.js";
 import {
@@ -79,19 +79,6 @@ function spec(data: DataCompression, control: ControlCompression): DebSpec {
     controlCompression: control,
     extraControlFiles: { conffiles: "/etc/hello.conf\n", postinst: "#!/bin/sh\nexit 0\n" },
   };
-}
-
-async function refusal(path: string, label = "bad.deb"): Promise<DebFormatError> {
-  const e = await readDeb(path, { label }).then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  expect(e).toBeInstanceOf(DebFormatError);
-  const err = e as DebFormatError;
-  expect(err.message).toContain(label);
-  expect(err.exitCode).toBe(1);
-  expect(err.kind).toBe("deb");
-  return err;
 }
 
 describe.skipIf(skipReason !== undefined)("readDeb agrees with dpkg-deb", () => {
