@@ -6,8 +6,8 @@
  * package ships (not libssl3), so a layer with only the libraries trusts nothing unless
  * SSL_CERT_FILE is set — and a layer used from a Dockerfile or rules_oci has no such variable.
  *
- * We add the same two links, with the same absolute targets as openssl 3.0 (bookworm) and
- * 3.5 (trixie) write them, when the layer holds libssl or libcrypto and what they point to:
+ * We add the same two links, with the absolute targets bookworm's openssl 3.0 ships, when the
+ * layer holds libssl or libcrypto and what they point to:
  *   /usr/lib/ssl/certs    → /etc/ssl/certs                        (the hashed directory)
  *   /usr/lib/ssl/cert.pem → /etc/ssl/certs/ca-certificates.crt    (the bundle)
  * openssl's other links (openssl.cnf, private) are left out: a missing config file is not an
@@ -24,7 +24,7 @@ import { OPENSSL_PATHS_RECIPE as RECIPE } from "../model/builtin-file-sets.js";
 export const OPENSSL_PATHS_RECIPE = RECIPE;
 const OPENSSL_PATHS_VERSION = "1";
 
-export const OPENSSL_DIR = "/usr/lib/ssl";
+const OPENSSL_DIR = "/usr/lib/ssl";
 const CERT_DIR = "/etc/ssl/certs";
 
 /** libssl.so.<soname> or libcrypto.so.<soname> (any SONAME: 1.1, 3, …), anywhere in the layer. */
