@@ -7,6 +7,7 @@ import { usrMergeLinks, USR_MERGE_RECIPE } from "../derive/usr-merge.js";
 import { baseFiles, BASE_FILES_RECIPE } from "../derive/base-files.js";
 import { caCertificates, CA_CERTIFICATES_RECIPE } from "../derive/ca-certificates.js";
 import { timezone, TIMEZONE_RECIPE } from "../derive/timezone.js";
+import { opensslPaths, OPENSSL_PATHS_RECIPE } from "../derive/openssl-paths.js";
 import { dpkgStatus, DPKG_STATUS_RECIPE, type DpkgStatusPackage } from "../derive/dpkg-status.js";
 import { LockfileError } from "../model/errors.js";
 import { BUILTIN_FILE_SETS, builtinFileSetSpec } from "../model/builtin-file-sets.js";
@@ -27,6 +28,8 @@ export function runDerivation(step: DerivationStep, input: DerivationInput, pack
       return baseFiles(input, {});
     case CA_CERTIFICATES_RECIPE:
       return caCertificates(input, { links: o.links !== false });
+    case OPENSSL_PATHS_RECIPE:
+      return opensslPaths(input, {});
     case TIMEZONE_RECIPE:
       return timezone(input, { timezone: String(o.timezone ?? "UTC") });
     case DPKG_STATUS_RECIPE:
@@ -42,8 +45,7 @@ export function derivationSteps(opts: { arch: string; fileSets: ReadonlyArray<{ 
   // The built-in sets' own derivations, in the table's (sorted) order.
   for (const name of BUILTIN_FILE_SETS) {
     const set = opts.fileSets.find((s) => s.name === name);
-    const derivation = builtinFileSetSpec(name)!.derivation;
-    if (set && derivation) steps.push({ recipe: derivation.recipe, options: derivation.options(set) });
+    if (set) for (const d of builtinFileSetSpec(name)!.derivations) steps.push({ recipe: d.recipe, options: d.options(set) });
   }
   if (opts.dpkgStatus) steps.push({ recipe: DPKG_STATUS_RECIPE, options: {} });
   return steps;

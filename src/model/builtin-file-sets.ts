@@ -30,13 +30,18 @@ export interface BuiltinFileSetSpec {
   followDependencies: boolean;
   /** The options the set takes in scratch.json ("fileSets": {"tzdata": {"timezone": …}}). */
   options: readonly string[];
-  /** The derivation recipe the set adds to the layer, and its lock options from the set's. */
-  derivation?: { recipe: string; options(set: { timezone?: string }): Record<string, string | number | boolean> };
+  /** The derivation recipes the set adds to the layer, in order, each with its lock options from the set's. */
+  derivations: readonly SetDerivation[];
+}
+
+export interface SetDerivation {
+  recipe: string;
+  options(set: { timezone?: string }): Record<string, string | number | boolean>;
 }
 
 const LIBC_INCLUDE = ["/lib/**", "/lib64/**", "/lib32/**", "/usr/lib/**", "/usr/lib64/**", "/usr/lib32/**"];
 
-/** Keys in byte order: derivations run in this order (base, ca-certs, tzdata). */
+/** Keys in byte order: derivations run in this order (base, ca-certs, tzdata), each set's in its list's. */
 export const BUILTIN_FILE_SET_TABLE = {
   base: {
     packages: [
@@ -45,24 +50,29 @@ export const BUILTIN_FILE_SET_TABLE = {
     ],
     followDependencies: false,
     options: [],
-    derivation: { recipe: "base", options: () => ({}) },
+    derivations: [{ recipe: "base", options: () => ({}) }],
   },
   "ca-certs": {
     packages: [{ name: "ca-certificates", include: ["/usr/share/ca-certificates/**"], exclude: DEFAULT_EXCLUDE }],
     followDependencies: false,
     options: [],
-    derivation: { recipe: "ca-certificates", options: () => ({ links: true }) },
+    // openssl-paths: OpenSSL's default CA paths (/usr/lib/ssl/…) when the layer has libssl or libcrypto.
+    derivations: [
+      { recipe: "ca-certificates", options: () => ({ links: true }) },
+      { recipe: "openssl-paths", options: () => ({}) },
+    ],
   },
   libc: {
     packages: [{ name: "libc6", include: LIBC_INCLUDE, exclude: DEFAULT_EXCLUDE }],
     followDependencies: true,
     options: [],
+    derivations: [],
   },
   tzdata: {
     packages: [{ name: "tzdata", include: ["/usr/share/zoneinfo/**"], exclude: DEFAULT_EXCLUDE }],
     followDependencies: false,
     options: ["timezone"],
-    derivation: { recipe: "tzdata", options: (set) => ({ timezone: set.timezone ?? "UTC" }) },
+    derivations: [{ recipe: "tzdata", options: (set) => ({ timezone: set.timezone ?? "UTC" }) }],
   },
 } as const satisfies Record<string, BuiltinFileSetSpec>;
 
@@ -75,6 +85,7 @@ export function builtinFileSetSpec(name: string): BuiltinFileSetSpec | undefined
 }
 
 /** The recipe names of the sets' derivations, for the recipes and for what the image infers. */
-export const BASE_RECIPE = BUILTIN_FILE_SET_TABLE.base.derivation.recipe;
-export const CA_CERTS_RECIPE = BUILTIN_FILE_SET_TABLE["ca-certs"].derivation.recipe;
-export const TZDATA_RECIPE = BUILTIN_FILE_SET_TABLE.tzdata.derivation.recipe;
+export const BASE_RECIPE = BUILTIN_FILE_SET_TABLE.base.derivations[0].recipe;
+export const CA_CERTS_RECIPE = BUILTIN_FILE_SET_TABLE["ca-certs"].derivations[0].recipe;
+export const OPENSSL_PATHS_RECIPE = BUILTIN_FILE_SET_TABLE["ca-certs"].derivations[1].recipe;
+export const TZDATA_RECIPE = BUILTIN_FILE_SET_TABLE.tzdata.derivations[0].recipe;

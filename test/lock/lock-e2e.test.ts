@@ -94,8 +94,8 @@ function output(d: LockedDerivation, path: string): LockedDerivation["outputs"][
 function expectDerivations(lock: Lockfile, arch: string, policy: "none" | "closure"): void {
   const locked = lock.architectures[arch]!;
   const d = locked.derivations;
-  expect(d.map((x) => x.recipe)).toEqual(["usr-merge", "base", "ca-certificates", "tzdata", "dpkg-status"]);
-  const [usr, base, ca, tz, status] = d as [LockedDerivation, LockedDerivation, LockedDerivation, LockedDerivation, LockedDerivation];
+  expect(d.map((x) => x.recipe)).toEqual(["usr-merge", "base", "ca-certificates", "openssl-paths", "tzdata", "dpkg-status"]);
+  const [usr, base, ca, ssl, tz, status] = d as [LockedDerivation, LockedDerivation, LockedDerivation, LockedDerivation, LockedDerivation, LockedDerivation];
   for (const x of d) expect(x.version).toMatch(/^\S+$/);
 
   // hello ships /usr/bin/hello and nothing ships /bin: the merged-/usr link; libc6's real /lib stays.
@@ -120,6 +120,9 @@ function expectDerivations(lock: Lockfile, arch: string, policy: "none" | "closu
     expect(output(ca, `/etc/ssl/certs/${pem}`)).toMatchObject({ type: "symlink", sha256: sha256(certPath(c.name)) });
     if (hasOpenssl()) expect(output(ca, `/etc/ssl/certs/${subjectHash(c.pem)}.0`)).toMatchObject({ type: "symlink", sha256: sha256(pem) });
   }
+
+  // No libssl or libcrypto in this layer: OpenSSL's default-path links are not added.
+  expect(ssl).toMatchObject({ options: {}, inputs: [], outputs: [] });
 
   expect(tz.options).toEqual({ timezone: "UTC" });
   expect(tz.inputs).toEqual([

@@ -96,7 +96,7 @@ describe("lock from the recorded bookworm-updates snapshot", () => {
     expect(stanza).toEqual([ca.version, String(ca.size), ca.sha256]);
     // Only what the file set names: no dependencies under policy none.
     expect(l.architectures.amd64!.packages.map((p) => p.name)).toEqual(["ca-certificates"]);
-    expect(l.architectures.amd64!.derivations.map((d) => d.recipe)).toEqual(["usr-merge", "ca-certificates", "dpkg-status"]);
+    expect(l.architectures.amd64!.derivations.map((d) => d.recipe)).toEqual(["usr-merge", "ca-certificates", "openssl-paths", "dpkg-status"]);
     expect(l.sourceDateEpoch).toBe(Math.floor(Date.parse(suite.date) / 1000));
   });
 

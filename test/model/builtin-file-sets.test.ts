@@ -5,6 +5,7 @@ import { builtinFileSet } from "../../src/resolve/filesets.js";
 import { BASE_FILES_RECIPE } from "../../src/derive/base-files.js";
 import { CA_CERTIFICATES_RECIPE } from "../../src/derive/ca-certificates.js";
 import { TIMEZONE_RECIPE } from "../../src/derive/timezone.js";
+import { OPENSSL_PATHS_RECIPE } from "../../src/derive/openssl-paths.js";
 
 describe("the built-in file set table", () => {
   it("names the sets in byte order", () => {
@@ -25,6 +26,7 @@ describe("the built-in file set table", () => {
       { recipe: "usr-merge", options: { arch: "amd64" } },
       { recipe: BASE_FILES_RECIPE, options: {} },
       { recipe: CA_CERTIFICATES_RECIPE, options: { links: true } },
+      { recipe: OPENSSL_PATHS_RECIPE, options: {} },
       { recipe: TIMEZONE_RECIPE, options: { timezone: "Europe/Paris" } },
       { recipe: "dpkg-status", options: {} },
     ]);
