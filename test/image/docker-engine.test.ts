@@ -1,152 +1,44 @@
 /**
- * The docker-archive that `image --output FILE.tar` writes, checked by a real Docker engine: a
- * private dockerd (vfs storage, no networking) loads the committed example lock's amd64 image
- * plus a layer holding the gcc-built probe program, reports the IDs and config the lock implies, runs
- * the program as the nonroot user, and saves the same layers back. The lock's packages come
- * from the repository's recorded snapshots through file: mirrors, so nothing touches the network.
- * Expected values come from the lock, from files hashed here, and from Node's own time zone data.
- * Skips, saying why, without /usr/sbin/dockerd or root (or on a host that cannot run amd64).
+ * What a real Docker engine makes of what we build, on a private dockerd (vfs storage, no
+ * networking; see docker-daemon.ts). The committed example lock's amd64 packages come from the
+ * repository's recorded snapshots through file: mirrors, so nothing touches the network.
+ *
+ * - The docker-archive that `image --output FILE.tar` writes, plus a layer holding the gcc-built
+ *   probe program: `docker load` reports the IDs and config the lock implies, `docker run` runs
+ *   the program as the nonroot user, and `docker save` gives back the same layers.
+ * - The layer tar that `layer --output` writes, used from a Dockerfile (`FROM scratch`,
+ *   `ADD layer.tar /`, `COPY` the program) with the classic builder: the program runs, and the
+ *   container's filesystem (`docker export`) holds every entry of the layer with its mode, owner,
+ *   link target and bytes.
+ *
+ * Expected values come from the lock, from files hashed or unpacked here with GNU tar, and from
+ * Node's own time zone data. Skips, saying why, without /usr/sbin/dockerd or root (or on a host
+ * that cannot run amd64).
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { createHash } from "node:crypto";
-import { closeSync, createReadStream, existsSync, openSync, readFileSync } from "node:fs";
-import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
+import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Lockfile } from "../../src/model/lock.js";
-import { compileProbe, parseProbeOutput, PROBE_EPOCHS, PROBE_ZONE, type ProbeOutput, type ProbeTime } from "../fixtures/probe-program.js";
-import { cleanEnv, compileCli, must, run } from "./helpers.js";
+import { parseProbeOutput, PROBE_ZONE } from "../fixtures/probe-program.js";
+import { readDiskTree, type DiskEntry } from "../layer/helpers.js";
+import { Daemon, dockerSkipReason } from "./docker-daemon.js";
+import { cleanEnv, compileCli, must } from "./helpers.js";
+import { APP, buildProbeTar, bundleCertificates, expectedOutput, ROOT, sha256File, snapshotMirrorArgs } from "./probe-image.js";
 
-const ROOT = resolve(import.meta.dirname, "../..");
-const DOCKERD = "/usr/sbin/dockerd";
 const TAG = "scratch-pkgs-test/docker-engine";
-const APP = "/usr/local/bin/app";
-function skipReason(): string | undefined {
-  if (!existsSync(DOCKERD)) return `${DOCKERD} is missing (apt-get install docker.io)`;
-  if (process.getuid?.() !== 0) return "dockerd needs root";
-  if (process.arch !== "x64") return `the host is ${process.arch}; the test builds and runs an amd64 program`;
-  return undefined;
-}
-
-const skip = skipReason();
+const BUILT = "scratch-pkgs-test/dockerfile";
+const skip = dockerSkipReason();
 if (skip) console.log(`docker engine test skipped: ${skip}`);
 
 const json = <T>(s: string): T => JSON.parse(s) as T;
-
-function sha256File(file: string): Promise<string> {
-  return new Promise((ok, fail) => {
-    const h = createHash("sha256");
-    createReadStream(file)
-      .on("data", (c) => h.update(c))
-      .on("error", fail)
-      .on("end", () => ok(h.digest("hex")));
-  });
-}
-
-/** A private Docker daemon: its own data root, exec root and socket; stopped and removed by stop(). */
-class Daemon {
-  private proc: ChildProcess | undefined;
-  private exited: Promise<void> | undefined;
-  readonly sock: string;
-  readonly log: string;
-  private readonly env: NodeJS.ProcessEnv;
-
-  // Unix socket paths are limited to ~108 bytes, and containerd puts its sockets under the exec root.
-  constructor(readonly dir: string) {
-    this.sock = join(dir, "d.sock");
-    this.log = join(dir, "dockerd.log");
-    this.env = cleanEnv({ DOCKER_CONFIG: join(dir, "client") });
-    delete this.env.DOCKER_HOST;
-    delete this.env.DOCKER_CONTEXT;
-  }
-
-  async start(): Promise<void> {
-    const fd = openSync(this.log, "a");
-    const args = ["--data-root", join(this.dir, "r"), "--exec-root", join(this.dir, "x"), "--pidfile", join(this.dir, "pid"), "-H", `unix://${this.sock}`];
-    args.push("--storage-driver", "vfs", "--iptables=false", "--ip6tables=false", "--bridge=none", "--ip-masq=false");
-    const proc = spawn(DOCKERD, args, { stdio: ["ignore", fd, fd], env: this.env });
-    closeSync(fd);
-    this.proc = proc;
-    let gone = false;
-    this.exited = new Promise((ok) => proc.once("exit", () => ((gone = true), ok())));
-    proc.once("error", () => (gone = true));
-    const deadline = Date.now() + 20_000;
-    for (;;) {
-      if (gone) throw new Error(`dockerd exited during start-up:\n${readFileSync(this.log, "utf8")}`);
-      if ((await this.docker(["version"])).code === 0) return;
-      if (Date.now() > deadline) throw new Error(`dockerd did not answer on ${this.sock} within 20 s:\n${readFileSync(this.log, "utf8")}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-
-  docker(args: string[]): ReturnType<typeof run> {
-    return run("docker", ["-H", `unix://${this.sock}`, ...args], { env: this.env });
-  }
-
-  async must(args: string[]): Promise<string> {
-    const r = await this.docker(args);
-    if (r.code !== 0) throw new Error(`docker ${args.join(" ")} exited ${r.code}:\n${r.stderr}${r.stdout}`);
-    return r.stdout;
-  }
-
-  /** SIGTERM, wait for dockerd (which stops its containerd) to exit, then remove every file it made. */
-  async stop(): Promise<void> {
-    const proc = this.proc;
-    if (proc && proc.exitCode === null && proc.signalCode === null) {
-      const containerdPid = readPid(join(this.dir, "x", "containerd", "containerd.pid"));
-      proc.kill("SIGTERM");
-      const timeout = new Promise<"timeout">((r) => setTimeout(() => r("timeout"), 20_000).unref());
-      if ((await Promise.race([this.exited, timeout])) === "timeout") {
-        proc.kill("SIGKILL");
-        await this.exited;
-      }
-      if (containerdPid !== undefined) await waitGone(containerdPid);
-    }
-    await rm(this.dir, { recursive: true, force: true });
-  }
-}
-
-/** A process by pid and start time: the test suite spawns thousands of processes, so pids are reused. */
-interface ProcessId {
-  pid: number;
-  started: string;
-}
-
-/** Field 22 of /proc/PID/stat (start time in clock ticks), after the parenthesised command name. */
-function startTime(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
-  } catch {
-    return undefined;
-  }
-}
-
-function readPid(file: string): ProcessId | undefined {
-  try {
-    const pid = Number(readFileSync(file, "utf8").trim());
-    const started = Number.isInteger(pid) && pid > 0 ? startTime(pid) : undefined;
-    return started !== undefined ? { pid, started } : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Waits for that very process to end; only it (same pid and start time) is ever killed. */
-async function waitGone(p: ProcessId): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    if (startTime(p.pid) !== p.started) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  if (startTime(p.pid) === p.started) process.kill(p.pid, "SIGKILL");
-}
 
 let work: string;
 let daemon: Daemon | undefined;
 let lock: Lockfile;
 let archive: string;
-let appTar: string;
+let app: { binary: string; tar: string };
+let layerTar: string;
 let bundleCerts: number;
 let unpacked: string;
 let manifest: DockerManifest;
@@ -163,29 +55,23 @@ beforeAll(async () => {
   lock = json<Lockfile>(await readFile(join(ROOT, "scratch.lock"), "utf8"));
   // A short private dir for the daemon: its sockets must fit a sun_path.
   daemon = new Daemon(await mkdtemp("/tmp/spd-"));
+  const [cli, built] = await Promise.all([compileCli(join(work, "cli")), buildProbeTar(work), daemon.start()]);
+  app = built;
 
-  const buildApp = async (): Promise<void> => {
-    const root = join(work, "app-root");
-    await mkdir(join(root, "usr/local/bin"), { recursive: true });
-    await compileProbe(join(root, APP));
-    appTar = join(work, "app.tar");
-    await must("tar", ["-C", root, "--sort=name", "--owner=0", "--group=0", "--numeric-owner", "--mtime=@0", "-cf", appTar, "usr"]);
-  };
-  const [cli] = await Promise.all([compileCli(join(work, "cli")), buildApp(), daemon.start()]);
-
+  // One after the other: the second reads what the first left in the cache.
+  const common = ["--lockfile", join(ROOT, "scratch.lock"), "--arch", "amd64", ...snapshotMirrorArgs(), "--cache", join(work, "cache"), "--quiet"];
   archive = join(work, "image.tar");
-  const args = [cli, "image", "--lockfile", join(ROOT, "scratch.lock"), "--output", archive, "--arch", "amd64", "--add", appTar, "--entrypoint", JSON.stringify([APP]), "--tag", TAG];
-  args.push("--mirror", `debian=file://${ROOT}/snapshots/debian`, "--mirror", `debian-security=file://${ROOT}/snapshots/debian-security`, "--cache", join(work, "cache"), "--quiet");
-  await must(process.execPath, args, { cwd: work, env: cleanEnv() });
+  await must(process.execPath, [cli, "image", ...common, "--output", archive, "--add", app.tar, "--entrypoint", JSON.stringify([APP]), "--tag", TAG], { cwd: work, env: cleanEnv() });
+  layerTar = join(work, "layer.tar");
+  await must(process.execPath, [cli, "layer", ...common, "--output", layerTar], { cwd: work, env: cleanEnv() });
 
-  // The archive as files (GNU tar reads it), and the CA bundle as the lock layer carries it,
-  // for the count the program must print.
+  // The archive as files (GNU tar reads it), and the count of the CA bundle's certificates
+  // the program must print.
   unpacked = join(work, "archive");
   await mkdir(unpacked);
   await must("tar", ["-xf", archive, "-C", unpacked]);
   manifest = json<DockerManifest[]>(await readFile(join(unpacked, "manifest.json"), "utf8"))[0]!;
-  const bundle = await must("tar", ["-xOf", join(unpacked, manifest.Layers[0]!), "etc/ssl/certs/ca-certificates.crt"]);
-  bundleCerts = bundle.split("\n").filter((l) => l.includes("BEGIN CERTIFICATE")).length;
+  bundleCerts = await bundleCertificates(layerTar);
 }, 120_000);
 
 afterAll(async () => {
@@ -215,7 +101,7 @@ describe.skipIf(skip !== undefined)("docker engine: the docker-archive of the co
     expect(img!.RepoTags).toEqual([`${TAG}:latest`]);
     expect(img!.Architecture).toBe("amd64");
     expect(img!.Os).toBe("linux");
-    expect(img!.RootFS).toEqual({ Type: "layers", Layers: [lock.architectures.amd64!.layer.diffId, "sha256:" + (await sha256File(appTar))] });
+    expect(img!.RootFS).toEqual({ Type: "layers", Layers: [lock.architectures.amd64!.layer.diffId, "sha256:" + (await sha256File(app.tar))] });
     expect(img!.Config.User).toBe("65532:65532");
     expect(img!.Config.Entrypoint).toEqual([APP]);
     expect(img!.Config.Cmd ?? null).toBeNull();
@@ -253,28 +139,76 @@ describe.skipIf(skip !== undefined)("docker engine: the docker-archive of the co
     const [m] = json<DockerManifest[]>(await readFile(join(dir, "manifest.json"), "utf8"));
     expect("sha256:" + (await sha256File(join(dir, m!.Config)))).toBe(imageId);
     const layers = await Promise.all(m!.Layers.map(async (l) => "sha256:" + (await sha256File(join(dir, l)))));
-    expect(layers).toEqual([lock.architectures.amd64!.layer.diffId, "sha256:" + (await sha256File(appTar))]);
+    expect(layers).toEqual([lock.architectures.amd64!.layer.diffId, "sha256:" + (await sha256File(app.tar))]);
   });
 });
 
-/** What the probe prints as nonroot with `zone` at start, the wall-clock times computed with Node's (ICU's) zone data. */
-function expectedOutput(zone: string, certificates: number): ProbeOutput {
-  return { uid: 65532, gid: 65532, start: expectedTimes(zone), amsterdam: expectedTimes(PROBE_ZONE), certificates };
-}
+/** The Dockerfile the README shows: the layer unpacked by ADD, the program copied beside it. */
+const DOCKERFILE = `FROM scratch
+ADD layer.tar /
+COPY app ${APP}
+USER 65532:65532
+ENTRYPOINT ["${APP}"]
+`;
 
-function expectedTimes(zone: string): ProbeTime[] {
-  return PROBE_EPOCHS.map((epoch) => {
-    const parts = Object.fromEntries(
-      new Intl.DateTimeFormat("en-US", { timeZone: zone, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit", timeZoneName: "longOffset" })
-        .formatToParts(new Date(epoch * 1000))
-        .map((p) => [p.type, p.value]),
-    );
-    // "GMT+02:00" → "+0200"; plain "GMT" is UTC itself
-    const m = /^GMT(?:([+-])(\d\d):(\d\d))?$/.exec(parts.timeZoneName!);
-    if (!m) throw new Error(`unexpected offset ${parts.timeZoneName} for ${zone}`);
-    const offset = m[1] ? `${m[1]}${m[2]}${m[3]}` : "+0000";
-    const abbr = zone === "UTC" ? "UTC" : { "+0100": "CET", "+0200": "CEST" }[offset];
-    if (!abbr) throw new Error(`no abbreviation known for ${zone} at ${offset}`);
-    return { epoch, wall: `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute}:${parts.second}`, abbr, offset };
+describe.skipIf(skip !== undefined)("docker build: FROM scratch, ADD the lock's layer tar, COPY a program", () => {
+  let layer: Map<string, DiskEntry>;
+  let container: Map<string, DiskEntry>;
+
+  beforeAll(async () => {
+    const context = join(work, "context");
+    await mkdir(context);
+    await Promise.all([copyFile(layerTar, join(context, "layer.tar")), copyFile(app.binary, join(context, "app")), writeFile(join(context, "Dockerfile"), DOCKERFILE)]);
+    await chmod(join(context, "app"), 0o755); // COPY keeps the mode; not the test's umask
+    await daemon!.must(["build", "--network", "none", "--tag", BUILT, "."], context);
+
+    // Both trees as GNU tar unpacks them as root: owners and modes as each tar records them.
+    const exported = join(work, "exported.tar");
+    const id = (await daemon!.must(["create", BUILT])).trim();
+    await daemon!.must(["export", "--output", exported, id]);
+    await daemon!.must(["rm", id]);
+    const unpack = async (tar: string, into: string): Promise<Map<string, DiskEntry>> => {
+      await mkdir(into);
+      await must("tar", ["-x", "--numeric-owner", "-f", tar, "-C", into]);
+      return readDiskTree(into);
+    };
+    [layer, container] = await Promise.all([unpack(layerTar, join(work, "layer-tree")), unpack(exported, join(work, "container-tree"))]);
+  }, 60_000);
+
+  it("builds from the very layer the lock pins", async () => {
+    expect("sha256:" + (await sha256File(layerTar))).toBe(lock.architectures.amd64!.layer.diffId);
   });
-}
+
+  it("docker run --network none runs the program as 65532:65532, in UTC from /etc/localtime, with the layer's CA bundle", async () => {
+    const r = await daemon!.docker(["run", "--rm", "--network", "none", BUILT]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(parseProbeOutput(r.stdout)).toEqual(expectedOutput("UTC", bundleCerts));
+  });
+
+  it("the container holds every entry of the layer with its type, mode, owner, link target and bytes", () => {
+    // What a program in the container sees of each entry; mtimes are not compared.
+    const same = (a: DiskEntry, b: DiskEntry) =>
+      a.type === b.type && a.mode === b.mode && a.uid === b.uid && a.gid === b.gid && a.target === b.target && (a.content === undefined ? b.content === undefined : b.content !== undefined && a.content.equals(b.content));
+    expect(layer.size).toBeGreaterThan(500);
+    const differing = [...layer].filter(([path, e]) => {
+      const c = container.get(path);
+      return c === undefined || !same(c, e);
+    });
+    expect(differing.map(([path]) => path)).toEqual([]);
+  });
+
+  it("the nonroot home, /tmp, /etc/localtime, the loader link, the CA hash links and the bundle are there as Debian and distroless have them", () => {
+    expect(container.get("/home/nonroot")).toMatchObject({ type: "dir", mode: 0o700, uid: 65532, gid: 65532 });
+    expect(container.get("/tmp")).toMatchObject({ type: "dir", mode: 0o1777, uid: 0, gid: 0 });
+    expect(container.get("/etc/localtime")).toMatchObject({ type: "symlink", target: layer.get("/etc/localtime")!.target });
+    expect(layer.get("/etc/localtime")!.target).toMatch(/\/zoneinfo\/UTC$/);
+    expect(container.get("/lib64/ld-linux-x86-64.so.2")).toMatchObject({ type: "symlink", target: layer.get("/lib64/ld-linux-x86-64.so.2")!.target });
+    const hashLinks = [...layer].filter(([path, e]) => /^\/etc\/ssl\/certs\/[0-9a-f]{8}\.\d$/.test(path) && e.type === "symlink");
+    expect(hashLinks.length).toBeGreaterThan(100);
+    for (const [path, e] of hashLinks) expect(container.get(path), path).toMatchObject({ type: "symlink", target: e.target });
+    const bundle = container.get("/etc/ssl/certs/ca-certificates.crt");
+    expect(bundle?.type).toBe("file");
+    expect(bundle!.content!.equals(layer.get("/etc/ssl/certs/ca-certificates.crt")!.content!)).toBe(true);
+    expect(container.get(APP)).toMatchObject({ type: "file", mode: 0o755, uid: 0, gid: 0 });
+  });
+});
