@@ -12,6 +12,8 @@ import type { LayerNode } from "../model/layer.js";
 import type { DeclaredLicense, ExtractedLicense } from "./copyright.js";
 import { rfc3339 } from "./config.js";
 import { VERSION } from "../util/version.js";
+import { resolveFile } from "../derive/node.js";
+import { copyrightPath } from "../layer/copyright.js";
 
 /** The purl distro qualifier of a suite: bookworm-updates → debian-12; unknown codenames stay as they are. */
 const CODENAMES: Record<string, string> = { buster: "debian-10", bullseye: "debian-11", bookworm: "debian-12", trixie: "debian-13", forky: "debian-14" };
@@ -69,6 +71,12 @@ function spdxIds(): SpdxIds {
 
 const hex = (algo: "sha1" | "sha256", data: Uint8Array): string => createHash(algo).update(data).digest("hex");
 
+/** Where the layer carries the package's copyright and licence notice (through a sibling's link too), when it does. */
+function copyrightAttribution(byPath: ReadonlyMap<string, LayerNode>, pkg: string): { attributionTexts?: string[] } {
+  const r = resolveFile(byPath, copyrightPath(pkg));
+  return r.ok ? { attributionTexts: [`The package's copyright and licence notice is ${copyrightPath(pkg)} in the image${r.path === copyrightPath(pkg) ? "" : ` (a link to ${r.path})`}.`] } : {};
+}
+
 /** The SPDX document as a plain object with a fixed key order. */
 export function buildSbom(input: SbomInput): Record<string, unknown> {
   const { lock, arch } = input;
@@ -81,6 +89,7 @@ export function buildSbom(input: SbomInput): Record<string, unknown> {
 
   const packageIds = new Map<string, string>();
   const packages: Array<Record<string, unknown>> = [];
+  const byPath = new Map(input.nodes.map((n) => [n.path, n]));
   for (const p of locked.packages) {
     const id = ids.take("Package", `deb-${p.name}-${p.version}-${p.architecture}`);
     packageIds.set(p.name, id);
@@ -98,6 +107,7 @@ export function buildSbom(input: SbomInput): Record<string, unknown> {
       copyrightText: "NOASSERTION",
       externalRefs: [{ referenceCategory: "PACKAGE-MANAGER", referenceType: "purl", referenceLocator: debPurl(p) }],
       comment: `From ${p.source} ${p.suite}/${p.component}; in the lock because: ${p.reasons.join("; ")}`,
+      ...copyrightAttribution(byPath, p.name),
     });
     describes.push(id);
   }
@@ -121,7 +131,6 @@ export function buildSbom(input: SbomInput): Record<string, unknown> {
   }
 
   // Derived regular files; their bytes are in the built layer, their record in the lock.
-  const byPath = new Map(input.nodes.map((n) => [n.path, n]));
   const files: Array<Record<string, unknown>> = [];
   for (const d of locked.derivations) {
     const opts = Object.keys(d.options).sort().map((k) => `${k}=${String(d.options[k])}`).join(", ");
