@@ -294,7 +294,7 @@ describe("why", () => {
   it("prints the chain that brought a package in", async () => {
     const r = await cli(["why", "libgcc-s1", "--lockfile", whyLock]);
     expect(r.code).toBe(0);
-    for (const arch of ["amd64", "arm64"]) expect(r.stdout).toContain(`${arch}: libgcc-s1 ${V.gcc} (file sets: libc, packages)`);
+    for (const arch of ["amd64", "arm64"]) expect(r.stdout).toContain(`${arch}: libgcc-s1 ${V.gcc} (file sets: copyright, libc, packages)`);
     expect(r.stdout).toContain("  file set libc → libc6 → libgcc-s1\n");
     expect(r.stdout).toContain("  packages[0] → hello → libc6 → libgcc-s1\n");
   });
