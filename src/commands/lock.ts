@@ -108,6 +108,7 @@ export async function runLock(opts: LockOptions): Promise<LockResult> {
       indexes: choices.map(({ vs, choice }) => ({ source: vs.ref.source, suite: vs.ref.suite, ...choice.locked })),
       requests: { withDeps: group.withDeps, alone: group.alone },
       sets: [...group.setOfReason.entries()],
+      copyright: manifest.copyright,
       prefer: [...prefer.entries()].sort(),
     });
     let locked = memoKey ? await opts.memo!.get<ResolvedArchitecture>(memoKey) : undefined;

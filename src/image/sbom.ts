@@ -18,6 +18,8 @@ import { VERSION } from "../util/version.js";
 import { comparePaths } from "../util/byte-order.js";
 import { splitChain } from "../resolve/reason-chain.js";
 import { LockfileError } from "../model/errors.js";
+import { resolveFile } from "../derive/node.js";
+import { copyrightPath } from "../layer/copyright.js";
 
 /** The purl distro qualifier of a suite: bookworm-updates → debian-12; unknown codenames stay as they are. */
 const CODENAMES: Record<string, string> = { buster: "debian-10", bullseye: "debian-11", bookworm: "debian-12", trixie: "debian-13", forky: "debian-14" };
@@ -126,7 +128,7 @@ function imagePackage(id: string, image: SbomImage, arch: string, lockName: stri
 }
 
 /** One locked Debian package; one field per fact, so that adding one is one line. */
-function debianPackage(id: string, p: LockedPackage, facts: { license: string; supplier: string }): SpdxObject {
+function debianPackage(id: string, p: LockedPackage, facts: { license: string; supplier: string; attribution: { attributionTexts?: string[] } }): SpdxObject {
   return {
     SPDXID: id,
     name: p.name,
@@ -140,6 +142,7 @@ function debianPackage(id: string, p: LockedPackage, facts: { license: string; s
     copyrightText: "NOASSERTION",
     externalRefs: [{ referenceCategory: "PACKAGE-MANAGER", referenceType: "purl", referenceLocator: debPurl(p) }],
     comment: `From ${p.source} ${p.suite}/${p.component}; in the lock because: ${p.reasons.join("; ")}`,
+    ...facts.attribution,
   };
 }
 
@@ -173,6 +176,12 @@ function verificationCode(files: ReadonlyArray<{ sha1: string }>): string {
   return hex("sha1", files.map((f) => f.sha1).sort().join(""));
 }
 
+/** Where the layer carries the package's copyright and licence notice (through a sibling's link too), when it does. */
+function copyrightAttribution(byPath: ReadonlyMap<string, LayerNode>, pkg: string): { attributionTexts?: string[] } {
+  const r = resolveFile(byPath, copyrightPath(pkg));
+  return r.ok ? { attributionTexts: [`The package's copyright and licence notice is ${copyrightPath(pkg)} in the image${r.path === copyrightPath(pkg) ? "" : ` (a link to ${r.path})`}.`] } : {};
+}
+
 /** The SPDX document as a plain object with a fixed key order. */
 export function buildSbom(input: SbomInput): Record<string, unknown> {
   const { lock, arch } = input;
@@ -186,12 +195,13 @@ export function buildSbom(input: SbomInput): Record<string, unknown> {
 
   const packageIds = new Map<string, string>();
   const packages: SpdxObject[] = [imagePackage(rootId, input.image, arch, input.lockName)];
+  const byPath = new Map(input.nodes.map((n) => [n.path, n]));
   for (const p of locked.packages) {
     const id = ids.take("Package", `deb-${p.name}-${p.version}-${p.architecture}`);
     packageIds.set(p.name, id);
     const lic = input.licenses.get(p.sha256);
     for (const r of lic?.refs ?? []) if (!extracted.has(r.licenseId)) extracted.set(r.licenseId, r);
-    packages.push(debianPackage(id, p, { license: lic?.expression ?? "NOASSERTION", supplier: input.suppliers.get(p.sha256) ?? "NOASSERTION" }));
+    packages.push(debianPackage(id, p, { license: lic?.expression ?? "NOASSERTION", supplier: input.suppliers.get(p.sha256) ?? "NOASSERTION", attribution: copyrightAttribution(byPath, p.name) }));
     contained.push(id);
   }
   for (const [from, to] of dependencyEdges(locked.packages, `${input.lockName} (${arch})`)) {
@@ -199,7 +209,6 @@ export function buildSbom(input: SbomInput): Record<string, unknown> {
   }
 
   // Derived regular files; their bytes are in the built layer, their record in the lock.
-  const byPath = new Map(input.nodes.map((n) => [n.path, n]));
   const files: SpdxObject[] = [];
   for (const d of locked.derivations) {
     const opts = Object.keys(d.options).sort().map((k) => `${k}=${String(d.options[k])}`).join(", ");

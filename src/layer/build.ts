@@ -18,6 +18,7 @@ import { createDigestSink } from "./digest.js";
 import { runDerivation, type DerivationStep, type PackageFiles } from "./derivations.js";
 import { provenanceManifest, PROVENANCE_PATH } from "./provenance.js";
 import { comparePaths } from "../util/byte-order.js";
+import { checkCopyrights, copyrightPath } from "./copyright.js";
 
 export interface LayerPlan {
   arch: string;
@@ -44,11 +45,6 @@ export interface BuiltLayer {
   copyright: ReadonlyMap<string, Uint8Array>;
   /** Each package's control file text, by package name, from the same pass: the SBOM's suppliers. */
   control: ReadonlyMap<string, string>;
-}
-
-/** Where a Debian package keeps its copyright file (Debian Policy §12.5). */
-export function copyrightPath(pkg: string): string {
-  return `/usr/share/doc/${pkg}/copyright`;
 }
 
 export interface LayerSources {
@@ -102,6 +98,7 @@ export async function buildLayer(plan: LayerPlan, sources: LayerSources): Promis
   if (plan.everyGlobTakes) checkEveryGlobTakes(plan.everyGlobTakes, plan.packages.map((pkg, i) => ({ pkg, members: debs[i]!.data })), plan.arch);
   const tree = new LayerTree();
   const files: PackageFiles[] = [];
+  const selected: Array<{ pkg: LockedPackage; taken: LayerNode[] }> = [];
   const copyright = new Map<string, Uint8Array>();
   const control = new Map<string, string>();
   for (const [i, pkg] of plan.packages.entries()) {
@@ -111,8 +108,11 @@ export async function buildLayer(plan: LayerPlan, sources: LayerSources): Promis
     control.set(pkg.name, deb.control);
     const nodes = selectMembers(deb.data, takes[i]!, pkg);
     for (const n of nodes) tree.add(n);
+    selected.push({ pkg, taken: nodes });
     files.push({ name: pkg.name, control: deb.control, md5sums: deb.md5sums, files: nodes.filter((n) => n.type !== "dir").map((n) => n.path) });
   }
+
+  checkCopyrights(tree.nodes, selected, plan.arch);
 
   const derivations: LockedDerivation[] = [];
   for (const step of plan.derivations) {

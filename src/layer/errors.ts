@@ -32,3 +32,13 @@ export class ProvenanceError extends ScratchError {
   readonly exitCode = EXIT.usage;
   readonly kind = "provenance";
 }
+
+/**
+ * A package's copyright file is a link into a package the layer does not have, so the layer
+ * would carry the package without its licence notice. Exit 2: add that package or turn the
+ * manifest's "copyright" off.
+ */
+export class MissingCopyrightError extends ScratchError {
+  readonly exitCode = EXIT.usage;
+  readonly kind = "missing-copyright";
+}

@@ -5,7 +5,8 @@
 import type { Manifest } from "../model/manifest.js";
 import type { PackageRequest, ResolvedPackage } from "../resolve/types.js";
 import { builtinFileSet, userFileSet, DEFAULT_EXCLUDE, WHOLE_PACKAGE, type FileSetPlan } from "../resolve/filesets.js";
-import type { SelectionRule } from "../model/lock.js";
+import { COPYRIGHT_SET, type SelectionRule } from "../model/lock.js";
+import { copyrightPath, docDir } from "../layer/copyright.js";
 import { splitChain } from "../resolve/reason-chain.js";
 
 /** The set name under which whole `packages` entries are recorded. */
@@ -52,10 +53,20 @@ export function planRequests(manifest: Manifest): RequestGroup {
 }
 
 /**
- * The selection rules for one resolved package: for each set whose chain reaches it, the set's
- * own rule when the set names this package, else the whole package minus docs (a dependency).
+ * The rule that takes a package's licence notice. Its doc directory is taken too: where that is
+ * a link to a sibling package's (Debian Policy §12.5 allows it within one source package), the
+ * link is how the copyright file is reached, and the sibling's own rule takes the file.
  */
-export function selectionRules(pkg: ResolvedPackage, setOfReason: Map<string, FileSetPlan>): SelectionRule[] {
+export function copyrightRule(pkg: string): SelectionRule {
+  return { set: COPYRIGHT_SET, include: [docDir(pkg), copyrightPath(pkg)], exclude: [] };
+}
+
+/**
+ * The selection rules for one resolved package: for each set whose chain reaches it, the set's
+ * own rule when the set names this package, else the whole package minus docs (a dependency);
+ * with `copyright`, also the package's copyright file.
+ */
+export function selectionRules(pkg: ResolvedPackage, setOfReason: Map<string, FileSetPlan>, copyright: boolean): SelectionRule[] {
   const rules = new Map<string, SelectionRule>();
   for (const chain of pkg.reasons) {
     const head = splitChain(chain).reason;
@@ -68,6 +79,7 @@ export function selectionRules(pkg: ResolvedPackage, setOfReason: Map<string, Fi
     const prev = rules.get(plan.name);
     rules.set(plan.name, prev ? mergeRules(prev, rule) : rule);
   }
+  if (copyright) rules.set(COPYRIGHT_SET, copyrightRule(pkg.record.name));
   return [...rules.values()].sort((a, b) => (a.set < b.set ? -1 : a.set > b.set ? 1 : 0));
 }
 

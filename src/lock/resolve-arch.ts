@@ -63,7 +63,7 @@ export function lockArchitecture(
         size: p.record.size,
         sha256: p.record.sha256,
         reasons: p.reasons,
-        select: selectionRules(p, setOfReason),
+        select: selectionRules(p, setOfReason, manifest.copyright),
       };
     });
   const skipped = results.flatMap((r) => r.skipped).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));

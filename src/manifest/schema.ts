@@ -92,6 +92,8 @@ export const MANIFEST_SCHEMA: AnySchemaObject = {
       properties: {
         // Selection rules call whole packages "packages"; a set of that name would be ambiguous.
         packages: { not: {}, errorHint: '"packages" is reserved for whole packages; give the file set another name' },
+        // …and each package's copyright file "copyright".
+        copyright: { not: {}, errorHint: '"copyright" is reserved for the packages\' copyright files (the top-level "copyright" switch); give the file set another name' },
         base: emptyBuiltin,
         "ca-certs": emptyBuiltin,
         libc: emptyBuiltin,
@@ -121,5 +123,6 @@ export const MANIFEST_SCHEMA: AnySchemaObject = {
     },
     packages: { type: "array", items: { type: "string", minLength: 1 } },
     dpkgStatus: { type: "boolean" },
+    copyright: { type: "boolean" },
   },
 };

@@ -31,6 +31,7 @@ interface RawManifest {
   fileSets?: Record<string, { timezone?: string; packages?: string[]; paths?: string[]; exclude?: string[] }>;
   packages?: string[];
   dpkgStatus?: boolean;
+  copyright?: boolean;
 }
 
 const BUILTINS = BUILTIN_FILE_SETS;
@@ -182,5 +183,6 @@ function normalise(raw: RawManifest): Manifest {
     fileSets,
     packages: (raw.packages ?? []).map(parsePackageSpec),
     dpkgStatus: raw.dpkgStatus ?? true,
+    copyright: raw.copyright ?? true,
   };
 }

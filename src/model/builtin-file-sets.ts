@@ -45,7 +45,9 @@ const LIBC_INCLUDE = ["/lib/**", "/lib64/**", "/lib32/**", "/usr/lib/**", "/usr/
 export const BUILTIN_FILE_SET_TABLE = {
   base: {
     packages: [
-      { name: "base-files", include: ["/etc/os-release", "/usr/lib/os-release"], exclude: [] },
+      // /etc/os-release is a link to ../usr/lib/os-release; /etc/debian_version is what scanners
+      // such as Trivy read to know the layer is Debian, and which release.
+      { name: "base-files", include: ["/etc/debian_version", "/etc/os-release", "/usr/lib/os-release"], exclude: [] },
       { name: "netbase", include: ["/etc/services", "/etc/protocols", "/etc/rpc", "/etc/ethertypes"], exclude: [] },
     ],
     followDependencies: false,

@@ -75,8 +75,11 @@ export interface LockedPackage {
   select: SelectionRule[];
 }
 
+/** The set name of the rule that takes a package's copyright file (the manifest's "copyright" switch). */
+export const COPYRIGHT_SET = "copyright";
+
 export interface SelectionRule {
-  /** File set name ("libc", "ca-certs", a user-defined name, or "packages" for whole packages). */
+  /** File set name ("libc", "ca-certs", a user-defined name, "packages" for whole packages, or COPYRIGHT_SET). */
   set: string;
   /** Absolute path globs (picomatch syntax) of package paths to take. */
   include: string[];

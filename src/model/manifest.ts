@@ -40,7 +40,7 @@ export interface TzdataFileSet {
 
 export interface UserFileSet {
   kind: "user";
-  /** /^[a-z0-9][a-z0-9-]*$/, not a built-in name and not "packages". */
+  /** /^[a-z0-9][a-z0-9-]*$/, not a built-in name, not "packages" and not "copyright". */
   name: string;
   /** Package names, at least one. */
   packages: string[];
@@ -70,6 +70,8 @@ export interface Manifest {
   packages: PackageSpec[];
   /** Write /var/lib/dpkg/status.d entries. Default true. */
   dpkgStatus: boolean;
+  /** Ship every locked package's /usr/share/doc/<pkg>/copyright (its licence notice). Default true. */
+  copyright: boolean;
 }
 
 export interface LoadedManifest {

@@ -171,7 +171,7 @@ describe("SBOM", () => {
     SPDXID: string;
     documentNamespace: string;
     creationInfo: { created: string; creators: string[] };
-    packages: Array<{ SPDXID: string; name: string; versionInfo: string; supplier: string; downloadLocation: string; filesAnalyzed: boolean; hasFiles?: string[]; packageVerificationCode?: { packageVerificationCodeValue: string }; checksums: Array<{ algorithm: string; checksumValue: string }>; licenseDeclared: string; externalRefs: Array<{ referenceCategory: string; referenceType: string; referenceLocator: string }> }>;
+    packages: Array<{ SPDXID: string; name: string; versionInfo: string; supplier: string; downloadLocation: string; filesAnalyzed: boolean; hasFiles?: string[]; packageVerificationCode?: { packageVerificationCodeValue: string }; checksums: Array<{ algorithm: string; checksumValue: string }>; licenseDeclared: string; attributionTexts?: string[]; externalRefs: Array<{ referenceCategory: string; referenceType: string; referenceLocator: string }> }>;
     files: Array<{ SPDXID: string; fileName: string; checksums: Array<{ algorithm: string; checksumValue: string }>; comment: string }>;
     relationships: Array<{ spdxElementId: string; relationshipType: string; relatedSpdxElement: string }>;
     documentDescribes: string[];
@@ -271,6 +271,11 @@ describe("SBOM", () => {
         expect(p.externalRefs).toEqual([{ referenceCategory: "PACKAGE-MANAGER", referenceType: "purl", referenceLocator: `pkg:deb/debian/${enc(l.name)}@${enc(l.version)}?arch=${l.architecture}&distro=stable` }]);
         expect(p.licenseDeclared).toBe(p.name === "hello" ? "GPL-3.0-or-later" : "NOASSERTION");
       }
+      // Where the layer carries a package's copyright file, the SBOM says so (the fixture's
+      // netbase ships none).
+      const pkg = (name: string) => doc.packages.find((p) => p.name === name)!;
+      expect(pkg("hello").attributionTexts).toEqual(["The package's copyright and licence notice is /usr/share/doc/hello/copyright in the image."]);
+      expect(pkg("netbase").attributionTexts).toBeUndefined();
       expect(new Set([...doc.packages, ...doc.files].map((p) => p.SPDXID)).size).toBe(doc.packages.length + doc.files.length);
     }
   });

@@ -102,10 +102,14 @@ export const PROJECT: ProjectSpec = {
   fileSets: { sel: { packages: ["selpkg"], ...SEL } },
 };
 
-/** The rules each package must be selected by, written from the contract (not read from the lock). */
+/**
+ * The rules each package must be selected by, written from the contract (not read from the
+ * lock), in set order: its copyright file ("copyright" is on by default), then its set's rule.
+ */
 export function expectedRules(name: string): Array<{ include: string[]; exclude: string[] }> {
-  if (name === "selpkg") return [{ include: SEL.paths, exclude: SEL.exclude }];
-  return [{ include: [...WHOLE_PACKAGE], exclude: [...DEFAULT_EXCLUDE] }];
+  const copyright = { include: [`/usr/share/doc/${name}`, `/usr/share/doc/${name}/copyright`], exclude: [] };
+  if (name === "selpkg") return [copyright, { include: SEL.paths, exclude: SEL.exclude }];
+  return [copyright, { include: [...WHOLE_PACKAGE], exclude: [...DEFAULT_EXCLUDE] }];
 }
 
 export async function layerArchive(root: string, key?: TestKey): Promise<{ archive: FixtureArchive; key: TestKey; www: string }> {

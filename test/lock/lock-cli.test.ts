@@ -294,7 +294,7 @@ describe("why", () => {
   it("prints the chain that brought a package in", async () => {
     const r = await cli(["why", "libgcc-s1", "--lockfile", whyLock]);
     expect(r.code).toBe(0);
-    for (const arch of ["amd64", "arm64"]) expect(r.stdout).toContain(`${arch}: libgcc-s1 ${V.gcc} (file sets: libc, packages)`);
+    for (const arch of ["amd64", "arm64"]) expect(r.stdout).toContain(`${arch}: libgcc-s1 ${V.gcc} (file sets: copyright, libc, packages)`);
     expect(r.stdout).toContain("  file set libc → libc6 → libgcc-s1\n");
     expect(r.stdout).toContain("  packages[0] → hello → libc6 → libgcc-s1\n");
   });
@@ -308,10 +308,13 @@ describe("why", () => {
     expect(r.stdout).not.toContain("ca-certificates");
   });
 
-  it("a path that every rule leaves out exits 1", async () => {
-    const r = await cli(["why", "/usr/share/doc/tzdata/copyright", "--lockfile", whyLock]);
+  it("a path that every rule leaves out exits 1; a package's copyright file is taken", async () => {
+    const r = await cli(["why", "/usr/share/doc/tzdata/changelog.Debian.gz", "--lockfile", whyLock]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`/usr/share/doc/tzdata/copyright is not in ${whyLock}`);
+    expect(r.stderr).toContain(`/usr/share/doc/tzdata/changelog.Debian.gz is not in ${whyLock}`);
+    const c = await cli(["why", "/usr/share/doc/tzdata/copyright", "--lockfile", whyLock, "--arch", "arm64"]);
+    expect(c.code).toBe(0);
+    expect(c.stdout).toContain(`arm64: tzdata ${V.tzdata} (file sets: copyright)`);
   });
 
   it("--json gives one document", async () => {

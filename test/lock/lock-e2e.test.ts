@@ -134,12 +134,10 @@ function expectDerivations(lock: Lockfile, arch: string, policy: "none" | "closu
     { path: "/etc/timezone", type: "file", mode: "0644", uid: 0, gid: 0, sha256: sha256("UTC\n") },
   ]);
 
-  // One status entry per locked package, and its md5sums for those with files in the layer
-  // (gcc-12-base ships only its copyright, which every rule leaves out).
+  // One status entry per locked package, and its md5sums for those with files in the layer:
+  // all of them, gcc-12-base too, which ships nothing but the copyright file the layer carries.
   const statusDir = "/var/lib/dpkg/status.d";
-  expect(status.outputs.map((o) => o.path)).toEqual(
-    locked.packages.flatMap((x) => (x.name === "gcc-12-base" ? [`${statusDir}/${x.name}`] : [`${statusDir}/${x.name}`, `${statusDir}/${x.name}.md5sums`])),
-  );
+  expect(status.outputs.map((o) => o.path)).toEqual(locked.packages.flatMap((x) => [`${statusDir}/${x.name}`, `${statusDir}/${x.name}.md5sums`]));
   if (policy === "closure") expect(locked.packages.map((x) => x.name)).toContain("gcc-12-base");
   // The control file as dpkg-deb reads it from the .deb.
   const hello = pkgOf(lock, arch, "hello");
@@ -193,34 +191,37 @@ describe("happy path", () => {
       }
 
       // Reasons and selection rules: a file set's own rule for the packages it names, the whole
-      // package (minus docs) for what is there as a dependency or a whole `packages` entry.
+      // package (minus docs) for what is there as a dependency or a whole `packages` entry, and
+      // for every package its copyright file (with its doc directory, which may be a link).
       const amd = (name: string): LockedPackage => pkgOf(lock, "amd64", name);
+      const copyrightOf = (name: string) => ({ set: "copyright", include: [`/usr/share/doc/${name}`, `/usr/share/doc/${name}/copyright`], exclude: [] });
+      for (const x of lock.architectures.amd64!.packages) expect(x.select).toContainEqual(copyrightOf(x.name));
       expect(amd("tzdata").reasons).toEqual(["file set tzdata"]);
-      expect(amd("tzdata").select).toEqual([{ set: "tzdata", include: ["/usr/share/zoneinfo/**"], exclude: expect.arrayContaining(["/usr/share/doc/**"]) }]);
-      expect(amd("ca-certificates").select.map((s) => s.set)).toEqual(["ca-certs"]);
+      expect(amd("tzdata").select).toEqual([copyrightOf("tzdata"), { set: "tzdata", include: ["/usr/share/zoneinfo/**"], exclude: expect.arrayContaining(["/usr/share/doc/**"]) }]);
+      expect(amd("ca-certificates").select.map((s) => s.set)).toEqual(["ca-certs", "copyright"]);
       expect(amd("ca-certificates").select[0]!.include).toEqual(["/usr/share/ca-certificates/**"]);
       expect(amd("netbase").select[0]!.include).toEqual(expect.arrayContaining(["/etc/services", "/etc/protocols"]));
-      expect(amd("base-files").select[0]!.include).toEqual(expect.arrayContaining(["/etc/os-release", "/usr/lib/os-release"]));
+      expect(amd("base-files").select[0]!.include).toEqual(expect.arrayContaining(["/etc/debian_version", "/etc/os-release", "/usr/lib/os-release"]));
       expect(amd("hello").reasons).toEqual(["packages[0]"]);
-      expect(amd("hello").select).toEqual([{ set: "packages", include: ["/**"], exclude: expect.arrayContaining(["/usr/share/doc/**"]) }]);
+      expect(amd("hello").select).toEqual([copyrightOf("hello"), { set: "packages", include: ["/**"], exclude: expect.arrayContaining(["/usr/share/doc/**"]) }]);
       const libcRule = amd("libc6").select.find((s) => s.set === "libc")!;
       expect(libcRule.include).toEqual(expect.arrayContaining(["/lib/**", "/lib64/**", "/usr/lib/**"]));
       expect(libcRule.include).not.toContain("/**");
       expect(libcRule.exclude).toContain("/usr/share/doc/**");
       if (policy === "closure") {
         expect(amd("libc6").reasons).toEqual(["file set libc", "packages[0] → hello → libc6"]);
-        expect(amd("libc6").select.map((s) => s.set)).toEqual(["libc", "packages"]);
+        expect(amd("libc6").select.map((s) => s.set)).toEqual(["copyright", "libc", "packages"]);
         expect(amd("libgcc-s1").reasons).toEqual(["file set libc → libc6 → libgcc-s1", "packages[0] → hello → libc6 → libgcc-s1"]);
         expect(amd("gcc-12-base").reasons).toEqual(["file set libc → libc6 → libgcc-s1 → gcc-12-base", "packages[0] → hello → libc6 → libgcc-s1 → gcc-12-base"]);
         for (const dep of ["libgcc-s1", "gcc-12-base"]) {
-          for (const rule of amd(dep).select) {
+          for (const rule of amd(dep).select.filter((r) => r.set !== "copyright")) {
             expect(rule.include).toEqual(["/**"]);
             expect(rule.exclude).toContain("/usr/share/doc/**");
           }
         }
       } else {
         expect(amd("libc6").reasons).toEqual(["file set libc"]);
-        expect(amd("libc6").select.map((s) => s.set)).toEqual(["libc"]);
+        expect(amd("libc6").select.map((s) => s.set)).toEqual(["copyright", "libc"]);
       }
 
       // Sources: per suite, the signed release as it is on disk, its dates and signer.
@@ -411,7 +412,10 @@ describe("unresolvable manifests (exit 2, the chain named, the old lock kept)", 
     const { result } = await lockWith({ ...p, mirror: mirrorV1() });
     expect(Object.keys(result.lock.architectures)).toEqual(["amd64"]);
     expect(versions(result.lock, "amd64")).toMatchObject({ libquadmath0: V.gcc, mawk: "1.3.4.20200120-3.1", libc6: V.libc6Update, "gcc-12-base": V.gcc });
-    expect(pkgOf(result.lock, "amd64", "libquadmath0").select).toEqual([{ set: "quad", include: ["/usr/lib/**"], exclude: [] }]);
+    expect(pkgOf(result.lock, "amd64", "libquadmath0").select).toEqual([
+      { set: "copyright", include: ["/usr/share/doc/libquadmath0", "/usr/share/doc/libquadmath0/copyright"], exclude: [] },
+      { set: "quad", include: ["/usr/lib/**"], exclude: [] },
+    ]);
   });
 });
 

@@ -90,6 +90,7 @@ describe("loadManifest: valid manifests", () => {
       },
       packages: ["libstdc++6", "zlib1g=1:1.2.13.dfsg-1"],
       dpkgStatus: false,
+      copyright: false,
     });
     const loaded = await loadManifest(file);
     expect(loaded.file).toBe(file);
@@ -125,16 +126,18 @@ describe("loadManifest: valid manifests", () => {
       ],
       packages: [{ name: "libstdc++6" }, { name: "zlib1g", version: "1:1.2.13.dfsg-1" }],
       dpkgStatus: false,
+      copyright: false,
     });
     expect(keyringPath(loaded.dir, loaded.manifest.sources[0]!)).toBe(path.join(dir, "keys", "archive.asc"));
   });
 
-  it("applies defaults: components main, allowExpired false, policy none, dpkgStatus true, tzdata UTC", async () => {
+  it("applies defaults: components main, allowExpired false, policy none, dpkgStatus and copyright true, tzdata UTC", async () => {
     const { manifest } = await loadManifest(await write(edit((m) => (m.fileSets = { tzdata: {} }))));
     expect(manifest.sources[0]!.components).toEqual(["main"]);
     expect(manifest.sources[0]!.allowExpired).toBe(false);
     expect(manifest.policy).toBe("none");
     expect(manifest.dpkgStatus).toBe(true);
+    expect(manifest.copyright).toBe(true);
     expect(manifest.packages).toEqual([]);
     expect(manifest.fileSets).toEqual([{ kind: "tzdata", name: "tzdata", timezone: "UTC" }]);
   });
@@ -159,7 +162,7 @@ describe("loadManifest: valid manifests", () => {
     const a = await loadManifest(await write(minimal()));
     const reordered =
       '{"fileSets":{"libc":{}},\n\n   "architectures":["amd64"],"sources":[{"keyring":"./keys/archive.asc","suites":["bookworm"],' +
-      '"url":"https://archive.example/debian/","name":"debian","components":["main"],"allowExpired":false}],"policy":"none","dpkgStatus":true}';
+      '"url":"https://archive.example/debian/","name":"debian","components":["main"],"allowExpired":false}],"policy":"none","dpkgStatus":true,"copyright":true}';
     const b = await loadManifest(await write(reordered));
     expect(b.sha256).toBe(a.sha256);
   });
@@ -237,9 +240,10 @@ describe("loadManifest: top level", () => {
     await expectError(edit((m) => ((m.fileSets = {}), (m.packages = []))), "fileSets", /nothing is requested/);
   });
 
-  it("checks policy and dpkgStatus", async () => {
+  it("checks policy, dpkgStatus and copyright", async () => {
     await expectError(edit((m) => (m.policy = "all")), "policy", /must be one of "none", "closure", got "all"/);
     await expectError(edit((m) => (m.dpkgStatus = "yes")), "dpkgStatus", /must be a boolean, got a string/);
+    await expectError(edit((m) => (m.copyright = "no")), "copyright", /must be a boolean, got a string/);
   });
 
   it("reports the first error in document order, whatever the schema's order", async () => {
@@ -369,6 +373,7 @@ describe("loadManifest: file sets", () => {
 
   it('reserves the name "packages"', async () => {
     await expectError(edit((m) => (m.fileSets = { packages: { packages: ["a1"], paths: ["/x"] } })), "fileSets.packages", /"packages" is reserved/);
+    await expectError(edit((m) => (m.fileSets = { copyright: { packages: ["a1"], paths: ["/x"] } })), "fileSets.copyright", /"copyright" is reserved/);
   });
 });
 
