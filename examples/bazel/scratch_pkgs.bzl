@@ -62,7 +62,7 @@ def _scratch_pkgs_tool_impl(rctx):
         fail("scratch_pkgs_tool: cannot find the scratch-pkgs package of %s: %s" % (tool, found.stderr))
     where = json.decode(found.stdout)
 
-    # Links, not copies: Bazel hashes what they point at, so a reinstall changes the actions' keys.
+    # Links, not copies: Bazel hashes what they point at, so the actions' keys cover the tool's bytes.
     rctx.symlink(where["node"], "node")
     for entry in ["package.json", "dist", "node_modules"]:
         if rctx.path(where["root"] + "/" + entry).exists:
