@@ -4,10 +4,10 @@
 // without a registry, so they come from this repository's node_modules, one directory above the
 // consumer, where Node's module resolution finds them. Then: the linked bin runs, and the
 // library (the package's "main") locks and layers the fixture archive to the same bytes as it.
-import { cp, mkdir, readFile, realpath, stat, symlink, writeFile } from "node:fs/promises";
+import { mkdir, readFile, realpath, stat, symlink, writeFile } from "node:fs/promises";
 import { delimiter, dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { compileCli, cleanEnv, shippedBin } from "../fixtures/cli.js";
+import { cleanEnv, packPackage, shippedBin } from "../fixtures/cli.js";
 import { serveDirectory, type TestServer } from "../fixtures/server.js";
 import { hasCommand } from "../fixtures/deb.js";
 import { PROJECT, layerArchive } from "../layer/fixture.js";
@@ -32,23 +32,16 @@ const scratchPkgs = (args: string[]): Promise<Run> => run(join(consumer, "node_m
 beforeAll(async () => {
   if (!tools) return;
   work = await tempDir("package");
-  const stage = join(work, "stage");
-  const [, made] = await Promise.all([compileCli(stage), layerArchive(work)]);
+  const [pack, made] = await Promise.all([packPackage(work), layerArchive(work)]);
   pkg = JSON.parse(await readFile(join(repoRoot, "package.json"), "utf8")) as typeof pkg;
-  // What package.json's "files" names beside dist/ (compileCli made dist/ and copied package.json).
-  await cp(join(repoRoot, "keys"), join(stage, "keys"), { recursive: true });
-  await cp(join(repoRoot, "README.md"), join(stage, "README.md"));
-  // --ignore-scripts: "prepare" would rebuild from a tsconfig the stage does not have.
-  const packJson = await must("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", work], { cwd: stage, env: env() });
-  const [report] = JSON.parse(packJson.toString("utf8")) as Array<{ filename: string; files: Array<{ path: string; mode: number }> }>;
-  packed = report!.files;
+  packed = pack.files;
 
   consumer = join(work, "consumer");
   installed = join(consumer, "node_modules", pkg.name);
   await mkdir(installed, { recursive: true });
   await writeFile(join(consumer, "package.json"), JSON.stringify({ name: "consumer", private: true }));
   await symlink(join(repoRoot, "node_modules"), join(work, "node_modules"), "dir");
-  await must("tar", ["-xzf", join(work, report!.filename), "-C", installed, "--strip-components=1"]);
+  await must("tar", ["-xzf", pack.tarball, "-C", installed, "--strip-components=1"]);
   await must("npm", ["rebuild", "--ignore-scripts", "--offline", "--no-audit", "--no-fund"], { cwd: consumer, env: env() });
 
   server = await serveDirectory(made.www);
