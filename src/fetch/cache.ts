@@ -5,17 +5,27 @@
  * <dir>/tmp, are fsynced and renamed into place, which makes two processes sharing a cache safe: a
  * reader sees either no entry or a complete one, and two writers of the same hash write the
  * same bytes. Refs map a key (e.g. an InRelease URL) to the sha256 of content fetched for it.
+ *
+ * The cache touches only what it made: temp files carry a name only this tool makes and are swept
+ * only when their owner is gone (temp-files.ts); its own directories (tmp, refs, sha256 and the
+ * fan-out dirs) are refused when they are symlinks, and entries and refs are opened with
+ * O_NOFOLLOW, so nothing is read, written or removed through a symlink; anything else in the
+ * cache directory is never listed, opened or removed.
  */
-import { createHash, randomBytes } from "node:crypto";
-import { chmod, mkdir, open, readdir, readFile, rename, stat, unlink, type FileHandle } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { constants } from "node:fs";
+import { chmod, lstat, mkdir, open, rename, unlink, type FileHandle } from "node:fs/promises";
 import { homedir } from "node:os";
-import { dirname, isAbsolute, join } from "node:path";
+import { basename, dirname, isAbsolute, join } from "node:path";
 import { IOError } from "../model/errors.js";
-import { writeFileAtomic, fsyncDir } from "../util/atomic-write.js";
+import { fsyncDir } from "../util/atomic-write.js";
 import { sha256Hex } from "../util/hash.js";
+import { sweepStaleTemp, tempFileName } from "./temp-files.js";
 
 const HEX64 = /^[0-9a-f]{64}$/;
-const STALE_TEMP_MS = 24 * 60 * 60 * 1000;
+/** Read-only, and a symlink in the last component fails (ELOOP) instead of being followed. */
+const READ_NO_FOLLOW = constants.O_RDONLY | constants.O_NOFOLLOW;
+const HINT = "check the cache directory's permissions, or use --cache DIR";
 
 /** $XDG_CACHE_HOME/scratch-pkgs, else ~/.cache/scratch-pkgs (a relative XDG_CACHE_HOME is ignored, as the XDG spec says). */
 export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -43,6 +53,8 @@ export async function hashHandle(fh: FileHandle): Promise<{ sha256: string; size
 
 export class ContentCache {
   private sweptTemp = false;
+  /** The cache's own directories already checked to be real directories, not symlinks. */
+  private readonly checkedDirs = new Set<string>();
 
   constructor(readonly dir: string) {}
 
@@ -63,7 +75,7 @@ export class ContentCache {
   async get(sha256: string, size?: number): Promise<string | undefined> {
     const want = normalizeHash(sha256);
     const path = this.pathFor(want);
-    const fh = await openEntry(path);
+    const fh = await this.openEntry(want);
     if (fh === undefined) return undefined;
     let actual: { sha256: string; size: number };
     let ino: number;
@@ -92,7 +104,7 @@ export class ContentCache {
   async read(sha256: string): Promise<Buffer | undefined> {
     const want = normalizeHash(sha256);
     const path = this.pathFor(want);
-    const fh = await openEntry(path);
+    const fh = await this.openEntry(want);
     if (fh === undefined) return undefined;
     let bytes: Buffer;
     let st: { dev: number; ino: number };
@@ -113,6 +125,12 @@ export class ContentCache {
    */
   async write(bytes: Uint8Array | string): Promise<string> {
     const sha = sha256Hex(bytes);
+    await this.put(await this.writeTemp(bytes), sha);
+    return sha;
+  }
+
+  /** `bytes` in a fresh, fsynced temp file of ours (removed again if writing fails). */
+  private async writeTemp(bytes: Uint8Array | string): Promise<string> {
     const tmp = await this.tempPath();
     try {
       const fh = await open(tmp, "wx", 0o644);
@@ -126,8 +144,7 @@ export class ContentCache {
       await unlink(tmp).catch(() => {});
       throw new IOError(`cannot write ${tmp} in the cache: ${(e as Error).message}`, { cause: e, hint: "check that the cache directory is writable, or use --cache DIR" });
     }
-    await this.put(tmp, sha);
-    return sha;
+    return tmp;
   }
 
   /**
@@ -138,7 +155,12 @@ export class ContentCache {
   async put(tmpPath: string, sha256: string): Promise<string> {
     const path = this.pathFor(sha256);
     try {
-      await mkdir(dirname(path), { recursive: true });
+      await this.ownDir(["sha256", basename(dirname(path))]);
+    } catch (e) {
+      await unlink(tmpPath).catch(() => {});
+      throw e;
+    }
+    try {
       await chmod(tmpPath, 0o644);
       await rename(tmpPath, path);
     } catch (e) {
@@ -149,25 +171,29 @@ export class ContentCache {
     return path;
   }
 
-  /** A fresh, not yet existing file name in <dir>/tmp (same file system as the entries). */
+  /**
+   * A fresh, not yet existing file name of ours in <dir>/tmp (same file system as the entries).
+   * The first call also sweeps what crashed runs left there (only our own names, see temp-files.ts).
+   */
   async tempPath(): Promise<string> {
-    const tmp = join(this.dir, "tmp");
-    await this.ensureDir(tmp);
+    const tmp = await this.ownDir(["tmp"]);
     if (!this.sweptTemp) {
       this.sweptTemp = true;
       await sweepStaleTemp(tmp);
     }
-    return join(tmp, `${process.pid}-${randomBytes(8).toString("hex")}.part`);
+    return join(tmp, tempFileName());
   }
 
   /** The content sha256 last recorded for `key`, if any. */
   async getRef(key: string): Promise<string | undefined> {
+    if ((await this.ownDir(["refs"], false)) === undefined) return undefined;
+    const fh = await openNoFollow(this.refPath(key), "cache ref");
+    if (fh === undefined) return undefined;
     let text: string;
     try {
-      text = await readFile(this.refPath(key), "utf8");
-    } catch (e) {
-      if (isCode(e, "ENOENT")) return undefined;
-      throw new IOError(`cannot read cache ref ${this.refPath(key)}: ${(e as Error).message}`, { cause: e, hint: "check the cache directory's permissions, or use --cache DIR" });
+      text = await fh.readFile("utf8");
+    } finally {
+      await fh.close();
     }
     try {
       const ref = JSON.parse(text) as { key?: unknown; sha256?: unknown };
@@ -178,31 +204,71 @@ export class ContentCache {
     return undefined;
   }
 
-  /** Record that `key` currently names content `sha256` (atomic replace). */
+  /**
+   * Record that `key` currently names content `sha256` (atomic replace: a temp file of ours in
+   * <dir>/tmp renamed over the ref, which replaces a symlink there rather than following it).
+   */
   async setRef(key: string, sha256: string): Promise<void> {
     const h = normalizeHash(sha256);
     const path = this.refPath(key);
-    await this.ensureDir(dirname(path));
-    await writeFileAtomic(path, JSON.stringify({ key, sha256: h }) + "\n");
-    await chmod(path, 0o644);
+    const refs = await this.ownDir(["refs"]);
+    const tmp = await this.writeTemp(JSON.stringify({ key, sha256: h }) + "\n");
+    try {
+      await chmod(tmp, 0o644);
+      await rename(tmp, path);
+    } catch (e) {
+      await unlink(tmp).catch(() => {});
+      throw new IOError(`cannot write cache ref ${path}: ${(e as Error).message}`, { cause: e, hint: HINT });
+    }
+    await fsyncDir(refs);
   }
 
   private refPath(key: string): string {
     return join(this.dir, "refs", sha256Hex(key));
   }
 
-  private async ensureDir(dir: string): Promise<void> {
-    try {
-      await mkdir(dir, { recursive: true });
-    } catch (e) {
-      throw new IOError(`cannot create cache directory ${dir}: ${(e as Error).message}`, { cause: e, hint: "check permissions, or use --cache DIR" });
+  /** The entry's file, open for reading, after checking the dirs it lies in; undefined when there is none. */
+  private async openEntry(sha256: string): Promise<FileHandle | undefined> {
+    if ((await this.ownDir(["sha256", sha256.slice(0, 2)], false)) === undefined) return undefined;
+    return openNoFollow(this.pathFor(sha256), "cache entry");
+  }
+
+  /**
+   * <dir>/<parts...>, each level a real directory of the cache (created when `create`, else
+   * undefined when missing). A symlink or non-directory there is refused (exit 3): following it
+   * would read, write or delete files of whoever it points at. The cache dir itself may be a
+   * symlink: that is the user's choice of where the cache lives.
+   */
+  private async ownDir(parts: string[]): Promise<string>;
+  private async ownDir(parts: string[], create: false): Promise<string | undefined>;
+  private async ownDir(parts: string[], create = true): Promise<string | undefined> {
+    let dir = this.dir;
+    if (create) await mkdirOrFail(dir, { recursive: true });
+    for (const part of parts) {
+      dir = join(dir, part);
+      if (this.checkedDirs.has(dir)) continue;
+      if (create) await mkdirOrFail(dir);
+      let st;
+      try {
+        st = await lstat(dir);
+      } catch (e) {
+        if (!create && isCode(e, "ENOENT")) return undefined;
+        throw new IOError(`cannot use cache directory ${dir}: ${(e as Error).message}`, { cause: e, hint: HINT });
+      }
+      if (!st.isDirectory()) {
+        throw new IOError(`${dir} in the cache is ${st.isSymbolicLink() ? "a symlink" : "not a directory"}; scratch-pkgs refuses to follow it or write there`, {
+          hint: `remove ${dir} (the cache re-creates it as a directory), or use another --cache DIR`,
+        });
+      }
+      this.checkedDirs.add(dir);
     }
+    return dir;
   }
 
   /** Delete a corrupt entry, unless another process has already replaced it with a new file. */
   private async discard(path: string, dev: number, ino: number): Promise<void> {
     try {
-      const now = await stat(path);
+      const now = await lstat(path);
       if (now.dev === dev && now.ino === ino) await unlink(path);
     } catch {
       // Already gone, or not ours to remove: either way it is not served.
@@ -210,32 +276,25 @@ export class ContentCache {
   }
 }
 
-/** The entry's file, open for reading; undefined when there is none. */
-async function openEntry(path: string): Promise<FileHandle | undefined> {
+/**
+ * `path` open for reading, never through a symlink; undefined when there is none. A symlink in
+ * the place of an entry or ref is no entry: the next store renames a real file over it.
+ */
+async function openNoFollow(path: string, what: string): Promise<FileHandle | undefined> {
   try {
-    return await open(path, "r");
+    return await open(path, READ_NO_FOLLOW);
   } catch (e) {
-    if (isCode(e, "ENOENT")) return undefined;
-    throw new IOError(`cannot read cache entry ${path}: ${(e as Error).message}`, { cause: e, hint: "check the cache directory's permissions, or use --cache DIR" });
+    if (isCode(e, "ENOENT") || isCode(e, "ELOOP")) return undefined;
+    throw new IOError(`cannot read ${what} ${path}: ${(e as Error).message}`, { cause: e, hint: HINT });
   }
 }
 
-/** Temp files older than a day belong to runs that crashed; remove them (best effort). */
-async function sweepStaleTemp(tmp: string): Promise<void> {
-  const cutoff = Date.now() - STALE_TEMP_MS;
-  let names: string[];
+async function mkdirOrFail(dir: string, opts: { recursive?: boolean } = {}): Promise<void> {
   try {
-    names = await readdir(tmp);
-  } catch {
-    return;
-  }
-  for (const name of names) {
-    const p = join(tmp, name);
-    try {
-      if ((await stat(p)).mtimeMs < cutoff) await unlink(p);
-    } catch {
-      // Gone already, or not removable: harmless either way.
-    }
+    await mkdir(dir, opts);
+  } catch (e) {
+    if (isCode(e, "EEXIST")) return; // lstat then says whether it is a directory
+    throw new IOError(`cannot create cache directory ${dir}: ${(e as Error).message}`, { cause: e, hint: HINT });
   }
 }
 

@@ -1,10 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { readdir, readFile, stat, utimes, writeFile } from "node:fs/promises";
+import { lstat, mkdir, readdir, readFile, stat, symlink, utimes, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { ContentCache, defaultCacheDir } from "../../src/fetch/cache.js";
+import { IOError } from "../../src/model/errors.js";
 import { sha256Hex } from "../../src/util/hash.js";
+import { deadPid } from "../fixtures/pids.js";
 import { bytesOf, removeDir, tempDir } from "./helpers.js";
+
+const TWO_DAYS_AGO = new Date(Date.now() - 2 * 24 * 3600 * 1000);
 
 describe("defaultCacheDir", () => {
   it("uses an absolute XDG_CACHE_HOME, else ~/.cache", () => {
@@ -82,16 +86,99 @@ describe("ContentCache", () => {
     expect(await cache.get(sha, data.length + 1)).toBeUndefined();
   });
 
-  it("removes day-old temp files left by crashed runs, and keeps fresh ones", async () => {
-    await cache.tempPath();
-    const oldTmp = join(dir, "tmp", "1-old.part");
-    const freshTmp = join(dir, "tmp", "2-fresh.part");
-    await writeFile(oldTmp, "x");
-    await writeFile(freshTmp, "y");
-    const twoDaysAgo = new Date(Date.now() - 2 * 24 * 3600 * 1000);
-    await utimes(oldTmp, twoDaysAgo, twoDaysAgo);
-    await new ContentCache(dir).tempPath();
-    expect(await readdir(join(dir, "tmp"))).toEqual(["2-fresh.part"]);
+  it("sweeps only its own day-old temp files of runs that are gone; anything else in tmp/ survives", async () => {
+    const tmp = join(dir, "tmp");
+    await mkdir(tmp);
+    const dead = await deadPid();
+    const ours = (pid: number, tag: string) => `.scratch-pkgs-${pid}-${tag.repeat(16)}.part`;
+    const files = {
+      deadOld: ours(dead, "a"),
+      deadFresh: ours(dead, "b"),
+      liveOld: ours(process.ppid, "c"),
+      userOld: "notes.txt",
+      oldStyle: "1-0123456789abcdef.part", // what earlier releases named theirs: indistinguishable from a user's
+      lookalike: ".scratch-pkgs-x.part",
+    };
+    for (const name of Object.values(files)) await writeFile(join(tmp, name), name);
+    for (const name of Object.values(files).filter((n) => n !== files.deadFresh)) await utimes(join(tmp, name), TWO_DAYS_AGO, TWO_DAYS_AGO);
+    await mkdir(join(tmp, ours(dead, "d"))); // a directory with our name is still not ours to remove
+    await utimes(join(tmp, ours(dead, "d")), TWO_DAYS_AGO, TWO_DAYS_AGO);
+
+    await new ContentCache(dir).write(data);
+    const left = (await readdir(tmp)).sort();
+    expect(left).toEqual([files.deadFresh, files.liveOld, files.userOld, files.oldStyle, files.lookalike, ours(dead, "d")].sort());
+    expect(await readFile(join(tmp, files.userOld), "utf8")).toBe(files.userOld);
+  });
+
+  it("names its temp files .scratch-pkgs-<pid>-<16 hex>.part", async () => {
+    const tmp = await cache.tempPath();
+    expect(basename(tmp)).toMatch(new RegExp(`^\\.scratch-pkgs-${process.pid}-[0-9a-f]{16}\\.part$`));
+  });
+
+  it("refuses a symlinked tmp/ (exit 3, naming it) and deletes nothing where it points", async () => {
+    const users = await tempDir("users-dir");
+    try {
+      const victims = [`.scratch-pkgs-${await deadPid()}-${"e".repeat(16)}.part`, "thesis.tex"];
+      for (const name of victims) {
+        await writeFile(join(users, name), "precious");
+        await utimes(join(users, name), TWO_DAYS_AGO, TWO_DAYS_AGO);
+      }
+      await symlink(users, join(dir, "tmp"));
+      const err = await new ContentCache(dir).write(data).then(() => undefined, (e: unknown) => e);
+      expect(err).toBeInstanceOf(IOError);
+      expect((err as IOError).exitCode).toBe(3);
+      expect((err as IOError).message).toContain(join(dir, "tmp"));
+      expect((err as IOError).message).toMatch(/symlink/);
+      expect((await readdir(users)).sort()).toEqual(victims.sort());
+      await expect(new ContentCache(dir).setRef("k", sha)).rejects.toBeInstanceOf(IOError);
+      expect((await readdir(users)).sort()).toEqual(victims.sort());
+    } finally {
+      await removeDir(users);
+    }
+  });
+
+  it("refuses a symlinked sha256/ or fan-out dir instead of storing or deleting through it", async () => {
+    const users = await tempDir("users-blobs");
+    try {
+      await mkdir(join(dir, "sha256"));
+      await symlink(users, join(dir, "sha256", sha.slice(0, 2)));
+      // A file of the user's that happens to bear the entry's name: never read as an entry, never deleted.
+      await writeFile(join(users, sha), "not the content");
+      await expect(cache.get(sha)).rejects.toThrow(/symlink/);
+      await expect(cache.read(sha)).rejects.toThrow(/symlink/);
+      await expect(cache.write(data)).rejects.toMatchObject({ exitCode: 3, message: expect.stringContaining(join(dir, "sha256", sha.slice(0, 2))) });
+      expect(await readdir(users)).toEqual([sha]);
+      expect(await readFile(join(users, sha), "utf8")).toBe("not the content");
+    } finally {
+      await removeDir(users);
+    }
+  });
+
+  it("never follows a symlink in the place of an entry or a ref, and replaces it (not its target) when storing", async () => {
+    const users = await tempDir("users-files");
+    try {
+      const target = join(users, "keep.txt");
+      await writeFile(target, Buffer.from(data)); // even with the right content, a link is not an entry
+      await mkdir(join(dir, "sha256", sha.slice(0, 2)), { recursive: true });
+      await symlink(target, cache.pathFor(sha));
+      expect(await cache.get(sha)).toBeUndefined();
+      expect(await cache.read(sha)).toBeUndefined();
+      await cache.write(data);
+      expect((await lstat(cache.pathFor(sha))).isFile()).toBe(true);
+
+      const refTarget = join(users, "ref.json");
+      const key = "k";
+      await writeFile(refTarget, JSON.stringify({ key, sha256: sha }) + "\n");
+      await mkdir(join(dir, "refs"));
+      await symlink(refTarget, join(dir, "refs", sha256Hex(key)));
+      expect(await cache.getRef(key)).toBeUndefined();
+      await cache.setRef(key, sha256Hex("other"));
+      expect(await cache.getRef(key)).toBe(sha256Hex("other"));
+      expect(JSON.parse(await readFile(refTarget, "utf8"))).toEqual({ key, sha256: sha });
+      expect(await readFile(target)).toEqual(Buffer.from(data));
+    } finally {
+      await removeDir(users);
+    }
   });
 
   it("putting the same content twice is fine", async () => {
