@@ -242,6 +242,9 @@ export class ContentCache {
   private async ownDir(parts: string[]): Promise<string>;
   private async ownDir(parts: string[], create: false): Promise<string | undefined>;
   private async ownDir(parts: string[], create = true): Promise<string | undefined> {
+    // A level is recorded only after its parents were, so a recorded path needs no new look.
+    const full = join(this.dir, ...parts);
+    if (this.checkedDirs.has(full)) return full;
     let dir = this.dir;
     if (create) await mkdirOrFail(dir, { recursive: true });
     for (const part of parts) {
