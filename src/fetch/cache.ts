@@ -23,8 +23,8 @@ import { sha256Hex } from "../util/hash.js";
 import { sweepStaleTemp, tempFileName } from "./temp-files.js";
 
 const HEX64 = /^[0-9a-f]{64}$/;
-/** Read-only, and a symlink in the last component fails (ELOOP) instead of being followed. */
-const READ_NO_FOLLOW = constants.O_RDONLY | constants.O_NOFOLLOW;
+/** Read-only; a symlink in the last component fails (ELOOP) instead of being followed; a fifo does not block the open. */
+const READ_NO_FOLLOW = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 const HINT = "check the cache directory's permissions, or use --cache DIR";
 
 /** $XDG_CACHE_HOME/scratch-pkgs, else ~/.cache/scratch-pkgs (a relative XDG_CACHE_HOME is ignored, as the XDG spec says). */
@@ -280,16 +280,21 @@ export class ContentCache {
 }
 
 /**
- * `path` open for reading, never through a symlink; undefined when there is none. A symlink in
- * the place of an entry or ref is no entry: the next store renames a real file over it.
+ * The regular file at `path`, open for reading, never through a symlink; undefined when there
+ * is none. A symlink, directory or fifo in the place of an entry or ref is no entry: the next
+ * store renames a real file over it (or fails naming it).
  */
 async function openNoFollow(path: string, what: string): Promise<FileHandle | undefined> {
+  let fh: FileHandle;
   try {
-    return await open(path, READ_NO_FOLLOW);
+    fh = await open(path, READ_NO_FOLLOW);
   } catch (e) {
     if (isCode(e, "ENOENT") || isCode(e, "ELOOP")) return undefined;
     throw new IOError(`cannot read ${what} ${path}: ${(e as Error).message}`, { cause: e, hint: HINT });
   }
+  if ((await fh.stat()).isFile()) return fh;
+  await fh.close();
+  return undefined;
 }
 
 async function mkdirOrFail(dir: string, opts: { recursive?: boolean } = {}): Promise<void> {

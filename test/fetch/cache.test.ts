@@ -6,6 +6,7 @@ import { ContentCache, defaultCacheDir } from "../../src/fetch/cache.js";
 import { IOError } from "../../src/model/errors.js";
 import { sha256Hex } from "../../src/util/hash.js";
 import { deadPid } from "../fixtures/pids.js";
+import { must } from "../layer/helpers.js";
 import { bytesOf, removeDir, tempDir } from "./helpers.js";
 
 const TWO_DAYS_AGO = new Date(Date.now() - 2 * 24 * 3600 * 1000);
@@ -179,6 +180,18 @@ describe("ContentCache", () => {
     } finally {
       await removeDir(users);
     }
+  });
+
+  it("reads a directory or fifo in the place of an entry or ref as none, without blocking", async () => {
+    await mkdir(join(dir, "sha256", sha.slice(0, 2)), { recursive: true });
+    await mkdir(cache.pathFor(sha));
+    expect(await cache.get(sha)).toBeUndefined();
+    expect(await cache.read(sha)).toBeUndefined();
+    await mkdir(join(dir, "refs"));
+    await must("mkfifo", [join(dir, "refs", sha256Hex("k"))]);
+    expect(await cache.getRef("k")).toBeUndefined();
+    await cache.setRef("k", sha);
+    expect(await cache.getRef("k")).toBe(sha);
   });
 
   it("putting the same content twice is fine", async () => {
