@@ -235,23 +235,23 @@ describe("parseLockfile: package URLs lie under their source's URL", () => {
   });
 
   it.each<[string, string, RegExp]>([
-    ["`..`", `${POOL}/../../../../etc/passwd`, /path segment "\.\." that leaves or hides its place/],
-    ["`.`", `${POOL}/./libc6.deb`, /path segment "\." that leaves/],
-    ["%2e%2e", `${POOL}/%2e%2e/%2E%2E/etc/passwd`, /path segment "%2e%2e" that leaves/],
-    ["an encoded slash", `${POOL}/..%2f..%2fetc/passwd`, /path segment "\.\.%2f\.\.%2fetc" that leaves/],
-    ["a double encoding", `${POOL}/%252e%252e/passwd`, /path segment "%252e%252e" that leaves/],
-    ["a bad encoding", `${POOL}/%zz.deb`, /malformed percent-encoding in "%zz.deb"/],
-    ["a backslash", `${POOL}/..\\..\\passwd`, /characters a pool file name does not use/],
-    ["a query", `${POOL}/libc6.deb?x=1`, /characters a pool file name does not use/],
-    ["a fragment", `${POOL}/libc6.deb#x`, /characters a pool file name does not use/],
-    ["an empty segment", `${POOL}//libc6.deb`, /empty path segment/],
+    ["`..`", `${POOL}/../../../../etc/passwd`, /path segment "\.\." leaves or hides its place/],
+    ["`.`", `${POOL}/./libc6.deb`, /path segment "\." leaves/],
+    ["%2e%2e", `${POOL}/%2e%2e/%2E%2E/etc/passwd`, /path segment "%2e%2e" leaves/],
+    ["an encoded slash", `${POOL}/..%2f..%2fetc/passwd`, /path segment "\.\.%2f\.\.%2fetc" leaves/],
+    ["a double encoding", `${POOL}/%252e%252e/passwd`, /path segment "%252e%252e" leaves/],
+    ["a bad encoding", `${POOL}/%zz.deb`, /"%zz.deb" has a malformed percent-encoding/],
+    ["a backslash", `${POOL}/..\\..\\passwd`, /has characters a pool file name does not use/],
+    ["a query", `${POOL}/libc6.deb?x=1`, /has characters a pool file name does not use/],
+    ["a fragment", `${POOL}/libc6.deb#x`, /has characters a pool file name does not use/],
+    ["an empty segment", `${POOL}//libc6.deb`, /without empty segments/],
     ["another host", "https://elsewhere.example/debian/pool/main/g/glibc/libc6.deb", /is not under the source's URL https:\/\/archive\.example\/debian$/],
     ["another scheme", "http://archive.example/debian/pool/main/g/glibc/libc6.deb", /is not under the source's URL/],
     ["a sibling path", "https://archive.example/debian-evil/pool/libc6.deb", /is not under the source's URL/],
     ["credentials", "https://archive.example/debian@elsewhere.example/pool/libc6.deb", /is not under the source's URL/],
   ])("refuses %s: LockfileError naming the architecture, package and field", (_what, url, detail) => {
     const err = lockError(withUrl(url));
-    expect(err.message).toContain(`scratch.lock: architectures.amd64.packages[0].url: package libc6 (amd64): ${JSON.stringify(url)} `);
+    expect(err.message).toContain(`scratch.lock: architectures.amd64.packages[0].url: package libc6 (amd64): ${JSON.stringify(url)}`);
     expect(err.message).toMatch(detail);
   });
 
