@@ -29,6 +29,7 @@ import { parseProvenance } from "../layer/provenance-read.js";
 import { ProvenanceError } from "../layer/errors.js";
 import type { Provenance } from "../model/provenance.js";
 import { summarise, type AuditCheck, type AuditReport } from "../audit/report.js";
+import { sourceDifferences } from "../audit/sources.js";
 
 export interface AuditOptions {
   lockfile: string;
@@ -68,6 +69,12 @@ export async function runAudit(opts: AuditOptions): Promise<AuditReport> {
       loaded.sha256 === lock.manifest.sha256
         ? { name: "manifest", status: "ok", detail: `${opts.config} is the manifest the lock was made from` }
         : { name: "manifest", status: "fail", detail: `${opts.config} changed since the lock was made (sha256 ${loaded.sha256}, lock says ${lock.manifest.sha256}): run scratch-pkgs lock` },
+    );
+    const differences = sourceDifferences(lock.sources, manifest.sources);
+    checks.push(
+      differences.length === 0
+        ? { name: "sources", status: "ok", detail: `the lock's ${lock.sources.length} sources are the manifest's (names, URLs, suites)` }
+        : { name: "sources", status: "fail", detail: differences.join("; "), hint: "the lock does not match its manifest: run scratch-pkgs lock" },
     );
   } else {
     checks.push({ name: "manifest", status: "unavailable", detail: `${opts.config} not found: release signatures cannot be checked without the sources' keyrings` });

@@ -6,6 +6,7 @@
  */
 
 import { VerificationError } from "../model/errors.js";
+import { poolPathProblem } from "./pool-path.js";
 import type { PackageOrigin, PackageRecord } from "../model/package.js";
 import { isValidVersion } from "./version.js";
 import { isPackageName, PACKAGE_NAME_BODY } from "./package-name.js";
@@ -112,9 +113,9 @@ function finish(b: StanzaBuilder, origin: PackageOrigin, label: string): Package
   const sha256 = v[F.SHA256]!;
   if (!SHA256_HEX.test(sha256)) throw bad(`SHA256 ${JSON.stringify(sha256)} is not 64 lowercase hex digits`);
   const filename = utf8(v[F.Filename]!);
-  if (filename.startsWith("/") || filename.split("/").includes("..") || /[\n\\]/.test(filename) || filename.includes("\0")) {
-    throw bad(`Filename ${JSON.stringify(filename)} must be a relative path without ".." segments`);
-  }
+  // The rule a locked package URL is read by, so that `lock` never writes a lock it would refuse.
+  const filenameProblem = poolPathProblem(filename);
+  if (filenameProblem) throw bad(`Filename ${JSON.stringify(filename)} ${filenameProblem}`);
   const multiArch = v[F.MultiArch] ?? "no";
   if (!MULTI_ARCH.has(multiArch)) throw bad(`invalid Multi-Arch ${JSON.stringify(multiArch)} (expected no, same, foreign or allowed)`);
   const essentialText = v[F.Essential] ?? "no";

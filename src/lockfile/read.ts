@@ -14,6 +14,8 @@ import { isValidVersion } from "../debian/version.js";
 import { parseJsonWithPositions, type PositionedJson } from "../util/json.js";
 import { compileSchema, firstProblem } from "../util/json-errors.js";
 import { lockfileSchema } from "./schema.js";
+import { packagePath } from "./package-url.js";
+import { checkUrl } from "../manifest/validate.js";
 import { LOCKFILE_SUPPORTED, LOCKFILE_VERSION, type Lockfile } from "../model/lock.js";
 
 const REGENERATE = "run `scratch-pkgs lock` to write a fresh scratch.lock";
@@ -97,20 +99,30 @@ export function parseLockfile(text: string, file: string): Lockfile {
   return lock;
 }
 
-/** Rules between fields: versions parse, packages name a locked source and suite. */
+/**
+ * Rules between fields: source URLs are base URLs as a manifest gives them, versions parse,
+ * packages name a locked source and suite and lie under that source's URL, and there is at
+ * least one architecture (an empty lock would build nothing and audit nothing, with exit 0).
+ */
 function checkReferences(lock: Lockfile, file: string): void {
-  const suites = new Map<string, Set<string>>();
+  const sources = new Map<string, { url: string; suites: Set<string> }>();
   lock.sources.forEach((s, i) => {
-    if (suites.has(s.name)) throw fail(file, `sources[${i}].name`, `duplicate source ${JSON.stringify(s.name)}`);
-    suites.set(s.name, new Set(s.suites.map((x) => x.suite)));
+    if (sources.has(s.name)) throw fail(file, `sources[${i}].name`, `duplicate source ${JSON.stringify(s.name)}`);
+    const urlProblem = checkUrl(s.url) ?? (s.url.endsWith("/") ? `${JSON.stringify(s.url)} ends with "/", which a lock never writes` : undefined);
+    if (urlProblem) throw fail(file, `sources[${i}].url`, `source ${s.name}: ${urlProblem}`);
+    sources.set(s.name, { url: s.url, suites: new Set(s.suites.map((x) => x.suite)) });
   });
-  for (const arch of Object.keys(lock.architectures).sort()) {
+  const arches = Object.keys(lock.architectures).sort();
+  if (arches.length === 0) throw fail(file, "architectures", "lists no architecture, so there is nothing to build or audit");
+  for (const arch of arches) {
     lock.architectures[arch]!.packages.forEach((p, i) => {
       const where = `architectures.${arch}.packages[${i}]`;
       if (!isValidVersion(p.version)) throw fail(file, `${where}.version`, `${JSON.stringify(p.version)} is not a valid Debian version (package ${p.name})`);
-      const known = suites.get(p.source);
+      const known = sources.get(p.source);
       if (!known) throw fail(file, `${where}.source`, `package ${p.name} names source ${JSON.stringify(p.source)}, which the lock's "sources" does not list`);
-      if (!known.has(p.suite)) throw fail(file, `${where}.suite`, `package ${p.name} names suite ${JSON.stringify(p.suite)}, which source ${JSON.stringify(p.source)} does not list`);
+      if (!known.suites.has(p.suite)) throw fail(file, `${where}.suite`, `package ${p.name} names suite ${JSON.stringify(p.suite)}, which source ${JSON.stringify(p.source)} does not list`);
+      const under = packagePath(known.url, p.url);
+      if ("problem" in under) throw fail(file, `${where}.url`, `package ${p.name} (${arch}): ${under.problem}`);
     });
   }
 }

@@ -62,7 +62,7 @@ describe("audit", () => {
   it("passes every check offline on a lock made from the real snapshot", async () => {
     const report = await audit(true);
     expect(report.checks.filter((c) => c.status !== "ok"), formatReport(report).join("\n")).toEqual([]);
-    expect(report.checks.map((c) => c.name)).toEqual(["manifest", "release debian/bookworm-updates", "index debian/bookworm-updates", "package amd64/ca-certificates", "layer amd64"]);
+    expect(report.checks.map((c) => c.name)).toEqual(["manifest", "sources", "release debian/bookworm-updates", "index debian/bookworm-updates", "package amd64/ca-certificates", "layer amd64"]);
     expect(report.ok).toBe(true);
   });
 
@@ -86,7 +86,7 @@ describe("audit", () => {
     expect(failed.map((c) => c.name), formatReport(report).join("\n")).toEqual(["package amd64/ca-certificates", "layer amd64"]);
     expect(failed[0]!.detail).toContain("corrupt");
     expect(failed[1]!.detail).toContain(`gzip digest ${lock.architectures.amd64!.layer.compressed.gzip!.digest}, the lock says ${gzip.digest}`);
-    expect(report.summary).toEqual({ total: 5, failed: 2, unavailable: 0 });
+    expect(report.summary).toEqual({ total: 6, failed: 2, unavailable: 0 });
   });
 
   it("lists the paths that differ, with their origin, from the recorded provenance manifest kept in the cache", async () => {
@@ -129,6 +129,6 @@ describe("audit", () => {
     expect(check.detail).toContain(`provenance manifest sha256 ${layer.provenance.sha256}, the lock says ${tampered.architectures.amd64!.layer.provenance.sha256}`);
     expect(check.detail).toContain(`the differing paths cannot be listed: ${file} line 1: no format line`);
     expect(check.paths).toBeUndefined();
-    expect(report.summary).toEqual({ total: 5, failed: 1, unavailable: 0 });
+    expect(report.summary).toEqual({ total: 6, failed: 1, unavailable: 0 });
   });
 });

@@ -65,6 +65,7 @@ describe("the committed scratch.lock, offline from snapshots/", () => {
     // One check per recorded release and index, per locked package, per layer: nothing skipped.
     const expected = [
       "manifest",
+      "sources",
       ...lock.sources.flatMap((s) => s.suites.flatMap((x) => [`release ${s.name}/${x.suite}`, `index ${s.name}/${x.suite}`])),
       ...Object.keys(lock.architectures)
         .sort()

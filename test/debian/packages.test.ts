@@ -163,6 +163,8 @@ describe("parsePackages details", () => {
     [{ Filename: "/etc/passwd" }, /package "foo".*Filename "\/etc\/passwd" must be a relative path/],
     [{ Filename: "pool/../../x.deb" }, /Filename .* without "\.\." segments/],
     [{ Filename: "../x.deb" }, /Filename .* without "\.\." segments/],
+    [{ Filename: "pool/%2e%2e/%2E%2E/x.deb" }, /Filename .* path segment "%2e%2e" leaves or hides its place/],
+    [{ Filename: "pool/x.deb?y" }, /Filename .* has characters a pool file name does not use/],
     [{ Version: "x1.0" }, /package "foo".*invalid Version "x1.0"/],
     [{ Package: "Foo_Bar" }, /invalid Package name "Foo_Bar"/],
     [{ "Multi-Arch": "maybe" }, /package "foo".*invalid Multi-Arch "maybe"/],

@@ -225,6 +225,51 @@ describe("parseLockfile", () => {
   });
 });
 
+describe("parseLockfile: package URLs lie under their source's URL", () => {
+  const POOL = "https://archive.example/debian/pool/main/g/glibc";
+  const withUrl = (url: string) => mutate((l) => (l.architectures.amd64.packages[0].url = url));
+
+  it("accepts a pool path with an encoded epoch colon, as the archive names such files", () => {
+    const lock = parseLockfile(withUrl(`${POOL}/libc6_1%3a2.36-9+deb12u3_amd64.deb`), "scratch.lock");
+    expect(lock.architectures["amd64"]!.packages[0]!.url).toBe(`${POOL}/libc6_1%3a2.36-9+deb12u3_amd64.deb`);
+  });
+
+  it.each<[string, string, RegExp]>([
+    ["`..`", `${POOL}/../../../../etc/passwd`, /path segment "\.\." leaves or hides its place/],
+    ["`.`", `${POOL}/./libc6.deb`, /path segment "\." leaves/],
+    ["%2e%2e", `${POOL}/%2e%2e/%2E%2E/etc/passwd`, /path segment "%2e%2e" leaves/],
+    ["an encoded slash", `${POOL}/..%2f..%2fetc/passwd`, /path segment "\.\.%2f\.\.%2fetc" leaves/],
+    ["a double encoding", `${POOL}/%252e%252e/passwd`, /path segment "%252e%252e" leaves/],
+    ["a bad encoding", `${POOL}/%zz.deb`, /"%zz.deb" has a malformed percent-encoding/],
+    ["a backslash", `${POOL}/..\\..\\passwd`, /has characters a pool file name does not use/],
+    ["a query", `${POOL}/libc6.deb?x=1`, /has characters a pool file name does not use/],
+    ["a fragment", `${POOL}/libc6.deb#x`, /has characters a pool file name does not use/],
+    ["an empty segment", `${POOL}//libc6.deb`, /without empty segments/],
+    ["another host", "https://elsewhere.example/debian/pool/main/g/glibc/libc6.deb", /is not under the source's URL https:\/\/archive\.example\/debian$/],
+    ["another scheme", "http://archive.example/debian/pool/main/g/glibc/libc6.deb", /is not under the source's URL/],
+    ["a sibling path", "https://archive.example/debian-evil/pool/libc6.deb", /is not under the source's URL/],
+    ["credentials", "https://archive.example/debian@elsewhere.example/pool/libc6.deb", /is not under the source's URL/],
+  ])("refuses %s: LockfileError naming the architecture, package and field", (_what, url, detail) => {
+    const err = lockError(withUrl(url));
+    expect(err.message).toContain(`scratch.lock: architectures.amd64.packages[0].url: package libc6 (amd64): ${JSON.stringify(url)}`);
+    expect(err.message).toMatch(detail);
+  });
+
+  it.each<[string, string, RegExp]>([
+    ["a query", "https://archive.example/debian?x", /must not have a query or fragment/],
+    ["credentials", "https://u:p@archive.example/debian", /contains credentials/],
+    ["a trailing slash", "https://archive.example/debian/", /ends with "\/", which a lock never writes/],
+  ])("refuses a source URL with %s, naming the source", (_what, url, detail) => {
+    const err = lockError(mutate((l) => (l.sources[0].url = url)));
+    expect(err.message).toContain(`scratch.lock: sources[0].url: source debian: `);
+    expect(err.message).toMatch(detail);
+  });
+
+  it("refuses an empty architecture map", () => {
+    expect(lockError(mutate((l) => (l.architectures = {}))).message).toBe("scratch.lock: architectures: lists no architecture, so there is nothing to build or audit");
+  });
+});
+
 describe("readLockfile", () => {
   it("reads a lock file from disk", async () => {
     const file = path.join(dir, "scratch.lock");
