@@ -8,6 +8,7 @@ import type { Agent, Dispatcher } from "undici";
 import { NetworkError } from "../model/errors.js";
 import { Limiter } from "./limiter.js";
 import { readFileUrl } from "./file-url.js";
+import { requestUnpaused, type UnpausedResponse } from "./unpaused-response.js";
 
 export interface HttpOptions {
   /** Milliseconds without progress (connect, headers, or between body chunks) before giving up; default 30000. */
@@ -133,16 +134,23 @@ export class HttpClient {
 
   private async attempt(target: URL, sink: Sink, onStart?: (total: number | undefined) => void): Promise<void> {
     const { dispatcher } = await this.connect();
-    const res = await dispatcher.request({
+    const res = await requestUnpaused(dispatcher, {
       origin: target.origin,
       path: target.pathname + target.search,
       method: "GET",
       headers: { "user-agent": this.userAgent, "accept-encoding": "identity" },
     });
-    const status = res.statusCode;
+    try {
+      await this.receive(res, sink, onStart);
+    } finally {
+      // A no-op after a complete body; otherwise it stops the transfer (nothing is left pending).
+      res.abort();
+    }
+  }
+
+  private async receive(res: UnpausedResponse, sink: Sink, onStart?: (total: number | undefined) => void): Promise<void> {
+    const status = res.status;
     if (status < 200 || status > 299) {
-      // Drain a little so the connection can be reused; errors here do not matter.
-      await res.body.dump().catch(() => {});
       if (status >= 300 && status < 400) throw new AttemptError(`too many redirects (HTTP ${status}, at most ${MAX_REDIRECTS} followed)`, false, status);
       const retryable = status >= 500 || status === 429 || status === 408;
       throw new AttemptError(`HTTP ${status}${status === 404 ? " (not found)" : ""}`, retryable, status);
@@ -151,36 +159,21 @@ export class HttpClient {
     try {
       onStart?.(total);
     } catch (e) {
-      discard(res.body);
       throw new SinkFailure(e);
     }
     let received = 0;
-    try {
-      for await (const chunk of res.body as AsyncIterable<Buffer>) {
-        received += chunk.length;
-        try {
-          await sink(chunk);
-        } catch (e) {
-          throw new SinkFailure(e);
-        }
+    for await (const chunk of res.body) {
+      received += chunk.length;
+      try {
+        await sink(chunk);
+      } catch (e) {
+        throw new SinkFailure(e);
       }
-    } catch (e) {
-      discard(res.body);
-      throw e;
     }
     if (total !== undefined && received !== total) {
       throw new AttemptError(`body truncated: got ${received} of ${total} bytes`, true);
     }
   }
-}
-
-/**
- * Abort a response body we no longer want. undici emits an AbortError on a body destroyed
- * before its end; with no listener that would be an uncaught exception that kills the process.
- */
-function discard(body: Dispatcher.ResponseData["body"]): void {
-  body.on("error", () => {});
-  body.destroy();
 }
 
 function parseHttpUrl(url: string): URL {

@@ -2,12 +2,11 @@
 // --json, --quiet, `why`, and byte-identical locks whatever the TZ, locale, umask and working
 // directory. The CLI is compiled with tsc into a private dist/ in a temp dir, so this file never
 // races another build of the repository's dist/.
-import { spawn } from "node:child_process";
 import { copyFile, readFile, stat, writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Lockfile } from "../../src/model/lock.js";
-import { compileCli, cleanEnv } from "../fixtures/cli.js";
+import { compileCli, cleanEnv, runCommand, type CommandRun } from "../fixtures/cli.js";
 import { serveDirectory, type TestServer } from "../fixtures/server.js";
 import { makeKey, type TestKey } from "../sources/pgp-helpers.js";
 import {
@@ -38,25 +37,10 @@ let whyLock: string;
 
 const FULL: ManifestSpec = { policy: "closure", packages: ["hello"] };
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Run = CommandRun;
 
-
-/** Runs a command asynchronously (the test server lives in this process, so never spawnSync). */
-function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Run> {
-  return new Promise((ok, fail) => {
-    const child = spawn(cmd, args, { cwd: opts.cwd ?? work, env: opts.env ?? cleanEnv(), stdio: ["ignore", "pipe", "pipe"] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on("data", (c: Buffer) => out.push(c));
-    child.stderr.on("data", (c: Buffer) => err.push(c));
-    child.on("error", fail);
-    child.on("close", (code) => ok({ code, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") }));
-  });
-}
+/** Runs a command in `work` by default. */
+const run = (cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Run> => runCommand(cmd, args, { cwd: opts.cwd ?? work, ...(opts.env ? { env: opts.env } : {}) });
 
 const cli = (args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Run> => run(process.execPath, [main, ...args], opts);
 
