@@ -8,9 +8,11 @@
  *
  * The cache touches only what it made: temp files carry a name only this tool makes and are swept
  * only when their owner is gone (temp-files.ts); its own directories (tmp, refs, sha256 and the
- * fan-out dirs) are refused when they are symlinks, and entries and refs are opened with
- * O_NOFOLLOW, so nothing is read, written or removed through a symlink; anything else in the
- * cache directory is never listed, opened or removed.
+ * fan-out dirs) are refused when they are symlinks, refs are opened with O_NOFOLLOW, and nothing
+ * is written or removed through a symlink; anything else in the cache directory is never listed,
+ * opened or removed. An entry may be read through a symlink: its bytes are re-hashed against its
+ * name before they are used, so where they live does not matter, and that is how a sandbox
+ * presents a cache declared as an input (Bazel links every input file into the action's tree).
  */
 import { createHash } from "node:crypto";
 import { constants } from "node:fs";
@@ -25,6 +27,8 @@ import { sweepStaleTemp, tempFileName } from "./temp-files.js";
 const HEX64 = /^[0-9a-f]{64}$/;
 /** Read-only; a symlink in the last component fails (ELOOP) instead of being followed; a fifo does not block the open. */
 const READ_NO_FOLLOW = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+/** Read-only, following a link (entries only: their bytes are verified by hash); a fifo does not block the open. */
+const READ_FOLLOW = constants.O_RDONLY | constants.O_NONBLOCK;
 const HINT = "check the cache directory's permissions, or use --cache DIR";
 
 /** $XDG_CACHE_HOME/scratch-pkgs, else ~/.cache/scratch-pkgs (a relative XDG_CACHE_HOME is ignored, as the XDG spec says). */
@@ -187,7 +191,7 @@ export class ContentCache {
   /** The content sha256 last recorded for `key`, if any. */
   async getRef(key: string): Promise<string | undefined> {
     if ((await this.ownDir(["refs"], false)) === undefined) return undefined;
-    const fh = await openNoFollow(this.refPath(key), "cache ref");
+    const fh = await openRegular(this.refPath(key), "cache ref");
     if (fh === undefined) return undefined;
     let text: string;
     try {
@@ -230,7 +234,7 @@ export class ContentCache {
   /** The entry's file, open for reading, after checking the dirs it lies in; undefined when there is none. */
   private async openEntry(sha256: string): Promise<FileHandle | undefined> {
     if ((await this.ownDir(["sha256", sha256.slice(0, 2)], false)) === undefined) return undefined;
-    return openNoFollow(this.pathFor(sha256), "cache entry");
+    return openRegular(this.pathFor(sha256), "cache entry", READ_FOLLOW);
   }
 
   /**
@@ -280,14 +284,15 @@ export class ContentCache {
 }
 
 /**
- * The regular file at `path`, open for reading, never through a symlink; undefined when there
- * is none. A symlink, directory or fifo in the place of an entry or ref is no entry: the next
- * store renames a real file over it (or fails naming it).
+ * The regular file at `path`, open for reading (through a symlink only with READ_FOLLOW);
+ * undefined when there is none. A directory or fifo in the place of an entry or ref (or a
+ * symlink in the place of a ref) is no entry: the next store renames a real file over it (or
+ * fails naming it), never writing through it.
  */
-async function openNoFollow(path: string, what: string): Promise<FileHandle | undefined> {
+async function openRegular(path: string, what: string, flags = READ_NO_FOLLOW): Promise<FileHandle | undefined> {
   let fh: FileHandle;
   try {
-    fh = await open(path, READ_NO_FOLLOW);
+    fh = await open(path, flags);
   } catch (e) {
     if (isCode(e, "ENOENT") || isCode(e, "ELOOP")) return undefined;
     throw new IOError(`cannot read ${what} ${path}: ${(e as Error).message}`, { cause: e, hint: HINT });

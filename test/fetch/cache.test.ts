@@ -155,17 +155,32 @@ describe("ContentCache", () => {
     }
   });
 
-  it("never follows a symlink in the place of an entry or a ref, and replaces it (not its target) when storing", async () => {
+  it("reads an entry through a symlink only when its bytes hash to the name, never writes or removes through it; never follows a ref's link", async () => {
+    // A sandbox (Bazel links every input file into the action's tree) presents a cache this way.
     const users = await tempDir("users-files");
     try {
       const target = join(users, "keep.txt");
-      await writeFile(target, Buffer.from(data)); // even with the right content, a link is not an entry
+      await writeFile(target, Buffer.from(data));
       await mkdir(join(dir, "sha256", sha.slice(0, 2)), { recursive: true });
       await symlink(target, cache.pathFor(sha));
-      expect(await cache.get(sha)).toBeUndefined();
-      expect(await cache.read(sha)).toBeUndefined();
+      expect(await cache.read(sha)).toEqual(Buffer.from(data));
+      expect(await cache.get(sha)).toBe(cache.pathFor(sha));
+
+      // A link to other bytes is no entry, and discarding it removes neither the link's target nor anything else of the user's.
+      const other = Buffer.from("not the content the name says");
+      const wrong = join(users, "wrong.txt");
+      await writeFile(wrong, other);
+      const otherSha = sha256Hex("something else");
+      await mkdir(join(dir, "sha256", otherSha.slice(0, 2)), { recursive: true });
+      await symlink(wrong, cache.pathFor(otherSha));
+      expect(await cache.read(otherSha)).toBeUndefined();
+      expect(await cache.get(otherSha)).toBeUndefined();
+      expect(await readFile(wrong)).toEqual(other);
+
+      // Storing replaces the link itself with a real file; the target keeps its bytes.
       await cache.write(data);
       expect((await lstat(cache.pathFor(sha))).isFile()).toBe(true);
+      expect(await readFile(target)).toEqual(Buffer.from(data));
 
       const refTarget = join(users, "ref.json");
       const key = "k";
@@ -176,7 +191,6 @@ describe("ContentCache", () => {
       await cache.setRef(key, sha256Hex("other"));
       expect(await cache.getRef(key)).toBe(sha256Hex("other"));
       expect(JSON.parse(await readFile(refTarget, "utf8"))).toEqual({ key, sha256: sha });
-      expect(await readFile(target)).toEqual(Buffer.from(data));
     } finally {
       await removeDir(users);
     }
