@@ -14,7 +14,8 @@ import { writeFileAtomic } from "../util/atomic-write.js";
 import { sha256Hex } from "../util/hash.js";
 import { LockfileError, UsageError } from "../model/errors.js";
 import { debianArchOfPlatform, imageConfig, lockFacts, NO_LOCK_FACTS, ociPlatform, parseExecForm, parseKeyValues, rfc3339, type ConfigFlags, type HistoryEntry, type LockFacts, type OciPlatform } from "../image/config.js";
-import { loadAddedLayer, type AddedLayer } from "../image/add-layer.js";
+import { checkAddedOver, loadAddedLayer, type AddedLayer } from "../image/add-layer.js";
+import type { LookUp } from "../deb/member-rules.js";
 import { copyrightLicense, type DeclaredLicense } from "../image/copyright.js";
 import { buildSbom, sbomText, type SbomImage } from "../image/sbom.js";
 import { supplierOf } from "../image/supplier.js";
@@ -35,6 +36,8 @@ export interface ImageOptions {
   output: string;
   /** Extra layer tars, in order; "{arch}" is replaced by the architecture. */
   add: string[];
+  /** Let the --add tars hold device nodes and fifos (refused by default, as in a .deb). */
+  allowDevices?: boolean;
   entrypoint: string[];
   cmd: string[];
   user: string | undefined;
@@ -118,11 +121,15 @@ export async function runImage(opts: ImageOptions): Promise<ImageResult> {
     const platform = platforms.get(arch)!;
     const base = await source.base(arch);
     const added: AddedLayer[] = [];
+    // Each tar is checked alone once, and over the layers below it for each architecture.
+    let below = base.below;
     for (const a of opts.add) {
       const file = a.replaceAll("{arch}", arch);
       let p = addedByPath.get(file);
-      if (!p) addedByPath.set(file, (p = loadAddedLayer(file)));
-      added.push(await p);
+      if (!p) addedByPath.set(file, (p = loadAddedLayer(file, { allowDevices: opts.allowDevices ?? false })));
+      const layer = await p;
+      below = checkAddedOver(layer, below);
+      added.push(layer);
     }
     const layers: ImageLayer[] = [
       ...(base.layer ? [base.layer] : []),
@@ -193,6 +200,8 @@ interface ArchBase {
   facts: LockFacts;
   /** The lock's layer; a file carrier has none. */
   layer: ImageLayer | undefined;
+  /** What that layer holds at a path, for the --add tars' checks. */
+  below: LookUp;
   /** The SPDX SBOM of the image with these added layers and this manifest; a file carrier has none. */
   sbom: ((added: readonly AddedLayer[], image: SbomImageNaming) => Uint8Array) | undefined;
 }
@@ -246,8 +255,14 @@ async function lockSource(opts: ImageOptions, chosen: readonly string[]): Promis
         if (!licenses.has(pkg.sha256)) licenses.set(pkg.sha256, copyrightLicense(built.copyright.get(pkg.name)));
         if (!suppliers.has(pkg.sha256)) suppliers.set(pkg.sha256, supplierOf(built.control.get(pkg.name)));
       }
+      const nodes = new Map(built.nodes.map((n) => [n.path, n]));
+      const where = `the layer of ${lockName} (${arch})`;
       return {
         facts: lockFacts(lock, arch),
+        below: (path) => {
+          const n = nodes.get(path);
+          return n && { type: n.type, target: n.target, where };
+        },
         layer: {
           blob: { mediaType: MEDIA.layerGzip, digest: gzip.digest, size: gzip.size, bytes: gzip.bytes },
           tar: built.tar,
@@ -277,7 +292,7 @@ function carrierSource(opts: ImageOptions, chosen: readonly string[]): ImageSour
     arches: [...new Set(chosen)].sort(),
     archesFrom: "--arch and --platform name",
     created: opts.sourceDateEpoch ?? 0,
-    base: async () => ({ facts: NO_LOCK_FACTS, layer: undefined, sbom: undefined }),
+    base: async () => ({ facts: NO_LOCK_FACTS, layer: undefined, below: () => undefined, sbom: undefined }),
   };
 }
 

@@ -1,19 +1,19 @@
 /**
  * Reads a .deb (already verified by sha256) into its control files and the list of its
  * data.tar members: ar container → debian-binary, control.tar.*, data.tar.* (deb(5)), each
- * decompressed and parsed as a stream. Member names are normalised and unsafe members
- * refused here; whether a member passes through another's symlink is the layer tree's check.
+ * decompressed and parsed as a stream. Each tar's members obey member-rules.ts (as an
+ * `image --add` tar does); whether a member passes through another package's symlink is the
+ * layer tree's check.
  */
 
 import { FormatError } from "../model/errors.js";
-import { LAYER_LIMITS, type DebMember, type NodeType } from "../model/layer.js";
+import type { DebMember, NodeType } from "../model/layer.js";
 import { readArMembers, type ArMember } from "./ar.js";
 import { decompressMember, memberCompression, type MemberCompression } from "./decompress.js";
 import { DebFormatError } from "./errors.js";
-import { normaliseMemberPath } from "./paths.js";
+import { TarRules, type CheckedMember } from "./member-rules.js";
 import { readEntryBody, readTar, type TarEntry } from "./tar-reader.js";
 
-export { normaliseMemberPath } from "./paths.js";
 export { DebFormatError } from "./errors.js";
 
 export interface DebContents {
@@ -164,12 +164,13 @@ async function readTarMember(
 
 async function readControlTar(m: ArMember, kind: MemberCompression, label: string, source?: AsyncIterable<Uint8Array>): Promise<Map<string, Uint8Array>> {
   const files = new Map<string, Uint8Array>();
+  const rules = debRules(label);
   await readTarMember(
     m,
     kind,
     label,
     async (e) => {
-      const member = await toDebMember(e, label, () => true);
+      const member = await toDebMember(e, rules.check(e).member, label, () => true);
       if (member.type === "file" && member.content !== undefined) files.set(member.path.slice(1), member.content);
     },
     source,
@@ -185,24 +186,14 @@ async function readDataTar(
   source?: AsyncIterable<Uint8Array>,
 ): Promise<{ members: DebMember[]; needs: Set<number> }> {
   const members: DebMember[] = [];
-  /** The newest member at each path: hard links may only point back at regular files. */
-  const latest = new Map<string, number>();
-  /** For each hard link's index, the index of the regular file whose bytes it shares. */
-  const linkRoot = new Map<number, number>();
   const needs = new Set<number>();
+  const rules = debRules(label);
   await readTarMember(m, kind, label, async (e) => {
     const index = members.length;
-    const member = await toDebMember(e, label, (p, t) => want(p, t, index));
-    if (member.type === "hardlink") {
-      const at = latest.get(member.target!);
-      const root = at === undefined ? undefined : members[at]!.type === "file" ? at : linkRoot.get(at);
-      if (root === undefined) {
-        throw new DebFormatError(label, e.name, `hard link to ${member.target}, which is not an earlier regular file of the archive`);
-      }
-      linkRoot.set(index, root);
-      if (want(member.path, "hardlink", index) && members[root]!.content === undefined) needs.add(root);
-    }
-    latest.set(member.path, index);
+    const { member: checked, placed } = rules.check(e);
+    const member = await toDebMember(e, checked, label, (p, t) => want(p, t, index));
+    // A hard link's bytes are its file's: read them when the link is wanted.
+    if (placed.shares !== undefined && want(member.path, "hardlink", index) && members[placed.shares]!.content === undefined) needs.add(placed.shares);
     members.push(member);
   }, source);
   return { members, needs };
@@ -220,9 +211,10 @@ async function fillLinkTargets(
   for await (const m of readArMembers(path, label)) {
     if (m.offset !== dataMember.offset) continue;
     let index = 0;
+    const rules = debRules(label);
     await readTarMember(m, kind, label, async (e) => {
       const i = index++;
-      const again = await toDebMember(e, label, () => needs.has(i));
+      const again = await toDebMember(e, rules.check(e).member, label, () => needs.has(i));
       const first = members[i];
       if (first === undefined || first.member !== again.member) {
         throw new DebFormatError(label, m.name, "changed while it was being read");
@@ -234,72 +226,20 @@ async function fillLinkTargets(
   throw new DebFormatError(label, dataMember.name, "changed while it was being read");
 }
 
-const REFUSED_TYPES: Partial<Record<TarEntry["type"], string>> = {
-  chardev: "character device",
-  blockdev: "block device",
-  fifo: "fifo",
-  unknown: "entry of an unsupported tar type (sparse file, volume label, …)",
-};
-
-/** Checks and normalises one tar entry; reads its body when it is a wanted regular file. */
-async function toDebMember(e: TarEntry, label: string, want: (path: string, type: NodeType) => boolean): Promise<DebMember> {
-  if (e.name.includes("\uFFFD")) throw new DebFormatError(label, e.name, "member name is not valid UTF-8");
-  const path = normaliseMemberPath(e.name, label);
-  const refused = REFUSED_TYPES[e.type];
-  if (refused !== undefined) throw new DebFormatError(label, e.name, `${refused} refused: a layer holds only files, directories and links`);
-  checkNumbers(e, label);
-  const type = e.type as NodeType;
-  const base = { path, member: e.name, type, mode: e.mode & 0o7777, uid: e.uid, gid: e.gid };
-  switch (type) {
-    case "dir":
-      return { ...base, size: 0 };
-    case "symlink": {
-      const target = e.linkname ?? "";
-      if (target === "" || target.includes("\0") || target.includes("\uFFFD")) {
-        throw new DebFormatError(label, e.name, `symlink with an empty or unreadable target ${JSON.stringify(target)}`);
-      }
-      return { ...base, size: 0, target };
-    }
-    case "hardlink": {
-      if (e.linkname === undefined || e.linkname === "" || e.linkname.includes("\uFFFD")) {
-        throw new DebFormatError(label, e.name, "hard link with an empty or unreadable target");
-      }
-      let target: string;
-      try {
-        target = normaliseMemberPath(e.linkname, label);
-      } catch (err) {
-        if (!(err instanceof DebFormatError)) throw err;
-        throw new DebFormatError(label, e.name, `hard link target ${JSON.stringify(e.linkname)} refused: it is absolute or leaves the archive`);
-      }
-      return { ...base, size: 0, target };
-    }
-    case "file": {
-      if (!want(path, "file")) return { ...base, size: e.size };
-      const content = await readEntryBody(e.body, e.size);
-      if (content.length !== e.size) {
-        throw new DebFormatError(label, e.name, `holds ${content.length} bytes but its header says ${e.size}`);
-      }
-      return { ...base, size: e.size, content };
-    }
-  }
+/** A .deb's tars never hold devices, and a refusal names the .deb and the member. */
+function debRules(label: string): TarRules {
+  return new TarRules({ refuse: (member, detail, hint) => new DebFormatError(label, member, detail, hint ? { hint } : undefined) });
 }
 
-const NUMERIC_FIELDS = ["uid", "gid", "mode", "size"] as const;
-
-/**
- * Refuses a member whose owner, mode or size a layer cannot hold (LAYER_LIMITS). dpkg accepts
- * a uid of 3000000, so this is not malformed, but the layer's ustar headers cannot record it.
- */
-function checkNumbers(e: TarEntry, label: string): void {
-  for (const field of NUMERIC_FIELDS) {
-    const value = e[field];
-    const max = LAYER_LIMITS[field];
-    if (!Number.isSafeInteger(value) || value < 0 || value > max) {
-      throw new DebFormatError(label, e.name, `${field} ${value} is beyond what a layer can record (${field} 0 to ${max}, ustar's limit)`, {
-        hint: "The package is valid for dpkg but cannot be put in a deterministic ustar layer: leave it out of the manifest, or ask its maintainer for a build without such members.",
-      });
-    }
-  }
+/** The reader's form of a checked member; reads its body when it is a wanted regular file. */
+async function toDebMember(e: TarEntry, m: CheckedMember, label: string, want: (path: string, type: NodeType) => boolean): Promise<DebMember> {
+  // No devices reach here: debRules refuses them.
+  const type = m.type as NodeType;
+  const base = { path: m.path, member: m.member, type, mode: m.mode & 0o7777, uid: m.uid, gid: m.gid, size: m.size, ...(m.target !== undefined ? { target: m.target } : {}) };
+  if (type !== "file" || !want(m.path, "file")) return base;
+  const content = await readEntryBody(e.body, e.size);
+  if (content.length !== e.size) throw new DebFormatError(label, e.name, `holds ${content.length} bytes but its header says ${e.size}`);
+  return { ...base, content };
 }
 
 function decodeText(bytes: Uint8Array): string {

@@ -1,15 +1,15 @@
 /**
  * An extra layer from the user (`--add TAR`, e.g. the application built by make or Bazel):
  * used as given when it is already gzip, else gzip-compressed with the layer compressor's
- * pinned settings. Its diff_id is the sha256 of the uncompressed tar. Checked lightly first:
- * it must be a tar, and no member may be absolute or climb out with "..".
+ * pinned settings. Its diff_id is the sha256 of the uncompressed tar. Checked first by the
+ * rules a .deb's tars obey (member-rules.ts), alone and over the layers below it.
  */
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { basename } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { readTar } from "../deb/tar-reader.js";
-import { normaliseMemberPath } from "../deb/paths.js";
+import { TarRules, type CheckedMember, type LookUp, type Refuse } from "../deb/member-rules.js";
 import { comparePaths } from "../util/byte-order.js";
 import { compressLayer } from "../codec/compress.js";
 import { digestBytes } from "../layer/digest.js";
@@ -32,6 +32,8 @@ export interface AddedLayer {
   wasGzip: boolean;
   /** Its regular files as they land in the image (a later member of the same path wins), sorted by path bytes: the SBOM lists them. */
   files: AddedFile[];
+  /** Every member in archive order, checked: what checkAddedOver replays over the layers below. */
+  members: CheckedMember[];
 }
 
 export interface AddedFile {
@@ -41,7 +43,12 @@ export interface AddedFile {
   sha256: string;
 }
 
-export async function loadAddedLayer(file: string): Promise<AddedLayer> {
+export interface AddOptions {
+  /** Accept device nodes and fifos (`--allow-devices`); refused by default, as in a .deb. */
+  allowDevices?: boolean;
+}
+
+export async function loadAddedLayer(file: string, opts: AddOptions = {}): Promise<AddedLayer> {
   let given: Uint8Array;
   try {
     given = await readFile(file);
@@ -58,43 +65,58 @@ export async function loadAddedLayer(file: string): Promise<AddedLayer> {
       throw new CheckFailedError(`--add ${file} starts like gzip but does not decompress: ${(e as Error).message}`, { hint: "give an intact tar or tar.gz" });
     }
   } else tar = given;
-  const files = await checkMembers(file, tar);
+  const { members, files } = await checkMembers(file, tar, opts.allowDevices ?? false);
   const blob = wasGzip ? given : (await compressLayer(tar, "gzip")).bytes;
   const d = digestBytes(blob);
-  return { file, name: basename(file), blob, tar, digest: d.digest, size: d.size, diffId: digestBytes(tar).digest, fileDigest: digestBytes(given).digest, wasGzip, files };
+  return { file, name: basename(file), blob, tar, digest: d.digest, size: d.size, diffId: digestBytes(tar).digest, fileDigest: digestBytes(given).digest, wasGzip, files, members };
 }
 
 /**
- * Refuses anything but a tar whose member names (and hard link targets) stay inside the root;
- * hashes its regular files in the same pass.
+ * Refuses anything but a tar whose members obey the rules of a .deb's tars (member-rules.ts)
+ * on their own; hashes its regular files in the same pass. Whether it is safe over the layers
+ * below it is checkAddedOver's question, per image.
  */
-async function checkMembers(file: string, tar: Uint8Array): Promise<AddedFile[]> {
-  let count = 0;
+async function checkMembers(file: string, tar: Uint8Array, allowDevices: boolean): Promise<{ members: CheckedMember[]; files: AddedFile[] }> {
+  const members: CheckedMember[] = [];
+  /** Regular files by index, for hard links (a link is its file's bytes under another name). */
+  const hashed = new Map<number, { sha1: string; sha256: string }>();
   const files = new Map<string, AddedFile>();
-  const hint = "build the tar with relative member names (e.g. tar -C rootfs -cf app.tar .) and without .. components";
+  const rules = new TarRules({ refuse: refuser(file), allowDevices, ownWhere: `earlier in ${file}` });
   try {
     await readTar(once(tar), async (e) => {
-      count++;
-      const bad = unsafeName(e.name);
-      if (bad) throw new CheckFailedError(`--add ${file}: member ${JSON.stringify(e.name)} ${bad}; refusing to put it in the image`, { hint });
-      if (e.type === "hardlink" && e.linkname !== undefined) {
-        const badLink = unsafeName(e.linkname);
-        if (badLink) throw new CheckFailedError(`--add ${file}: hard link ${JSON.stringify(e.name)} → ${JSON.stringify(e.linkname)} ${badLink}; refusing to put it in the image`, { hint });
-      }
-      const path = normaliseMemberPath(e.name, `--add ${file}`);
-      // A hard link is its target's bytes under another name.
-      const target = e.type === "hardlink" && e.linkname !== undefined ? files.get(normaliseMemberPath(e.linkname, `--add ${file}`)) : undefined;
-      if (e.type === "file") files.set(path, { path, ...(await fileHashes(e.body)) });
-      else if (target) files.set(path, { ...target, path });
-      else files.delete(path);
+      const { member, placed } = rules.check(e);
+      members.push(member);
+      const hashes = member.type === "file" ? await fileHashes(e.body) : placed.shares !== undefined ? hashed.get(placed.shares) : undefined;
+      if (member.type === "file") hashed.set(placed.index, hashes!);
+      if (hashes) files.set(member.path, { path: member.path, ...hashes });
+      else files.delete(member.path);
     });
   } catch (e) {
-    // Exit 1 like the member checks above: README promises `image` refuses an unsafe --add tar.
+    // Exit 1 like the member checks: README promises `image` refuses an unsafe --add tar.
     if (e instanceof FormatError) throw new CheckFailedError(`--add ${file} is not a tar archive (${e.message})`, { hint: "give a tar (or tar.gz) of the files to add" });
     throw e;
   }
-  if (count === 0) throw new CheckFailedError(`--add ${file} is not a tar archive, or an empty one`, { hint: "give a tar (or tar.gz) of the files to add" });
-  return [...files.values()].sort((a, b) => comparePaths(a.path, b.path));
+  if (members.length === 0) throw new CheckFailedError(`--add ${file} is not a tar archive, or an empty one`, { hint: "give a tar (or tar.gz) of the files to add" });
+  return { members, files: [...files.values()].sort((a, b) => comparePaths(a.path, b.path)) };
+}
+
+/**
+ * Refuses an added tar that, applied over `below` (the layers before it in the image), writes
+ * through one of their symlinks or files, or turns one of their directories into something
+ * else or the reverse: an OCI applier would follow the link (an added `lib/x` over the
+ * packages' `lib → usr/lib` lands in /usr/lib) or delete what is there. Returns what the image
+ * holds at a path once this tar is applied, for the next one.
+ */
+export function checkAddedOver(added: AddedLayer, below: LookUp): LookUp {
+  const rules = new TarRules({ refuse: refuser(added.file), below, ownWhere: `earlier in ${added.file}` });
+  for (const m of added.members) rules.place(m);
+  return rules.at;
+}
+
+const HINT = "build the tar from a directory laid out as the image should be, with relative names and only files, directories and links (e.g. tar -C rootfs -cf app.tar .); put files at their real paths, not through a link (usr/lib/x, not lib/x, where /lib → usr/lib); pass --allow-devices if device nodes or fifos are meant";
+
+function refuser(file: string): Refuse {
+  return (member, detail, hint) => new CheckFailedError(`--add ${file}: member ${JSON.stringify(member)}: ${detail}; refusing to put it in the image`, { hint: hint ?? HINT });
 }
 
 async function fileHashes(body: AsyncIterable<Uint8Array>): Promise<{ sha1: string; sha256: string }> {
@@ -105,13 +127,6 @@ async function fileHashes(body: AsyncIterable<Uint8Array>): Promise<{ sha1: stri
     sha256.update(chunk);
   }
   return { sha1: sha1.digest("hex"), sha256: sha256.digest("hex") };
-}
-
-/** Why a member name is unsafe, or undefined when it is fine. */
-export function unsafeName(name: string): string | undefined {
-  if (name.startsWith("/")) return "is absolute";
-  if (name.split("/").includes("..")) return 'has a ".." component';
-  return undefined;
 }
 
 async function* once(bytes: Uint8Array): AsyncIterable<Uint8Array> {

@@ -5,6 +5,7 @@
  * directories, and two sources never silently disagree about a path.
  */
 import type { LayerNode, NodeOrigin } from "../model/layer.js";
+import { blockingParent } from "../deb/member-rules.js";
 import { LayerConflictError, LayerSafetyError } from "./errors.js";
 
 const IMPLICIT: NodeOrigin = { kind: "implicit", reason: "parent directory" };
@@ -84,21 +85,16 @@ export class LayerTree {
   }
 
   private ensureParents(node: LayerNode): void {
-    const missing: string[] = [];
-    for (let p = parentOf(node.path); ; p = parentOf(p)) {
-      const existing = this.map.get(p);
-      if (existing) {
-        if (existing.type !== "dir") {
-          throw new LayerSafetyError(
-            `${describe(node.origin)}: ${node.path} would be written through ${p}, which is a ${existing.type} from ${describe(existing.origin)}`,
-            { hint: "a package that writes through a link could overwrite files outside its own paths; this package is refused" },
-          );
-        }
-        break;
-      }
-      missing.push(p);
-      if (p === "/") break;
+    // The rule a tar's members obey, across packages and derivations: a parent must be a directory.
+    const through = blockingParent(node.path, (p) => this.map.get(p));
+    if (through) {
+      throw new LayerSafetyError(
+        `${describe(node.origin)}: ${node.path} would be written through ${through.path}, which is a ${through.node.type} from ${describe(through.node.origin)}`,
+        { hint: "a package that writes through a link could overwrite files outside its own paths; this package is refused" },
+      );
     }
+    const missing: string[] = [];
+    for (let p = parentOf(node.path); !this.map.has(p); p = parentOf(p)) missing.push(p);
     for (const p of missing.reverse()) this.map.set(p, { path: p, type: "dir", mode: 0o755, uid: 0, gid: 0, origin: IMPLICIT });
   }
 

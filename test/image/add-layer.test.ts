@@ -4,7 +4,7 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CheckFailedError, IOError } from "../../src/model/errors.js";
-import { loadAddedLayer, unsafeName } from "../../src/image/add-layer.js";
+import { loadAddedLayer } from "../../src/image/add-layer.js";
 import { rejection, removeDir, tempDir } from "../lock/helpers.js";
 import { must } from "./helpers.js";
 
@@ -77,8 +77,8 @@ describe("loadAddedLayer", () => {
 
   it("refuses absolute and .. members, and non-tars", async () => {
     for (const [f, why] of [
-      ["abs.tar", /is absolute/],
-      ["dotdot.tar", /"\.\." component/],
+      ["abs.tar", /absolute member path refused/],
+      ["dotdot.tar", /"\.\." segment refused/],
       ["not-a-tar", /not a tar/],
     ] as const) {
       const e = await rejection(loadAddedLayer(join(work, f)));
@@ -88,13 +88,5 @@ describe("loadAddedLayer", () => {
       expect(e.message).toMatch(why);
     }
     expect(await rejection(loadAddedLayer(join(work, "missing.tar")))).toBeInstanceOf(IOError);
-  });
-
-  it("names unsafe member names", () => {
-    expect(unsafeName("usr/bin/app")).toBeUndefined();
-    expect(unsafeName("./usr/bin/app")).toBeUndefined();
-    expect(unsafeName("usr/..data")).toBeUndefined();
-    expect(unsafeName("/etc/passwd")).toMatch(/absolute/);
-    expect(unsafeName("usr/../../etc")).toMatch(/\.\./);
   });
 });

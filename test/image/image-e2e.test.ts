@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { lstat, mkdir, readdir, readFile, readlink, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CheckFailedError, UsageError } from "../../src/model/errors.js";
 import type { Lockfile } from "../../src/model/lock.js";
@@ -13,6 +13,7 @@ import { PROVENANCE_PATH } from "../../src/layer/provenance.js";
 import { parseProvenance } from "../../src/layer/provenance-read.js";
 import { MAINTAINER, readLock, rejection, removeDir } from "../lock/helpers.js";
 import { Ajv } from "ajv";
+import { buildTar } from "../fixtures/deb.js";
 import { cleanEnv, compileCli, imageFixture, imageWith, must, run, type ImageFixture } from "./helpers.js";
 
 const hasSkopeo = existsSync("/usr/bin/skopeo");
@@ -420,6 +421,18 @@ describe("refusals and replacement", () => {
     expect(await readdir(parent)).toEqual(["img"]);
   });
 
+  it("refuses an --add tar that writes through a symlink of the lock's layer (exit 1), naming the tar, the member and the link", async () => {
+    // The tzdata set makes /etc/localtime a symlink; an applier would follow it.
+    const tar = join(f.work, "through-localtime.tar");
+    await writeFile(tar, await buildTar([{ path: "./etc/", type: "dir" }, { path: "./etc/localtime/zone", type: "file", content: "x\n" }]));
+    const dir = out("over-layer");
+    const e = await rejection(imageWith(f, { output: dir, arches: ["amd64"], add: [tar] }));
+    expect(e).toBeInstanceOf(CheckFailedError);
+    expect(e.exitCode).toBe(1);
+    expect(e.message).toContain(`--add ${tar}: member "./etc/localtime/zone": would be written through /etc/localtime, a symlink to /usr/share/zoneinfo/Europe/Amsterdam (the layer of ${basename(f.lockfile)} (amd64))`);
+    expect(existsSync(dir)).toBe(false);
+  });
+
   it("refuses a lock whose gzip digest the rebuilt layer does not match (exit 1)", async () => {
     const tampered = { ...lock, architectures: { ...lock.architectures } };
     const amd = structuredClone(lock.architectures.amd64!);
@@ -468,6 +481,6 @@ describe("the CLI", () => {
     await must("tar", ["-P", "-cf", abs, addTar]);
     const r = await cli(["--output", out("cli-abs"), "--add", abs], {}, "022");
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/is absolute/);
+    expect(r.stderr).toMatch(/absolute member path refused/);
   });
 });

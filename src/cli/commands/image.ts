@@ -11,6 +11,7 @@ interface ImageFlags extends FetchFlags {
   platform?: string[] | undefined;
   output: string;
   add: string[];
+  "allow-devices": boolean;
   entrypoint: string[];
   cmd: string[];
   user?: string | undefined;
@@ -33,6 +34,7 @@ export function imageCommand(out: Output, setCode: (c: number) => void): Command
         .option("arch", { type: "string", array: true, describe: "Debian architecture(s) to include (default: all in the lock; a docker-archive needs one; --no-lock needs them)" })
         .option("platform", { type: "string", array: true, describe: "the same by OCI platform, e.g. linux/arm64 or linux/arm/v7 (each is a Debian architecture's)" })
         .option("add", { type: "string", array: true, default: [] as string[], describe: "an extra layer: a tar or tar.gz of your files (e.g. the binary); {arch} is replaced; repeatable, in order" })
+        .option("allow-devices", { type: "boolean", default: false, describe: "let the --add tars hold device nodes and fifos (refused by default, as in a .deb)" })
         .option("entrypoint", { type: "string", array: true, default: [] as string[], describe: 'exec form only: a JSON array \'["/app","--flag"]\' or one value per argument (the image has no shell)' })
         .option("cmd", { type: "string", array: true, default: [] as string[], describe: "default arguments, exec form like --entrypoint" })
         .option("user", { type: "string", describe: "user[:group] to run as (default 65532:65532 when the lock has the base set; \"\" for none)" })
@@ -55,6 +57,7 @@ export function imageCommand(out: Output, setCode: (c: number) => void): Command
           platforms: argv.platform ?? [],
           output: argv.output,
           add: argv.add,
+          allowDevices: argv["allow-devices"],
           entrypoint: argv.entrypoint,
           cmd: argv.cmd,
           user: argv.user,
