@@ -10,7 +10,7 @@ import type { Fetcher } from "../fetch/fetcher.js";
 import type { ContentCache } from "../fetch/cache.js";
 import { mirrorsFor } from "../sources/mirrors.js";
 import { requireVerifiedLayer } from "../layer/verify.js";
-import { writeFileAtomic } from "../util/atomic-write.js";
+import { checkOutputFiles, stageFiles, stageInOrder, type OutputFile, type PlannedOutput } from "../util/atomic-write.js";
 import { sha256Hex } from "../util/hash.js";
 import { LockfileError, UsageError } from "../model/errors.js";
 import { debianArchOfPlatform, imageConfig, lockFacts, NO_LOCK_FACTS, ociPlatform, parseExecForm, parseKeyValues, rfc3339, type ConfigFlags, type HistoryEntry, type LockFacts, type OciPlatform } from "../image/config.js";
@@ -19,8 +19,8 @@ import type { LookUp } from "../deb/member-rules.js";
 import { copyrightLicense, type DeclaredLicense } from "../image/copyright.js";
 import { buildSbom, sbomText, type SbomImage } from "../image/sbom.js";
 import { supplierOf } from "../image/supplier.js";
-import { archTag, blob, checkTarget, imageIndex, imageManifest, jsonBlob, layoutIndex, MEDIA, sbomArtifact, writeOciLayout, type Artifact, type Blob } from "../image/oci-layout.js";
-import { writeDockerArchive } from "../image/docker-archive.js";
+import { archTag, blob, checkTarget, imageIndex, imageManifest, jsonBlob, layoutIndex, MEDIA, sbomArtifact, stageOciLayout, type Artifact, type Blob } from "../image/oci-layout.js";
+import { dockerArchive } from "../image/docker-archive.js";
 
 export interface ImageOptions {
   lockfile: string;
@@ -108,7 +108,12 @@ export async function runImage(opts: ImageOptions): Promise<ImageResult> {
     throw new UsageError(`--sbom ${opts.sbom} would receive ${arches.length} SBOMs (${arches.join(", ")})`, { hint: "put {arch} in the name, e.g. --sbom sbom-{arch}.spdx.json" });
   }
   const platforms = new Map(arches.map((a) => [a, ociPlatform(a)]));
+  // Every output path is checked before any work: a refused one costs no layer build.
+  const sbomPaths = new Map(opts.sbom === undefined || opts.noLock ? [] : arches.map((a) => [a, opts.sbom!.replaceAll("{arch}", a)]));
+  const planned: PlannedOutput[] = [...sbomPaths.values()].map((path) => ({ path, flag: "--sbom" }));
   if (format === "oci") await checkTarget(opts.output);
+  else planned.push({ path: opts.output, flag: "--output" });
+  await checkOutputFiles(planned);
   const created = rfc3339(source.created);
 
   const addedByPath = new Map<string, Promise<AddedLayer>>();
@@ -116,6 +121,8 @@ export async function runImage(opts: ImageOptions): Promise<ImageResult> {
   const referrers: Artifact[] = [];
   const indexEntries: Array<{ arch: string; manifest: Blob; platform: OciPlatform }> = [];
   const images: ImageArchResult[] = [];
+  const sbomFiles: OutputFile[] = [];
+  let archive: Uint8Array | undefined;
 
   for (const arch of arches) {
     const platform = platforms.get(arch)!;
@@ -161,27 +168,28 @@ export async function runImage(opts: ImageOptions): Promise<ImageResult> {
       indexEntries.push({ arch, manifest, platform });
       manifestInfo = { digest: manifest.digest, size: manifest.size, tag: ociTag };
     } else {
-      await writeDockerArchive(opts.output, {
+      archive = dockerArchive({
         config: { digest: config.digest, bytes: config.bytes },
         layers: layers.map((l) => ({ diffId: l.diffId, tar: l.tar })),
         repoTags: opts.tag === undefined ? [] : [repoTag(opts.tag)],
         mtime: source.created,
       });
     }
-    let sbomPath: string | undefined;
-    if (opts.sbom !== undefined && sbom) {
-      sbomPath = opts.sbom.replaceAll("{arch}", arch);
-      await writeFileAtomic(sbomPath, sbom);
-    }
+    const sbomPath = sbom ? sbomPaths.get(arch) : undefined;
+    if (sbomPath !== undefined && sbom) sbomFiles.push({ path: sbomPath, data: sbom });
     images.push({ arch, platform, manifest: manifestInfo, config: { digest: config.digest, size: config.size }, layers: layerList, sbom: sbomPath });
   }
 
+  // The SBOMs first, the image last: an SBOM newer than the image beside it names a manifest
+  // that image does not have.
+  const sboms = () => stageFiles(sbomFiles);
   if (format === "oci") {
     const index = imageIndex(indexEntries);
     const tag = opts.tag ?? "latest";
-    await writeOciLayout(opts.output, [...blobs, index], layoutIndex(index, tag, indexEntries, referrers));
+    await (await stageInOrder([sboms, () => stageOciLayout(opts.output, [...blobs, index], layoutIndex(index, tag, indexEntries, referrers))])).commit();
     return { format, output: opts.output, tag, index: { digest: index.digest, size: index.size }, images };
   }
+  await (await stageInOrder([sboms, () => stageFiles([{ path: opts.output, data: archive! }])])).commit();
   return { format, output: opts.output, tag: opts.tag, index: undefined, images };
 }
 

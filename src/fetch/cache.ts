@@ -22,7 +22,7 @@ import { basename, dirname, isAbsolute, join } from "node:path";
 import { IOError } from "../model/errors.js";
 import { fsyncDir } from "../util/atomic-write.js";
 import { sha256Hex } from "../util/hash.js";
-import { sweepStaleTemp, tempFileName } from "./temp-files.js";
+import { sweepStaleTemp, tempFileName } from "../util/temp-files.js";
 
 const HEX64 = /^[0-9a-f]{64}$/;
 /** Read-only; a symlink in the last component fails (ELOOP) instead of being followed; a fifo does not block the open. */

@@ -8,7 +8,6 @@
  */
 import { writeLayerTar } from "../layer/tar-writer.js";
 import type { LayerNode } from "../model/layer.js";
-import { writeFileAtomic } from "../util/atomic-write.js";
 
 export interface DockerArchiveInput {
   /** The config JSON bytes (the same blob the OCI layout holds: the image ID is its digest). */
@@ -22,7 +21,8 @@ export interface DockerArchiveInput {
 
 const blobPath = (digest: string): string => `blobs/sha256/${digest.slice("sha256:".length)}`;
 
-function dockerArchive(input: DockerArchiveInput): Uint8Array {
+/** The archive's bytes (image.ts writes them with the SBOMs, whole or not at all). */
+export function dockerArchive(input: DockerArchiveInput): Uint8Array {
   const manifest = [
     {
       Config: blobPath(input.config.digest),
@@ -39,8 +39,4 @@ function dockerArchive(input: DockerArchiveInput): Uint8Array {
   for (const l of input.layers) files.set(`/${blobPath(l.diffId)}`, l.tar);
   const nodes: LayerNode[] = [node("/blobs"), node("/blobs/sha256"), ...[...files].map(([p, c]) => node(p, c)), node("/manifest.json", Buffer.from(JSON.stringify(manifest), "utf8"))];
   return writeLayerTar(nodes, { mtime: input.mtime });
-}
-
-export async function writeDockerArchive(file: string, input: DockerArchiveInput): Promise<void> {
-  await writeFileAtomic(file, dockerArchive(input));
 }

@@ -5,14 +5,12 @@
  * `subject` is that architecture's image manifest, listed untagged in index.json as OCI 1.1
  * lays out referrers in a layout. JSON is written compactly with a fixed key order, so the
  * same inputs give the same digests.
- *
- * The directory is built in a temp dir beside the target and renamed into place.
  */
-import { randomBytes } from "node:crypto";
-import { chmod, lstat, mkdir, readdir, rename, rm, writeFile } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { chmod, lstat, mkdir, readdir, rename, rm, unlink } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import { digestBytes } from "../layer/digest.js";
-import { fsyncDir } from "../util/atomic-write.js";
+import { checkParentDir, fsyncDir, prepared, stageFiles, writeFilesAtomic, writeSynced, type OutputFile, type StagedOutputs } from "../util/atomic-write.js";
+import { OUTPUT_SWEEP, sweepStaleTemp, tempFileName, tempFileOwner } from "../util/temp-files.js";
 import { IOError, UsageError } from "../model/errors.js";
 import type { OciPlatform } from "./config.js";
 
@@ -121,75 +119,130 @@ export function archTag(tag: string, arch: string): string {
 }
 
 const OCI_LAYOUT = JSON.stringify({ imageLayoutVersion: "1.0.0" });
+const BLOB_NAME = /^[0-9a-f]{64}$/;
+const TARGET_HINT = "give a new directory name, an empty directory, or an OCI layout this tool wrote (or a FILE.tar for a docker-archive)";
+
+/** What is at an image --output: nothing (or an empty directory), or a layout of ours to update. */
+export type LayoutTarget = "new" | "layout";
 
 /**
- * Write the layout to `dir`: blobs (deduplicated by digest), oci-layout, index.json. Built in
- * a temp dir beside `dir` and renamed into place; an existing OCI layout at `dir` is replaced,
- * an empty directory is taken, anything else is refused.
+ * Stage the layout at `dir`; commit makes it the new image. At every instant index.json names
+ * complete blobs. A new layout (no directory, or an empty one) is built as a temp directory of
+ * ours beside `dir` and renamed into place. An existing one is updated in place: each blob
+ * written to a temp and renamed to its name (content-addressed, so the old index still finds
+ * what it names), then commit replaces oci-layout and index.json atomically and only then
+ * removes the blobs the new index no longer names.
  */
-export async function writeOciLayout(dir: string, blobs: readonly Blob[], indexJson: string): Promise<void> {
-  await checkTarget(dir);
-  const parent = dirname(dir);
-  const tmp = join(parent, `.${basename(dir)}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
+export async function stageOciLayout(output: string, blobs: readonly Blob[], indexJson: string): Promise<StagedOutputs> {
+  const dir = output.replace(/(.)\/+$/, "$1");
+  const target = await checkTarget(dir);
+  const unique = [...new Map(blobs.map((b) => [b.digest, b])).values()];
+  const files = (root: string): OutputFile[] => [
+    ...unique.map((b) => ({ path: join(root, "blobs", "sha256", hexOf(b.digest)), data: b.bytes, exactMode: true })),
+    { path: join(root, "oci-layout"), data: OCI_LAYOUT, exactMode: true },
+    { path: join(root, "index.json"), data: indexJson, exactMode: true },
+  ];
   try {
-    await mkdir(join(tmp, "blobs", "sha256"), { recursive: true });
-    const seen = new Set<string>();
-    for (const b of blobs) {
-      if (seen.has(b.digest)) continue;
-      seen.add(b.digest);
-      await writeFixed(join(tmp, "blobs", "sha256", b.digest.slice("sha256:".length)), b.bytes);
-    }
-    await writeFixed(join(tmp, "oci-layout"), OCI_LAYOUT);
-    await writeFixed(join(tmp, "index.json"), indexJson);
-    // Directory modes do not follow the umask either.
-    for (const d of [join(tmp, "blobs", "sha256"), join(tmp, "blobs"), tmp]) await chmod(d, 0o755);
-    await fsyncDir(join(tmp, "blobs", "sha256"));
-    await replaceDir(tmp, dir);
+    return target === "new" ? await stageNewLayout(dir, files) : await stageLayoutUpdate(dir, files(dir), new Set(unique.map((b) => hexOf(b.digest))));
   } catch (e) {
-    await rm(tmp, { recursive: true, force: true }).catch(() => {});
     if (e instanceof UsageError || e instanceof IOError) throw e;
-    throw new IOError(`cannot write the OCI layout ${dir}: ${(e as Error).message}`, { cause: e, hint: "check that the parent directory exists and is writable" });
+    throw new IOError(`cannot write the OCI layout ${dir}: ${(e as Error).message}`, { cause: e, hint: "check that the directory is writable and has space" });
   }
 }
 
-async function writeFixed(path: string, data: string | Uint8Array): Promise<void> {
-  await writeFile(path, data, { mode: 0o644, flag: "wx" });
-  await chmod(path, 0o644);
+const hexOf = (digest: string): string => digest.slice("sha256:".length);
+
+async function stageNewLayout(dir: string, files: (root: string) => OutputFile[]): Promise<StagedOutputs> {
+  const parent = dirname(dir);
+  // An empty directory with a dead run's temps in it is still empty to us, once they are gone.
+  for (const d of [parent, dir]) await sweepStaleTemp(d, Date.now(), OUTPUT_SWEEP);
+  const tmp = join(parent, tempFileName());
+  const discard = async () => rm(tmp, { recursive: true, force: true });
+  const prepare = async () => {
+    await mkdir(join(tmp, "blobs", "sha256"), { recursive: true });
+    for (const f of files(tmp)) await writeSynced(f.path, f.data, 0o644, true);
+    // Directory modes do not follow the umask either.
+    for (const d of [join(tmp, "blobs", "sha256"), join(tmp, "blobs"), tmp]) {
+      await chmod(d, 0o755);
+      await fsyncDir(d);
+    }
+  };
+  return prepared(prepare, discard, async () => {
+    // rename(2) replaces an empty directory atomically, so there is never a moment without one.
+    await rename(tmp, dir).catch(async (e: unknown) => {
+      await discard();
+      throw new IOError(`cannot move the new OCI layout into ${dir}: ${(e as Error).message}`, { cause: e, hint: "the directory must be empty or absent; nothing was changed" });
+    });
+    await fsyncDir(parent);
+  });
 }
 
-/** Refuses a target that exists and is neither an empty directory nor an OCI layout. */
-export async function checkTarget(dir: string): Promise<void> {
+async function stageLayoutUpdate(dir: string, files: OutputFile[], keep: ReadonlySet<string>): Promise<StagedOutputs> {
+  const blobDir = join(dir, "blobs", "sha256");
+  if (!(await lstat(blobDir).catch(() => undefined))) {
+    await mkdir(blobDir, { recursive: true });
+    for (const d of [join(dir, "blobs"), blobDir]) await chmod(d, 0o755);
+  }
+  // A new layout's build directory, if a run was killed and the layout appeared since.
+  await sweepStaleTemp(dirname(dir), Date.now(), OUTPUT_SWEEP);
+  // The blobs go into place now: no index names a new one before commit.
+  await writeFilesAtomic(files.slice(0, -2));
+  const tops = await stageFiles(files.slice(-2));
+  return {
+    discard: tops.discard,
+    commit: async () => {
+      await tops.commit();
+      // Best effort: the new image is in place; a blob left over goes with the next run.
+      for (const name of await readdir(blobDir).catch(() => [])) {
+        if (!BLOB_NAME.test(name) || keep.has(name)) continue;
+        const path = join(blobDir, name);
+        if ((await lstat(path).catch(() => undefined))?.isFile()) await unlink(path).catch(() => {});
+      }
+      await fsyncDir(blobDir);
+    },
+  };
+}
+
+/**
+ * What is at `dir`: nothing or an empty directory ("new"), or an OCI layout holding nothing but
+ * what this tool writes ("layout": oci-layout, index.json, blobs/sha256/<hex>, our temps).
+ * Anything else is refused (exit 2) and left as it is: updating would remove its blobs.
+ */
+export async function checkTarget(output: string): Promise<LayoutTarget> {
+  const dir = output.replace(/(.)\/+$/, "$1");
   const st = await lstat(dir).catch((e: NodeJS.ErrnoException) => {
     if (e.code === "ENOENT") return undefined;
     throw new IOError(`cannot look at ${dir}: ${e.message}`, { cause: e });
   });
-  if (!st) return;
-  const hint = "give a new directory name, an empty directory, or an existing OCI layout to replace (or a FILE.tar for a docker-archive)";
-  if (!st.isDirectory()) throw new UsageError(`--output ${dir} exists and is not a directory`, { hint });
-  const names = await readdir(dir);
-  if (names.length > 0 && !names.includes("oci-layout")) {
-    throw new UsageError(`--output ${dir} is a non-empty directory that is not an OCI image layout (no oci-layout file); refusing to replace it`, { hint });
+  if (!st) {
+    await checkParentDir(dir, "--output");
+    return "new";
   }
+  if (!st.isDirectory()) throw new UsageError(`--output ${dir} exists and is not a directory`, { hint: TARGET_HINT });
+  const names = (await readdir(dir)).filter((n) => tempFileOwner(n) === undefined);
+  if (names.length === 0) return "new";
+  if (!names.includes("oci-layout")) {
+    throw new UsageError(`--output ${dir} is a non-empty directory that is not an OCI image layout (no oci-layout file); refusing to replace it`, { hint: TARGET_HINT });
+  }
+  const foreign = await foreignEntry(dir, names);
+  if (foreign) throw new UsageError(`--output ${dir} holds ${foreign}, which is not part of an OCI layout this tool writes; refusing to update it (its blobs would be removed)`, { hint: TARGET_HINT });
+  return "layout";
 }
 
-/** Put `tmp` at `dir`, moving any old layout aside first and removing it after. */
-async function replaceDir(tmp: string, dir: string): Promise<void> {
-  const exists = await lstat(dir).then(
-    () => true,
-    () => false,
-  );
-  if (!exists) {
-    await rename(tmp, dir);
-  } else {
-    const old = `${tmp}.old`;
-    await rename(dir, old);
-    try {
-      await rename(tmp, dir);
-    } catch (e) {
-      await rename(old, dir).catch(() => {});
-      throw e;
-    }
-    await rm(old, { recursive: true, force: true });
+/** The first entry of the layout at `dir` that this tool would not have written, if any. */
+async function foreignEntry(dir: string, names: readonly string[]): Promise<string | undefined> {
+  for (const n of [...names].sort()) {
+    const st = await lstat(join(dir, n));
+    if ((n === "oci-layout" || n === "index.json") && st.isFile()) continue;
+    if (n !== "blobs" || !st.isDirectory()) return join(dir, n);
   }
-  await fsyncDir(dirname(dir));
+  if (!names.includes("blobs")) return undefined;
+  for (const n of (await readdir(join(dir, "blobs"))).sort()) {
+    if (n !== "sha256" || !(await lstat(join(dir, "blobs", n))).isDirectory()) return join(dir, "blobs", n);
+  }
+  for (const n of (await readdir(join(dir, "blobs", "sha256")).catch(() => [])).sort()) {
+    if (tempFileOwner(n) !== undefined) continue;
+    if (!BLOB_NAME.test(n) || !(await lstat(join(dir, "blobs", "sha256", n))).isFile()) return join(dir, "blobs", "sha256", n);
+  }
+  return undefined;
 }
