@@ -181,7 +181,7 @@ async function auditIndexes(opts: AuditOptions, lock: Lockfile, source: LockedSo
 async function auditLayer(opts: AuditOptions, mirrors: MirrorPlan, lock: Lockfile, arch: string) {
   const locked = lock.architectures[arch]!;
   // No decoded-member cache, deliberately: an audit is the independent re-derivation from the
-  // verified .debs, and a cached data.tar is not yet tied to the .deb it was decoded from.
+  // verified .debs (whose decoded members the build checks against the lock's digests).
   const { built, problems: differences } = await verifiedLayer(lock, arch, {
     fetcher: opts.fetcher,
     mirrors,

@@ -6,8 +6,10 @@
  * layer tree's check.
  */
 
+import { createHash } from "node:crypto";
 import { FormatError } from "../model/errors.js";
 import type { DebMember, NodeType } from "../model/layer.js";
+import type { DecodedDigest, DecodedMemberName, DecodedMembers } from "../model/lock.js";
 import { readArMembers, type ArMember } from "./ar.js";
 import { decompressMember, memberCompression, type MemberCompression } from "./decompress.js";
 import { DebFormatError } from "./errors.js";
@@ -25,6 +27,8 @@ export interface DebContents {
   controlFiles: Map<string, Uint8Array>;
   /** Every data.tar member in archive order; `content` only for regular files that are wanted. */
   data: DebMember[];
+  /** sha256 and size of the decompressed control.tar and data.tar that were read. */
+  decoded: DecodedMembers;
 }
 
 export interface ReadDebOptions {
@@ -45,11 +49,13 @@ export interface ReadDebOptions {
   plain?: PlainTarStore;
 }
 
-export type TarMemberName = "control.tar" | "data.tar";
+export type TarMemberName = DecodedMemberName;
 
 export interface PlainTarStore {
-  load(member: TarMemberName): Promise<AsyncIterable<Uint8Array> | undefined>;
-  save(member: TarMemberName, tar: Uint8Array[]): Promise<void>;
+  /** A member decoded earlier, whose bytes the store has checked to have `sha256`; undefined: decode it. */
+  load(member: TarMemberName): Promise<{ tar: Uint8Array; sha256: string } | undefined>;
+  /** The member as decoded in this run, with its digest, after a successful read. */
+  save(member: TarMemberName, tar: Uint8Array[], digest: DecodedDigest): Promise<void>;
 }
 
 const MAX_DEBIAN_BINARY = 1024;
@@ -60,7 +66,8 @@ export async function readDeb(path: string, opts: ReadDebOptions): Promise<DebCo
   let sawVersion = false;
   let controlFiles: Map<string, Uint8Array> | undefined;
   let controlMember = "control.tar";
-  let data: { members: DebMember[]; needs: Set<number>; member: ArMember; kind: MemberCompression } | undefined;
+  let controlDigest: DecodedDigest | undefined;
+  let data: { members: DebMember[]; needs: Set<number>; member: ArMember; kind: MemberCompression; digest: DecodedDigest } | undefined;
 
   for await (const m of readArMembers(path, label)) {
     if (!sawVersion) {
@@ -73,16 +80,18 @@ export async function readDeb(path: string, opts: ReadDebOptions): Promise<DebCo
       // deb(5): members after data.tar, and names starting with "_", are to be ignored.
     } else if (controlFiles === undefined) {
       const kind = memberKind(m, "control.tar", label);
-      controlFiles = await throughStore(opts.plain, "control.tar", m, kind, (source) => readControlTar(m, kind, label, source));
+      const read = await throughStore(opts.plain, "control.tar", m, kind, (source) => readControlTar(m, kind, label, source));
+      controlFiles = read.value;
+      controlDigest = read.digest;
       controlMember = m.name;
     } else {
       const kind = memberKind(m, "data.tar", label);
-      const result = await throughStore(opts.plain, "data.tar", m, kind, (source) => readDataTar(m, kind, label, (p, type) => want(p, type), source));
-      data = { ...result, member: m, kind };
+      const read = await throughStore(opts.plain, "data.tar", m, kind, (source) => readDataTar(m, kind, label, (p, type) => want(p, type), source));
+      data = { ...read.value, member: m, kind, digest: read.digest };
     }
   }
   if (!sawVersion) throw new DebFormatError(label, undefined, "the ar archive is empty: not a Debian binary package");
-  if (controlFiles === undefined) throw new DebFormatError(label, undefined, "no control.tar member");
+  if (controlFiles === undefined || controlDigest === undefined) throw new DebFormatError(label, undefined, "no control.tar member");
   if (data === undefined) throw new DebFormatError(label, undefined, "no data.tar member");
 
   const controlBytes = controlFiles.get("control");
@@ -96,25 +105,49 @@ export async function readDeb(path: string, opts: ReadDebOptions): Promise<DebCo
     md5sums: md5sums === undefined ? undefined : decodeText(md5sums),
     controlFiles,
     data: data.members,
+    decoded: { "control.tar": controlDigest, "data.tar": data.digest },
   };
 }
 
-/** Reads a tar member from the store when it holds it, else decompressed, saving it after a good read. */
-async function throughStore<T>(store: PlainTarStore | undefined, name: TarMemberName, m: ArMember, kind: MemberCompression, read: (source: AsyncIterable<Uint8Array>) => Promise<T>): Promise<T> {
+/**
+ * Reads a tar member from the store when it holds it, else decompressed (hashing what it
+ * decodes, and saving it after a good read); either way with the decoded member's digest.
+ */
+async function throughStore<T>(
+  store: PlainTarStore | undefined,
+  name: TarMemberName,
+  m: ArMember,
+  kind: MemberCompression,
+  read: (source: AsyncIterable<Uint8Array>) => Promise<T>,
+): Promise<{ value: T; digest: DecodedDigest }> {
   const stored = await store?.load(name);
-  if (stored) return read(stored);
+  if (stored) return { value: await read(once(stored.tar)), digest: { sha256: stored.sha256, size: stored.tar.length } };
   const chunks: Uint8Array[] = [];
-  const result = await read(tee(decompressMember(kind, m.stream()), store ? chunks : undefined));
-  if (store) await store.save(name, chunks);
-  return result;
+  const hash = createHash("sha256");
+  let size = 0;
+  const value = await read(
+    tap(decompressMember(kind, m.stream()), (c) => {
+      hash.update(c);
+      size += c.length;
+      if (store) chunks.push(c.slice());
+    }),
+  );
+  // readTar consumes its source to the end on success, so this is the digest of the whole member.
+  const digest = { sha256: hash.digest("hex"), size };
+  if (store) await store.save(name, chunks, digest);
+  return { value, digest };
 }
 
-/** Pass chunks through, keeping a copy of each when `keep` is given. */
-async function* tee(input: AsyncIterable<Uint8Array>, keep: Uint8Array[] | undefined): AsyncGenerator<Uint8Array> {
+/** Pass chunks through, showing each to `see` first. */
+async function* tap(input: AsyncIterable<Uint8Array>, see: (chunk: Uint8Array) => void): AsyncGenerator<Uint8Array> {
   for await (const c of input) {
-    keep?.push(c.slice());
+    see(c);
     yield c;
   }
+}
+
+async function* once(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
+  yield bytes;
 }
 
 function memberKind(m: ArMember, base: "control.tar" | "data.tar", label: string): MemberCompression {

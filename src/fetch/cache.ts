@@ -4,7 +4,9 @@
  * the very bytes returned), so a corrupt or tampered file is never served. Writes go to
  * <dir>/tmp, are fsynced and renamed into place, which makes two processes sharing a cache safe: a
  * reader sees either no entry or a complete one, and two writers of the same hash write the
- * same bytes. Refs map a key (e.g. an InRelease URL) to the sha256 of content fetched for it.
+ * same bytes. Refs map a key (e.g. an InRelease URL) to the sha256 of content fetched for it;
+ * a ref says nothing about whether that content is right for the key: a fetched InRelease is
+ * signature-checked on every use, and a derived entry's ref carries a MAC (derived-refs.ts).
  *
  * The cache touches only what it made: temp files carry a name only this tool makes and are swept
  * only when their owner is gone (temp-files.ts); its own directories (tmp, refs, sha256 and the
@@ -53,6 +55,12 @@ export async function hashHandle(fh: FileHandle): Promise<{ sha256: string; size
     pos += bytesRead;
   }
   return { sha256: h.digest("hex"), size };
+}
+
+/** What a ref records: the content's sha256, and for a derived entry the MAC that vouches for it. */
+export interface CacheRef {
+  sha256: string;
+  mac?: string;
 }
 
 export class ContentCache {
@@ -188,8 +196,8 @@ export class ContentCache {
     return join(tmp, tempFileName());
   }
 
-  /** The content sha256 last recorded for `key`, if any. */
-  async getRef(key: string): Promise<string | undefined> {
+  /** The content sha256 last recorded for `key` (and the MAC stored with it, if any). */
+  async getRef(key: string): Promise<CacheRef | undefined> {
     if ((await this.ownDir(["refs"], false)) === undefined) return undefined;
     const fh = await openRegular(this.refPath(key), "cache ref");
     if (fh === undefined) return undefined;
@@ -200,23 +208,25 @@ export class ContentCache {
       await fh.close();
     }
     try {
-      const ref = JSON.parse(text) as { key?: unknown; sha256?: unknown };
-      if (ref.key === key && typeof ref.sha256 === "string" && HEX64.test(ref.sha256)) return ref.sha256;
+      const ref = JSON.parse(text) as { key?: unknown; sha256?: unknown; mac?: unknown };
+      if (ref.key !== key || typeof ref.sha256 !== "string" || !HEX64.test(ref.sha256)) return undefined;
+      return { sha256: ref.sha256, ...(typeof ref.mac === "string" && HEX64.test(ref.mac) ? { mac: ref.mac } : {}) };
     } catch {
       // A damaged ref is the same as none: the content will be fetched again.
+      return undefined;
     }
-    return undefined;
   }
 
   /**
-   * Record that `key` currently names content `sha256` (atomic replace: a temp file of ours in
-   * <dir>/tmp renamed over the ref, which replaces a symlink there rather than following it).
+   * Record that `key` currently names content `sha256`, with `mac` when the ref is a derived
+   * entry's (derived-refs.ts) (atomic replace: a temp file of ours in <dir>/tmp renamed over
+   * the ref, which replaces a symlink there rather than following it).
    */
-  async setRef(key: string, sha256: string): Promise<void> {
+  async setRef(key: string, sha256: string, mac?: string): Promise<void> {
     const h = normalizeHash(sha256);
     const path = this.refPath(key);
     const refs = await this.ownDir(["refs"]);
-    const tmp = await this.writeTemp(JSON.stringify({ key, sha256: h }) + "\n");
+    const tmp = await this.writeTemp(JSON.stringify({ key, sha256: h, ...(mac !== undefined ? { mac } : {}) }) + "\n");
     try {
       await chmod(tmp, 0o644);
       await rename(tmp, path);

@@ -107,7 +107,7 @@ export class Fetcher {
   }
 
   private async readRef(req: UnpinnedRequest): Promise<Uint8Array> {
-    const sha = await this.cache.getRef(req.refKey);
+    const sha = (await this.cache.getRef(req.refKey))?.sha256;
     if (sha === undefined) {
       throw new NetworkError(`${req.label} (${req.refKey}) is not in the cache ${this.cache.dir}, and --offline forbids downloading it`, req.urls[0], {
         hint: OFFLINE_HINT,

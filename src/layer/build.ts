@@ -5,10 +5,9 @@
  * the lock promises are the ones `layer` produces.
  */
 import type { Fetcher } from "../fetch/fetcher.js";
-import type { ContentCache } from "../fetch/cache.js";
-import { storeBlob } from "../fetch/blob-store.js";
-import type { LockedDerivation, LockedPackage } from "../model/lock.js";
-import { readDeb, type PlainTarStore, type TarMemberName } from "../deb/read-deb.js";
+import type { DecodedMembers, LockedDerivation, LockedPackage } from "../model/lock.js";
+import { readDeb } from "../deb/read-deb.js";
+import { checkDecoded, decodedMemberStore, type DecodedMemberPlaces } from "./decoded-members.js";
 import { LayerTree } from "./tree.js";
 import { checkEveryGlobTakes, selectMembers, selector } from "./select.js";
 import type { FileSetPlan } from "../resolve/filesets.js";
@@ -45,35 +44,15 @@ export interface BuiltLayer {
   copyright: ReadonlyMap<string, Uint8Array>;
   /** Each package's control file text, by package name, from the same pass: the SBOM's suppliers. */
   control: ReadonlyMap<string, string>;
+  /** Each package's decoded control.tar and data.tar digests, by package name: what `lock` records. */
+  decoded: ReadonlyMap<string, DecodedMembers>;
 }
 
-export interface LayerSources {
+/** Where decoded control.tar and data.tar members are kept between runs (audit passes neither: it re-derives). */
+export interface LayerSources extends DecodedMemberPlaces {
   fetcher: Fetcher;
   /** URLs to fetch a locked package from, in order (mirrors first). */
   urlsFor(pkg: LockedPackage): string[];
-  /** Where to keep decompressed control.tar and data.tar members between runs (audit passes none: it re-derives). */
-  cache?: ContentCache;
-}
-
-/** The decompressed control.tar and data.tar of a verified .deb, kept in the cache under refs to the .deb's sha256. */
-function plainTarStore(cache: ContentCache, debSha256: string): PlainTarStore {
-  const ref = (member: TarMemberName) => `deb-${member}:${debSha256}`;
-  return {
-    async load(member) {
-      const sha = await cache.getRef(ref(member));
-      // Read and hashed once; a corrupt entry reads as none, and the member is decompressed again.
-      const bytes = sha ? await cache.read(sha) : undefined;
-      return bytes ? once(bytes) : undefined;
-    },
-    async save(member, tar) {
-      const sha = await storeBlob(cache, Buffer.concat(tar));
-      await cache.setRef(ref(member), sha).catch(() => {});
-    },
-  };
-}
-
-async function* once(bytes: Uint8Array): AsyncIterable<Uint8Array> {
-  yield bytes;
 }
 
 export async function buildLayer(plan: LayerPlan, sources: LayerSources): Promise<BuiltLayer> {
@@ -91,18 +70,22 @@ export async function buildLayer(plan: LayerPlan, sources: LayerSources): Promis
         label: `${pkg.name}_${pkg.version}_${pkg.architecture}.deb`,
         // A copyright file that is a link declares nothing: only a regular one is read for it.
         want: (path, type) => takes[i]!(path) || (type === "file" && path === copyrightPath(pkg.name)),
-        ...(sources.cache ? { plain: plainTarStore(sources.cache, pkg.sha256) } : {}),
+        plain: decodedMemberStore(pkg, sources),
       }),
     ),
   );
+  // Before anything of a package is used: a member that is not the one the lock records fails the build.
+  plan.packages.forEach((pkg, i) => checkDecoded(pkg, debs[i]!.decoded, plan.arch));
   if (plan.everyGlobTakes) checkEveryGlobTakes(plan.everyGlobTakes, plan.packages.map((pkg, i) => ({ pkg, members: debs[i]!.data })), plan.arch);
   const tree = new LayerTree();
   const files: PackageFiles[] = [];
   const selected: Array<{ pkg: LockedPackage; taken: LayerNode[] }> = [];
   const copyright = new Map<string, Uint8Array>();
   const control = new Map<string, string>();
+  const decoded = new Map<string, DecodedMembers>();
   for (const [i, pkg] of plan.packages.entries()) {
     const deb = debs[i]!;
+    decoded.set(pkg.name, deb.decoded);
     const own = deb.data.find((m) => m.type === "file" && m.path === copyrightPath(pkg.name));
     if (own?.content) copyright.set(pkg.name, own.content);
     control.set(pkg.name, deb.control);
@@ -140,5 +123,6 @@ export async function buildLayer(plan: LayerPlan, sources: LayerSources): Promis
     nodes: nodes.sort((a, b) => comparePaths(a.path, b.path)),
     copyright,
     control,
+    decoded,
   };
 }

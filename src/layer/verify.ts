@@ -16,7 +16,7 @@ import { CheckFailedError, LockfileError } from "../model/errors.js";
 export interface VerifyLayerOptions {
   fetcher: Fetcher;
   mirrors: MirrorPlan;
-  /** The decoded-member cache (decompressed control.tar and data.tar of verified .debs); none: decode every .deb. */
+  /** Where decoded control.tar and data.tar members are found by the digests the lock records; none: decode every .deb. */
   cache?: ContentCache;
   /** The blobs wanted, each compared with the lock's digest and settings ("none": the tar, whose digest is the diff_id). */
   compressions: readonly LayerCompression[];

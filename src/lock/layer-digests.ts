@@ -1,7 +1,8 @@
 /**
  * What a lock records about each architecture's layer: it builds the layer through the same
  * code as `layer` (memoised by everything the bytes depend on) and keeps the derivations, the
- * digests and, in the cache, the provenance manifest that `audit` compares paths against.
+ * digests, each package's decoded-member digests and, in the cache, the provenance manifest
+ * that `audit` compares paths against.
  */
 import type { Manifest } from "../model/manifest.js";
 import type { MirrorPlan, MirrorSource } from "../sources/mirrors.js";
@@ -15,7 +16,12 @@ import type { Fetcher } from "../fetch/fetcher.js";
 import type { ContentCache } from "../fetch/cache.js";
 import type { ResolutionMemo } from "./memo.js";
 import { fileSetPlans } from "./plan.js";
-import type { LockedArchitecture, LockedPackage } from "../model/lock.js";
+import type { DecodedMembers, LockedArchitecture, LockedPackage } from "../model/lock.js";
+
+/** What lockLayer adds to an architecture: its packages with their decoded digests, derivations and layer. */
+type LockedLayerParts = Pick<LockedArchitecture, "packages" | "derivations" | "layer">;
+/** What the memo keeps: the decoded digests in package order. */
+type Memoised = Pick<LockedArchitecture, "derivations" | "layer"> & { decoded: DecodedMembers[] };
 
 /** What building a lock's layers needs from the run. */
 export interface LayerDigestContext {
@@ -34,7 +40,7 @@ export async function lockLayer(
   opts: LayerDigestContext,
   mirrors: MirrorPlan,
   sources: readonly MirrorSource[],
-): Promise<Pick<LockedArchitecture, "derivations" | "layer">> {
+): Promise<LockedLayerParts> {
   const steps = derivationSteps({
     arch,
     fileSets: manifest.fileSets.map((s) => ({ name: s.name, ...(s.kind === "tzdata" ? { timezone: s.timezone } : {}) })),
@@ -47,12 +53,21 @@ export async function lockLayer(
     .filter((s) => s.everyGlobMustMatch)
     .map((s) => ({ name: s.name, packages: s.packages }));
   const key = opts.memo?.key({ kind: "layer", arch, mtime, steps, compressors, everyGlobTakes, packages: packages.map((p) => ({ name: p.name, sha256: p.sha256, select: p.select })) }, "layer");
-  const hit = key ? await opts.memo!.get<Pick<LockedArchitecture, "derivations" | "layer">>(key) : undefined;
-  if (hit) return hit;
-  const built = await buildLayer({ arch, packages, derivations: steps, mtime, everyGlobTakes }, { fetcher: opts.fetcher, urlsFor: (p) => packageUrls(sources, mirrors, p), ...(opts.blobs ? { cache: opts.blobs } : {}) });
-  const result = { derivations: built.derivations, layer: await lockedLayer(built) };
+  const hit = key ? await opts.memo!.get<Memoised>(key) : undefined;
+  if (hit && hit.decoded?.length === packages.length) return withDecoded(packages, hit);
+  // The packages come from the signed indexes, not from a lock: their decoded members are found
+  // only behind the user's authenticated refs.
+  const built = await buildLayer(
+    { arch, packages, derivations: steps, mtime, everyGlobTakes },
+    { fetcher: opts.fetcher, urlsFor: (p) => packageUrls(sources, mirrors, p), ...(opts.memo ? { derived: opts.memo.refs } : {}) },
+  );
+  const result: Memoised = { derivations: built.derivations, layer: await lockedLayer(built), decoded: packages.map((p) => built.decoded.get(p.name)!) };
   // Kept so that `audit` can name the paths of a layer that no longer matches.
   if (opts.blobs) await storeBlob(opts.blobs, built.provenance.text);
   if (key) await opts.memo!.set(key, result);
-  return result;
+  return withDecoded(packages, result);
+}
+
+function withDecoded(packages: LockedPackage[], m: Memoised): LockedLayerParts {
+  return { packages: packages.map((p, i) => ({ ...p, decoded: m.decoded[i]! })), derivations: m.derivations, layer: m.layer };
 }

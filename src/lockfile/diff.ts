@@ -5,6 +5,7 @@ import { canonicalJson } from "../util/canonical-json.js";
 export function describeLockChanges(old: Lockfile | undefined, cur: Lockfile): string[] {
   if (!old) return [];
   const out: string[] = [];
+  if (old.lockfileVersion !== cur.lockfileVersion) out.push(`lockfile format ${old.lockfileVersion} → ${cur.lockfileVersion}`);
   if (old.manifest.sha256 !== cur.manifest.sha256) out.push(`manifest ${old.manifest.file} changed`);
   for (const s of cur.sources) {
     const os = old.sources.find((x) => x.name === s.name);
@@ -25,7 +26,8 @@ export function describeLockChanges(old: Lockfile | undefined, cur: Lockfile): s
       if (x && !y) out.push(`${arch}: - ${name} ${x.version}`);
       else if (!x && y) out.push(`${arch}: + ${name} ${y.version}`);
       else if (x && y && (x.version !== y.version || x.sha256 !== y.sha256)) out.push(`${arch}: ${name} ${x.version} → ${y.version}`);
-      else if (x && y && canonicalJson(x) !== canonicalJson(y)) out.push(`${arch}: ${name}: reasons or selection changed`);
+      else if (x && y && canonicalJson({ ...x, decoded: undefined }) !== canonicalJson({ ...y, decoded: undefined })) out.push(`${arch}: ${name}: reasons or selection changed`);
+      else if (x && y && canonicalJson(x) !== canonicalJson(y)) out.push(`${arch}: ${name}: decoded member digests ${x.decoded ? "changed" : "recorded"}`);
     }
   }
   for (const arch of arches) {

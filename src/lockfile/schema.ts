@@ -22,6 +22,7 @@ export function lockfileSchema(closed: boolean): AnySchemaObject {
     required,
     properties,
   });
+  const contentRef = obj(["sha256", "size"], { sha256: SHA256, size: SIZE });
   const fileRef = obj(["path", "sha256", "size"], { path: DIST_PATH, sha256: SHA256, size: SIZE });
   const release = obj(["path", "sha256", "size"], { path: DIST_PATH, sha256: SHA256, size: SIZE, signature: fileRef });
   const index = obj(["component", "architecture", "path", "sha256", "size"], {
@@ -61,6 +62,7 @@ export function lockfileSchema(closed: boolean): AnySchemaObject {
     sha256: SHA256,
     reasons: { type: "array", items: TEXT },
     select: { type: "array", items: rule },
+    decoded: obj(["control.tar", "data.tar"], { "control.tar": contentRef, "data.tar": contentRef }),
   });
   const ABS = { type: "string", pattern: "^/", errorHint: 'an absolute layer path starting with "/"' };
   const DIGEST = { type: "string", pattern: "^sha256:[0-9a-f]{64}$", errorHint: 'an OCI digest "sha256:<64 hex digits>"' };

@@ -2,7 +2,7 @@
  * scratch.lock, format 1.x. Written as canonical JSON (src/util/canonical-json.ts).
  * Minor versions may add optional fields; a reader accepts any 1.x it knows the major of.
  */
-export const LOCKFILE_VERSION = "1.0.0";
+export const LOCKFILE_VERSION = "1.1.0";
 /** semver range of lockfile versions this build reads. */
 export const LOCKFILE_SUPPORTED = "^1.0.0";
 
@@ -73,7 +73,23 @@ export interface LockedPackage {
   reasons: string[];
   /** Selection rules applied to this package's files, one per file set that takes from it. Sorted by set. */
   select: SelectionRule[];
+  /**
+   * sha256 and size of the .deb's decompressed control.tar and data.tar (since 1.1.0). `layer`
+   * takes a decoded member from the cache only by this digest, and checks one decoded from the
+   * .deb against it; a 1.0.0 lock has none, so its .debs are decoded every time.
+   */
+  decoded?: DecodedMembers;
 }
+
+/** The .deb members a lock records decoded: ar members control.tar.* and data.tar.*, decompressed. */
+export type DecodedMemberName = "control.tar" | "data.tar";
+
+export interface DecodedDigest {
+  sha256: string;
+  size: number;
+}
+
+export type DecodedMembers = Record<DecodedMemberName, DecodedDigest>;
 
 /** The set name of the rule that takes a package's copyright file (the manifest's "copyright" switch). */
 export const COPYRIGHT_SET = "copyright";

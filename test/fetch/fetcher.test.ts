@@ -183,7 +183,7 @@ describe("Fetcher", () => {
     const req = { urls: [`${server.url}/dists/test/InRelease`], refKey: "src:test/InRelease", label: "test InRelease" };
     const online = await fetcher().fetchUnpinned(req);
     expect(Buffer.from(online).equals(Buffer.from(inRelease))).toBe(true);
-    expect(await cache.getRef(req.refKey)).toBe(sha256Hex(inRelease));
+    expect((await cache.getRef(req.refKey))?.sha256).toBe(sha256Hex(inRelease));
     const offline = await fetcher(true).fetchUnpinned(req);
     expect(Buffer.from(offline).equals(Buffer.from(inRelease))).toBe(true);
     expect(server.requests).toEqual(["/dists/test/InRelease"]);

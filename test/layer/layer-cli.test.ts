@@ -85,7 +85,9 @@ describe.skipIf(!tools)("scratch-pkgs layer (CLI)", () => {
     const evilServer = await serveDirectory(evilRoot);
     try {
       const evil = structuredClone(lock);
-      Object.assign(evil.architectures.amd64!.packages.find((p) => p.name === "plainpkg")!, { sha256: sha256(bytes), size: bytes.length });
+      const target = evil.architectures.amd64!.packages.find((p) => p.name === "plainpkg")!;
+      Object.assign(target, { sha256: sha256(bytes), size: bytes.length });
+      delete target.decoded; // as a tamperer would, or the decoded-digest check refuses it first
       await writeFile(join(work, "evil.lock"), JSON.stringify(evil));
       const r = await cli(["layer", "--lockfile", join(work, "evil.lock"), "--mirror", evilServer.url, "--cache", project.cache, "--arch", "amd64", "--output", join(out, "layer.tar")]);
       expect(r.code, r.stderr).toBe(1);

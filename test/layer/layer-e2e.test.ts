@@ -300,6 +300,7 @@ describe.skipIf(!tools)("layer from a generated archive", () => {
         try {
           const altered = structuredClone(evil.lock);
           Object.assign(altered.architectures.amd64!.packages[0]!, { sha256: sha256(bytes), size: bytes.length });
+          delete altered.architectures.amd64!.packages[0]!.decoded; // as a tamperer would, or the decoded-digest check refuses it first
           const lockfile = join(work, `evil-${kind}.lock`);
           await writeFile(lockfile, JSON.stringify(altered));
           const out = join(work, `out-evil-${kind}`);
