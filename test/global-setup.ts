@@ -1,7 +1,9 @@
 /**
  * Builds the CLI once per test run, into a temp dir: every test that runs the compiled CLI
  * copies this build (test/fixtures/cli.ts compileCli) instead of running tsc itself, which
- * cost ~10–25 s of CPU per file on a 2-core machine.
+ * cost ~10–25 s of CPU per file on a 2-core machine. Also gives the run its own state
+ * directory, so the cache-key file every CLI run creates (src/fetch/cache-key.ts) lands in a
+ * temp dir, never in the user's ~/.local/state.
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -13,5 +15,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const dir = await mkdtemp(join(tmpdir(), "scratch-pkgs-cli-"));
   await buildCli(dir);
   project.provide("cliBuild", dir);
-  return () => rm(dir, { recursive: true, force: true });
+  // Set before the workers start, so they and every process they spawn inherit it.
+  const state = await mkdtemp(join(tmpdir(), "scratch-pkgs-state-"));
+  process.env["XDG_STATE_HOME"] = state;
+  return async () => {
+    await rm(dir, { recursive: true, force: true });
+    await rm(state, { recursive: true, force: true });
+  };
 }
