@@ -1,4 +1,5 @@
 import { defineConfig } from "vitest/config";
+import HeavyFirstSequencer from "./test/heavy-first-sequencer.js";
 
 export default defineConfig({
   test: {
@@ -9,6 +10,8 @@ export default defineConfig({
     hookTimeout: 120_000,
     // The live and real-data tests are heavy; two workers match the CI machine's two cores.
     maxWorkers: 2,
+    // The longest files start first, so that none of them runs alone at the end.
+    sequence: { sequencer: HeavyFirstSequencer },
     reporters: ["default", "./test/summary-reporter.ts"],
   },
 });

@@ -22,8 +22,12 @@ let project: { config: string; lockfile: string };
 const bigdata: FixturePackage = {
   suite: "stable",
   control: { Package: "bigdata", Version: "1.0-1", Architecture: "all", Maintainer: MAINTAINER, Description: "bigdata (fixture)" },
-  // Incompressible, so the .deb itself is several MB.
-  files: [{ path: "./usr/share/bigdata/blob", type: "file", content: bytesOf(5 * 1024 * 1024, 11), mode: 0o644 }],
+  // Incompressible, so the .deb itself is several MB. Only the small README goes into the
+  // layers: every command still downloads the whole .deb, but no layer compresses the blob.
+  files: [
+    { path: "./usr/share/bigdata/blob", type: "file", content: bytesOf(5 * 1024 * 1024, 11), mode: 0o644 },
+    { path: "./usr/share/bigdata/README", type: "file", content: "bigdata (fixture)\n", mode: 0o644 },
+  ],
   dataCompression: "gz",
   controlCompression: "gz",
 };
@@ -45,7 +49,11 @@ beforeAll(async () => {
   await buildArchive({ ...common, suites: ["stable-updates"], packages: updatesPackages("v1"), date: UPDATES_DATE, signDate: signDateFor(UPDATES_DATE) });
   servers.length = await serveHttp10(root, { contentLength: true });
   servers.close = await serveHttp10(root, { contentLength: false });
-  project = await writeProject(join(work, "project"), key, { policy: "closure", packages: ["hello", "bigdata"] });
+  project = await writeProject(join(work, "project"), key, {
+    policy: "closure",
+    packages: ["hello"],
+    fileSets: { base: {}, "ca-certs": {}, libc: {}, tzdata: {}, bigdata: { packages: ["bigdata"], paths: ["/usr/share/bigdata/README"], exclude: [] } },
+  });
   await compile;
 }, 120_000);
 

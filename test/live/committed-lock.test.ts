@@ -32,5 +32,6 @@ describe("live: the committed scratch.lock", () => {
     expect(r.status, r.stderr).toBe(0);
     const doc = JSON.parse(r.stdout) as { layers: Array<{ arch: string; diffId: string }> };
     expect(doc.layers.map((l) => l.arch)).toEqual(["amd64", "arm64"]);
-  });
+    // With a cold cache every .deb is downloaded first: beyond the command's own 600 s.
+  }, 620_000);
 });

@@ -86,7 +86,9 @@ describe("live: lock the example manifest against this machine's apt mirror", ()
         expect(newer, `apt knows libc6 ${v}, newer than the locked ${chosen}`).toBe("no");
       }
     }
-  });
+    // A cold lock (both indexes and every .deb downloaded) on a loaded machine: the 60 s default
+    // would fail it after the fact (the lock blocks the event loop), so beyond the lock's own 600 s.
+  }, 620_000);
 });
 
 const indexCache = new Map<string, ReturnType<typeof independentIndex>>();
