@@ -6,7 +6,7 @@
  * library's own needs in turn.
  */
 
-import { readFile } from "node:fs/promises";
+import { FileTooLargeError, NotRegularFileError, readRegularFile } from "../util/regular-file.js";
 import { IOError, UsageError } from "../model/errors.js";
 import type { Lockfile } from "../model/lock.js";
 import { ElfError, parseElf, type ElfInfo } from "../doctor/elf.js";
@@ -100,13 +100,17 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
   return diagnose({ binary: opts.binary, elf, bytes, lock, tree, layer: opts.layer, arch: opts.arch });
 }
 
+/** The largest binary doctor reads (it reads it whole, for the run-time file hints). */
+export const MAX_BINARY_BYTES = 1 << 30;
+
 async function readBinary(path: string): Promise<Uint8Array> {
   try {
-    return new Uint8Array(await readFile(path));
+    return new Uint8Array(await readRegularFile(path, { maxBytes: MAX_BINARY_BYTES }));
   } catch (e) {
+    if (e instanceof NotRegularFileError) throw new UsageError(`${path}: is ${e.kind}, not a binary`, { hint: "pass the path of the binary (a regular ELF file) to check", cause: e });
+    if (e instanceof FileTooLargeError) throw new UsageError(`${path}: is ${e.size} bytes, larger than the 1 GiB doctor reads`, { hint: "pass the path of the binary to check", cause: e });
     const code = (e as NodeJS.ErrnoException).code;
     if (code === "ENOENT") throw new UsageError(`${path}: no such file`, { hint: "pass the path of the binary to check", cause: e });
-    if (code === "EISDIR") throw new UsageError(`${path}: is a directory, not a binary`, { hint: "pass the path of the binary to check", cause: e });
     throw new IOError(`${path}: cannot read the binary: ${(e as Error).message}`, { hint: "check the file's permissions", cause: e });
   }
 }

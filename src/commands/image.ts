@@ -14,6 +14,7 @@ import { checkOutputFiles, stageFiles, stageInOrder, type OutputFile, type Plann
 import { sha256Hex } from "../util/hash.js";
 import { LockfileError, UsageError } from "../model/errors.js";
 import { debianArchOfPlatform, imageConfig, lockFacts, NO_LOCK_FACTS, ociPlatform, parseExecForm, parseKeyValues, rfc3339, type ConfigFlags, type HistoryEntry, type LockFacts, type OciPlatform } from "../image/config.js";
+import { checkImageUser } from "../image/user.js";
 import { checkAddedOver, loadAddedLayer, type AddedLayer } from "../image/add-layer.js";
 import type { LookUp } from "../deb/member-rules.js";
 import { copyrightLicense, type DeclaredLicense } from "../image/copyright.js";
@@ -94,6 +95,7 @@ export async function runImage(opts: ImageOptions): Promise<ImageResult> {
     workdir: opts.workdir,
     labels: parseKeyValues("label", opts.labels),
   };
+  if (flags.user !== undefined) checkImageUser(flags.user, "not yet");
   if (flags.workdir !== undefined && !flags.workdir.startsWith("/")) throw new UsageError(`--workdir ${flags.workdir} must be an absolute path`, { hint: "e.g. --workdir /home/nonroot" });
   if (opts.tag !== undefined && !TAG.test(opts.tag)) throw new UsageError(`--tag ${JSON.stringify(opts.tag)} is not a valid image reference`, { hint: "use letters, digits and . _ - : / @ +, e.g. --tag example/app:1.0" });
   const format = outputFormat(opts.output);

@@ -21,6 +21,23 @@ export class Deb822SyntaxError extends FormatError {
   }
 }
 
+/**
+ * Caps on what one field and one paragraph may hold, so that a hostile file (say one 64 MiB
+ * line) is refused early instead of held in memory. Real archives are far below: bookworm's
+ * largest field is a Provides of ~75 KB, its largest Packages stanza ~76 KB.
+ */
+export const DEB822_LIMITS = {
+  /** Bytes of one field: its first line after the colon plus every continuation line. */
+  fieldBytes: 1 << 20,
+  /** Bytes of one paragraph (stanza), all its lines. */
+  paragraphBytes: 4 << 20,
+} as const;
+
+/** "1 MiB" for the limits above, in messages. */
+export function mebibytes(bytes: number): string {
+  return `${bytes / (1 << 20)} MiB`;
+}
+
 export interface ParseOptions {
   /** Allow `#` comment lines (apt .sources files). */
   comments?: boolean;
@@ -30,6 +47,8 @@ export function parseDeb822(text: string, options: ParseOptions = {}): Paragraph
   const out: Paragraph[] = [];
   let fields: Array<[string, string]> = [];
   let start = 0;
+  let fieldBytes = 0;
+  let paragraphBytes = 0;
   const lines = text.split("\n");
   for (let i = 0; i < lines.length; i++) {
     let line = lines[i]!;
@@ -39,12 +58,19 @@ export function parseDeb822(text: string, options: ParseOptions = {}): Paragraph
     if (line.trim() === "") {
       if (fields.length > 0) out.push({ fields, line: start });
       fields = [];
+      paragraphBytes = 0;
       continue;
+    }
+    paragraphBytes += line.length + 1;
+    if (paragraphBytes > DEB822_LIMITS.paragraphBytes) {
+      throw new Deb822SyntaxError(lineNo, `paragraph starting at line ${fields.length > 0 ? start : lineNo} is longer than ${mebibytes(DEB822_LIMITS.paragraphBytes)} (the limit per paragraph)`);
     }
     const c = line.charCodeAt(0);
     if (c === 32 || c === 9) {
       const last = fields[fields.length - 1];
       if (!last) throw new Deb822SyntaxError(lineNo, "continuation line without a field");
+      fieldBytes += line.length;
+      if (fieldBytes > DEB822_LIMITS.fieldBytes) throw fieldTooLong(lineNo, last[0]);
       const rest = line.slice(1);
       // A lone "." on a continuation line stands for an empty line in multi-line values.
       last[1] = last[1] === "" ? rest : last[1] + "\n" + (rest === "." ? "" : rest);
@@ -53,10 +79,16 @@ export function parseDeb822(text: string, options: ParseOptions = {}): Paragraph
     const colon = line.indexOf(":");
     if (colon <= 0) throw new Deb822SyntaxError(lineNo, `expected "Field: value", got ${JSON.stringify(line.slice(0, 60))}`);
     if (fields.length === 0) start = lineNo;
+    fieldBytes = line.length - colon - 1;
+    if (fieldBytes > DEB822_LIMITS.fieldBytes) throw fieldTooLong(lineNo, line.slice(0, Math.min(colon, 60)));
     fields.push([line.slice(0, colon), line.slice(colon + 1).trim()]);
   }
   if (fields.length > 0) out.push({ fields, line: start });
   return out;
+}
+
+function fieldTooLong(line: number, name: string): Deb822SyntaxError {
+  return new Deb822SyntaxError(line, `field ${JSON.stringify(name)} is longer than ${mebibytes(DEB822_LIMITS.fieldBytes)} (the limit per field)`);
 }
 
 /** Case-insensitive field lookup; undefined when absent. */

@@ -10,6 +10,7 @@ import { poolPathProblem } from "./pool-path.js";
 import type { PackageOrigin, PackageRecord } from "../model/package.js";
 import { isValidVersion } from "./version.js";
 import { isPackageName, PACKAGE_NAME_BODY } from "./package-name.js";
+import { DEB822_LIMITS, mebibytes } from "./deb822.js";
 
 /** The fields we keep, by lower-case name, mapped to their slot. */
 const enum F {
@@ -76,11 +77,19 @@ class StanzaBuilder {
   values: Array<string | undefined> = new Array<string | undefined>(F.Count).fill(undefined);
   /** The slot that continuation lines extend; -1 for a field we do not keep. */
   current = -1;
+  /** The name of the field continuation lines extend, kept or not, for errors. */
+  currentName = "";
+  /** Bytes of that field and of the stanza so far, held to DEB822_LIMITS. */
+  fieldBytes = 0;
+  stanzaBytes = 0;
   /** 1-based line where the stanza starts; 0 when no stanza is open. */
   line = 0;
   reset(): void {
     this.values.fill(undefined);
     this.current = -1;
+    this.currentName = "";
+    this.fieldBytes = 0;
+    this.stanzaBytes = 0;
     this.line = 0;
   }
 }
@@ -164,9 +173,15 @@ export async function* parsePackages(
   label: string,
 ): AsyncGenerator<PackageRecord> {
   const b = new StanzaBuilder();
-  let carry = "";
+  // The start of a line whose end has not arrived yet, in pieces: joining them only once the
+  // line ends keeps a long line linear (re-scanning a growing string was quadratic).
+  let pending: string[] = [];
+  let pendingBytes = 0;
   let lineNo = 0;
   const out: PackageRecord[] = [];
+
+  const fieldTooLong = (at: number, name: string): VerificationError =>
+    malformed(label, at, b.values[F.Package], `field ${JSON.stringify(name)} is longer than ${mebibytes(DEB822_LIMITS.fieldBytes)} (the limit per field)`, true);
 
   // Handles the complete lines of `text` (everything up to its last "\n") and returns the rest.
   const scan = (text: string): string => {
@@ -192,8 +207,15 @@ export async function* parsePackages(
       }
       return;
     }
+    b.stanzaBytes += end - start + 1;
+    if (b.stanzaBytes > DEB822_LIMITS.paragraphBytes) {
+      const where = b.line !== 0 ? b.line : lineNo;
+      throw malformed(label, where, b.values[F.Package], `stanza is longer than ${mebibytes(DEB822_LIMITS.paragraphBytes)} (the limit per stanza)`);
+    }
     if (c === 32 || c === 9) {
       if (b.line === 0) throw malformed(label, lineNo, undefined, "continuation line without a field", true);
+      b.fieldBytes += end - start;
+      if (b.fieldBytes > DEB822_LIMITS.fieldBytes) throw fieldTooLong(lineNo, b.currentName);
       if (b.current >= 0) {
         const rest = text.slice(start + 1, end);
         const prev = b.values[b.current]!;
@@ -207,7 +229,10 @@ export async function* parsePackages(
       throw malformed(label, lineNo, b.values[F.Package], `expected "Field: value", got ${got}`, true);
     }
     if (b.line === 0) b.line = lineNo;
+    b.fieldBytes = end - colon - 1;
     const slot = lookup(text, start, colon);
+    b.currentName = slot === undefined ? text.slice(start, Math.min(colon, start + 60)) : FIELD_NAMES[slot]!;
+    if (b.fieldBytes > DEB822_LIMITS.fieldBytes) throw fieldTooLong(lineNo, b.currentName);
     if (slot === undefined) {
       b.current = -1;
       return;
@@ -219,14 +244,36 @@ export async function* parsePackages(
     b.current = slot;
   };
 
+  /** Refuses a line that grows past the field limit before its end arrives. */
+  const holdPending = (piece: string): void => {
+    pending.push(piece);
+    pendingBytes += piece.length;
+    if (pendingBytes <= DEB822_LIMITS.fieldBytes) return;
+    const head = pending[0]!;
+    const c = head.charCodeAt(0);
+    const colon = head.indexOf(":");
+    const name = c === 32 || c === 9 ? b.currentName : colon > 0 ? head.slice(0, Math.min(colon, 60)) : undefined;
+    if (name !== undefined) throw fieldTooLong(lineNo + 1, name);
+    throw malformed(label, lineNo + 1, b.values[F.Package], `line is longer than ${mebibytes(DEB822_LIMITS.fieldBytes)} (the limit per field)`, true);
+  };
+
   for await (const chunk of input) {
-    carry = scan(carry + latin1(chunk));
+    const text = latin1(chunk);
+    if (text.indexOf("\n") < 0) {
+      holdPending(text);
+      continue;
+    }
+    const whole = pending.length === 0 ? text : pending.join("") + text;
+    pending = [];
+    pendingBytes = 0;
+    const rest = scan(whole);
+    if (rest !== "") holdPending(rest);
     if (out.length > 0) {
       yield* out;
       out.length = 0;
     }
   }
-  carry = scan(carry + "\n");
+  const carry = scan(pending.join("") + "\n");
   if (carry !== "") throw new Error("unreachable: text left after the final newline");
   // The last stanza need not end with a blank line.
   if (b.line !== 0) {

@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { open, unlink, type FileHandle } from "node:fs/promises";
 import { basename } from "node:path";
-import { NetworkError, VerificationError } from "../model/errors.js";
+import { IOError, NetworkError, VerificationError } from "../model/errors.js";
 import type { ContentCache } from "./cache.js";
 import type { HttpClient } from "./http.js";
 import type { Progress } from "./progress.js";
@@ -127,7 +127,12 @@ export class Fetcher {
   private async downloadPinned(url: string, want: string, size: number, label: string): Promise<string> {
     const tmp = await this.cache.tempPath();
     const task = this.progress.task(label, size);
-    let fh: FileHandle | undefined = await open(tmp, "wx", 0o644);
+    // A full disk or a read-only cache is the environment's failure (exit 3), named, not a bug.
+    const toCache = <T>(op: Promise<T>): Promise<T> =>
+      op.catch((e: unknown) => {
+        throw new IOError(`cannot write ${label} to ${tmp} in the cache: ${(e as Error).message}`, { cause: e, hint: "free space, check that the cache directory is writable, or use --cache DIR" });
+      });
+    let fh: FileHandle | undefined = await toCache(open(tmp, "wx", 0o644));
     let stored = false;
     try {
       let hash = createHash("sha256");
@@ -139,7 +144,11 @@ export class Fetcher {
           if (pos + chunk.length > size) {
             throw sizeMismatch(label, url, size, `more than ${size}`);
           }
-          await file.write(chunk, 0, chunk.length, pos);
+          // write() may write less than asked (a disk filling up): the rest must follow, or the
+          // file would hold a hole where the hashed bytes were.
+          for (let done = 0; done < chunk.length; ) {
+            done += (await toCache(file.write(chunk, done, chunk.length - done, pos + done))).bytesWritten;
+          }
           hash.update(chunk);
           pos += chunk.length;
           task.advance(chunk.length);
@@ -157,9 +166,9 @@ export class Fetcher {
       if (actual !== want) {
         throw new VerificationError(`${label}: ${url} has sha256 ${actual}, expected ${want}`, { hint: TAMPER_HINT });
       }
-      await file.truncate(pos);
-      await file.sync();
-      await file.close();
+      await toCache(file.truncate(pos));
+      await toCache(file.sync());
+      await toCache(file.close());
       fh = undefined;
       const path = await this.cache.put(tmp, want);
       stored = true;

@@ -1,5 +1,5 @@
 /**
- * HTTP GET with streaming bodies, per-stall timeouts, bounded global concurrency, redirects
+ * HTTP GET with streaming bodies, per-stall timeouts, a minimum throughput, bounded global concurrency, redirects
  * and whole-request retries with exponential backoff. Callers get either the full body
  * (delivered through `sink`, restarted from `onStart` on every attempt) or a NetworkError.
  * file: URLs (a local mirror directory) are read from disk, once.
@@ -9,6 +9,7 @@ import { NetworkError } from "../model/errors.js";
 import { Limiter } from "./limiter.js";
 import { readFileUrl } from "./file-url.js";
 import { requestUnpaused, type UnpausedResponse } from "./unpaused-response.js";
+import { DEFAULT_MIN_THROUGHPUT, watchThroughput, type MinThroughput } from "./throughput.js";
 
 export interface HttpOptions {
   /** Milliseconds without progress (connect, headers, or between body chunks) before giving up; default 30000. */
@@ -17,6 +18,8 @@ export interface HttpOptions {
   retries?: number;
   /** Base backoff in ms, doubled per retry and capped; default 500. */
   backoffMs?: number;
+  /** A body fails (and is retried) when less than `bytes` arrive in a `windowMs` window; default 32 KiB per 30 s. */
+  minThroughput?: MinThroughput;
   /** Requests in flight at once across all origins; default 6. */
   concurrency?: number;
   userAgent?: string;
@@ -69,6 +72,7 @@ export class HttpClient {
   private readonly retries: number;
   private readonly backoffMs: number;
   private readonly userAgent: string;
+  private readonly minThroughput: MinThroughput;
   private readonly limiter: Limiter;
   /** Created on the first request: an --offline run never loads undici. */
   private connection: Promise<{ agent: Agent; dispatcher: Dispatcher }> | undefined;
@@ -78,6 +82,7 @@ export class HttpClient {
     this.retries = opts.retries ?? 4;
     this.backoffMs = opts.backoffMs ?? 500;
     this.userAgent = opts.userAgent ?? "scratch-pkgs";
+    this.minThroughput = opts.minThroughput ?? DEFAULT_MIN_THROUGHPUT;
     const concurrency = opts.concurrency ?? 6;
     this.limiter = new Limiter(concurrency);
     this.concurrency = concurrency;
@@ -162,13 +167,19 @@ export class HttpClient {
       throw new SinkFailure(e);
     }
     let received = 0;
-    for await (const chunk of res.body) {
-      received += chunk.length;
-      try {
-        await sink(chunk);
-      } catch (e) {
-        throw new SinkFailure(e);
+    const watch = watchThroughput(this.minThroughput, (detail) => res.abort(new AttemptError(detail, true)));
+    try {
+      for await (const chunk of res.body) {
+        received += chunk.length;
+        watch.add(chunk.length);
+        try {
+          await sink(chunk);
+        } catch (e) {
+          throw new SinkFailure(e);
+        }
       }
+    } finally {
+      watch.stop();
     }
     if (total !== undefined && received !== total) {
       throw new AttemptError(`body truncated: got ${received} of ${total} bytes`, true);

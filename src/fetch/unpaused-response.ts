@@ -16,8 +16,9 @@ export interface UnpausedResponse {
   headers: IncomingHttpHeaders;
   /** The body chunks; rejects with undici's error when the transfer fails. Iterate once. */
   body: AsyncIterable<Buffer>;
-  /** Stop the transfer and drop what is queued; safe to call at any time, more than once. */
-  abort(): void;
+  /** Stop the transfer and drop what is queued; safe to call at any time, more than once. The
+   *  body, if still being read, then rejects with `reason`. */
+  abort(reason?: Error): void;
 }
 
 /** Sends `options` through `dispatcher`; resolves at the final (non-1xx) response's headers. */
@@ -55,9 +56,12 @@ export function requestUnpaused(dispatcher: Dispatcher, options: Dispatcher.Disp
           status: statusCode,
           headers,
           body: body(),
-          abort: () => {
+          abort: (reason = new Error("response abandoned")) => {
             queue.length = 0;
-            if (!controller.aborted) controller.abort(new Error("response abandoned"));
+            // Fail the reader here: whether undici reports its own abort back is not promised.
+            if (!ended) failure ??= reason;
+            notify();
+            if (!controller.aborted) controller.abort(reason);
           },
         });
       },

@@ -5,6 +5,8 @@
  */
 import type { Lockfile } from "../model/lock.js";
 import { UsageError } from "../model/errors.js";
+import { GROUP, PASSWD } from "../derive/base-files.js";
+import { accountNames, checkImageUser, type Accounts } from "./user.js";
 import { ARCHITECTURES, architecture } from "../debian/architectures.js";
 import { BASE_RECIPE, CA_CERTS_RECIPE, TZDATA_RECIPE } from "../model/builtin-file-sets.js";
 
@@ -154,8 +156,14 @@ export function imageEnv(facts: LockFacts, overrides: ReadonlyArray<[string, str
   return env.map(([k, v]) => `${k}=${v}`);
 }
 
+/** The accounts of the base set's /etc/passwd and /etc/group. */
+const BASE_ACCOUNTS: Accounts = { users: accountNames(PASSWD), groups: accountNames(GROUP) };
+
 export function imageUser(facts: LockFacts, flag: string | undefined): string | undefined {
-  if (flag !== undefined) return flag === "" ? undefined : flag;
+  if (flag !== undefined) {
+    checkImageUser(flag, facts.hasBase ? BASE_ACCOUNTS : undefined);
+    return flag === "" ? undefined : flag;
+  }
   return facts.hasBase ? NONROOT_USER : undefined;
 }
 

@@ -3,7 +3,6 @@
  * LOCKFILE_SUPPORTED) so a lock from a newer scratch-pkgs gets "upgrade", not a schema error;
  * then the shape (schema.ts), then references between fields. Errors carry field paths.
  */
-import { readFile } from "node:fs/promises";
 // Function by function: semver's index loads the whole package, ~10 ms more at every start.
 import gt from "semver/functions/gt.js";
 import major from "semver/functions/major.js";
@@ -13,6 +12,7 @@ import { FormatError, IOError, LockfileError } from "../model/errors.js";
 import { isValidVersion } from "../debian/version.js";
 import { parseJsonWithPositions, type PositionedJson } from "../util/json.js";
 import { compileSchema, firstProblem } from "../util/json-errors.js";
+import { NotRegularFileError, readRegularFile } from "../util/regular-file.js";
 import { lockfileSchema } from "./schema.js";
 import { packagePath } from "./package-url.js";
 import { checkUrl } from "../manifest/validate.js";
@@ -44,11 +44,11 @@ export async function readLockfileBytes(path: string, hint = "run `scratch-pkgs 
 /** Like readLockfileBytes, but undefined when there is no file at `path` (plain `lock` then writes one). */
 export async function readLockfileBytesIfAny(path: string): Promise<Buffer | undefined> {
   try {
-    return await readFile(path);
+    return await readRegularFile(path);
   } catch (e) {
+    if (e instanceof NotRegularFileError) throw new LockfileError(`${path}: is ${e.kind}, not a lockfile`, { hint: "pass the lockfile's path with --lockfile FILE", cause: e });
     const code = (e as NodeJS.ErrnoException).code;
     if (code === "ENOENT") return undefined;
-    if (code === "EISDIR") throw new LockfileError(`${path}: is a directory, not a lockfile`, { hint: "pass the lockfile's path with --lockfile FILE", cause: e });
     throw new IOError(`${path}: cannot read the lockfile: ${(e as Error).message}`, { hint: "check the file's permissions", cause: e });
   }
 }

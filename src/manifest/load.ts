@@ -2,11 +2,12 @@
  * Reads scratch.json from disk: parse and validate (validate.ts), check that every keyring file
  * exists, and hash the normalised manifest so layout-only edits do not make a lock stale.
  */
-import { readFile, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import path from "node:path";
 import { ManifestError } from "../model/errors.js";
 import { canonicalJson } from "../util/canonical-json.js";
 import { sha256Hex } from "../util/hash.js";
+import { NotRegularFileError, readRegularFile } from "../util/regular-file.js";
 import type { LoadedManifest, Manifest, ManifestSource } from "../model/manifest.js";
 import { parseManifest } from "./validate.js";
 
@@ -27,8 +28,9 @@ export function keyringPath(dir: string, source: Pick<ManifestSource, "keyring">
 export async function loadManifest(file: string): Promise<LoadedManifest> {
   let text: string;
   try {
-    text = await readFile(file, "utf8");
+    text = (await readRegularFile(file)).toString("utf8");
   } catch (e) {
+    if (e instanceof NotRegularFileError) throw new ManifestError(file, "", `is ${e.kind}, not a manifest file`, { hint: "pass the manifest's file path with --config FILE", cause: e });
     const code = (e as NodeJS.ErrnoException).code;
     if (code === "ENOENT") {
       throw new ManifestError(file, "", "no such file", {
@@ -36,7 +38,6 @@ export async function loadManifest(file: string): Promise<LoadedManifest> {
         cause: e,
       });
     }
-    if (code === "EISDIR") throw new ManifestError(file, "", "is a directory, not a manifest file", { hint: "pass the manifest's file path with --config FILE", cause: e });
     throw new ManifestError(file, "", `cannot read: ${(e as Error).message}`, { cause: e });
   }
   const manifest = parseManifest(text, file);

@@ -3,10 +3,11 @@
  * (`--apt-sources`). Both formats: deb822 `.sources` files and one-line `sources.list` files.
  * Only binary ("deb") entries with http(s) URIs matter; everything else is skipped.
  */
-import { readFile, readdir } from "node:fs/promises";
+import { readdir } from "node:fs/promises";
 import path from "node:path";
 import { FormatError, UsageError } from "../model/errors.js";
 import { field, parseDeb822 } from "../debian/deb822.js";
+import { NotRegularFileError, readRegularFile } from "../util/regular-file.js";
 
 export interface AptSourceEntry {
   /** http(s) base URIs without a trailing slash, in file order. */
@@ -97,8 +98,9 @@ export function parseAptSources(text: string, file: string): AptSourceEntry[] {
 
 async function readOptional(file: string): Promise<string | undefined> {
   try {
-    return await readFile(file, "utf8");
+    return (await readRegularFile(file)).toString("utf8");
   } catch (e) {
+    if (e instanceof NotRegularFileError) throw new UsageError(e.message, { hint: "pass an apt .sources or sources.list file with --apt-sources FILE", cause: e });
     const code = (e as NodeJS.ErrnoException).code;
     if (code === "ENOENT" || code === "ENOTDIR") return undefined;
     throw new UsageError(`${file}: cannot read: ${(e as Error).message}`, { hint: "pass a readable file with --apt-sources FILE", cause: e });

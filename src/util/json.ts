@@ -30,6 +30,9 @@ export function pointerSegment(key: string): string {
   return key.replace(/~/g, "~0").replace(/\//g, "~1");
 }
 
+/** Arrays and objects nest at most this deep: the parser recurses, and no manifest or lock needs more than a handful. */
+export const MAX_JSON_DEPTH = 256;
+
 export function parseJsonWithPositions(text: string): PositionedJson {
   const src = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   const offsetShift = src === text ? 0 : 1;
@@ -110,10 +113,11 @@ export function parseJsonWithPositions(text: string): PositionedJson {
     return Number(m[0]);
   };
 
-  const value = (ptr: string): unknown => {
+  const value = (ptr: string, depth = 0): unknown => {
     ws();
     valueAt.set(ptr, i + offsetShift);
     const c = src[i];
+    if ((c === "{" || c === "[") && depth >= MAX_JSON_DEPTH) fail(`nested deeper than ${MAX_JSON_DEPTH} levels`);
     if (c === "{") {
       i++;
       const obj: Record<string, unknown> = {};
@@ -134,7 +138,7 @@ export function parseJsonWithPositions(text: string): PositionedJson {
         if (src[i] !== ":") fail(`expected ":" after key ${JSON.stringify(key)}, got ${describe()}`);
         i++;
         // defineProperty: a key "__proto__" must be an own member, not the prototype.
-        Object.defineProperty(obj, key, { value: value(childPtr), enumerable: true, writable: true, configurable: true });
+        Object.defineProperty(obj, key, { value: value(childPtr, depth + 1), enumerable: true, writable: true, configurable: true });
         ws();
         if (src[i] === ",") {
           i++;
@@ -158,7 +162,7 @@ export function parseJsonWithPositions(text: string): PositionedJson {
       for (;;) {
         ws();
         if (src[i] === "]") fail("trailing comma before ]");
-        arr.push(value(`${ptr}/${arr.length}`));
+        arr.push(value(`${ptr}/${arr.length}`, depth + 1));
         ws();
         if (src[i] === ",") {
           i++;

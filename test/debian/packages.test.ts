@@ -188,6 +188,52 @@ describe("parsePackages details", () => {
   });
 });
 
+describe("parsePackages limits on long lines", () => {
+  const MiB = 1 << 20;
+  /** `head`, then `fill` repeated in 64 KiB chunks up to `bytes`, then `tail`: made as read, so a parser that stops early reads little. */
+  async function* generated(head: string, fill: string, bytes: number, tail: string): AsyncGenerator<Uint8Array> {
+    yield Buffer.from(head);
+    const piece = Buffer.from(fill.repeat(Math.ceil((64 * 1024) / fill.length)));
+    for (let sent = 0; sent < bytes; sent += piece.length) yield piece;
+    yield Buffer.from(tail);
+  }
+  const refusal = (input: AsyncIterable<Uint8Array>): Promise<unknown> =>
+    readPackages(input, ORIGIN, LABEL).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+
+  it("refuses a 64 MiB line as soon as it passes 1 MiB, naming the index, package, line and field", async () => {
+    const before = stanza();
+    const err = await refusal(generated(before + "\n" + stanza({ Description: undefined }) + "Description: ", "x", 64 * MiB, "\n"));
+    expect(err).toBeInstanceOf(VerificationError);
+    expect((err as Error).message).toBe(`${LABEL}: line 20 (package "foo"): field "Description" is longer than 1 MiB (the limit per field)`);
+  });
+
+  it("refuses a field that grows past 1 MiB through continuation lines, and a long line delivered in one chunk", async () => {
+    const lines = stanza({ Depends: "a" }) + " b,\n".repeat(MiB / 2);
+    await expect(parse(lines)).rejects.toThrow(/: line \d+ \(package "foo"\): field "Depends" is longer than 1 MiB \(the limit per field\)$/);
+    await expect(parse(stanza({ Provides: "p, ".repeat(MiB / 2) }), [8 * MiB])).rejects.toThrow(/: line 12 \(package "foo"\): field "Provides" is longer than 1 MiB/);
+  });
+
+  it("refuses a line without a field name that never ends, and a stanza past 4 MiB", async () => {
+    const err = await refusal(generated(stanza() + "\n", "y", 8 * MiB, ""));
+    expect((err as Error).message).toBe(`${LABEL}: line 13: line is longer than 1 MiB (the limit per field)`);
+    const big = (i: number): string => `X-Field-${i}: ${"z".repeat(MiB - 100)}\n`;
+    const text = stanza() + [0, 1, 2, 3, 4].map(big).join("");
+    await expect(parse(text)).rejects.toThrow(/: package "foo" \(stanza at line 1\): stanza is longer than 4 MiB \(the limit per stanza\)$/);
+  });
+
+  it("keeps a long but legal field whole (a 900 KiB Provides, across chunk boundaries)", async () => {
+    const provides = Array.from({ length: 60_000 }, (_, i) => `virtual-${i}`).join(", ");
+    expect(provides.length).toBeGreaterThan(800 * 1024);
+    expect(provides.length).toBeLessThan(MiB);
+    const [a, b] = await parse(stanza({ Provides: provides }) + "\n" + stanza({ Package: "bar" }), [4096, 65536, 7]);
+    expect(a!.provides).toBe(provides);
+    expect(b!.name).toBe("bar");
+  });
+});
+
 /** The machine's full bookworm main amd64 index from `apt-get update`, if any (kept lz4-compressed by apt). */
 function aptIndex(): string | undefined {
   const dir = "/var/lib/apt/lists";

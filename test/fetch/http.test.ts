@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { NetworkError } from "../../src/model/errors.js";
 import { HttpClient } from "../../src/fetch/http.js";
+import { parseMinThroughput } from "../../src/fetch/throughput.js";
 import { serveDirectory, type TestServer } from "../fixtures/server.js";
 import { bytesOf, removeDir, tempDir, writeTree } from "./helpers.js";
 
@@ -150,6 +151,31 @@ describe("HttpClient", () => {
     } finally {
       server.setFault("/big.bin", undefined);
     }
+  });
+
+  it("fails a body that drips below the throughput floor (though every byte beats the stall timeout), after its retries", async () => {
+    server.setFault("/big.bin", { dripMs: 20 });
+    try {
+      const c = client({ timeoutMs: 1000, retries: 1, minThroughput: { bytes: 1000, windowMs: 400 } });
+      const e = await failure(getBytes(c, `${server.url}/big.bin`));
+      expect(e.url).toBe(`${server.url}/big.bin`);
+      expect(e.message).toMatch(new RegExp(`^cannot download ${server.url}/big.bin: too slow: \\d+ bytes in 0.4 s, below the floor of 1000 bytes per 0.4 s \\(after 2 attempts\\)$`));
+      expect(hits("/big.bin")).toBe(2);
+      // The same drip passes when the floor allows it: the rule, not the stall timer, ended it.
+      const lenient = client({ timeoutMs: 1000, retries: 0, minThroughput: { bytes: 1, windowMs: 400 } });
+      server.setFault("/small.txt", { dripMs: 20 });
+      expect(Buffer.from(await getBytes(lenient, `${server.url}/small.txt`)).toString()).toBe("small file\n");
+    } finally {
+      server.setFault("/big.bin", undefined);
+      server.setFault("/small.txt", undefined);
+    }
+  });
+
+  it("reads the floor as BYTES/SECONDS, or 0 for none", () => {
+    expect(parseMinThroughput("32768/30")).toEqual({ bytes: 32768, windowMs: 30_000 });
+    expect(parseMinThroughput(" 100/0.5 ")).toEqual({ bytes: 100, windowMs: 500 });
+    expect(parseMinThroughput("0")).toMatchObject({ bytes: 0 });
+    for (const bad of ["", "10", "10/0", "-1/3", "1k/30", "10/30s"]) expect(parseMinThroughput(bad)).toBeUndefined();
   });
 
   it("times out waiting for headers, then succeeds when the server recovers", async () => {

@@ -56,6 +56,29 @@ describe("env, user and labels", () => {
     expect(imageUser(all, "")).toBeUndefined();
   });
 
+  it("--user: ids 0 to 2^31-1, or names of the base set's /etc/passwd and /etc/group; anything else is exit 2 naming it", () => {
+    expect(imageUser(all, "nonroot")).toBe("nonroot");
+    expect(imageUser(all, "nobody:nonroot")).toBe("nobody:nonroot");
+    expect(imageUser(none, "2147483647:0")).toBe("2147483647:0");
+    expect(imageUser(all, "1000:root")).toBe("1000:root");
+    const refused = (facts: LockFacts, value: string): UsageError => {
+      try {
+        imageUser(facts, value);
+      } catch (e) {
+        expect(e).toBeInstanceOf(UsageError);
+        expect((e as UsageError).exitCode).toBe(2);
+        return e as UsageError;
+      }
+      throw new Error(`--user ${value} was accepted`);
+    };
+    expect(refused(all, "2147483648").message).toBe('--user "2147483648": user id 2147483648 is out of range (0 to 2147483647)');
+    expect(refused(all, "0:99999999999").message).toBe('--user "0:99999999999": group id 99999999999 is out of range (0 to 2147483647)');
+    expect(refused(all, "alice").message).toBe('--user "alice": no user "alice" in the image\'s /etc/passwd (it has root, nobody, nonroot)');
+    expect(refused(all, "nonroot:wheel").message).toMatch(/no group "wheel" in the image's \/etc\/group/);
+    expect(refused(none, "nonroot").message).toMatch(/user name "nonroot", but the image has no \/etc\/passwd of the base set/);
+    for (const bad of ["-1", "1:2:3", "root:", ":0", "ro ot", "Root", "1e3"]) expect(refused(all, bad).message).toMatch(/^--user "/);
+  });
+
   it("--env replaces a default in place and appends new keys in the order given", () => {
     expect(imageEnv(all, parseKeyValues("env", ["TZ=UTC", "A=1", "PATH=/bin", "A=2", "EMPTY="]))).toEqual([
       "PATH=/bin",

@@ -91,6 +91,17 @@ describe("parseRelease", () => {
     expect(thrown(() => parseRelease(release() + "\nOrigin: Evil\n", LABEL)).message).toMatch(/one Release paragraph/);
     expect(thrown(() => parseRelease("not a field\n", LABEL)).message).toMatch(/line 1/);
   });
+
+  it("refuses a field past 1 MiB and a paragraph past 4 MiB, naming the URL, line and field", () => {
+    const longLine = release(["Description: " + "d".repeat(1 << 20)]);
+    expect(thrown(() => parseRelease(longLine, LABEL)).message).toBe(
+      `${LABEL}: invalid deb822 syntax at line 5: field "Description" is longer than 1 MiB (the limit per field)`,
+    );
+    const entries = Array.from({ length: 12_000 }, (_, i) => ` ${HASH} ${i} main/binary-amd64/Packages-${"x".repeat(300)}-${i}`);
+    expect(thrown(() => parseRelease(release([], entries), LABEL)).message).toMatch(new RegExp(`^${LABEL}: invalid deb822 syntax at line \\d+: field "SHA256" is longer than 1 MiB`));
+    const manyFields = release(Array.from({ length: 5 }, (_, i) => `X-Big-${i}: ${"b".repeat(1000 * 1000)}`));
+    expect(thrown(() => parseRelease(manyFields, LABEL)).message).toMatch(/line 9: paragraph starting at line 1 is longer than 4 MiB \(the limit per paragraph\)$/);
+  });
 });
 
 describe("parseReleaseDate", () => {

@@ -1,6 +1,7 @@
 /** Flags and collaborators shared by the commands that fetch. */
 import type { Argv } from "yargs";
 import type { FetchSession } from "../../fetch/session.js";
+import { parseMinThroughput, type MinThroughput } from "../../fetch/throughput.js";
 import { UsageError } from "../../model/errors.js";
 
 export function fetchOptions<T>(y: Argv<T>) {
@@ -23,11 +24,24 @@ export interface FetchFlags {
 /** Loaded when a command runs, so that --help and --version stay quick. */
 export async function makeFetcher(flags: FetchFlags): Promise<FetchSession> {
   const [{ openFetchSession }, { createProgress }] = await Promise.all([import("../../fetch/session.js"), import("../../fetch/progress.js")]);
+  const minThroughput = minThroughputFromEnv();
   return openFetchSession({
     cacheDir: flags.cache,
     offline: flags.offline,
+    ...(minThroughput ? { http: { minThroughput } } : {}),
     progress: createProgress({ quiet: flags.quiet || flags.json, stream: process.stderr }),
   });
+}
+
+/** SCRATCH_PKGS_MIN_RATE=BYTES/SECONDS: the download throughput floor (0: none); unset: the default. */
+function minThroughputFromEnv(): MinThroughput | undefined {
+  const v = process.env.SCRATCH_PKGS_MIN_RATE;
+  if (v === undefined || v === "") return undefined;
+  const floor = parseMinThroughput(v);
+  if (floor === undefined) {
+    throw new UsageError(`SCRATCH_PKGS_MIN_RATE=${v} is not BYTES/SECONDS`, { hint: 'give e.g. "32768/30" (at least 32 KiB in every 30 s), "0" for no floor, or unset it' });
+  }
+  return floor;
 }
 
 /** SOURCE_DATE_EPOCH (reproducible-builds.org): `lock` takes it for the layers' mtime, a file-carrier `image` for `created`. */
