@@ -9,10 +9,9 @@
  *   4. Important: yes (or Protected: yes);
  *   5. Priority: required, important, standard, optional, extra (an unknown word ranks as
  *      extra; a missing field, as apt reads it, before required);
- *   6. tie-break: the package name last in byte order. apt's own last rule prefers the name it
- *      met last while reading the indexes, which would make the result depend on index order;
- *      Debian's indexes are sorted by name, so "last name first" is the order-free stand-in
- *      (php8.2-json: apt and we take php8.2-phpdbg, not libapache2-mod-php8.2).
+ *   6. tie-break: package name in byte order. apt's own last rule is the order in which it met
+ *      the names while reading the indexes, which would make the result depend on index order;
+ *      the name is the documented, order-free stand-in.
  */
 import type { PackageRecord } from "../model/package.js";
 
@@ -56,6 +55,6 @@ export function compareProviders(target: string, pinned: (r: PackageRecord) => b
     const ka = key(a);
     const kb = key(b);
     for (let i = 0; i < ka.length; i++) if (ka[i] !== kb[i]) return ka[i]! - kb[i]!;
-    return a.name > b.name ? -1 : a.name < b.name ? 1 : 0;
+    return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
   };
 }

@@ -200,15 +200,15 @@ describe("closure", () => {
       expect(picked(run(recs, [req("app")]))).toEqual({ afoo: "1", app: "1" });
     });
 
-    it("breaks a tie between equally ranked providers by name, last first, and keeps one already selected", () => {
+    it("breaks a tie between equally ranked providers by name, and keeps one already selected", () => {
       const recs = [
         rec("app", "1", { depends: "mta" }),
         rec("postfix", "3", { provides: "mta" }),
         rec("exim4", "4", { provides: "mta" }),
         rec("exim4", "3", { provides: "mta" }),
       ];
-      expect(picked(run(recs, [req("app")]))).toEqual({ app: "1", postfix: "3" });
-      expect(picked(run(recs, [req("app"), req("exim4")]))).toEqual({ app: "1", exim4: "4" });
+      expect(picked(run(recs, [req("app")]))).toEqual({ app: "1", exim4: "4" });
+      expect(picked(run(recs, [req("app"), req("postfix")]))).toEqual({ app: "1", postfix: "3" });
     });
 
     it("keeps a pinned provider when it still provides the name", () => {
@@ -217,7 +217,7 @@ describe("closure", () => {
         rec("postfix", "3", { provides: "mta" }),
         rec("exim4", "4", { provides: "mta" }),
       ];
-      expect(picked(run(recs, [req("app")], "closure", { prefer: new Map([["exim4", "4"]]) }))).toEqual({ app: "1", exim4: "4" });
+      expect(picked(run(recs, [req("app")], "closure", { prefer: new Map([["postfix", "3"]]) }))).toEqual({ app: "1", postfix: "3" });
     });
   });
 
@@ -238,8 +238,7 @@ describe("closure", () => {
       expect(pick(v("aa", { important: true }), v("zz", { essential: true }))).toBe("zz");
       expect(pick(v("aa", { priority: "extra" }), v("zz", { priority: "standard" }))).toBe("zz");
       expect(pick(v("aa", { priority: "no-such-word" }), v("zz", { priority: "optional" }))).toBe("zz"); // unknown ranks as extra
-      // A tie goes to the name last in order, as apt's goes to the name it met last in a name-sorted index.
-      expect(pick(v("aa", { priority: "optional" }), v("bb", { priority: "optional" }))).toBe("bb");
+      expect(pick(v("bb", { priority: "optional" }), v("aa", { priority: "optional" }))).toBe("aa");
     });
 
     it("walks depth-first in field order, so a provider selected on the way satisfies a later group (libsql-translator-perl)", () => {
