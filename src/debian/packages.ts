@@ -19,6 +19,9 @@ const enum F {
   Architecture,
   MultiArch,
   Essential,
+  Important,
+  Protected,
+  Priority,
   Depends,
   PreDepends,
   Provides,
@@ -35,6 +38,9 @@ const CANONICAL: Record<string, F> = {
   Architecture: F.Architecture,
   "Multi-Arch": F.MultiArch,
   Essential: F.Essential,
+  Important: F.Important,
+  Protected: F.Protected,
+  Priority: F.Priority,
   Depends: F.Depends,
   "Pre-Depends": F.PreDepends,
   Provides: F.Provides,
@@ -127,8 +133,16 @@ function finish(b: StanzaBuilder, origin: PackageOrigin, label: string): Package
   if (filenameProblem) throw bad(`Filename ${JSON.stringify(filename)} ${filenameProblem}`);
   const multiArch = v[F.MultiArch] ?? "no";
   if (!MULTI_ARCH.has(multiArch)) throw bad(`invalid Multi-Arch ${JSON.stringify(multiArch)} (expected no, same, foreign or allowed)`);
-  const essentialText = v[F.Essential] ?? "no";
-  if (essentialText !== "yes" && essentialText !== "no") throw bad(`invalid Essential ${JSON.stringify(essentialText)} (expected yes or no)`);
+  const flag = (slot: F): boolean => {
+    const text = v[slot] ?? "no";
+    if (text !== "yes" && text !== "no") throw bad(`invalid ${FIELD_NAMES[slot]} ${JSON.stringify(text)} (expected yes or no)`);
+    return text === "yes";
+  };
+  const essential = flag(F.Essential);
+  // apt treats "Protected: yes" (its newer name) like "Important: yes" when ranking providers.
+  const important = flag(F.Important) || flag(F.Protected);
+  // Any word is accepted, as apt does (an unknown one ranks as "extra").
+  const priority = v[F.Priority] ?? "";
   const sourceText = v[F.Source];
   let sourcePackage = name;
   if (sourceText !== undefined && sourceText !== "") {
@@ -142,7 +156,9 @@ function finish(b: StanzaBuilder, origin: PackageOrigin, label: string): Package
     version: own(version),
     architecture: own(architecture),
     multiArch: multiArch as PackageRecord["multiArch"],
-    essential: essentialText === "yes",
+    essential,
+    important,
+    priority: own(priority),
     depends: own(utf8(v[F.Depends] ?? "")),
     preDepends: own(utf8(v[F.PreDepends] ?? "")),
     provides: own(utf8(v[F.Provides] ?? "")),

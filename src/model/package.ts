@@ -5,6 +5,10 @@ export interface PackageRecord {
   architecture: string; // "amd64", "arm64", "all", …
   multiArch: "no" | "same" | "foreign" | "allowed";
   essential: boolean;
+  /** "Important: yes" (or its newer spelling "Protected: yes"): apt ranks such providers high. */
+  important: boolean;
+  /** The Priority field as written ("required", "important", "standard", "optional", "extra"), "" when absent. */
+  priority: string;
   /** Raw relationship fields ("" when absent); parse with parseRelations(). */
   depends: string;
   preDepends: string;

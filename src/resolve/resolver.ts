@@ -2,28 +2,39 @@
  * Turn package requests into the set of packages for one architecture.
  *
  * Policy "none" installs exactly what is requested (distroless style). Policy "closure" adds
- * the transitive Depends and Pre-Depends. The search is greedy and deterministic, without
- * backtracking beyond the choice among `|` alternatives:
+ * the transitive Depends and Pre-Depends the way `apt-get install --no-install-recommends`
+ * computes them from an empty dpkg status (apt's MarkInstall, classic solver), so a closure is
+ * the package list apt would install:
  *
  * - Requests are handled sorted (real names before virtual ones, then by name, constraint,
- *   reason), then dependencies breadth-first in selection order, Pre-Depends before Depends,
- *   groups in field order. Nothing depends on input order except the Universe's documented
- *   first-record-wins rule for identical versions.
- * - An OR group takes the first alternative that an already selected package satisfies,
- *   otherwise the first alternative that can be satisfied.
- * - A name is satisfied by a real package of that name whose version fits (highest version
- *   wins across suites; a `prefer` pin wins when it still fits), else by a provider of that
- *   virtual name. A versioned dependency on a virtual name needs a versioned Provides that
- *   fits. Among providers: one already selected, else one whose pinned version provides it,
- *   else the alphabetically first provider name (its highest providing version). A request
- *   (as opposed to a dependency) naming a virtual package with several providers is an error
- *   instead: the user has to name one.
+ *   reason). Every request is selected first, then the dependencies of each in that order.
+ *   Nothing depends on input order except the Universe's documented first-record-wins rule.
+ * - Dependencies are walked depth-first in field order (Pre-Depends, then Depends, groups left
+ *   to right): a package is selected, then each of its groups that is not yet satisfied by the
+ *   selection is satisfied before the next group is looked at, recursing into the chosen
+ *   package at once. "Already satisfied?" is therefore asked at the moment apt asks it.
+ * - The candidate version of a name is the version the lock pins when it is still available,
+ *   else the highest (across suites). A group is solved by trying, in order, the candidates
+ *   that satisfy it: first the pinned ones, then the others; alternatives left to right, and
+ *   within one alternative the real package and its providers ranked as apt ranks them
+ *   (provider-rank.ts). The first whose own dependencies can all be satisfied wins; a package
+ *   whose dependencies fail is deselected again and the next one is tried, as apt does.
+ * - A versioned dependency on a virtual name needs a versioned Provides that fits.
+ * - Requests: a request with a constraint chooses the highest version that fits it (or the
+ *   pinned one); a request naming a virtual package with several providers is an error: the
+ *   user has to name one (apt refuses it too).
+ * - Where apt gives up because only an older version fits (a dependency such as
+ *   `libcurl4 (= <older>)` of a requested `curl=<older>`), apt refuses; we resolve again
+ *   allowing the highest older version that fits, so the request works as written. This is the
+ *   one intended difference from apt (README: "Dependency resolution").
  * - One version per package name. A selected package that a later constraint rejects is an
- *   error naming both chains.
+ *   error naming both chains. Packages selected only on the way to a choice that failed are
+ *   dropped at the end (apt's autoremover does the same for new installs).
  * - Multi-Arch: a layer holds one architecture, so `:any` and `:native` mean the same-arch
  *   (or arch "all") package; `name:<other arch>` cannot be satisfied. Dependencies whose
  *   `[arch …]` restriction excludes the target are skipped.
- * - Essential packages are not added implicitly (FROM scratch has no essential set).
+ * - Essential packages are not added implicitly (FROM scratch has no essential set; apt from
+ *   an empty status does not add them either).
  */
 
 import { ResolveError } from "../model/errors.js";
@@ -39,6 +50,7 @@ import { compareVersions, isValidVersion } from "../debian/version.js";
 import type { DependencyPolicy, PackageRequest, ResolveResult, ResolvedPackage } from "./types.js";
 import type { Provider, Universe } from "./universe.js";
 import { CHAIN_ARROW, joinChain } from "./reason-chain.js";
+import { compareProviders } from "./provider-rank.js";
 
 export interface ResolveOptions {
   /** name → version to keep when it is still available and satisfies (lock pins). */
@@ -52,8 +64,6 @@ interface Node {
   /** The request reason that selected it, or the package whose dependency did. */
   via: { reason: string } | { parent: string };
 }
-
-type Outcome = { ok: PackageRecord } | { fail: string; conflict?: string };
 
 const relationsCache = new WeakMap<PackageRecord, Relation[][]>();
 
@@ -106,12 +116,26 @@ export function resolve(
   policy: DependencyPolicy,
   opts: ResolveOptions = {},
 ): ResolveResult {
+  try {
+    return resolveWith(universe, requests, policy, opts, false);
+  } catch (e) {
+    if (!(e instanceof ResolveError) || policy !== "closure") throw e;
+    // apt's answer failed: allow older versions where the candidate does not fit (see above).
+    return resolveWith(universe, requests, policy, opts, true);
+  }
+}
+
+function resolveWith(
+  universe: Universe,
+  requests: readonly PackageRequest[],
+  policy: DependencyPolicy,
+  opts: ResolveOptions,
+  olderVersions: boolean,
+): ResolveResult {
   const arch = universe.arch;
   const prefer = opts.prefer ?? new Map<string, string>();
   const selected = new Map<string, Node>();
-  const edges = new Map<string, string[]>();
   const rootsByReason = new Map<string, Set<string>>();
-  const queue: string[] = [];
   const skipped: Array<{ name: string; reason: string }> = [];
 
   const fail = (chain: string[], detail: string, hint: string): never => {
@@ -123,13 +147,14 @@ export function resolve(
     const names: string[] = [];
     let cur: string | undefined = name;
     let reason = "";
-    while (cur !== undefined) {
+    while (cur !== undefined && !names.includes(cur)) {
+      const node = selected.get(cur);
+      if (!node) break;
       names.push(cur);
-      const via: Node["via"] = selected.get(cur)!.via;
-      if ("reason" in via) {
-        reason = via.reason;
+      if ("reason" in node.via) {
+        reason = node.via.reason;
         cur = undefined;
-      } else cur = via.parent;
+      } else cur = node.via.parent;
     }
     return [reason, ...names.reverse()];
   };
@@ -148,95 +173,143 @@ export function resolve(
 
   const isSelected = (r: PackageRecord): boolean => selected.get(r.name)?.record === r;
 
+  const pinOf = (name: string): string | undefined => {
+    const pin = prefer.get(name);
+    return pin !== undefined && isValidVersion(pin) ? pin : undefined;
+  };
+  const isPinned = (r: PackageRecord): boolean => {
+    const pin = pinOf(r.name);
+    return pin !== undefined && compareVersions(r.version, pin) === 0;
+  };
+
   /** The version to take among fitting records of one name (most preferred first). */
   const pickVersion = (name: string, fitting: readonly PackageRecord[]): PackageRecord => {
-    const pin = prefer.get(name);
-    if (pin !== undefined && isValidVersion(pin)) {
+    const pin = pinOf(name);
+    if (pin !== undefined) {
       const kept = fitting.find((r) => compareVersions(r.version, pin) === 0);
       if (kept) return kept;
     }
     return fitting[0]!;
   };
 
-  /** An already selected package satisfying `rel`, if any. */
-  const satisfiedBySelected = (rel: Relation): PackageRecord | undefined => {
-    if (qualifierProblem(rel) !== undefined) return undefined;
-    const sel = selected.get(rel.name);
-    if (sel && versionFits(sel.record.version, rel)) return sel.record;
-    for (const p of universe.providers(rel.name)) if (isSelected(p.record) && providerFits(p, rel)) return p.record;
-    return undefined;
+  /** The versions of a name a dependency may take: the pinned one and the highest (apt's installed and candidate). */
+  const candidateVersions = (name: string): readonly PackageRecord[] => {
+    const cands = universe.candidates(name);
+    if (olderVersions || cands.length <= 1) return cands;
+    const pinned = cands.find(isPinned);
+    return pinned && pinned !== cands[0] ? [pinned, cands[0]!] : [cands[0]!];
   };
+
+  /** The selected packages satisfying `rel`: the real one first, then providers. */
+  const selectedSatisfying = (rel: Relation): PackageRecord[] => {
+    if (qualifierProblem(rel) !== undefined) return [];
+    const out: PackageRecord[] = [];
+    const sel = selected.get(rel.name);
+    if (sel && versionFits(sel.record.version, rel)) out.push(sel.record);
+    for (const p of universe.providers(rel.name)) if (isSelected(p.record) && providerFits(p, rel) && !out.includes(p.record)) out.push(p.record);
+    return out;
+  };
+  const satisfiedBySelected = (rel: Relation): PackageRecord | undefined => selectedSatisfying(rel)[0];
 
   const onlyElsewhere = (name: string): string => {
     const others = opts.otherArches?.get(name);
     return others && others.length > 0 ? ` (${name} exists only for ${[...others].sort().join(", ")})` : "";
   };
 
-  /** Find a package satisfying `rel` without changing an existing selection. */
-  const trySatisfy = (rel: Relation, severalProviders: "first" | "error"): Outcome => {
-    const qp = qualifierProblem(rel);
-    if (qp !== undefined) return { fail: qp };
-    const already = satisfiedBySelected(rel);
-    if (already) return { ok: already };
-
-    const cands = universe.candidates(rel.name);
-    const sel = selected.get(rel.name);
-    const fitting = cands.filter((r) => versionFits(r.version, rel));
-    if (!sel && fitting.length > 0) return { ok: pickVersion(rel.name, fitting) };
-
-    // Providers whose package is not already selected at a version that does not provide this.
-    const provs = universe
-      .providers(rel.name)
-      .filter((p) => providerFits(p, rel) && (selected.get(p.record.name) === undefined || isSelected(p.record)));
-    const provNames = [...new Set(provs.map((p) => p.record.name))];
-    if (provNames.length > 0) {
-      if (provNames.length > 1 && severalProviders === "error") {
-        return {
-          fail: `${rel.name} is a virtual package provided by ${provNames.join(", ")}; name the one you want instead`,
-        };
-      }
-      const pinned = provs.find((p) => {
-        const pin = prefer.get(p.record.name);
-        return pin !== undefined && isValidVersion(pin) && compareVersions(p.record.version, pin) === 0;
-      });
-      const name = pinned ? pinned.record.name : provNames[0]!;
-      return { ok: pickVersion(name, provs.filter((p) => p.record.name === name).map((p) => p.record)) };
+  /** The packages that could satisfy `rel` now, most preferred first (provider-rank.ts). */
+  const offers = (rel: Relation): PackageRecord[] => {
+    if (qualifierProblem(rel) !== undefined) return [];
+    const out: PackageRecord[] = [];
+    if (!selected.has(rel.name)) {
+      const fitting = candidateVersions(rel.name).filter((r) => versionFits(r.version, rel));
+      if (fitting.length > 0) out.push(pickVersion(rel.name, fitting));
     }
+    const byName = new Map<string, PackageRecord[]>();
+    for (const p of universe.providers(rel.name)) {
+      const n = p.record.name;
+      if (!providerFits(p, rel) || n === rel.name || (selected.has(n) && !isSelected(p.record))) continue;
+      if (!candidateVersions(n).includes(p.record)) continue;
+      let list = byName.get(n);
+      if (!list) byName.set(n, (list = []));
+      list.push(p.record);
+    }
+    for (const [n, recs] of byName) out.push(pickVersion(n, recs));
+    return out.sort(compareProviders(rel.name, isPinned));
+  };
 
+  /** Why nothing can satisfy `rel` (no offer at all). */
+  const whyNot = (rel: Relation): Failure => {
+    const qp = qualifierProblem(rel);
+    if (qp !== undefined) return { detail: qp };
+    const sel = selected.get(rel.name);
     if (sel) {
       const want = rel.op !== undefined ? ` ${rel.op} ${rel.version}` : "";
       return {
-        fail: `${rel.name} ${sel.record.version} was already chosen for ${chainTo(rel.name).join(CHAIN_ARROW)}, and it does not satisfy${want}`,
+        detail: `${rel.name} ${sel.record.version} was already chosen for ${chainTo(rel.name).join(CHAIN_ARROW)}, and it does not satisfy${want}`,
         conflict: rel.name,
       };
     }
+    const cands = universe.candidates(rel.name);
     if (cands.length > 0) {
-      const avail = cands.map((r) => r.version);
-      return {
-        fail: `no version of ${rel.name} satisfies ${rel.op} ${rel.version} (available: ${avail.join(", ")})`,
-      };
+      return { detail: `no version of ${rel.name} satisfies ${rel.op} ${rel.version} (available: ${cands.map((r) => r.version).join(", ")})` };
     }
     const allProvs = universe.providers(rel.name);
     if (allProvs.length > 0) {
       const list = allProvs.map((p) => (p.version !== undefined ? `${p.record.name} provides ${p.version}` : `${p.record.name} provides it unversioned`));
-      return {
-        fail: `no provider of virtual package ${rel.name} satisfies ${rel.op} ${rel.version} (${[...new Set(list)].join(", ")})`,
-      };
+      return { detail: `no provider of virtual package ${rel.name} satisfies ${rel.op} ${rel.version} (${[...new Set(list)].join(", ")})` };
     }
-    return { fail: `nothing provides ${rel.name}${onlyElsewhere(rel.name)}` };
+    return { detail: `nothing provides ${rel.name}${onlyElsewhere(rel.name)}` };
   };
 
-  const select = (r: PackageRecord, via: Node["via"]): void => {
-    if (selected.has(r.name)) return;
-    selected.set(r.name, { record: r, via });
-    queue.push(r.name);
+  /** Pick the package a request names, without its dependencies. */
+  const pickRequest = (rel: Relation): { ok: PackageRecord } | Failure => {
+    const already = satisfiedBySelected(rel);
+    if (already) return { ok: already };
+    if (qualifierProblem(rel) === undefined && !selected.has(rel.name)) {
+      const fitting = universe.candidates(rel.name).filter((r) => versionFits(r.version, rel));
+      if (fitting.length > 0) return { ok: pickVersion(rel.name, fitting) };
+    }
+    const provs = offers(rel);
+    if (provs.length > 1) {
+      return { detail: `${rel.name} is a virtual package provided by ${provs.map((p) => p.name).sort().join(", ")}; name the one you want instead` };
+    }
+    return provs.length === 1 ? { ok: provs[0]! } : whyNot(rel);
   };
 
-  const link = (from: string, to: string): void => {
-    if (from === to) return;
-    let list = edges.get(from);
-    if (!list) edges.set(from, (list = []));
-    if (!list.includes(to)) list.push(to);
+  /**
+   * Satisfy the dependencies of the selected `name`, depth-first in field order. `path` is the
+   * chain that led here, for messages. Returns the innermost failure, if any.
+   */
+  const installDependencies = (name: string, path: string[]): (Failure & { chain: string[] }) | undefined => {
+    const rec = selected.get(name)!.record;
+    for (const group of dependenciesOf(rec)) {
+      const alts = group.filter((a) => archRestrictionMatches(a.archRestriction, arch));
+      if (alts.length === 0 || alts.some((a) => satisfiedBySelected(a) !== undefined)) continue;
+      // apt tries the pinned ("installed") offers of every alternative before the new ones.
+      const all = alts.flatMap(offers);
+      const ordered = [...new Set([...all.filter(isPinned), ...all.filter((r) => !isPinned(r))])];
+      let inner: (Failure & { chain: string[] }) | undefined;
+      let solved = false;
+      for (const r of ordered) {
+        selected.set(r.name, { record: r, via: { parent: name } });
+        const f = installDependencies(r.name, [...path, r.name]);
+        if (f === undefined) {
+          solved = true;
+          break;
+        }
+        selected.delete(r.name);
+        inner ??= f;
+      }
+      if (solved) continue;
+      if (inner) return inner;
+      const failures = alts.map((a) => ({ rel: a, out: whyNot(a) }));
+      const detail =
+        failures.length === 1
+          ? failures[0]!.out.detail
+          : `no alternative can be installed: ${failures.map((f) => `${formatRelation(f.rel)}: ${f.out.detail}`).join("; ")}`;
+      return { chain: [...path, alts.map(formatRelation).join(" | ")], detail, ...(failures[0]!.out.conflict !== undefined ? { conflict: failures[0]!.out.conflict } : {}) };
+    }
+    return undefined;
   };
 
   // Requests: real names first so a virtual request can settle on a provider named explicitly.
@@ -245,6 +318,7 @@ export function resolve(
     const rb = universe.candidates(b.name).length > 0 ? 0 : 1;
     return ra - rb || compareRequests(a, b);
   });
+  const roots: Array<{ name: string; reason: string }> = [];
   for (const req of sorted) {
     const rel = requestRelation(req);
     if (!universe.knows(req.name)) {
@@ -254,55 +328,55 @@ export function resolve(
         continue;
       }
     }
-    const out = trySatisfy(rel, "error");
-    if ("fail" in out) {
-      fail([req.reason, formatRelation(rel)], out.fail, hintFor(out));
-    } else {
-      select(out.ok, { reason: req.reason });
-      let roots = rootsByReason.get(req.reason);
-      if (!roots) rootsByReason.set(req.reason, (roots = new Set()));
-      roots.add(out.ok.name);
+    const out = pickRequest(rel);
+    if (!("ok" in out)) fail([req.reason, formatRelation(rel)], out.detail, hintFor(out));
+    else {
+      if (!selected.has(out.ok.name)) selected.set(out.ok.name, { record: out.ok, via: { reason: req.reason } });
+      let set = rootsByReason.get(req.reason);
+      if (!set) rootsByReason.set(req.reason, (set = new Set()));
+      set.add(out.ok.name);
+      roots.push({ name: out.ok.name, reason: req.reason });
     }
   }
 
   if (policy === "closure") {
-    for (let qi = 0; qi < queue.length; qi++) {
-      const name = queue[qi]!;
-      const rec = selected.get(name)!.record;
-      groups: for (const group of dependenciesOf(rec)) {
-        const alts = group.filter((a) => archRestrictionMatches(a.archRestriction, arch));
-        if (alts.length === 0) continue;
-        for (const a of alts) {
-          const r = satisfiedBySelected(a);
-          if (r) {
-            link(name, r.name);
-            continue groups;
-          }
-        }
-        const failures: Array<{ rel: Relation; out: Extract<Outcome, { fail: string }> }> = [];
-        for (const a of alts) {
-          const out = trySatisfy(a, "first");
-          if ("ok" in out) {
-            select(out.ok, { parent: name });
-            link(name, out.ok.name);
-            continue groups;
-          }
-          failures.push({ rel: a, out });
-        }
-        const detail =
-          failures.length === 1
-            ? failures[0]!.out.fail
-            : `no alternative can be installed: ${failures.map((f) => `${formatRelation(f.rel)}: ${f.out.fail}`).join("; ")}`;
-        fail([...chainTo(name), alts.map(formatRelation).join(" | ")], detail, hintFor(failures[0]!.out));
-      }
+    for (const root of roots) {
+      const f = installDependencies(root.name, [root.reason, root.name]);
+      if (f) fail(f.chain, f.detail, hintFor(f));
     }
   }
 
   return {
     architecture: arch,
-    packages: collectReasons(selected, edges, rootsByReason),
+    packages: collectReasons(selected, policy === "closure" ? dependencyEdges(selected, arch, selectedSatisfying) : new Map(), rootsByReason),
     skipped: skipped.sort((a, b) => cmp(a.name, b.name) || cmp(a.reason, b.reason)),
   };
+}
+
+interface Failure {
+  detail: string;
+  /** The package whose chosen version is in the way, for the hint. */
+  conflict?: string;
+}
+
+/** For each selected package, the selected packages that satisfy its dependencies (apt's autoremover follows the same edges). */
+function dependencyEdges(
+  selected: ReadonlyMap<string, Node>,
+  arch: string,
+  satisfiers: (rel: Relation) => PackageRecord[],
+): Map<string, string[]> {
+  const edges = new Map<string, string[]>();
+  for (const [name, node] of selected) {
+    const list: string[] = [];
+    for (const group of dependenciesOf(node.record)) {
+      for (const a of group) {
+        if (!archRestrictionMatches(a.archRestriction, arch)) continue;
+        for (const r of satisfiers(a)) if (r.name !== name && !list.includes(r.name)) list.push(r.name);
+      }
+    }
+    edges.set(name, list);
+  }
+  return edges;
 }
 
 function hintFor(out: { conflict?: string }): string {
@@ -317,7 +391,8 @@ function cmp(a: string, b: string): number {
 
 /**
  * For each distinct request reason, a breadth-first walk from the packages it named (sorted)
- * over the chosen dependency edges gives each reachable package its shortest chain.
+ * over the dependency edges gives each reachable package its shortest chain; unreachable
+ * packages are dropped.
  */
 function collectReasons(
   selected: ReadonlyMap<string, Node>,
@@ -345,7 +420,9 @@ function collectReasons(
       reasons.get(name)!.add(path.length === 1 ? reason : joinChain(reason, path));
     }
   }
+  // A package no request reaches was selected only on the way to a choice that failed.
   return [...selected.values()]
+    .filter((n) => reasons.get(n.record.name)!.size > 0)
     .map((n) => ({ record: n.record, reasons: [...reasons.get(n.record.name)!].sort(cmp) }))
     .sort((a, b) => cmp(a.record.name, b.record.name) || cmp(a.record.architecture, b.record.architecture));
 }

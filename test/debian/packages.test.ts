@@ -37,6 +37,8 @@ function expectedRecord(p: Paragraph): PackageRecord {
     architecture: field(p, "Architecture")!,
     multiArch: (field(p, "Multi-Arch") ?? "no") as PackageRecord["multiArch"],
     essential: field(p, "Essential") === "yes",
+    important: field(p, "Important") === "yes" || field(p, "Protected") === "yes",
+    priority: field(p, "Priority") ?? "",
     depends: field(p, "Depends") ?? "",
     preDepends: field(p, "Pre-Depends") ?? "",
     provides: field(p, "Provides") ?? "",
@@ -107,6 +109,16 @@ describe("parsePackages details", () => {
     expect(a).toMatchObject({ name: "foo", multiArch: "no", essential: false, sourcePackage: "foo", size: 1234, depends: "" });
     expect(b).toMatchObject({ name: "bar", multiArch: "same", essential: true, sourcePackage: "glibc" });
     expect(b!.origin).toEqual(ORIGIN);
+  });
+
+  it("keeps Priority and the Important / Protected flags apt ranks providers by", async () => {
+    const [a, b, c] = await parse(
+      stanza({ Priority: "required" }) + "\n" + stanza({ Package: "bar", Important: "yes" }) + "\n" + stanza({ Package: "baz", Protected: "yes", Priority: "optional" }),
+    );
+    expect(a).toMatchObject({ name: "foo", priority: "required", important: false });
+    expect(b).toMatchObject({ name: "bar", priority: "", important: true });
+    expect(c).toMatchObject({ name: "baz", priority: "optional", important: true });
+    await expect(parse(stanza({ Important: "maybe" }))).rejects.toThrow(/package "foo" \(stanza at line 1\): invalid Important "maybe" \(expected yes or no\)/);
   });
 
   it("reads field names case-insensitively and joins continuation lines", async () => {

@@ -15,6 +15,8 @@ export function rec(
     architecture,
     multiArch: "no",
     essential: false,
+    important: false,
+    priority: "optional",
     depends: "",
     preDepends: "",
     provides: "",

@@ -146,7 +146,7 @@ describe("closure", () => {
       expect(reasons(r)["dd"]).toEqual(["packages: app → app → dd", "packages: dd"]);
     });
 
-    it("counts a selection made earlier in the breadth-first walk", () => {
+    it("counts a selection made earlier by another request's dependencies", () => {
       // aa is handled before bb (both requests); aa pulls in yy, then bb's "xx | yy" keeps yy.
       const recs = [
         rec("aa", "1", { depends: "yy" }),
@@ -200,7 +200,7 @@ describe("closure", () => {
       expect(picked(run(recs, [req("app")]))).toEqual({ afoo: "1", app: "1" });
     });
 
-    it("picks the alphabetically first provider, or one already selected", () => {
+    it("breaks a tie between equally ranked providers by name, and keeps one already selected", () => {
       const recs = [
         rec("app", "1", { depends: "mta" }),
         rec("postfix", "3", { provides: "mta" }),
@@ -218,6 +218,68 @@ describe("closure", () => {
         rec("exim4", "4", { provides: "mta" }),
       ];
       expect(picked(run(recs, [req("app")], "closure", { prefer: new Map([["postfix", "3"]]) }))).toEqual({ app: "1", postfix: "3" });
+    });
+  });
+
+  describe("as apt computes it", () => {
+    it("ranks providers: Essential, then Important, then Priority, then name (awk: mawk, not gawk)", () => {
+      const awk = [
+        rec("app", "1", { depends: "awk" }),
+        rec("gawk", "1:5.2.1-2", { provides: "awk", priority: "optional" }),
+        rec("mawk", "1.3.4", { provides: "awk", priority: "required" }),
+        rec("original-awk", "2012", { provides: "awk", priority: "optional" }),
+      ];
+      expect(picked(run(awk, [req("app")]))).toEqual({ app: "1", mawk: "1.3.4" });
+      const v = (name: string, fields: Parameters<typeof rec>[2]) => rec(name, "1", { provides: "vv", ...fields });
+      const pick = (...providers: PackageRecord[]): string =>
+        Object.keys(picked(run([rec("app", "1", { depends: "vv" }), ...providers], [req("app")]))).find((n) => n !== "app")!;
+      expect(pick(v("aa", { priority: "required" }), v("zz", { essential: true, priority: "optional" }))).toBe("zz");
+      expect(pick(v("aa", { priority: "required" }), v("zz", { important: true, priority: "extra" }))).toBe("zz");
+      expect(pick(v("aa", { important: true }), v("zz", { essential: true }))).toBe("zz");
+      expect(pick(v("aa", { priority: "extra" }), v("zz", { priority: "standard" }))).toBe("zz");
+      expect(pick(v("aa", { priority: "no-such-word" }), v("zz", { priority: "optional" }))).toBe("zz"); // unknown ranks as extra
+      expect(pick(v("bb", { priority: "optional" }), v("aa", { priority: "optional" }))).toBe("aa");
+    });
+
+    it("walks depth-first in field order, so a provider selected on the way satisfies a later group (libsql-translator-perl)", () => {
+      const perl = [
+        rec("libsql-translator-perl", "1.63", { depends: "perl, libscalar-list-utils-perl" }),
+        rec("perl", "5.36.0", { depends: "perl-base (= 5.36.0)" }),
+        rec("perl-base", "5.36.0", { provides: "libscalar-list-utils-perl (= 1:1.62)", essential: true, priority: "required" }),
+        rec("libscalar-list-utils-perl", "1:1.63"),
+      ];
+      expect(picked(run(perl, [req("libsql-translator-perl")]))).toEqual({ "libsql-translator-perl": "1.63", perl: "5.36.0", "perl-base": "5.36.0" });
+      const order = [rec("app", "1", { depends: "bb, cc | dd" }), rec("bb", "1", { depends: "dd" }), rec("cc", "1"), rec("dd", "1")];
+      expect(picked(run(order, [req("app")]))).toEqual({ app: "1", bb: "1", dd: "1" });
+    });
+
+    it("tries the next candidate when one's own dependencies fail, and drops what that attempt selected", () => {
+      const recs = [
+        rec("app", "1", { depends: "xx | yy" }),
+        rec("xx", "1", { depends: "zz, missing" }),
+        rec("yy", "1"),
+        rec("zz", "1"),
+      ];
+      expect(picked(run(recs, [req("app")]))).toEqual({ app: "1", yy: "1" });
+    });
+
+    it("tries pinned candidates of every alternative before new ones, as apt tries installed ones", () => {
+      const recs = [rec("app", "1", { depends: "aa | bb" }), rec("aa", "1"), rec("bb", "1")];
+      expect(picked(run(recs, [req("app")], "closure", { prefer: new Map([["bb", "1"]]) }))).toEqual({ app: "1", bb: "1" });
+    });
+
+    it("satisfies a dependency with the newest version only, and takes an older one only where apt would give up", () => {
+      const recs = [rec("app", "1", { depends: "lib (<< 2) | other" }), rec("lib", "1"), rec("lib", "2"), rec("other", "1")];
+      expect(picked(run(recs, [req("app")]))).toEqual({ app: "1", other: "1" });
+      // curl=<older>: apt refuses (libcurl4 (= older) is not the candidate); we take the older libcurl4.
+      const curl = [
+        rec("curl", "7.88.1-10+deb12u5", { depends: "libcurl4 (= 7.88.1-10+deb12u5)" }),
+        rec("curl", "7.88.1-10+deb12u14", { depends: "libcurl4 (= 7.88.1-10+deb12u14)" }),
+        rec("libcurl4", "7.88.1-10+deb12u5"),
+        rec("libcurl4", "7.88.1-10+deb12u14"),
+      ];
+      const old = { constraint: { op: "=" as const, version: "7.88.1-10+deb12u5" } };
+      expect(picked(run(curl, [req("curl", "packages[0]", old)]))).toEqual({ curl: "7.88.1-10+deb12u5", libcurl4: "7.88.1-10+deb12u5" });
     });
   });
 

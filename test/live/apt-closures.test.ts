@@ -1,0 +1,94 @@
+/**
+ * Live: our closures are apt's. On the real bookworm and trixie indexes (amd64 and arm64) of
+ * the mirror this machine's apt uses, verified by our code and handed to apt unchanged, the
+ * closure of each request equals the packages `apt-get -s install --no-install-recommends`
+ * installs from an empty dpkg status (apt adds no Essential package from an empty status, so
+ * both sides are the closure of the request alone). Requests: a few well-known packages plus a
+ * sample drawn with a fixed seed from each index; SCRATCH_PKGS_APT_SAMPLE sets its size
+ * (`npm run compare-apt` runs a few hundred).
+ */
+import { describe, it, expect, beforeAll, afterAll } from "vitest";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { findLiveMirror, type LiveMirror } from "./mirror.js";
+import { aptClosure, difference, mapConcurrent, ourClosure, prepareSuite, sameClosure, sample, type PreparedSuite } from "./apt-compare.js";
+
+// Each apt-get -s costs ~1 s of CPU on these indexes: 12 per suite × architecture keeps the test near 45 s.
+const SAMPLE = Number(process.env.SCRATCH_PKGS_APT_SAMPLE ?? 12);
+const TIMEOUT = Number(process.env.SCRATCH_PKGS_APT_TIMEOUT ?? 600_000);
+const SUITES = ["bookworm", "trixie"];
+const ARCHES = ["amd64", "arm64"];
+const NAMED = ["bash", "curl", "python3-minimal", "git", "nodejs"];
+const SEED = 13;
+
+/**
+ * Known differences, each with its reason; the test checks every one still differs, so a fixed
+ * one has to leave this list. Key: "suite/arch/request".
+ */
+const KNOWN: Record<string, string> = {
+  // php8.2-json has five providers of equal rank (Priority optional): apt takes the one it met
+  // last in the index (php8.2-phpdbg), our documented tie-break the first name (libapache2-mod-php8.2).
+  "bookworm/amd64/php-illuminate-http": "provider tie-break by name, not by apt's index order",
+};
+
+let mirror: LiveMirror | undefined;
+let skip: string | undefined;
+let dir: string;
+/** Every suite × architecture is fetched and handed to apt at once; each test waits for its own. */
+const prepared = new Map<string, Promise<PreparedSuite>>();
+
+beforeAll(async () => {
+  ({ mirror, skip } = await findLiveMirror(["bookworm"]));
+  if (!skip) {
+    try {
+      execFileSync("apt-get", ["--version"], { stdio: "ignore" });
+    } catch {
+      skip = "apt-get is not installed";
+    }
+  }
+  dir = mkdtempSync(join(tmpdir(), "scratch-apt-"));
+  if (skip) return console.log(`live apt comparison skipped: ${skip}`);
+  for (const suite of SUITES) {
+    // The machine's apt names the mirror for its own release; the same archive serves the other suite.
+    const base = mirror!.baseFor(suite) ?? mirror!.baseFor("bookworm")!;
+    for (const arch of ARCHES) {
+      const p = prepareSuite(base, suite, arch, join(dir, `${suite}-${arch}`), join(dir, "cache"));
+      p.catch(() => {}); // reported by the test that awaits it
+      prepared.set(`${suite}/${arch}`, p);
+    }
+  }
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe("live: closures equal apt-get -s install from an empty status", () => {
+  for (const suite of SUITES) {
+    for (const arch of ARCHES) {
+      it(`${suite} ${arch}`, { timeout: TIMEOUT }, async (ctx) => {
+        if (!mirror) return ctx.skip(skip);
+        const s = await prepared.get(`${suite}/${arch}`)!;
+        const requests = [...NAMED, ...sample(s.universe, SAMPLE, SEED).filter((n) => !NAMED.includes(n))];
+        const results = await mapConcurrent(requests, 2, async (name) => {
+          const apt = await aptClosure(s, name);
+          const ours = ourClosure(s, name);
+          return { name, ours, apt, same: sameClosure(ours, apt) };
+        });
+        const differing = results.filter((r) => !r.same);
+        const unexplained = differing.filter((r) => KNOWN[`${suite}/${arch}/${r.name}`] === undefined);
+        const stillKnown = Object.keys(KNOWN).filter((k) => k.startsWith(`${suite}/${arch}/`));
+        const equal = results.length - differing.length;
+        console.log(`${suite} ${arch}: ${equal}/${results.length} closures equal apt's (${results.filter((r) => r.same && "error" in r.apt).length} refused by both)`);
+        for (const r of differing) console.log(`  ${r.name}: ${difference(r.ours, r.apt)}`);
+        expect(unexplained.map((r) => `${r.name}: ${difference(r.ours, r.apt)}`)).toEqual([]);
+        for (const k of stillKnown) {
+          const name = k.split("/")[2]!;
+          if (!requests.includes(name)) continue;
+          expect(differing.map((r) => r.name), `${k} (${KNOWN[k]}) no longer differs: drop it from KNOWN`).toContain(name);
+        }
+        // The well-known requests install something on both sides.
+        for (const r of results.filter((x) => NAMED.includes(x.name))) expect("ok" in r.apt, `${r.name}: ${difference(r.ours, r.apt)}`).toBe(true);
+      });
+    }
+  }
+});
