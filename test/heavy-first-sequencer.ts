@@ -10,11 +10,13 @@ import { BaseSequencer, type TestSpecification } from "vitest/node";
 /** Longest first, as full runs on the 2-core CI machine measured them; test/structure checks that each exists. */
 export const HEAVY_FILES: readonly string[] = [
   "test/image/trivy.test.ts",
+  "test/live/apt-closures.test.ts",
   "test/audit/committed-lock.test.ts",
   "test/live/layer-live.test.ts",
   "test/lock/lock-cli.test.ts",
   "test/examples/bazel.test.ts",
   "test/cli/http10.test.ts",
+  "test/cli/outputs.test.ts",
   "test/live/openssl-live.test.ts",
   "test/image/docker-engine.test.ts",
 ];
