@@ -35,6 +35,8 @@ vi.mock("../../src/sources/signature.js", async (importOriginal) => {
 });
 
 const DAY = 86_400_000;
+/** A verdict for another key that would hold forever. */
+const FORGED = canonicalJson({ fingerprint: "F".repeat(40), signingKeyId: "F".repeat(16), judgedAt: 0, stableUntil: null });
 const at = (days: number): Date => new Date(STABLE_DATE.getTime() + days * DAY);
 
 let work: string;
@@ -155,8 +157,7 @@ describe("lock: signature verdicts", () => {
     const c = freshCache();
     await lockAt(at(1), c);
     const honest = await expectHit(at(2), c);
-    const forged = canonicalJson({ fingerprint: "F".repeat(40), signingKeyId: "F".repeat(16), judgedAt: 0, stableUntil: null });
-    await new DerivedRefs(c.cache, join(work, `other-${n++}`, "cache-key")).set(await verdictName(c), forged);
+    await new DerivedRefs(c.cache, join(work, `other-${n++}`, "cache-key")).set(await verdictName(c), FORGED);
     checks.count = 0;
     const again = await lockAt(at(2), c);
     expect(checks.count).toBe(1);
@@ -170,7 +171,7 @@ describe("lock: signature verdicts", () => {
     const name = await verdictName(c);
     const ref = await c.cache.getRef(name);
     expect(ref?.mac).toBeDefined();
-    const edited = await c.cache.write(canonicalJson({ fingerprint: "F".repeat(40), signingKeyId: "F".repeat(16), judgedAt: 0, stableUntil: null }));
+    const edited = await c.cache.write(FORGED);
     await c.cache.setRef(name, edited, ref!.mac!);
     checks.count = 0;
     const again = await lockAt(at(2), c);
