@@ -11,9 +11,10 @@ import { readLockfile } from "../lockfile/read.js";
 import type { Lockfile, LockedSource, LockedSuite } from "../model/lock.js";
 import { loadManifest, keyringPath } from "../manifest/load.js";
 import type { Manifest } from "../model/manifest.js";
-import { loadKeyring } from "../sources/keyring.js";
+import { readKeyring } from "../sources/keyring.js";
 import { fetchRecordedSuite, type SuiteRef, type VerifiedSuite } from "../sources/archive.js";
-import { indexChoice, readIndex } from "../sources/indexes.js";
+import { readIndex } from "../sources/indexes.js";
+import { indexChoice } from "../sources/index-choice.js";
 import { suiteUrl } from "../debian/suite-urls.js";
 import { mirrorsFor, type MirrorPlan } from "../sources/mirrors.js";
 import type { Fetcher } from "../fetch/fetcher.js";
@@ -132,7 +133,9 @@ export async function runAudit(opts: AuditOptions): Promise<AuditReport> {
 
 /** The suite as `lock` would verify it: the manifest's keyring and allowExpired, the lock's URL and suite. */
 async function suiteRef(mirrors: MirrorPlan, source: LockedSource, suite: LockedSuite, ms: Manifest["sources"][number], dir: string): Promise<SuiteRef> {
-  const keyring = await loadKeyring(keyringPath(dir, ms));
+  const keyring = await readKeyring(keyringPath(dir, ms));
+  // audit keeps no verdicts: it checks every signature, so a bad keyring fails here as before.
+  await keyring.parse();
   return { source: source.name, url: source.url, suite: suite.suite, bases: mirrors.basesFor(source.name, suite.suite), keyring, allowExpired: ms.allowExpired };
 }
 

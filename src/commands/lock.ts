@@ -6,24 +6,21 @@
 import { resolve as resolvePath } from "node:path";
 import { loadManifest } from "../manifest/load.js";
 import type { Manifest } from "../model/manifest.js";
-import { loadKeyring, type Keyring } from "../sources/keyring.js";
+import { readKeyring, type PinnedKeyring } from "../sources/keyring.js";
+import { SignatureVerdicts } from "../sources/signature-verdicts.js";
 import { mirrorsFor } from "../sources/mirrors.js";
 import { fetchVerifiedSuite, type VerifiedSuite } from "../sources/archive.js";
-import { chooseIndexes, type IndexChoice } from "../sources/indexes.js";
+import { chooseIndexes, type IndexChoice } from "../sources/index-choice.js";
 import type { Fetcher } from "../fetch/fetcher.js";
 import type { ContentCache } from "../fetch/cache.js";
 import type { ResolutionMemo } from "../lock/memo.js";
-import { Universe } from "../resolve/universe.js";
 import { planRequests } from "../lock/plan.js";
-import { readIndexes, namesByArch } from "../lock/indexes.js";
-import { resolveOrExplain, lockArchitecture, type ResolvedArchitecture } from "../lock/resolve-arch.js";
+import type { ResolvedArchitecture } from "../lock/resolve-arch.js";
 import { lockLayer } from "../lock/layer-digests.js";
 import { LOCKFILE_VERSION, type Lockfile, type LockedArchitecture, type LockedSource, type LockedIndex } from "../model/lock.js";
 import { parseLockfile, readLockfileBytes, readLockfileBytesIfAny } from "../lockfile/read.js";
 import { canonicalJson } from "../util/canonical-json.js";
-import { writeFileAtomic } from "../util/atomic-write.js";
 import { CheckFailedError, ResolveError, UsageError } from "../model/errors.js";
-import { describeLockChanges } from "../lockfile/diff.js";
 
 export interface LockOptions {
   config: string;
@@ -113,6 +110,12 @@ export async function runLock(opts: LockOptions): Promise<LockResult> {
     });
     let locked = memoKey ? await opts.memo!.get<ResolvedArchitecture>(memoKey) : undefined;
     if (!locked) {
+      // Loaded only here: a warm lock reads no index and resolves nothing.
+      const [{ readIndexes, namesByArch }, { Universe }, { resolveOrExplain, lockArchitecture }] = await Promise.all([
+        import("../lock/indexes.js"),
+        import("../resolve/universe.js"),
+        import("../lock/resolve-arch.js"),
+      ]);
       const records = await readIndexes(opts.fetcher, choices);
       const universe = new Universe(arch, records);
       const resolveAll = (otherArches?: Map<string, string[]>) => [
@@ -156,7 +159,7 @@ export async function runLock(opts: LockOptions): Promise<LockResult> {
   };
   const text = canonicalJson(lock);
   const changed = text !== oldText;
-  const changes = changed ? describeLockChanges(old, lock) : [];
+  const changes = changed ? (await import("../lockfile/diff.js")).describeLockChanges(old, lock) : [];
   if (opts.check) {
     if (changed) {
       const why = old && old.manifest.sha256 !== manifestSha ? `${opts.config} changed since the lock was made` : "the lock would change";
@@ -166,7 +169,7 @@ export async function runLock(opts: LockOptions): Promise<LockResult> {
     }
     return { lock, text, changed, written: false, changes };
   }
-  if (changed) await writeFileAtomic(opts.lockfile, text);
+  if (changed) await (await import("../util/atomic-write.js")).writeFileAtomic(opts.lockfile, text);
   return { lock, text, changed, written: changed, changes };
 }
 
@@ -181,11 +184,12 @@ async function verifySuites(
   basesFor: (source: string, suite: string) => string[],
   opts: LockOptions,
 ): Promise<VerifiedSuite[]> {
-  const keyrings = new Map<string, Promise<Keyring>>();
+  const keyrings = new Map<string, Promise<PinnedKeyring>>();
+  const verdicts = opts.memo && new SignatureVerdicts(opts.memo);
   const jobs: Array<Promise<VerifiedSuite>> = [];
   for (const source of manifest.sources) {
     const file = resolvePath(dir, source.keyring);
-    if (!keyrings.has(file)) keyrings.set(file, loadKeyring(file));
+    if (!keyrings.has(file)) keyrings.set(file, readKeyring(file));
     for (const suite of source.suites) {
       jobs.push(
         keyrings.get(file)!.then((keyring) =>
@@ -193,6 +197,7 @@ async function verifySuites(
             opts.fetcher,
             { source: source.name, url: source.url, suite, bases: basesFor(source.name, suite), keyring, allowExpired: source.allowExpired },
             opts.now,
+            verdicts,
           ),
         ),
       );

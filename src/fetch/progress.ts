@@ -1,9 +1,11 @@
 /**
  * Download progress. On an interactive terminal (and without --quiet) a cli-progress MultiBar
  * on stderr; anywhere else nothing at all is printed, so piped output stays clean.
- * Never writes to stdout.
+ * Never writes to stdout. cli-progress is loaded when the first bar is made, so a run that
+ * downloads nothing (a warm `lock`) does not load it.
  */
-import cliProgress from "cli-progress";
+import { createRequire } from "node:module";
+import type cliProgress from "cli-progress";
 
 export interface ProgressTask {
   advance(bytes: number): void;
@@ -36,20 +38,24 @@ export function createProgress(opts: { quiet: boolean; stream?: NodeJS.WriteStre
 }
 
 class BarProgress implements Progress {
-  private readonly multi: cliProgress.MultiBar;
+  private bars: cliProgress.MultiBar | undefined;
 
-  constructor(stream: NodeJS.WriteStream) {
-    this.multi = new cliProgress.MultiBar(
+  constructor(private readonly stream: NodeJS.WriteStream) {}
+
+  private get multi(): cliProgress.MultiBar {
+    if (this.bars) return this.bars;
+    const lib = createRequire(import.meta.url)("cli-progress") as typeof cliProgress;
+    return (this.bars = new lib.MultiBar(
       {
-        stream,
+        stream: this.stream,
         format: formatLine,
         hideCursor: true,
         clearOnComplete: true,
         autopadding: true,
         barsize: 24,
       },
-      cliProgress.Presets.shades_classic,
-    );
+      lib.Presets.shades_classic,
+    ));
   }
 
   task(label: string, total?: number): ProgressTask {
@@ -78,7 +84,7 @@ class BarProgress implements Progress {
   }
 
   close(): void {
-    this.multi.stop();
+    this.bars?.stop();
   }
 }
 

@@ -6,7 +6,8 @@ import type { Fetcher } from "../fetch/fetcher.js";
 import type { PackageRecord } from "../model/package.js";
 import type { Manifest } from "../model/manifest.js";
 import type { VerifiedSuite } from "../sources/archive.js";
-import { chooseIndexes, readIndex, type IndexChoice } from "../sources/indexes.js";
+import { readIndex } from "../sources/indexes.js";
+import { chooseIndexes, type IndexChoice } from "../sources/index-choice.js";
 
 /** Fetch (in parallel; the HTTP client bounds concurrency) and parse indexes, records in manifest order. */
 export async function readIndexes(fetcher: Fetcher, choices: Array<{ vs: VerifiedSuite; choice: IndexChoice }>): Promise<PackageRecord[]> {

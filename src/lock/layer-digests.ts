@@ -6,8 +6,6 @@
  */
 import type { Manifest } from "../model/manifest.js";
 import type { MirrorPlan, MirrorSource } from "../sources/mirrors.js";
-import { buildLayer } from "../layer/build.js";
-import { lockedLayer } from "../layer/expected.js";
 import { installedVersion } from "../codec/compress.js";
 import { derivationSteps } from "../layer/derivations.js";
 import { packageUrls } from "../layer/urls.js";
@@ -55,8 +53,9 @@ export async function lockLayer(
   const key = opts.memo?.key({ kind: "layer", arch, mtime, steps, compressors, everyGlobTakes, packages: packages.map((p) => ({ name: p.name, sha256: p.sha256, select: p.select })) }, "layer");
   const hit = key ? await opts.memo!.get<Memoised>(key) : undefined;
   if (hit && hit.decoded?.length === packages.length) return withDecoded(packages, hit);
-  // The packages come from the signed indexes, not from a lock: their decoded members are found
-  // only behind the user's authenticated refs.
+  // Loaded on a miss only: a warm lock builds nothing. The packages come from the signed
+  // indexes, not from a lock: their decoded members are found only behind the user's authenticated refs.
+  const [{ buildLayer }, { lockedLayer }] = await Promise.all([import("../layer/build.js"), import("../layer/expected.js")]);
   const built = await buildLayer(
     { arch, packages, derivations: steps, mtime, everyGlobTakes },
     { fetcher: opts.fetcher, urlsFor: (p) => packageUrls(sources, mirrors, p), ...(opts.memo ? { derived: opts.memo.refs } : {}) },

@@ -7,9 +7,11 @@
 import { readFile } from "node:fs/promises";
 import type { Fetcher } from "../fetch/fetcher.js";
 import { NetworkError, VerificationError } from "../model/errors.js";
-import type { Keyring } from "./keyring.js";
+import type { PinnedKeyring } from "./keyring.js";
 import { parseRelease, checkValidUntil, type ReleaseInfo } from "./release.js";
-import { verifyClearsigned, verifyDetached } from "./signature.js";
+import type { VerifiedRelease } from "./signature.js";
+import type { SignatureVerdicts } from "./signature-verdicts.js";
+import { decodeUtf8, frameClearsigned } from "./clearsigned.js";
 import { sha256Hex } from "../util/hash.js";
 import { suiteUrl } from "../debian/suite-urls.js";
 import type { LockedSuite } from "../model/lock.js";
@@ -21,7 +23,7 @@ export interface SuiteRef {
   suite: string;
   /** Where to fetch from, in order (mirrors, or the manifest URL). */
   bases: string[];
-  keyring: Keyring;
+  keyring: PinnedKeyring;
   allowExpired: boolean;
 }
 
@@ -48,10 +50,9 @@ function verifyOpts(ref: SuiteRef, label: string, now: Date) {
  * keyring, a well-formed Release, Valid-Until not past (unless allowExpired), and Suite or
  * Codename naming the suite asked for.
  */
-export async function verifyRelease(ref: SuiteRef, signed: SignedRelease, now: Date): Promise<VerifiedSuite> {
+export async function verifyRelease(ref: SuiteRef, signed: SignedRelease, now: Date, verdicts?: SignatureVerdicts): Promise<VerifiedSuite> {
   const label = suiteUrl(ref.url, ref.suite, signed.path);
-  const opts = verifyOpts(ref, label, now);
-  const v = signed.path === "InRelease" ? await verifyClearsigned(signed.bytes, ref.keyring, opts) : await verifyDetached(signed.bytes, signed.signature, ref.keyring, opts);
+  const v = await checkSignature(ref, signed, verifyOpts(ref, label, now), verdicts);
   const release = parseRelease(v.text, label);
   checkValidUntil(release, now, ref.allowExpired, label);
   // Like apt: a release for another suite (a replayed or misrouted file) is not this suite's.
@@ -61,7 +62,7 @@ export async function verifyRelease(ref: SuiteRef, signed: SignedRelease, now: D
       { hint: "check the source URL and the mirror: they serve a different suite at this path" },
     );
   }
-  const meta: LockedSuite["release"] = { path: signed.path, sha256: sha256Hex(signed.bytes), size: signed.bytes.length };
+  const meta: LockedSuite["release"] = { path: signed.path, sha256: v.releaseSha256, size: signed.bytes.length };
   if (signed.path === "Release") meta.signature = { path: DETACHED_SIGNATURE, sha256: sha256Hex(signed.signature), size: signed.signature.length };
   return {
     ref,
@@ -71,9 +72,38 @@ export async function verifyRelease(ref: SuiteRef, signed: SignedRelease, now: D
   };
 }
 
-/** `lock`: the newest release the mirrors serve, verified. */
-export async function fetchVerifiedSuite(fetcher: Fetcher, ref: SuiteRef, now: Date): Promise<VerifiedSuite> {
-  return verifyRelease(ref, await fetchNewestRelease(fetcher, ref), now);
+/**
+ * The signature check, or (`verdicts`, for `lock`) its verdict kept from an earlier check of the
+ * same bytes against the same keyring that still holds at `now`: then the signed text is taken
+ * by the strict framing alone and openpgp is not loaded at all.
+ */
+async function checkSignature(
+  ref: SuiteRef,
+  signed: SignedRelease,
+  opts: ReturnType<typeof verifyOpts>,
+  verdicts: SignatureVerdicts | undefined,
+): Promise<Omit<VerifiedRelease, "stableUntil"> & { releaseSha256: string }> {
+  const releaseSha256 = sha256Hex(signed.bytes);
+  const name = verdicts?.name({
+    release: releaseSha256,
+    signature: signed.path === "Release" ? sha256Hex(signed.signature) : null,
+    keyring: ref.keyring.sha256,
+    keyValidity: opts.keyValidity,
+  });
+  const kept = name === undefined ? undefined : await verdicts!.get(name, opts.at);
+  if (kept) {
+    const text = signed.path === "InRelease" ? frameClearsigned(decodeUtf8(signed.bytes, opts.label), opts.label).text : decodeUtf8(signed.bytes, opts.label);
+    return { text, fingerprint: kept.fingerprint, signingKeyId: kept.signingKeyId, releaseSha256 };
+  }
+  const [{ verifyClearsigned, verifyDetached }, keyring] = await Promise.all([import("./signature.js"), ref.keyring.parse()]);
+  const v = signed.path === "InRelease" ? await verifyClearsigned(signed.bytes, keyring, opts) : await verifyDetached(signed.bytes, signed.signature, keyring, opts);
+  if (name !== undefined) await verdicts!.set(name, v, opts.at);
+  return { text: v.text, fingerprint: v.fingerprint, signingKeyId: v.signingKeyId, releaseSha256 };
+}
+
+/** `lock`: the newest release the mirrors serve, verified (reusing `verdicts` that still hold). */
+export async function fetchVerifiedSuite(fetcher: Fetcher, ref: SuiteRef, now: Date, verdicts?: SignatureVerdicts): Promise<VerifiedSuite> {
+  return verifyRelease(ref, await fetchNewestRelease(fetcher, ref), now, verdicts);
 }
 
 async function fetchNewestRelease(fetcher: Fetcher, ref: SuiteRef): Promise<SignedRelease> {

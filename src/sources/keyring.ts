@@ -2,10 +2,13 @@
  * Load the public keys that a source pins: an armored file (one or several PUBLIC KEY BLOCKs,
  * each possibly holding several keys, like keys/*.asc) or a binary gpg keyring (concatenated
  * transferable public keys, like /usr/share/keyrings/debian-archive-keyring.gpg).
+ * Read and parsed in two steps: a warm `lock` needs only the file's sha256 (its signature
+ * verdicts are keyed by it), so openpgp is loaded only when a signature must be checked.
  */
 import { readFile } from "node:fs/promises";
-import * as openpgp from "openpgp";
+import type * as openpgp from "openpgp";
 import { IOError, ManifestError } from "../model/errors.js";
+import { sha256Hex } from "../util/hash.js";
 
 export interface Keyring {
   file: string;
@@ -17,7 +20,20 @@ export interface Keyring {
 const FIELD = "keyring";
 const HINT = "Point the source's \"keyring\" at an OpenPGP public keyring, e.g. one of keys/*.asc.";
 
+/** A source's keyring file, read but not parsed. */
+export interface PinnedKeyring {
+  file: string;
+  /** Of the file's bytes: what a signature verdict was judged against. */
+  sha256: string;
+  /** The keys, parsed on first use (ManifestError when the file holds none or a secret one). */
+  parse(): Promise<Keyring>;
+}
+
 export async function loadKeyring(path: string): Promise<Keyring> {
+  return (await readKeyring(path)).parse();
+}
+
+export async function readKeyring(path: string): Promise<PinnedKeyring> {
   let bytes: Uint8Array;
   try {
     bytes = await readFile(path);
@@ -28,20 +44,25 @@ export async function loadKeyring(path: string): Promise<Keyring> {
       cause: e,
     });
   }
-  const keys = await parseKeyring(bytes, path);
-  return keyringFromKeys(path, keys);
+  let parsed: Promise<Keyring> | undefined;
+  return {
+    file: path,
+    sha256: sha256Hex(bytes),
+    parse: () => (parsed ??= parseKeyring(bytes, path).then((keys) => keyringFromKeys(path, keys))),
+  };
 }
 
-/** Parse keyring bytes; `file` names them in errors. Exported for callers that hold the bytes. */
+/** Parse keyring bytes; `file` names them in errors. */
 async function parseKeyring(bytes: Uint8Array, file: string): Promise<openpgp.PublicKey[]> {
   const first = bytes.findIndex((b) => b !== 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d);
   if (first < 0) throw new ManifestError(file, FIELD, "the file is empty: it holds no OpenPGP public key", { hint: HINT });
+  const pgp = await import("openpgp");
   let keys: openpgp.Key[];
   if ((bytes[first]! & 0x80) !== 0) {
     // Every binary OpenPGP packet header has its top bit set.
-    keys = await readBinary(bytes, file);
+    keys = await readBinary(pgp, bytes, file);
   } else {
-    keys = await readArmored(new TextDecoder("utf-8").decode(bytes), file);
+    keys = await readArmored(pgp, new TextDecoder("utf-8").decode(bytes), file);
   }
   if (keys.some((k) => k.isPrivate())) {
     throw new ManifestError(file, FIELD, "holds a secret key; a keyring must hold public keys only", {
@@ -52,9 +73,11 @@ async function parseKeyring(bytes: Uint8Array, file: string): Promise<openpgp.Pu
   return keys as openpgp.PublicKey[];
 }
 
-async function readBinary(bytes: Uint8Array, file: string): Promise<openpgp.Key[]> {
+type OpenPgp = typeof openpgp;
+
+async function readBinary(pgp: OpenPgp, bytes: Uint8Array, file: string): Promise<openpgp.Key[]> {
   try {
-    return await openpgp.readKeys({ binaryKeys: bytes });
+    return await pgp.readKeys({ binaryKeys: bytes });
   } catch (e) {
     throw new ManifestError(file, FIELD, `not a valid OpenPGP keyring: ${(e as Error).message}`, { hint: HINT, cause: e });
   }
@@ -62,7 +85,7 @@ async function readBinary(bytes: Uint8Array, file: string): Promise<openpgp.Key[
 
 const BLOCK = /^-----BEGIN PGP ([A-Z0-9 ,/]+)-----[ \t\r]*$[\s\S]*?^-----END PGP \1-----[ \t\r]*$/gm;
 
-async function readArmored(text: string, file: string): Promise<openpgp.Key[]> {
+async function readArmored(pgp: OpenPgp, text: string, file: string): Promise<openpgp.Key[]> {
   const keys: openpgp.Key[] = [];
   let blocks = 0;
   for (const m of text.matchAll(BLOCK)) {
@@ -77,7 +100,7 @@ async function readArmored(text: string, file: string): Promise<openpgp.Key[]> {
       throw new ManifestError(file, FIELD, `holds a PGP ${type}, not a PUBLIC KEY BLOCK`, { hint: HINT });
     }
     try {
-      keys.push(...(await openpgp.readKeys({ armoredKeys: m[0] })));
+      keys.push(...(await pgp.readKeys({ armoredKeys: m[0] })));
     } catch (e) {
       throw new ManifestError(file, FIELD, `public key block ${blocks} is not valid: ${(e as Error).message}`, {
         hint: HINT,

@@ -7,6 +7,7 @@
  */
 import * as openpgp from "openpgp";
 import { VerificationError } from "../model/errors.js";
+import { BEGIN_SIG, END_SIG, decodeUtf8, frameClearsigned, framingError, isBlank, stripTrailing } from "./clearsigned.js";
 import type { Keyring } from "./keyring.js";
 
 export interface VerifiedRelease {
@@ -16,6 +17,12 @@ export interface VerifiedRelease {
   fingerprint: string;
   /** Key ID (upper-case hex) of the (sub)key that made it. */
   signingKeyId: string;
+  /**
+   * The first instant after `at` at which the same check could judge otherwise (a signature,
+   * key or binding begins or ends being in effect); null when nothing in the signatures or the
+   * keyring changes after `at`. Until then the verdict holds: signature-verdicts.ts keeps it.
+   */
+  stableUntil: Date | null;
 }
 
 export interface VerifyOptions {
@@ -43,94 +50,6 @@ const POLICY: openpgp.PartialConfig = {
   minRSABits: 2047,
 };
 
-const HINT_FRAMING =
-  "The file is not a single clear-signed message (truncated download, an error page, or tampering). Fetch it again, or try another mirror.";
-
-function framingError(label: string, detail: string, cause?: unknown): VerificationError {
-  return new VerificationError(`${label}: not a valid clear-signed InRelease: ${detail}`, {
-    hint: HINT_FRAMING,
-    ...(cause !== undefined ? { cause } : {}),
-  });
-}
-
-function decodeUtf8(data: Uint8Array, label: string): string {
-  try {
-    return new TextDecoder("utf-8", { fatal: true }).decode(data);
-  } catch (e) {
-    throw new VerificationError(`${label}: the signed data is not valid UTF-8`, { hint: HINT_FRAMING, cause: e });
-  }
-}
-
-const BEGIN_SIGNED = "-----BEGIN PGP SIGNED MESSAGE-----";
-const BEGIN_SIG = "-----BEGIN PGP SIGNATURE-----";
-const END_SIG = "-----END PGP SIGNATURE-----";
-
-/** Trailing blanks as OpenPGP's cleartext framework drops them. */
-const stripTrailing = (line: string): string => line.replace(/[ \t\r]+$/, "");
-const isBlank = (line: string): boolean => /^\s*$/.test(line);
-
-interface Framed {
-  /** The armored message alone, from its BEGIN line to its END line. */
-  armored: string;
-  /** The signed text as read by this parser, to compare with openpgp's reading. */
-  text: string;
-}
-
-/**
- * Our own strict reading of the clear-signed framing, independent of openpgp's lenient one:
- * nothing but blank lines around one message, only "Hash:" armor headers, every body line that
- * starts with "-" dash-escaped (so a second BEGIN line inside the text is impossible), one
- * signature block. apt once parsed data outside the signed part; this closes that door.
- */
-function frameClearsigned(input: string, label: string): Framed {
-  const lines = input.split("\n");
-  for (let i = 0; i < lines.length; i++) {
-    const withoutEol = lines[i]!.endsWith("\r") ? lines[i]!.slice(0, -1) : lines[i]!;
-    if (withoutEol.includes("\r")) throw framingError(label, `line ${i + 1} holds a bare carriage return`);
-  }
-  let i = 0;
-  while (i < lines.length && isBlank(lines[i]!)) i++;
-  if (i >= lines.length) throw framingError(label, "the file is empty");
-  if (stripTrailing(lines[i]!) !== BEGIN_SIGNED) {
-    throw framingError(label, `line ${i + 1}: expected "${BEGIN_SIGNED}" first, found other content`);
-  }
-  const begin = i++;
-  // Armor headers: only "Hash:", then one blank line.
-  for (;; i++) {
-    if (i >= lines.length) throw framingError(label, "the armor headers never end");
-    const line = stripTrailing(lines[i]!);
-    if (line === "") break;
-    if (!/^Hash: [A-Za-z0-9-]+(, ?[A-Za-z0-9-]+)*$/.test(line)) {
-      throw framingError(label, `line ${i + 1}: unexpected armor header ${JSON.stringify(line.slice(0, 60))} (only "Hash:" is allowed)`);
-    }
-  }
-  i++;
-  const body: string[] = [];
-  for (;; i++) {
-    if (i >= lines.length) throw framingError(label, `no "${BEGIN_SIG}" line: the file is truncated`);
-    const line = stripTrailing(lines[i]!);
-    if (line === BEGIN_SIG) break;
-    if (line.startsWith("- ")) body.push(line.slice(2));
-    else if (line.startsWith("-")) {
-      throw framingError(label, `line ${i + 1}: a line starting with "-" that is not dash-escaped (a second armor block?)`);
-    } else body.push(line);
-  }
-  for (i++; ; i++) {
-    if (i >= lines.length) throw framingError(label, `no "${END_SIG}" line: the file is truncated`);
-    const line = stripTrailing(lines[i]!);
-    if (line === END_SIG) break;
-    if (line.startsWith("-")) throw framingError(label, `line ${i + 1}: unexpected armor line inside the signature block`);
-  }
-  const end = i;
-  for (i++; i < lines.length; i++) {
-    if (!isBlank(lines[i]!)) throw framingError(label, `line ${i + 1}: unexpected content after "${END_SIG}"`);
-  }
-  return {
-    armored: lines.slice(begin, end + 1).join("\n") + "\n",
-    text: body.map(stripTrailing).join("\n"),
-  };
-}
-
 export async function verifyClearsigned(data: Uint8Array, keyring: Keyring, opts: VerifyOptions): Promise<VerifiedRelease> {
   const input = decodeUtf8(data, opts.label);
   const framed = frameClearsigned(input, opts.label);
@@ -145,7 +64,7 @@ export async function verifyClearsigned(data: Uint8Array, keyring: Keyring, opts
   if (text !== framed.text) throw framingError(opts.label, "the signed text is ambiguous (parsers disagree)");
   const result = await openpgp.verify({ message, verificationKeys: keyring.keys, date: opts.at, config: POLICY });
   const accepted = await firstValid(result.signatures, keyring, opts);
-  return { text, ...accepted };
+  return { text, ...accepted, stableUntil: await nextChange(result.signatures, keyring, opts.at) };
 }
 
 export async function verifyDetached(
@@ -166,7 +85,7 @@ export async function verifyDetached(
     config: POLICY,
   });
   const accepted = await firstValid(result.signatures, keyring, opts);
-  return { text, ...accepted };
+  return { text, ...accepted, stableUntil: await nextChange(result.signatures, keyring, opts.at) };
 }
 
 async function readDetachedSignature(bytes: Uint8Array, label: string): Promise<openpgp.Signature> {
@@ -261,4 +180,42 @@ async function judge(
     if (revoked) return { keyId, reason: `key revoked (judged at ${at.toISOString()})` };
   }
   return { keyId, accepted: { fingerprint: primary.getFingerprint().toUpperCase(), signingKeyId: keyId } };
+}
+
+/**
+ * openpgp's judgment of these signatures by these keys depends on the time only by comparing it
+ * with instants written in the packets: the creation of every key, subkey and signature, the
+ * expiry of every signature, and every key expiry a self-signature or binding sets. Between two
+ * such instants it cannot change, so the verdict at `at` holds until the first one after `at`
+ * (openpgp compares whole seconds, as the packets store them). An unreadable signature makes
+ * the verdict hold for no time at all.
+ */
+async function nextChange(signatures: openpgp.VerifyMessageResult["signatures"], keyring: Keyring, at: Date): Promise<Date | null> {
+  const instants: number[] = [];
+  const ofSignature = (sig: openpgp.SignaturePacket, keyCreated?: Date): void => {
+    if (sig.created) instants.push(sig.created.getTime());
+    const expires = sig.getExpirationTime();
+    if (expires instanceof Date) instants.push(expires.getTime());
+    if (keyCreated && sig.keyNeverExpires === false && sig.keyExpirationTime) instants.push(keyCreated.getTime() + sig.keyExpirationTime * 1000);
+  };
+  for (const s of signatures) {
+    const packet = (await s.signature.catch(() => undefined))?.packets[0];
+    if (!packet) return at;
+    ofSignature(packet);
+  }
+  for (const key of keyring.keys) {
+    const created = key.keyPacket.created;
+    instants.push(created.getTime());
+    // Direct-key signatures are not in openpgp's typings but are judged like the others.
+    const direct = (key as unknown as { directSignatures?: openpgp.SignaturePacket[] }).directSignatures ?? [];
+    for (const sig of [...direct, ...key.revocationSignatures]) ofSignature(sig, created);
+    for (const user of key.users) for (const sig of [...user.selfCertifications, ...user.otherCertifications, ...user.revocationSignatures]) ofSignature(sig, created);
+    for (const sub of key.subkeys) {
+      instants.push(sub.keyPacket.created.getTime());
+      for (const sig of [...sub.bindingSignatures, ...sub.revocationSignatures]) ofSignature(sig, sub.keyPacket.created);
+    }
+  }
+  const atSecond = Math.floor(at.getTime() / 1000) * 1000;
+  const later = instants.filter((t) => t > atSecond);
+  return later.length ? new Date(Math.min(...later)) : null;
 }
