@@ -10,9 +10,10 @@ import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { openFetchSession } from "../../src/fetch/session.js";
-import { loadKeyring } from "../../src/sources/keyring.js";
+import { readKeyring } from "../../src/sources/keyring.js";
 import { fetchVerifiedSuite } from "../../src/sources/archive.js";
-import { chooseIndexes, readIndex } from "../../src/sources/indexes.js";
+import { readIndex } from "../../src/sources/indexes.js";
+import { chooseIndexes } from "../../src/sources/index-choice.js";
 import { byHashUrl, suiteUrl } from "../../src/debian/suite-urls.js";
 import type { PackageRecord } from "../../src/model/package.js";
 import { Universe } from "../../src/resolve/universe.js";
@@ -50,7 +51,7 @@ export interface PreparedSuite {
 export async function prepareSuite(base: string, suite: string, arch: string, dir: string, cacheDir: string): Promise<PreparedSuite> {
   const session = openFetchSession({ cacheDir });
   try {
-    const keyring = await loadKeyring(join(ROOT, `keys/debian-archive-${suite}.asc`));
+    const keyring = await readKeyring(join(ROOT, `keys/debian-archive-${suite}.asc`));
     const ref = { source: "debian", url: base, suite, bases: [base], keyring, allowExpired: false };
     const vs = await fetchVerifiedSuite(session.fetcher, ref, new Date());
     const repo = join(dir, "repo");
