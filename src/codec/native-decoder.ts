@@ -46,9 +46,15 @@ function usable(tool: NativeTool): Promise<boolean> {
   return probe;
 }
 
-/** Messages in English whatever the user's locale: failures are recognised by their text. */
+/**
+ * The tools' environment: messages in English whatever the user's locale (failures are
+ * recognised by their text), and none of the user's default options (a memory limit in XZ_OPT
+ * would fail decodes the fallback does).
+ */
 function cLocale(): NodeJS.ProcessEnv {
-  return { ...process.env, LC_ALL: "C" };
+  const env: NodeJS.ProcessEnv = { ...process.env, LC_ALL: "C" };
+  for (const name of Object.keys(env)) if (/^(XZ_OPT|XZ_DEFAULTS|ZSTD_.*)$/.test(name)) delete env[name];
+  return env;
 }
 
 /** The tool's child process, or undefined when it is not to be used or did not start. */

@@ -128,6 +128,18 @@ describe.skipIf(!haveTools)("native and bundled decoders", () => {
     expect(await onDecoderPath("fallback", refusal)).toBe(native);
   });
 
+  it("run the system xz without the user's default options (a memory limit would fail every decode)", async () => {
+    const input = await compress(sample, "xz");
+    const saved = process.env.XZ_DEFAULTS;
+    process.env.XZ_DEFAULTS = "--memlimit-decompress=1KiB";
+    try {
+      expect((await onDecoderPath("native", () => outcome(unxz, input))).text).toBe(`ok ${sha256(sample)}`);
+    } finally {
+      if (saved === undefined) delete process.env.XZ_DEFAULTS;
+      else process.env.XZ_DEFAULTS = saved;
+    }
+  });
+
   it("fall back to the bundled decoder when xz is not on PATH", async () => {
     const input = await compress(sample, "xz");
     const empty = mkdtempSync(join(work, "no-tools-"));
