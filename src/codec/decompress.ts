@@ -1,9 +1,11 @@
 /**
- * Streaming decompression of archive indexes: xz through the `xz-decompress` WASM build of
- * xz-embedded, gzip through node:zlib. Corrupt or truncated input always ends in a thrown
- * DecompressError, never in silently short output.
+ * Streaming decompression of archive indexes and .deb members: xz through the system `xz` when
+ * present (codec/native-decoder.ts), else the `xz-decompress` WASM build of xz-embedded; gzip
+ * through node:zlib. Both xz decoders see the same input checks, so they accept the same inputs
+ * and give the same bytes. Corrupt or truncated input always ends in a thrown DecompressError,
+ * never in silently short output.
  *
- * xz runs in a worker thread, for two reasons: the WASM decoder is the slowest step of reading
+ * The WASM decoder runs in a worker thread, for two reasons: it is the slowest step of reading
  * an index, so decoding in parallel with the consumer's parsing nearly halves the wall time; and
  * the library allows one decoder per thread at a time (a module-wide mutex), so one worker per
  * stream lets several xz streams be open at once without waiting on each other.
@@ -13,6 +15,7 @@ import { createRequire } from "node:module";
 import { Worker } from "node:worker_threads";
 import { createGunzip } from "node:zlib";
 import { FormatError } from "../model/errors.js";
+import { decodePreferringNative } from "./native-decoder.js";
 
 export type Compression = "xz" | "gz" | "none";
 
@@ -114,10 +117,92 @@ type FromWorker =
 /** What the consuming loop waits for: a worker message, or a failure found on our side. */
 type XzEvent = FromWorker | { type: "fail"; error: unknown };
 
+/**
+ * xz through the system `xz` when present, else the WASM decoder; the same checks of the input
+ * (header, then the stream's index against what was produced) apply to both.
+ */
 async function* unxz(input: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
-  const source = input[Symbol.asyncIterator]();
-  const tail = new Tail(TAIL_LIMIT);
-  const head: number[] = [];
+  const source = new XzInput(input[Symbol.asyncIterator]());
+  let produced = 0;
+  // --single-stream: stop at the end of the first stream, as the WASM decoder does; the tail check refuses anything after it.
+  for await (const chunk of decodePreferringNative({ tool: "xz", args: ["-dc", "--single-stream"], input: source, fallback: wasmUnxz, failure: nativeXzError })) {
+    produced += chunk.length;
+    yield chunk;
+  }
+  // The decoder stops at the end of the first stream and may leave input unread; read the rest,
+  // then check against the stream's own index that nothing was left out or appended.
+  await source.drain();
+  checkXzTail(source.tail, produced);
+}
+
+/** Bytes of an xz stream holding nothing: stream header, empty index, stream footer. */
+const XZ_SMALLEST_STREAM = 32;
+
+/** The xz stream header's check IDs that both decoders verify (none, CRC32, CRC64). */
+const XZ_CHECKS = new Set([0x00, 0x01, 0x04]);
+
+/**
+ * The compressed input as the decoders pull it: refuses empty input, input that is not xz and
+ * integrity checks the WASM decoder cannot verify (so the system `xz` accepts no more than it),
+ * and keeps the tail for checkXzTail.
+ */
+class XzInput implements AsyncIterator<Uint8Array> {
+  readonly tail = new Tail(TAIL_LIMIT);
+  private readonly head: number[] = [];
+  constructor(private readonly source: AsyncIterator<Uint8Array>) {}
+
+  async next(): Promise<IteratorResult<Uint8Array>> {
+    let r = await this.source.next();
+    while (!r.done && r.value.length === 0) r = await this.source.next();
+    if (r.done) {
+      if (this.tail.total === 0) throw new DecompressError("xz", "input is empty");
+      // Shorter than a header, an index and a footer: the tools disagree on what to call it, this says it once.
+      if (this.tail.total < XZ_SMALLEST_STREAM) throw new DecompressError("xz", XZ_ERRORS["8"]!);
+      return r;
+    }
+    this.checkHead(r.value);
+    this.tail.push(r.value);
+    return r;
+  }
+
+  async return(): Promise<IteratorResult<Uint8Array>> {
+    await this.source.return?.();
+    return { done: true, value: undefined };
+  }
+
+  async drain(): Promise<void> {
+    for (let r = await this.next(); !r.done; r = await this.next());
+  }
+
+  private checkHead(chunk: Uint8Array): void {
+    const head = this.head;
+    if (head.length >= 8) return;
+    for (let i = 0; i < chunk.length && head.length < 8; i++) head.push(chunk[i]!);
+    if (head.some((b, i) => i < XZ_MAGIC.length && b !== XZ_MAGIC[i])) throw new DecompressError("xz", XZ_ERRORS["5"]!);
+    if (head.length === 8 && (head[6] !== 0 || !XZ_CHECKS.has(head[7]!))) {
+      throw new DecompressError("xz", head[6] === 0 && head[7]! < 0x10 ? XZ_ERRORS["2"]! : XZ_ERRORS["6"]!);
+    }
+  }
+}
+
+/** The system xz's failure messages (LC_ALL=C), said as the WASM decoder's are. */
+const XZ_TOOL_ERRORS: Array<[RegExp, string]> = [
+  [/Unexpected end of input/, XZ_ERRORS["8"]!],
+  [/Compressed data is corrupt/, XZ_ERRORS["7"]!],
+  [/File format not recognized/, XZ_ERRORS["5"]!],
+  [/Unsupported type of integrity check/, XZ_ERRORS["2"]!],
+  [/Unsupported options/, XZ_ERRORS["6"]!],
+  [/Memory usage limit reached/, XZ_ERRORS["4"]!],
+  [/Cannot allocate memory/, XZ_ERRORS["3"]!],
+];
+
+function nativeXzError(stderr: string, status: string): DecompressError {
+  const known = XZ_TOOL_ERRORS.find(([re]) => re.test(stderr));
+  return new DecompressError("xz", known ? known[1] : `the xz tool failed (${status}): ${stderr.split("\n", 1)[0] || "no message"}`);
+}
+
+/** The WASM decoder in a worker thread; `source` is left open for the caller, unread past the first stream. */
+async function* wasmUnxz(source: AsyncIterator<Uint8Array>): AsyncGenerator<Uint8Array> {
   const events: XzEvent[] = [];
   let wake: (() => void) | null = null;
   const push = (e: XzEvent): void => {
@@ -135,31 +220,20 @@ async function* unxz(input: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Arra
   worker.on("error", (error) => push({ type: "fail", error }));
   worker.on("exit", (code) => push({ type: "fail", error: new DecompressError("xz", `decoder thread exited unexpectedly (code ${code})`) }));
 
-  // Answers the worker's request for input; checks as bytes go by. The library crashes when
-  // input ends before it saw any bytes, so that case is reported here instead.
+  // Answers the worker's request for input. The library crashes when input ends before it saw
+  // any bytes: XzInput throws for that case first.
   const feed = async (): Promise<void> => {
     try {
-      let r = await source.next();
-      while (!r.done && r.value.length === 0) r = await source.next();
+      const r = await source.next();
       if (r.done) {
-        if (tail.total === 0) push({ type: "fail", error: new DecompressError("xz", "input is empty") });
-        else worker.postMessage({ type: "end" });
+        worker.postMessage({ type: "end" });
         return;
       }
-      const chunk = r.value;
-      if (head.length < XZ_MAGIC.length) {
-        for (let i = 0; i < chunk.length && head.length < XZ_MAGIC.length; i++) head.push(chunk[i]!);
-        if (head.length === XZ_MAGIC.length && head.some((b, i) => b !== XZ_MAGIC[i])) {
-          push({ type: "fail", error: new DecompressError("xz", "not xz data (bad header magic)") });
-          return;
-        }
-      }
-      tail.push(chunk);
       // Send a copy we own: the chunk may share its buffer (Buffer pools), and Buffer#slice does not copy.
-      const copy = new Uint8Array(chunk);
+      const copy = new Uint8Array(r.value);
       worker.postMessage({ type: "input", chunk: copy }, [copy.buffer]);
     } catch (error) {
-      push({ type: "fail", error }); // the input's own error (network, I/O), passed on unchanged
+      push({ type: "fail", error }); // the input's own error (network, I/O, a failed check), passed on unchanged
     }
   };
   worker.on("message", (m: FromWorker) => {
@@ -167,8 +241,6 @@ async function* unxz(input: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Arra
     else push(m);
   });
 
-  let produced = 0;
-  let finished = false;
   try {
     for (;;) {
       const e = events.shift();
@@ -177,7 +249,6 @@ async function* unxz(input: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Arra
         continue;
       }
       if (e.type === "output") {
-        produced += e.chunk.length;
         worker.postMessage({ type: "ack" });
         yield e.chunk;
       } else if (e.type === "done") {
@@ -188,20 +259,10 @@ async function* unxz(input: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Arra
         throw e.error;
       }
     }
-    finished = true;
   } finally {
     worker.removeAllListeners("exit");
     await worker.terminate();
-    if (!finished) await source.return?.();
   }
-  // The decoder stops at the end of the first stream and may leave input unread; read the rest,
-  // then check against the stream's own index that nothing was left out or appended.
-  for (;;) {
-    const r = await source.next();
-    if (r.done) break;
-    tail.push(r.value);
-  }
-  checkXzTail(tail, produced);
 }
 
 const TAIL_LIMIT = 1 << 20;

@@ -1,6 +1,7 @@
 /**
  * A counting semaphore: at most `limit` tasks run at once; the rest wait in FIFO order.
- * Used to bound concurrent downloads across all origins (undici's pool limits are per origin).
+ * Used to bound concurrent downloads across all origins (undici's pool limits are per origin),
+ * and the .debs decoded at once (layer/build.ts).
  */
 export class Limiter {
   private active = 0;

@@ -4,7 +4,9 @@
  * serialise the tree as a deterministic tar. `lock` and `layer` both come here, so the digests
  * the lock promises are the ones `layer` produces.
  */
+import { availableParallelism } from "node:os";
 import type { Fetcher } from "../fetch/fetcher.js";
+import { Limiter } from "../fetch/limiter.js";
 import type { DecodedMembers, LockedDerivation, LockedPackage } from "../model/lock.js";
 import { readDeb } from "../deb/read-deb.js";
 import { checkDecoded, decodedMemberStore, type DecodedMemberPlaces } from "./decoded-members.js";
@@ -55,23 +57,26 @@ export interface LayerSources extends DecodedMemberPlaces {
   urlsFor(pkg: LockedPackage): string[];
 }
 
+/** .debs being read at once in this process, whichever layers they are for: one per core. */
+const decoding = new Limiter(availableParallelism());
+
 export async function buildLayer(plan: LayerPlan, sources: LayerSources): Promise<BuiltLayer> {
   // Download everything first (in parallel, bounded by the HTTP client), then read in lock
   // order so that the tree, and any conflict message, never depends on download timing.
   const paths = await Promise.all(
     plan.packages.map((p) => sources.fetcher.fetchPinned({ urls: sources.urlsFor(p), sha256: p.sha256, size: p.size, label: p.url })),
   );
-  // Read (decompress, untar) every .deb at once — xz decoding runs in worker threads — then
-  // add to the tree in lock order.
+  // Read (decompress, untar) the .debs in parallel, one per core (each decoder runs in its own
+  // process or thread), then add to the tree in lock order, whatever order they finished in.
   const takes = plan.packages.map((pkg) => selector(pkg.select));
   const debs = await Promise.all(
     plan.packages.map((pkg, i) =>
-      readDeb(paths[i]!, {
+      decoding.run(() => readDeb(paths[i]!, {
         label: `${pkg.name}_${pkg.version}_${pkg.architecture}.deb`,
         // A copyright file that is a link declares nothing: only a regular one is read for it.
         want: (path, type) => takes[i]!(path) || (type === "file" && path === copyrightPath(pkg.name)),
         plain: decodedMemberStore(pkg, sources),
-      }),
+      })),
     ),
   );
   // Before anything of a package is used: a member that is not the one the lock records fails the build.
