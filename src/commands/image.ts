@@ -22,6 +22,7 @@ import { buildSbom, sbomText, type SbomImage } from "../image/sbom.js";
 import { supplierOf } from "../image/supplier.js";
 import { archTag, blob, checkTarget, imageIndex, imageManifest, jsonBlob, layoutIndex, MEDIA, sbomArtifact, stageOciLayout, type Artifact, type Blob } from "../image/oci-layout.js";
 import { dockerArchive } from "../image/docker-archive.js";
+import { createSpoolFile, type SpoolFile } from "../util/spool-file.js";
 
 export interface ImageOptions {
   lockfile: string;
@@ -101,7 +102,17 @@ export async function runImage(opts: ImageOptions): Promise<ImageResult> {
   const format = outputFormat(opts.output);
   const chosen = [...opts.arches, ...(opts.platforms ?? []).map(debianArchOfPlatform)];
 
-  const source = opts.noLock ? carrierSource(opts, chosen) : await lockSource(opts, chosen);
+  const spools: SpoolFile[] = [];
+  try {
+    return await writeImage(opts, flags, format, chosen, spools);
+  } finally {
+    for (const s of spools) s.remove();
+  }
+}
+
+async function writeImage(opts: ImageOptions, flags: ConfigFlags, format: OutputFormat, chosen: readonly string[], spools: SpoolFile[]): Promise<ImageResult> {
+  // An OCI layout's blob of the lock's layer is spooled to a temp file as it is compressed.
+  const source = opts.noLock ? carrierSource(opts, chosen) : await lockSource(opts, chosen, format === "oci" ? spools : undefined);
   const { arches } = source;
   if (format === "docker-archive" && arches.length !== 1) {
     throw new UsageError(`a docker-archive (--output ${opts.output}) holds one architecture, and ${source.archesFrom} ${arches.join(", ")}`, { hint: "pick one with --arch, or write an OCI layout (an --output without .tar) for all of them" });
@@ -142,7 +153,7 @@ export async function runImage(opts: ImageOptions): Promise<ImageResult> {
     }
     const layers: ImageLayer[] = [
       ...(base.layer ? [base.layer] : []),
-      ...added.map((a) => ({ blob: blob(MEDIA.layerGzip, a.blob), tar: a.tar, diffId: a.diffId, from: a.file, history: { created_by: `scratch-pkgs image --add ${a.name}` } })),
+      ...added.map((a) => ({ blob: blob(MEDIA.layerGzip, a.blob), tar: () => a.tar, diffId: a.diffId, from: a.file, history: { created_by: `scratch-pkgs image --add ${a.name}` } })),
     ];
     const config = jsonBlob(
       MEDIA.config,
@@ -172,7 +183,7 @@ export async function runImage(opts: ImageOptions): Promise<ImageResult> {
     } else {
       archive = dockerArchive({
         config: { digest: config.digest, bytes: config.bytes },
-        layers: layers.map((l) => ({ diffId: l.diffId, tar: l.tar })),
+        layers: layers.map((l) => ({ diffId: l.diffId, tar: l.tar() })),
         repoTags: opts.tag === undefined ? [] : [repoTag(opts.tag)],
         mtime: source.created,
       });
@@ -198,7 +209,8 @@ export async function runImage(opts: ImageOptions): Promise<ImageResult> {
 /** One layer of the image: the gzip blob of the OCI layout, the tar of a docker-archive. */
 interface ImageLayer {
   blob: Blob;
-  tar: Uint8Array;
+  /** The tar, made when asked for (a docker-archive holds it; an OCI layout only the blob). */
+  tar: () => Uint8Array;
   diffId: string;
   /** Where it came from, for the result: the lock and architecture, or the --add file. */
   from: string;
@@ -235,7 +247,8 @@ interface ImageSource {
 
 const NO_LOCK_HINT = "run `scratch-pkgs lock` to create it, or pass its path with --lockfile FILE; for an image of only your own files, give --no-lock --add TAR --arch ARCH";
 
-async function lockSource(opts: ImageOptions, chosen: readonly string[]): Promise<ImageSource> {
+/** `spools`: where to keep each layer's gzip blob (an OCI layout writes it); none: only its digest is needed. */
+async function lockSource(opts: ImageOptions, chosen: readonly string[], spools: SpoolFile[] | undefined): Promise<ImageSource> {
   const lockBytes = await readLockfileBytes(opts.lockfile, NO_LOCK_HINT);
   const lockSha256 = sha256Hex(lockBytes);
   const lock = parseLockfile(lockBytes.toString("utf8"), opts.lockfile);
@@ -256,7 +269,15 @@ async function lockSource(opts: ImageOptions, chosen: readonly string[]): Promis
     archesFrom: `${opts.lockfile} has`,
     created: lock.sourceDateEpoch,
     base: async (arch) => {
-      const verified = await requireVerifiedLayer(opts.lockfile, lock, arch, { fetcher: opts.fetcher, mirrors, ...(opts.cache ? { cache: opts.cache } : {}), compressions: ["gzip"] });
+      const spool = spools && createSpoolFile();
+      if (spool) spools!.push(spool);
+      const verified = await requireVerifiedLayer(opts.lockfile, lock, arch, {
+        fetcher: opts.fetcher,
+        mirrors,
+        ...(opts.cache ? { cache: opts.cache } : {}),
+        compressions: ["gzip"],
+        ...(spool ? { into: (kind: string) => (kind === "gzip" ? (c: Uint8Array) => spool.write(c) : undefined) } : {}),
+      });
       const { built } = verified;
       const gzip = verified.blobs.get("gzip")!;
       const locked = lock.architectures[arch]!;
@@ -274,8 +295,12 @@ async function lockSource(opts: ImageOptions, chosen: readonly string[]): Promis
           return n && { type: n.type, target: n.target, where };
         },
         layer: {
-          blob: { mediaType: MEDIA.layerGzip, digest: gzip.digest, size: gzip.size, bytes: gzip.bytes },
-          tar: built.tar,
+          blob: { mediaType: MEDIA.layerGzip, digest: gzip.digest, size: gzip.size, bytes: spool ? spool.data : new Uint8Array() /* a docker-archive writes the tar, not this blob */ },
+          tar: () => {
+            const chunks: Uint8Array[] = [];
+            built.writeTar((c) => chunks.push(c.slice()));
+            return Buffer.concat(chunks);
+          },
           diffId: built.diffId,
           from: `${lockName} (${arch})`,
           history: { created_by: `scratch-pkgs layer (${lockName} sha256:${lockSha256})`, comment: `${arch}: ${locked.packages.length} packages, ${locked.derivations.length} derivations` },

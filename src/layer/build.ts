@@ -12,7 +12,7 @@ import { LayerTree } from "./tree.js";
 import { checkEveryGlobTakes, selectMembers, selector } from "./select.js";
 import type { FileSetPlan } from "../resolve/filesets.js";
 import type { LayerNode } from "../model/layer.js";
-import { streamLayerTar } from "./tar-writer.js";
+import { streamLayerTar, type TarSink } from "./tar-writer.js";
 import { createDigestSink } from "./digest.js";
 import { runDerivation, type DerivationStep, type PackageFiles } from "./derivations.js";
 import { provenanceManifest, PROVENANCE_PATH } from "./provenance.js";
@@ -30,7 +30,11 @@ export interface LayerPlan {
 }
 
 export interface BuiltLayer {
-  tar: Uint8Array;
+  /**
+   * Write the layer's tar into `sink`, synchronously, in chunks: the tar is never held whole.
+   * Every call writes the same bytes, whose digest is `diffId`.
+   */
+  writeTar(sink: TarSink): void;
   diffId: string;
   size: number;
   provenance: { path: string; sha256: string; entries: number; text: string };
@@ -110,12 +114,12 @@ export async function buildLayer(plan: LayerPlan, sources: LayerSources): Promis
   tree.add(manifest.node);
   const nodes = tree.list();
 
-  const chunks: Uint8Array[] = [];
-  const digest = createDigestSink((c) => chunks.push(c.slice()));
-  streamLayerTar(nodes, { mtime: plan.mtime }, digest.sink);
+  const writeTar = (sink: TarSink): void => void streamLayerTar(nodes, { mtime: plan.mtime }, sink);
+  const digest = createDigestSink();
+  writeTar(digest.sink);
   const { digest: diffId, size } = digest.result();
   return {
-    tar: Buffer.concat(chunks),
+    writeTar,
     diffId,
     size,
     provenance: { path: PROVENANCE_PATH, sha256: manifest.sha256, entries: manifest.entries, text: manifest.text },
