@@ -73,13 +73,21 @@ export async function createLayerCompressor(kind: LayerCompression, out: ChunkSi
   }
 }
 
+/** The settings each streaming compressor records: everything that shapes its bytes. */
+export async function compressorSettings(kind: LayerCompression): Promise<CompressorSettings> {
+  return kind === "none" ? NO_COMPRESSION : kind === "gzip" ? gzipSettings() : zstdSettings(await loadZstd());
+}
+
+/** What "none" records: the tar itself. */
+export const NO_COMPRESSION: CompressorSettings = { compressor: "none", level: 0 };
+
 /**
  * Compress a whole in-memory blob (an --add layer, a test). "none" returns the input itself (not
  * a copy) and settings { compressor: "none", level: 0 }. The same streaming compressors as a
  * layer's, so both give the same bytes.
  */
 export async function compressLayer(data: Uint8Array, kind: LayerCompression): Promise<CompressedLayer> {
-  if (kind === "none") return { bytes: data, settings: { compressor: "none", level: 0 } };
+  if (kind === "none") return { bytes: data, settings: NO_COMPRESSION };
   if (!LAYER_COMPRESSIONS.includes(kind)) throw new Error(`unknown layer compression ${JSON.stringify(kind)}; use one of ${LAYER_COMPRESSIONS.join(", ")}`);
   const chunks: Uint8Array[] = [];
   const c = await createLayerCompressor(kind, (chunk) => chunks.push(chunk));

@@ -23,6 +23,7 @@ import { supplierOf } from "../image/supplier.js";
 import { archTag, blob, checkTarget, imageIndex, imageManifest, jsonBlob, layoutIndex, MEDIA, sbomArtifact, stageOciLayout, type Artifact, type Blob } from "../image/oci-layout.js";
 import { dockerArchive } from "../image/docker-archive.js";
 import { createSpoolFile, type SpoolFile } from "../util/spool-file.js";
+import type { FileExtent } from "../model/layer.js";
 
 export interface ImageOptions {
   lockfile: string;
@@ -111,8 +112,9 @@ export async function runImage(opts: ImageOptions): Promise<ImageResult> {
 }
 
 async function writeImage(opts: ImageOptions, flags: ConfigFlags, format: OutputFormat, chosen: readonly string[], spools: SpoolFile[]): Promise<ImageResult> {
-  // An OCI layout's blob of the lock's layer is spooled to a temp file as it is compressed.
-  const source = opts.noLock ? carrierSource(opts, chosen) : await lockSource(opts, chosen, format === "oci" ? spools : undefined);
+  // The lock's layer is spooled to a temp file as it is made: an OCI layout's gzip blob, a
+  // docker-archive's tar.
+  const source = opts.noLock ? carrierSource(opts, chosen) : await lockSource(opts, chosen, { kind: format === "oci" ? "gzip" : "none", spools });
   const { arches } = source;
   if (format === "docker-archive" && arches.length !== 1) {
     throw new UsageError(`a docker-archive (--output ${opts.output}) holds one architecture, and ${source.archesFrom} ${arches.join(", ")}`, { hint: "pick one with --arch, or write an OCI layout (an --output without .tar) for all of them" });
@@ -135,7 +137,7 @@ async function writeImage(opts: ImageOptions, flags: ConfigFlags, format: Output
   const indexEntries: Array<{ arch: string; manifest: Blob; platform: OciPlatform }> = [];
   const images: ImageArchResult[] = [];
   const sbomFiles: OutputFile[] = [];
-  let archive: Uint8Array | undefined;
+  let archive: ((sink: (chunk: Uint8Array) => void) => void) | undefined;
 
   for (const arch of arches) {
     const platform = platforms.get(arch)!;
@@ -153,7 +155,7 @@ async function writeImage(opts: ImageOptions, flags: ConfigFlags, format: Output
     }
     const layers: ImageLayer[] = [
       ...(base.layer ? [base.layer] : []),
-      ...added.map((a) => ({ blob: blob(MEDIA.layerGzip, a.blob), tar: () => a.tar, diffId: a.diffId, from: a.file, history: { created_by: `scratch-pkgs image --add ${a.name}` } })),
+      ...added.map((a) => ({ blob: blob(MEDIA.layerGzip, a.blob), tar: a.tar, diffId: a.diffId, from: a.file, history: { created_by: `scratch-pkgs image --add ${a.name}` } })),
     ];
     const config = jsonBlob(
       MEDIA.config,
@@ -183,7 +185,7 @@ async function writeImage(opts: ImageOptions, flags: ConfigFlags, format: Output
     } else {
       archive = dockerArchive({
         config: { digest: config.digest, bytes: config.bytes },
-        layers: layers.map((l) => ({ diffId: l.diffId, tar: l.tar() })),
+        layers: layers.map((l) => ({ diffId: l.diffId, tar: spooled(l.tar) })),
         repoTags: opts.tag === undefined ? [] : [repoTag(opts.tag)],
         mtime: source.created,
       });
@@ -202,19 +204,29 @@ async function writeImage(opts: ImageOptions, flags: ConfigFlags, format: Output
     await (await stageInOrder([sboms, () => stageOciLayout(opts.output, [...blobs, index], layoutIndex(index, tag, indexEntries, referrers))])).commit();
     return { format, output: opts.output, tag, index: { digest: index.digest, size: index.size }, images };
   }
-  await (await stageInOrder([sboms, () => stageFiles([{ path: opts.output, data: archive! }])])).commit();
+  await (await stageInOrder([sboms, () => stageFiles([{ path: opts.output, data: async (write) => archive!(write) }])])).commit();
   return { format, output: opts.output, tag: opts.tag, index: undefined, images };
 }
 
 /** One layer of the image: the gzip blob of the OCI layout, the tar of a docker-archive. */
 interface ImageLayer {
   blob: Blob;
-  /** The tar, made when asked for (a docker-archive holds it; an OCI layout only the blob). */
-  tar: () => Uint8Array;
+  /** The tar (a docker-archive holds it; an OCI layout only the blob). */
+  tar: Uint8Array | FileExtent | typeof notSpooled;
   diffId: string;
   /** Where it came from, for the result: the lock and architecture, or the --add file. */
   from: string;
   history: HistoryEntry;
+}
+
+/** Stands for the lock layer's form that this image's format does not keep. */
+const notSpooled = async (): Promise<void> => {
+  throw new Error("image: a layer form that was not spooled was asked for");
+};
+
+function spooled(tar: ImageLayer["tar"]): Uint8Array | FileExtent {
+  if (typeof tar === "function") throw new Error("image: the layer tar was not spooled");
+  return tar;
 }
 
 /** What one architecture's image has before the --add layers. */
@@ -247,8 +259,8 @@ interface ImageSource {
 
 const NO_LOCK_HINT = "run `scratch-pkgs lock` to create it, or pass its path with --lockfile FILE; for an image of only your own files, give --no-lock --add TAR --arch ARCH";
 
-/** `spools`: where to keep each layer's gzip blob (an OCI layout writes it); none: only its digest is needed. */
-async function lockSource(opts: ImageOptions, chosen: readonly string[], spools: SpoolFile[] | undefined): Promise<ImageSource> {
+/** `spool`: which blob of each layer the image holds ("none": the tar), kept in a temp file added to `spools`. */
+async function lockSource(opts: ImageOptions, chosen: readonly string[], spool: { kind: "gzip" | "none"; spools: SpoolFile[] }): Promise<ImageSource> {
   const lockBytes = await readLockfileBytes(opts.lockfile, NO_LOCK_HINT);
   const lockSha256 = sha256Hex(lockBytes);
   const lock = parseLockfile(lockBytes.toString("utf8"), opts.lockfile);
@@ -269,14 +281,15 @@ async function lockSource(opts: ImageOptions, chosen: readonly string[], spools:
     archesFrom: `${opts.lockfile} has`,
     created: lock.sourceDateEpoch,
     base: async (arch) => {
-      const spool = spools && createSpoolFile();
-      if (spool) spools!.push(spool);
+      const file = createSpoolFile();
+      spool.spools.push(file);
+      // The gzip digest is the layer's in the manifest, for either format.
       const verified = await requireVerifiedLayer(opts.lockfile, lock, arch, {
         fetcher: opts.fetcher,
         mirrors,
         ...(opts.cache ? { cache: opts.cache } : {}),
-        compressions: ["gzip"],
-        ...(spool ? { into: (kind: string) => (kind === "gzip" ? (c: Uint8Array) => spool.write(c) : undefined) } : {}),
+        compressions: ["gzip", spool.kind],
+        into: (kind) => (kind === spool.kind ? (c) => file.write(c) : undefined),
       });
       const { built } = verified;
       const gzip = verified.blobs.get("gzip")!;
@@ -295,12 +308,9 @@ async function lockSource(opts: ImageOptions, chosen: readonly string[], spools:
           return n && { type: n.type, target: n.target, where };
         },
         layer: {
-          blob: { mediaType: MEDIA.layerGzip, digest: gzip.digest, size: gzip.size, bytes: spool ? spool.data : new Uint8Array() /* a docker-archive writes the tar, not this blob */ },
-          tar: () => {
-            const chunks: Uint8Array[] = [];
-            built.writeTar((c) => chunks.push(c.slice()));
-            return Buffer.concat(chunks);
-          },
+          // Each format reads only what it spooled: the gzip blob (OCI) or the tar (docker-archive).
+          blob: { mediaType: MEDIA.layerGzip, digest: gzip.digest, size: gzip.size, bytes: spool.kind === "gzip" ? file.data : notSpooled },
+          tar: spool.kind === "none" ? file.extent(built.size, built.diffId.slice("sha256:".length), `the ${arch} layer spooled for ${opts.output}`) : notSpooled,
           diffId: built.diffId,
           from: `${lockName} (${arch})`,
           history: { created_by: `scratch-pkgs layer (${lockName} sha256:${lockSha256})`, comment: `${arch}: ${locked.packages.length} packages, ${locked.derivations.length} derivations` },

@@ -4,7 +4,7 @@
  * wants it (a staged output file, a temp file) or nowhere (a lock only records digests). No
  * tar and no compressed blob is ever held whole.
  */
-import { createLayerCompressor, type ChunkSink, type LayerCompression, type LayerCompressor } from "../codec/compress.js";
+import { createLayerCompressor, NO_COMPRESSION, type ChunkSink, type LayerCompression, type LayerCompressor } from "../codec/compress.js";
 import type { CompressorSettings } from "../model/lock.js";
 import type { BuiltLayer } from "./build.js";
 import { createDigestSink, type BlobDigest } from "./digest.js";
@@ -13,8 +13,6 @@ import { createDigestSink, type BlobDigest } from "./digest.js";
 export interface LayerBlob extends BlobDigest {
   settings: CompressorSettings;
 }
-
-export const NO_COMPRESSION: CompressorSettings = { compressor: "none", level: 0 };
 
 /**
  * Stream the layer once into every compression of `kinds` ("none": the tar itself), sending

@@ -6,7 +6,7 @@
  */
 import type { Fetcher } from "../fetch/fetcher.js";
 import type { DecodedMembers, LockedDerivation, LockedPackage } from "../model/lock.js";
-import { readDeb } from "../deb/read-deb.js";
+import { readDeb, type DebContents } from "../deb/read-deb.js";
 import { checkDecoded, decodedMemberStore, type DecodedMemberPlaces } from "./decoded-members.js";
 import { LayerTree } from "./tree.js";
 import { checkEveryGlobTakes, selectMembers, selector } from "./select.js";
@@ -18,6 +18,7 @@ import { runDerivation, type DerivationStep, type PackageFiles } from "./derivat
 import { provenanceManifest, PROVENANCE_PATH } from "./provenance.js";
 import { comparePaths } from "../util/byte-order.js";
 import { checkCopyrights, copyrightPath } from "./copyright.js";
+import { readExtent } from "../util/file-extent.js";
 
 export interface LayerPlan {
   arch: string;
@@ -50,6 +51,8 @@ export interface BuiltLayer {
   control: ReadonlyMap<string, string>;
   /** Each package's decoded control.tar and data.tar digests, by package name: what `lock` records. */
   decoded: ReadonlyMap<string, DecodedMembers>;
+  /** Close the decoded tars the package files are read from: writeTar cannot run after this. */
+  release(): Promise<void>;
 }
 
 /** Where decoded control.tar and data.tar members are kept between runs (audit passes neither: it re-derives). */
@@ -68,7 +71,7 @@ export async function buildLayer(plan: LayerPlan, sources: LayerSources): Promis
   // Read (decompress, untar) every .deb at once — xz decoding runs in worker threads — then
   // add to the tree in lock order.
   const takes = plan.packages.map((pkg) => selector(pkg.select));
-  const debs = await Promise.all(
+  const read = await Promise.allSettled(
     plan.packages.map((pkg, i) =>
       readDeb(paths[i]!, {
         label: `${pkg.name}_${pkg.version}_${pkg.architecture}.deb`,
@@ -78,6 +81,23 @@ export async function buildLayer(plan: LayerPlan, sources: LayerSources): Promis
       }),
     ),
   );
+  const debs = read.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+  // The members' bytes stay in the decoded tars, open until the layer is released.
+  const release = async () => {
+    await Promise.all(debs.map((d) => d.release()));
+  };
+  try {
+    const failed = read.find((r): r is PromiseRejectedResult => r.status === "rejected");
+    if (failed) throw failed.reason;
+    return { ...assemble(plan, takes, debs), release };
+  } catch (e) {
+    await release();
+    throw e;
+  }
+}
+
+/** The layer from the packages as read: selection, derivations, provenance, the tar's digest. */
+function assemble(plan: LayerPlan, takes: ReadonlyArray<(path: string) => boolean>, debs: readonly DebContents[]): Omit<BuiltLayer, "release"> {
   // Before anything of a package is used: a member that is not the one the lock records fails the build.
   plan.packages.forEach((pkg, i) => checkDecoded(pkg, debs[i]!.decoded, plan.arch));
   if (plan.everyGlobTakes) checkEveryGlobTakes(plan.everyGlobTakes, plan.packages.map((pkg, i) => ({ pkg, members: debs[i]!.data })), plan.arch);
@@ -91,7 +111,7 @@ export async function buildLayer(plan: LayerPlan, sources: LayerSources): Promis
     const deb = debs[i]!;
     decoded.set(pkg.name, deb.decoded);
     const own = deb.data.find((m) => m.type === "file" && m.path === copyrightPath(pkg.name));
-    if (own?.content) copyright.set(pkg.name, own.content);
+    if (own?.extent) copyright.set(pkg.name, readExtent(own.extent));
     control.set(pkg.name, deb.control);
     const nodes = selectMembers(deb.data, takes[i]!, pkg);
     for (const n of nodes) tree.add(n);

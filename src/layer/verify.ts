@@ -30,6 +30,7 @@ export interface VerifyLayerOptions {
 export type { LayerBlob } from "./blobs.js";
 
 export interface VerifiedLayer {
+  /** The layer, already released: its blobs were streamed to `into`. */
   built: BuiltLayer;
   /** One blob per requested compression. */
   blobs: ReadonlyMap<LayerCompression, LayerBlob>;
@@ -46,7 +47,8 @@ export async function verifiedLayer(lock: Lockfile, arch: string, opts: VerifyLa
     { fetcher: opts.fetcher, urlsFor: (p) => packageUrls(lock.sources, opts.mirrors, p), ...(opts.cache ? { cache: opts.cache } : {}) },
   );
   const problems = layerDifferences(lock, arch, built);
-  const blobs = await streamLayerBlobs(built, opts.compressions, opts.into);
+  // The one pass that reads the package files: released after it, whatever happens.
+  const blobs = await streamLayerBlobs(built, opts.compressions, opts.into).finally(() => built.release());
   for (const [kind, blob] of blobs) problems.push(...compressedAsLocked(lock, arch, built, kind, blob));
   return { built, blobs, problems };
 }

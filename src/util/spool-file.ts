@@ -1,5 +1,5 @@
 /**
- * A private temp file that a big intermediate (an image's compressed layer) is written to as it
+ * A private temp file that a big intermediate (an image's layer blob or tar) is written to as it
  * is made and read back in chunks, so it is never held in memory. It lives in a directory of
  * its own under the system temp directory, removed by `remove` whatever happened.
  */
@@ -7,6 +7,7 @@ import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from "n
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { StreamedData } from "./atomic-write.js";
+import type { FileExtent } from "../model/layer.js";
 
 const READ_CHUNK = 1 << 20;
 
@@ -15,13 +16,15 @@ export interface SpoolFile {
   write(chunk: Uint8Array): void;
   /** The whole content, streamed in chunks (an output's StreamedData). */
   readonly data: StreamedData;
+  /** The whole content as a file node's extent, which reads check against `sha256`. */
+  extent(size: number, sha256: string, label: string): FileExtent;
   remove(): void;
 }
 
 export function createSpoolFile(): SpoolFile {
   const dir = mkdtempSync(join(tmpdir(), "scratch-pkgs-spool-"));
   const path = join(dir, "data");
-  const fd = openSync(path, "wx", 0o600);
+  const fd = openSync(path, "wx+", 0o600);
   let open = true;
   return {
     write(chunk) {
@@ -30,12 +33,13 @@ export function createSpoolFile(): SpoolFile {
     data: async (write) => {
       const rd = openSync(path, "r");
       try {
-        const buf = Buffer.allocUnsafe(READ_CHUNK);
+        const buf = new Uint8Array(READ_CHUNK);
         for (let n; (n = readSync(rd, buf, 0, READ_CHUNK, null)) > 0; ) write(buf.subarray(0, n));
       } finally {
         closeSync(rd);
       }
     },
+    extent: (size, sha256, label) => ({ fd, offset: 0, size, sha256, label }),
     remove() {
       if (open) closeSync(fd);
       open = false;
