@@ -17,9 +17,10 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import * as path from "node:path";
-import { gzip } from "pako";
+import { createHash } from "node:crypto";
+import { Deflate } from "pako";
 import { Zstd } from "@hpcc-js/wasm-zstd";
-import { decompress as zstdDecompress } from "fzstd";
+import { Decompress as ZstdDecompress } from "fzstd";
 import type { CompressorSettings } from "../model/lock.js";
 
 export type LayerCompression = "none" | "gzip" | "zstd";
@@ -38,32 +39,120 @@ export const ZSTD_LEVEL = 3;
  * header CRC), MTIME 0, XFL 0 (level 6), OS 3 ("Unix") — what `gzip -n -6` writes on Linux.
  */
 const GZIP_OS = 3;
+/**
+ * The compressors are fed in chunks of exactly this size (the last one shorter), whatever sizes
+ * the tar writer emits, so the output is a function of the input bytes alone.
+ */
+export const STREAM_CHUNK = 1 << 20;
+
+/** Receives compressed bytes in order; a chunk is the receiver's to keep. */
+export type ChunkSink = (chunk: Uint8Array) => void;
+
+/** A layer compressor fed chunk by chunk: memory stays bounded whatever the layer's size. */
+export interface LayerCompressor {
+  push(chunk: Uint8Array): void;
+  /** Compress what is left and end the stream. Throws a plain Error if the output is damaged. */
+  end(): void;
+  readonly settings: CompressorSettings;
+}
 
 /**
- * Compress a whole layer. "none" returns the input itself (not a copy) and settings
- * { compressor: "none", level: 0 }. Throws a plain Error if the compressor fails (a bug or
- * out of memory), never returns a damaged blob.
+ * A streaming compressor for "gzip" or "zstd" whose output goes to `out`. The whole stream must
+ * be pushed and ended synchronously after this resolves (zstd's streaming state is one per
+ * process). Throws a plain Error if the compressor fails (a bug or out of memory), never
+ * passes on a damaged blob.
  */
-export async function compressLayer(data: Uint8Array, kind: LayerCompression): Promise<CompressedLayer> {
+export async function createLayerCompressor(kind: LayerCompression, out: ChunkSink): Promise<LayerCompressor> {
   switch (kind) {
-    case "none":
-      return { bytes: data, settings: { compressor: "none", level: 0 } };
     case "gzip":
-      return { bytes: gzipLayer(data), settings: gzipSettings() };
+      return rechunked(gzipStream(out), gzipSettings());
     case "zstd":
-      return zstdLayer(data);
+      return rechunked(zstdStream(await loadZstd(), out), zstdSettings(await loadZstd()));
     default:
-      throw new Error(`unknown layer compression ${JSON.stringify(kind)}; use one of ${LAYER_COMPRESSIONS.join(", ")}`);
+      throw new Error(`no streaming compressor for ${JSON.stringify(kind)}; use gzip or zstd`);
   }
 }
 
-function gzipLayer(data: Uint8Array): Uint8Array {
+/** The settings each streaming compressor records: everything that shapes its bytes. */
+export async function compressorSettings(kind: LayerCompression): Promise<CompressorSettings> {
+  return kind === "none" ? NO_COMPRESSION : kind === "gzip" ? gzipSettings() : zstdSettings(await loadZstd());
+}
+
+/** What "none" records: the tar itself. */
+export const NO_COMPRESSION: CompressorSettings = { compressor: "none", level: 0 };
+
+/**
+ * Compress a whole in-memory blob (an --add layer, a test). "none" returns the input itself (not
+ * a copy) and settings { compressor: "none", level: 0 }. The same streaming compressors as a
+ * layer's, so both give the same bytes.
+ */
+export async function compressLayer(data: Uint8Array, kind: LayerCompression): Promise<CompressedLayer> {
+  if (kind === "none") return { bytes: data, settings: NO_COMPRESSION };
+  if (!LAYER_COMPRESSIONS.includes(kind)) throw new Error(`unknown layer compression ${JSON.stringify(kind)}; use one of ${LAYER_COMPRESSIONS.join(", ")}`);
+  const chunks: Uint8Array[] = [];
+  const c = await createLayerCompressor(kind, (chunk) => chunks.push(chunk));
+  c.push(data);
+  c.end();
+  return { bytes: Buffer.concat(chunks), settings: c.settings };
+}
+
+interface RawStream {
+  push(chunk: Uint8Array): void;
+  end(): void;
+}
+
+/** Feeds `inner` fixed STREAM_CHUNK-sized chunks (see STREAM_CHUNK). */
+function rechunked(inner: RawStream, settings: CompressorSettings): LayerCompressor {
+  const buf = new Uint8Array(STREAM_CHUNK);
+  let used = 0;
+  let ended = false;
+  return {
+    settings,
+    push(chunk) {
+      if (ended) throw new Error("layer compressor: push after end");
+      let at = 0;
+      while (at < chunk.length) {
+        const n = Math.min(STREAM_CHUNK - used, chunk.length - at);
+        buf.set(chunk.subarray(at, at + n), used);
+        used += n;
+        at += n;
+        if (used === STREAM_CHUNK) {
+          inner.push(buf);
+          used = 0;
+        }
+      }
+    },
+    end() {
+      if (ended) throw new Error("layer compressor: end called twice");
+      ended = true;
+      if (used > 0) inner.push(buf.subarray(0, used));
+      inner.end();
+    },
+  };
+}
+
+function gzipStream(out: ChunkSink): RawStream {
   // Every option that shapes the deflate stream is passed explicitly rather than left to pako's
   // defaults. No `header` object: pako then writes the fixed header described at GZIP_OS.
   // legacyHash: zlib's classic hash chain instead of pako 3's faster default, so the bytes equal
   // what canonical zlib (checked against 1.2.13) writes with the same level, windowBits and memLevel
   // — anyone can re-create the blob with a stock zlib — and they come out ~1% smaller.
-  return gzip(data, { level: GZIP_LEVEL, windowBits: 15, memLevel: 8, strategy: 0, legacyHash: true });
+  // Pushed without flushes, the stream is the one-shot `gzip()` of the same bytes.
+  const deflate = new Deflate({ level: GZIP_LEVEL, windowBits: 15, memLevel: 8, strategy: 0, legacyHash: true, gzip: true });
+  deflate.onData = (chunk: Uint8Array) => out(chunk);
+  const check = () => {
+    if (deflate.err) throw new Error(`gzip compression failed: ${deflate.msg || String(deflate.err)}`);
+  };
+  return {
+    push(chunk) {
+      deflate.push(chunk, false);
+      check();
+    },
+    end() {
+      deflate.push(new Uint8Array(0), true);
+      check();
+    },
+  };
 }
 
 function gzipSettings(): CompressorSettings {
@@ -85,21 +174,53 @@ function loadZstd(): Promise<Zstd> {
   return zstdModule;
 }
 
-async function zstdLayer(data: Uint8Array): Promise<CompressedLayer> {
-  const zstd = await loadZstd();
-  // One ZSTD_compress call: a single frame with the content size in its header, no checksum,
-  // no dictionary, no threads — all fixed by the API, so only the level varies.
-  const bytes = zstd.compress(data, ZSTD_LEVEL);
-  // The wrapper only logs a libzstd error (e.g. out of WASM memory) and returns what it has, so
-  // check the round trip with an independent decoder before anyone hashes these bytes.
-  let back: Uint8Array;
-  try {
-    back = zstdDecompress(bytes);
-  } catch (err) {
-    throw new Error(`zstd compression of a ${data.length}-byte layer produced an unreadable frame`, { cause: err });
-  }
-  if (!sameBytes(back, data)) throw new Error(`zstd compression of a ${data.length}-byte layer did not round-trip`);
-  return { bytes, settings: zstdSettings(zstd) };
+/** The stream libzstd's one streaming state belongs to; starting another abandons it. */
+let zstdOwner: object | undefined;
+
+function zstdStream(zstd: Zstd, out: ChunkSink): RawStream {
+  // libzstd's streaming API (ZSTD_compressStream2): one frame, no checksum, no dictionary, no
+  // threads, and — the size being unknown up front — no content size in the header.
+  const me = {};
+  zstdOwner = me;
+  const own = () => {
+    if (zstdOwner !== me) throw new Error("zstd: another layer stream was started before this one ended");
+  };
+  zstd.reset();
+  zstd.setCompressionLevel(ZSTD_LEVEL);
+  // The wrapper may only log a libzstd error and return what it has, so an independent
+  // decoder checks the round trip, streaming, before anyone hashes these bytes.
+  const input = createHash("sha256");
+  const back = createHash("sha256");
+  let inSize = 0;
+  let backSize = 0;
+  const check = new ZstdDecompress((c) => {
+    back.update(c);
+    backSize += c.length;
+  });
+  const emit = (c: Uint8Array, final: boolean) => {
+    if (c.length > 0 || final) {
+      try {
+        check.push(c, final);
+      } catch (err) {
+        throw new Error(`zstd compression of a ${inSize}-byte layer produced an unreadable frame`, { cause: err });
+      }
+    }
+    if (c.length > 0) out(c);
+  };
+  return {
+    push(chunk) {
+      own();
+      input.update(chunk);
+      inSize += chunk.length;
+      emit(zstd.compressChunk(chunk), false);
+    },
+    end() {
+      own();
+      zstdOwner = undefined;
+      emit(zstd.compressEnd(), true);
+      if (backSize !== inSize || back.digest("hex") !== input.digest("hex")) throw new Error(`zstd compression of a ${inSize}-byte layer did not round-trip`);
+    },
+  };
 }
 
 function zstdSettings(zstd: Zstd): CompressorSettings {
@@ -108,7 +229,8 @@ function zstdSettings(zstd: Zstd): CompressorSettings {
     level: ZSTD_LEVEL,
     libzstd: zstd.version(),
     checksum: false,
-    contentSize: true,
+    contentSize: false,
+    streamChunk: STREAM_CHUNK,
   };
 }
 
@@ -136,8 +258,4 @@ export function installedVersion(name: string): string {
     if (up === dir) throw new Error(`cannot find the package.json of ${name}; reinstall the dependencies (npm ci)`);
     dir = up;
   }
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.length), Buffer.from(b.buffer, b.byteOffset, b.length)) === 0;
 }

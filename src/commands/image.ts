@@ -22,6 +22,8 @@ import { buildSbom, sbomText, type SbomImage } from "../image/sbom.js";
 import { supplierOf } from "../image/supplier.js";
 import { archTag, blob, checkTarget, imageIndex, imageManifest, jsonBlob, layoutIndex, MEDIA, sbomArtifact, stageOciLayout, type Artifact, type Blob } from "../image/oci-layout.js";
 import { dockerArchive } from "../image/docker-archive.js";
+import { createSpoolFile, type SpoolFile } from "../util/spool-file.js";
+import type { FileExtent } from "../model/layer.js";
 
 export interface ImageOptions {
   lockfile: string;
@@ -101,7 +103,18 @@ export async function runImage(opts: ImageOptions): Promise<ImageResult> {
   const format = outputFormat(opts.output);
   const chosen = [...opts.arches, ...(opts.platforms ?? []).map(debianArchOfPlatform)];
 
-  const source = opts.noLock ? carrierSource(opts, chosen) : await lockSource(opts, chosen);
+  const spools: SpoolFile[] = [];
+  try {
+    return await writeImage(opts, flags, format, chosen, spools);
+  } finally {
+    for (const s of spools) s.remove();
+  }
+}
+
+async function writeImage(opts: ImageOptions, flags: ConfigFlags, format: OutputFormat, chosen: readonly string[], spools: SpoolFile[]): Promise<ImageResult> {
+  // The lock's layer is spooled to a temp file as it is made: an OCI layout's gzip blob, a
+  // docker-archive's tar.
+  const source = opts.noLock ? carrierSource(opts, chosen) : await lockSource(opts, chosen, { kind: format === "oci" ? "gzip" : "none", spools });
   const { arches } = source;
   if (format === "docker-archive" && arches.length !== 1) {
     throw new UsageError(`a docker-archive (--output ${opts.output}) holds one architecture, and ${source.archesFrom} ${arches.join(", ")}`, { hint: "pick one with --arch, or write an OCI layout (an --output without .tar) for all of them" });
@@ -124,7 +137,7 @@ export async function runImage(opts: ImageOptions): Promise<ImageResult> {
   const indexEntries: Array<{ arch: string; manifest: Blob; platform: OciPlatform }> = [];
   const images: ImageArchResult[] = [];
   const sbomFiles: OutputFile[] = [];
-  let archive: Uint8Array | undefined;
+  let archive: ((sink: (chunk: Uint8Array) => void) => void) | undefined;
 
   for (const arch of arches) {
     const platform = platforms.get(arch)!;
@@ -172,7 +185,7 @@ export async function runImage(opts: ImageOptions): Promise<ImageResult> {
     } else {
       archive = dockerArchive({
         config: { digest: config.digest, bytes: config.bytes },
-        layers: layers.map((l) => ({ diffId: l.diffId, tar: l.tar })),
+        layers: layers.map((l) => ({ diffId: l.diffId, tar: spooled(l.tar) })),
         repoTags: opts.tag === undefined ? [] : [repoTag(opts.tag)],
         mtime: source.created,
       });
@@ -191,18 +204,29 @@ export async function runImage(opts: ImageOptions): Promise<ImageResult> {
     await (await stageInOrder([sboms, () => stageOciLayout(opts.output, [...blobs, index], layoutIndex(index, tag, indexEntries, referrers))])).commit();
     return { format, output: opts.output, tag, index: { digest: index.digest, size: index.size }, images };
   }
-  await (await stageInOrder([sboms, () => stageFiles([{ path: opts.output, data: archive! }])])).commit();
+  await (await stageInOrder([sboms, () => stageFiles([{ path: opts.output, data: async (write) => archive!(write) }])])).commit();
   return { format, output: opts.output, tag: opts.tag, index: undefined, images };
 }
 
 /** One layer of the image: the gzip blob of the OCI layout, the tar of a docker-archive. */
 interface ImageLayer {
   blob: Blob;
-  tar: Uint8Array;
+  /** The tar (a docker-archive holds it; an OCI layout only the blob). */
+  tar: Uint8Array | FileExtent | typeof notSpooled;
   diffId: string;
   /** Where it came from, for the result: the lock and architecture, or the --add file. */
   from: string;
   history: HistoryEntry;
+}
+
+/** Stands for the lock layer's form that this image's format does not keep. */
+const notSpooled = async (): Promise<void> => {
+  throw new Error("image: a layer form that was not spooled was asked for");
+};
+
+function spooled(tar: ImageLayer["tar"]): Uint8Array | FileExtent {
+  if (typeof tar === "function") throw new Error("image: the layer tar was not spooled");
+  return tar;
 }
 
 /** What one architecture's image has before the --add layers. */
@@ -235,7 +259,8 @@ interface ImageSource {
 
 const NO_LOCK_HINT = "run `scratch-pkgs lock` to create it, or pass its path with --lockfile FILE; for an image of only your own files, give --no-lock --add TAR --arch ARCH";
 
-async function lockSource(opts: ImageOptions, chosen: readonly string[]): Promise<ImageSource> {
+/** `spool`: which blob of each layer the image holds ("none": the tar), kept in a temp file added to `spools`. */
+async function lockSource(opts: ImageOptions, chosen: readonly string[], spool: { kind: "gzip" | "none"; spools: SpoolFile[] }): Promise<ImageSource> {
   const lockBytes = await readLockfileBytes(opts.lockfile, NO_LOCK_HINT);
   const lockSha256 = sha256Hex(lockBytes);
   const lock = parseLockfile(lockBytes.toString("utf8"), opts.lockfile);
@@ -256,7 +281,16 @@ async function lockSource(opts: ImageOptions, chosen: readonly string[]): Promis
     archesFrom: `${opts.lockfile} has`,
     created: lock.sourceDateEpoch,
     base: async (arch) => {
-      const verified = await requireVerifiedLayer(opts.lockfile, lock, arch, { fetcher: opts.fetcher, mirrors, ...(opts.cache ? { cache: opts.cache } : {}), compressions: ["gzip"] });
+      const file = createSpoolFile();
+      spool.spools.push(file);
+      // The gzip digest is the layer's in the manifest, for either format.
+      const verified = await requireVerifiedLayer(opts.lockfile, lock, arch, {
+        fetcher: opts.fetcher,
+        mirrors,
+        ...(opts.cache ? { cache: opts.cache } : {}),
+        compressions: ["gzip", spool.kind],
+        into: (kind) => (kind === spool.kind ? (c) => file.write(c) : undefined),
+      });
       const { built } = verified;
       const gzip = verified.blobs.get("gzip")!;
       const locked = lock.architectures[arch]!;
@@ -274,8 +308,9 @@ async function lockSource(opts: ImageOptions, chosen: readonly string[]): Promis
           return n && { type: n.type, target: n.target, where };
         },
         layer: {
-          blob: { mediaType: MEDIA.layerGzip, digest: gzip.digest, size: gzip.size, bytes: gzip.bytes },
-          tar: built.tar,
+          // Each format reads only what it spooled: the gzip blob (OCI) or the tar (docker-archive).
+          blob: { mediaType: MEDIA.layerGzip, digest: gzip.digest, size: gzip.size, bytes: spool.kind === "gzip" ? file.data : notSpooled },
+          tar: spool.kind === "none" ? file.extent(built.size, built.diffId.slice("sha256:".length), `the ${arch} layer spooled for ${opts.output}`) : notSpooled,
           diffId: built.diffId,
           from: `${lockName} (${arch})`,
           history: { created_by: `scratch-pkgs layer (${lockName} sha256:${lockSha256})`, comment: `${arch}: ${locked.packages.length} packages, ${locked.derivations.length} derivations` },

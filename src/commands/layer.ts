@@ -1,15 +1,16 @@
 /**
  * `scratch-pkgs layer`: from the lock alone, rebuild each requested architecture's layer,
  * check it against what the lock promises, and write it with its provenance manifest beside
- * it: every file of every architecture whole, or none (util/atomic-write.ts).
+ * it: every file of every architecture whole, or none (util/atomic-write.ts), one architecture
+ * in memory at a time and no layer ever held whole.
  */
 import { readLockfile } from "../lockfile/read.js";
 import type { Fetcher } from "../fetch/fetcher.js";
 import type { ContentCache } from "../fetch/cache.js";
 import { mirrorsFor } from "../sources/mirrors.js";
 import type { LayerCompression } from "../codec/compress.js";
-import { requireVerifiedLayer, type VerifiedLayer } from "../layer/verify.js";
-import { checkOutputFiles, writeFilesAtomic, type OutputFile } from "../util/atomic-write.js";
+import { requireVerifiedLayer, type VerifiedLayer, type VerifyLayerOptions } from "../layer/verify.js";
+import { checkOutputFiles, inOrder, stageFiles, type StagedOutputs } from "../util/atomic-write.js";
 import { UsageError } from "../model/errors.js";
 
 export interface LayerOptions {
@@ -55,27 +56,43 @@ export async function runLayer(opts: LayerOptions): Promise<LayerResult[]> {
   await checkOutputFiles([...paths.values()].flatMap((p) => (p ? [{ path: p.output, flag: "--output" }, { path: p.provenance, flag: "--output (its .provenance.jsonl)" }] : [])));
   const mirrors = await mirrorsFor(lock.sources, opts);
 
-  // Build and check every architecture before writing any: a refused layer leaves nothing
-  // behind, not even the layers of the architectures that came before it.
-  const done: Array<{ arch: string; verified: VerifiedLayer }> = [];
-  for (const arch of arches) {
-    const verified = await requireVerifiedLayer(opts.lockfile, lock, arch, { fetcher: opts.fetcher, mirrors, ...(opts.cache ? { cache: opts.cache } : {}), compressions: [opts.compress] });
-    done.push({ arch, verified });
-  }
-
+  // Each architecture is built and checked in turn, its layer streamed into a staged file as
+  // it is compressed (never held whole); nothing is moved into place before every one passed:
+  // a refused layer leaves nothing behind, not even the layers of the architectures before it.
   // The commit order: for each architecture in turn, its provenance, then its layer. A kill
   // during the renames leaves a prefix of it replaced: a layer is never newer than the
   // provenance beside it, and a provenance newer than its layer differs from the copy inside it.
-  const files: OutputFile[] = [];
+  const staged: StagedOutputs[] = [];
   const results: LayerResult[] = [];
-  for (const { arch, verified } of done) {
-    const { built } = verified;
-    const blob = verified.blobs.get(opts.compress)!;
-    const p = paths.get(arch);
-    if (p) files.push({ path: p.provenance, data: built.provenance.text }, { path: p.output, data: blob.bytes });
-    results.push({ arch, diffId: built.diffId, size: built.size, compression: opts.compress, digest: blob.digest, compressedSize: blob.size, output: p?.output, provenance: p?.provenance, matchesLock: true });
+  const verify = (arch: string, into?: VerifyLayerOptions["into"]) =>
+    requireVerifiedLayer(opts.lockfile, lock, arch, { fetcher: opts.fetcher, mirrors, ...(opts.cache ? { cache: opts.cache } : {}), compressions: [opts.compress], ...(into ? { into } : {}) });
+  try {
+    for (const arch of arches) {
+      const p = paths.get(arch);
+      let verified: VerifiedLayer | undefined;
+      if (p) {
+        const layerFile = await stageFiles([
+          {
+            path: p.output,
+            data: async (write) => {
+              verified = await verify(arch, (kind) => (kind === opts.compress ? write : undefined));
+            },
+          },
+        ]);
+        staged.push(await stageFiles([{ path: p.provenance, data: verified!.built.provenance.text }]).catch(async (e: unknown) => {
+          await layerFile.discard();
+          throw e;
+        }), layerFile);
+      } else verified = await verify(arch);
+      const { built } = verified!;
+      const blob = verified!.blobs.get(opts.compress)!;
+      results.push({ arch, diffId: built.diffId, size: built.size, compression: opts.compress, digest: blob.digest, compressedSize: blob.size, output: p?.output, provenance: p?.provenance, matchesLock: true });
+    }
+  } catch (e) {
+    await inOrder(staged).discard();
+    throw e;
   }
-  await writeFilesAtomic(files);
+  await inOrder(staged).commit();
   return results;
 }
 

@@ -7,14 +7,19 @@
  */
 
 import { createHash } from "node:crypto";
+import { open, unlink, type FileHandle } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { FormatError } from "../model/errors.js";
-import type { DebMember, NodeType } from "../model/layer.js";
+import type { DebMember, FileExtent, NodeType } from "../model/layer.js";
+import { hashRange, readExtent } from "../util/file-extent.js";
+import { tempFileName } from "../util/temp-files.js";
 import type { DecodedDigest, DecodedMemberName, DecodedMembers } from "../model/lock.js";
 import { readArMembers, type ArMember } from "./ar.js";
 import { decompressMember, memberCompression, type MemberCompression } from "./decompress.js";
 import { DebFormatError } from "./errors.js";
 import { TarRules, type CheckedMember } from "./member-rules.js";
-import { readEntryBody, readTar, type TarEntry } from "./tar-reader.js";
+import { readTar, type TarEntry } from "./tar-reader.js";
 
 export { DebFormatError } from "./errors.js";
 
@@ -25,10 +30,15 @@ export interface DebContents {
   md5sums: string | undefined;
   /** Every regular file of control.tar by name: control, md5sums, conffiles, postinst, … */
   controlFiles: Map<string, Uint8Array>;
-  /** Every data.tar member in archive order; `content` only for regular files that are wanted. */
+  /**
+   * Every data.tar member in archive order; an `extent` (where its bytes are in the decoded
+   * data.tar, open until `release`) only for regular files that are wanted.
+   */
   data: DebMember[];
   /** sha256 and size of the decompressed control.tar and data.tar that were read. */
   decoded: DecodedMembers;
+  /** Close the decoded tars: the members' extents cannot be read after this. */
+  release(): Promise<void>;
 }
 
 export interface ReadDebOptions {
@@ -36,15 +46,16 @@ export interface ReadDebOptions {
   label: string;
   /**
    * Asked for each regular file and hard link of data.tar: whether its bytes are needed. Only
-   * wanted files get `content`; a file also gets it when a wanted hard link points to it (the
+   * wanted files get an `extent`; a file also gets it when a wanted hard link points to it (the
    * link's bytes are its target's). Default: every file.
    */
   want?: (path: string, type: NodeType) => boolean;
   /**
    * A store for the decompressed control.tar and data.tar of this (already hash-verified) .deb:
    * `load` gives a member back from an earlier run, so xz is decoded once per package and
-   * machine; `save` receives it after a successful read. The tar is parsed and checked exactly
-   * as when decompressed.
+   * machine; otherwise the member is decoded into the store's temp file, which `keep` receives
+   * after a successful read. The tar is parsed and checked exactly as when decompressed.
+   * Without a store, members are decoded into a temp file that is unlinked at once.
    */
   plain?: PlainTarStore;
 }
@@ -52,22 +63,38 @@ export interface ReadDebOptions {
 export type TarMemberName = DecodedMemberName;
 
 export interface PlainTarStore {
-  /** A member decoded earlier, whose bytes the store has checked to have `sha256`; undefined: decode it. */
-  load(member: TarMemberName): Promise<{ tar: Uint8Array; sha256: string } | undefined>;
-  /** The member as decoded in this run, with its digest, after a successful read. */
-  save(member: TarMemberName, tar: Uint8Array[], digest: DecodedDigest): Promise<void>;
+  /** A member decoded earlier, open, its bytes checked through that handle to have `sha256`; undefined: decode it. */
+  load(member: TarMemberName): Promise<{ file: FileHandle; sha256: string; size: number } | undefined>;
+  /** A fresh temp file name of the store's to decode into. */
+  tempPath(): Promise<string>;
+  /** After a successful read: the member decoded at `tmp` in this run, with its digest; the store moves or removes it. */
+  keep(member: TarMemberName, tmp: string, digest: DecodedDigest): Promise<void>;
 }
 
 const MAX_DEBIAN_BINARY = 1024;
+const READ_CHUNK = 1 << 20;
 
 export async function readDeb(path: string, opts: ReadDebOptions): Promise<DebContents> {
+  const opened: FileHandle[] = [];
+  const release = async () => {
+    await Promise.all(opened.splice(0).map((f) => f.close().catch(() => {})));
+  };
+  try {
+    return { ...(await readDebInto(path, opts, opened)), release };
+  } catch (e) {
+    await release();
+    throw e;
+  }
+}
+
+async function readDebInto(path: string, opts: ReadDebOptions, opened: FileHandle[]): Promise<Omit<DebContents, "release">> {
   const { label } = opts;
   const want = opts.want ?? (() => true);
   let sawVersion = false;
   let controlFiles: Map<string, Uint8Array> | undefined;
   let controlMember = "control.tar";
   let controlDigest: DecodedDigest | undefined;
-  let data: { members: DebMember[]; needs: Set<number>; member: ArMember; kind: MemberCompression; digest: DecodedDigest } | undefined;
+  let data: { members: DebMember[]; digest: DecodedDigest } | undefined;
 
   for await (const m of readArMembers(path, label)) {
     if (!sawVersion) {
@@ -80,14 +107,14 @@ export async function readDeb(path: string, opts: ReadDebOptions): Promise<DebCo
       // deb(5): members after data.tar, and names starting with "_", are to be ignored.
     } else if (controlFiles === undefined) {
       const kind = memberKind(m, "control.tar", label);
-      const read = await throughStore(opts.plain, "control.tar", m, kind, (source) => readControlTar(m, kind, label, source));
+      const read = await throughStore(opts.plain, "control.tar", m, kind, opened, (source, fd) => readControlTar(m, kind, label, source, fd));
       controlFiles = read.value;
       controlDigest = read.digest;
       controlMember = m.name;
     } else {
       const kind = memberKind(m, "data.tar", label);
-      const read = await throughStore(opts.plain, "data.tar", m, kind, (source) => readDataTar(m, kind, label, (p, type) => want(p, type), source));
-      data = { ...read.value, member: m, kind, digest: read.digest };
+      const read = await throughStore(opts.plain, "data.tar", m, kind, opened, (source, fd) => readDataTar(m, kind, label, (p, type) => want(p, type), source, fd));
+      data = { members: read.value, digest: read.digest };
     }
   }
   if (!sawVersion) throw new DebFormatError(label, undefined, "the ar archive is empty: not a Debian binary package");
@@ -97,8 +124,6 @@ export async function readDeb(path: string, opts: ReadDebOptions): Promise<DebCo
   const controlBytes = controlFiles.get("control");
   if (controlBytes === undefined) throw new DebFormatError(label, controlMember, 'no "control" file');
   const md5sums = controlFiles.get("md5sums");
-
-  if (data.needs.size > 0) await fillLinkTargets(path, label, data.member, data.kind, data.members, data.needs);
 
   return {
     control: decodeText(controlBytes),
@@ -110,44 +135,67 @@ export async function readDeb(path: string, opts: ReadDebOptions): Promise<DebCo
 }
 
 /**
- * Reads a tar member from the store when it holds it, else decompressed (hashing what it
- * decodes, and saving it after a good read); either way with the decoded member's digest.
+ * Reads a tar member from the store when it holds it, else decompressed into a temp file
+ * (hashing what it decodes, and handing the file to the store after a good read); either way
+ * parsed from a stream, with the decoded member's digest and the open file its extents name.
  */
 async function throughStore<T>(
   store: PlainTarStore | undefined,
   name: TarMemberName,
   m: ArMember,
   kind: MemberCompression,
-  read: (source: AsyncIterable<Uint8Array>) => Promise<T>,
+  opened: FileHandle[],
+  read: (source: AsyncIterable<Uint8Array>, fd: number) => Promise<T>,
 ): Promise<{ value: T; digest: DecodedDigest }> {
   const stored = await store?.load(name);
-  if (stored) return { value: await read(once(stored.tar)), digest: { sha256: stored.sha256, size: stored.tar.length } };
-  const chunks: Uint8Array[] = [];
+  if (stored) {
+    opened.push(stored.file);
+    return { value: await read(fileChunks(stored.file), stored.file.fd), digest: { sha256: stored.sha256, size: stored.size } };
+  }
+  const tmp = store ? await store.tempPath() : join(tmpdir(), tempFileName());
+  const file = await open(tmp, "wx+", 0o600);
+  opened.push(file);
+  // Without a store, nobody needs the name: the open handle is all that is read from.
+  if (!store) await unlink(tmp);
   const hash = createHash("sha256");
   let size = 0;
-  const value = await read(
-    tap(decompressMember(kind, m.stream()), (c) => {
-      hash.update(c);
-      size += c.length;
-      if (store) chunks.push(c.slice());
-    }),
-  );
+  let value: T;
+  try {
+    value = await read(
+      tapAsync(decompressMember(kind, m.stream()), async (c) => {
+        hash.update(c);
+        await file.write(c, 0, c.length, size);
+        size += c.length;
+      }),
+      file.fd,
+    );
+  } catch (e) {
+    if (store) await unlink(tmp).catch(() => {});
+    throw e;
+  }
   // readTar consumes its source to the end on success, so this is the digest of the whole member.
   const digest = { sha256: hash.digest("hex"), size };
-  if (store) await store.save(name, chunks, digest);
+  if (store) await store.keep(name, tmp, digest);
   return { value, digest };
 }
 
-/** Pass chunks through, showing each to `see` first. */
-async function* tap(input: AsyncIterable<Uint8Array>, see: (chunk: Uint8Array) => void): AsyncGenerator<Uint8Array> {
-  for await (const c of input) {
-    see(c);
-    yield c;
+/** A file's content from its start, in chunks (each a fresh buffer: the parser may keep it). */
+async function* fileChunks(file: FileHandle): AsyncGenerator<Uint8Array> {
+  for (let pos = 0; ; ) {
+    const buf = Buffer.allocUnsafe(READ_CHUNK);
+    const { bytesRead } = await file.read(buf, 0, READ_CHUNK, pos);
+    if (bytesRead === 0) return;
+    pos += bytesRead;
+    yield buf.subarray(0, bytesRead);
   }
 }
 
-async function* once(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
-  yield bytes;
+/** Pass chunks through, awaiting `see` on each first. */
+async function* tapAsync(input: AsyncIterable<Uint8Array>, see: (chunk: Uint8Array) => Promise<void>): AsyncGenerator<Uint8Array> {
+  for await (const c of input) {
+    await see(c);
+    yield c;
+  }
 }
 
 function memberKind(m: ArMember, base: "control.tar" | "data.tar", label: string): MemberCompression {
@@ -195,20 +243,21 @@ async function readTarMember(
   }
 }
 
-async function readControlTar(m: ArMember, kind: MemberCompression, label: string, source?: AsyncIterable<Uint8Array>): Promise<Map<string, Uint8Array>> {
-  const files = new Map<string, Uint8Array>();
+async function readControlTar(m: ArMember, kind: MemberCompression, label: string, source: AsyncIterable<Uint8Array>, fd: number): Promise<Map<string, Uint8Array>> {
+  const extents = new Map<string, FileExtent>();
   const rules = debRules(label);
   await readTarMember(
     m,
     kind,
     label,
     async (e) => {
-      const member = await toDebMember(e, rules.check(e).member, label, () => true);
-      if (member.type === "file" && member.content !== undefined) files.set(member.path.slice(1), member.content);
+      const member = await toDebMember(e, rules.check(e).member, label, fd, () => true);
+      if (member.type === "file" && member.extent !== undefined) extents.set(member.path.slice(1), member.extent);
     },
     source,
   );
-  return files;
+  // The control files are small, and wanted as text: read into memory.
+  return new Map([...extents].map(([name, extent]) => [name, readExtent(extent)]));
 }
 
 async function readDataTar(
@@ -216,47 +265,29 @@ async function readDataTar(
   kind: MemberCompression,
   label: string,
   want: (path: string, type: NodeType, index: number) => boolean,
-  source?: AsyncIterable<Uint8Array>,
-): Promise<{ members: DebMember[]; needs: Set<number> }> {
+  source: AsyncIterable<Uint8Array>,
+  fd: number,
+): Promise<DebMember[]> {
   const members: DebMember[] = [];
   const needs = new Set<number>();
+  const bodies = new Map<number, { offset: number; size: number }>();
   const rules = debRules(label);
   await readTarMember(m, kind, label, async (e) => {
     const index = members.length;
     const { member: checked, placed } = rules.check(e);
-    const member = await toDebMember(e, checked, label, (p, t) => want(p, t, index));
-    // A hard link's bytes are its file's: read them when the link is wanted.
-    if (placed.shares !== undefined && want(member.path, "hardlink", index) && members[placed.shares]!.content === undefined) needs.add(placed.shares);
+    const member = await toDebMember(e, checked, label, fd, (p, t) => want(p, t, index));
+    if (member.type === "file") bodies.set(index, { offset: e.offset, size: e.size });
+    // A hard link's bytes are its file's: hashed below when the link is wanted.
+    if (placed.shares !== undefined && want(member.path, "hardlink", index) && members[placed.shares]!.extent === undefined) needs.add(placed.shares);
     members.push(member);
   }, source);
-  return { members, needs };
-}
-
-/** Second pass over data.tar for files whose bytes only wanted hard links need (rare: avoids buffering all files up front). */
-async function fillLinkTargets(
-  path: string,
-  label: string,
-  dataMember: ArMember,
-  kind: MemberCompression,
-  members: DebMember[],
-  needs: Set<number>,
-): Promise<void> {
-  for await (const m of readArMembers(path, label)) {
-    if (m.offset !== dataMember.offset) continue;
-    let index = 0;
-    const rules = debRules(label);
-    await readTarMember(m, kind, label, async (e) => {
-      const i = index++;
-      const again = await toDebMember(e, rules.check(e).member, label, () => needs.has(i));
-      const first = members[i];
-      if (first === undefined || first.member !== again.member) {
-        throw new DebFormatError(label, m.name, "changed while it was being read");
-      }
-      if (again.content !== undefined) first.content = again.content;
-    });
-    return;
+  // The decoded tar is on disk by now: the files only wanted links need are hashed from there.
+  for (const i of needs) {
+    const body = bodies.get(i)!;
+    const first = members[i]!;
+    first.extent = { fd, ...body, sha256: hashRange(fd, body.offset, body.size), label: `${label} ${first.member}` };
   }
-  throw new DebFormatError(label, dataMember.name, "changed while it was being read");
+  return members;
 }
 
 /** A .deb's tars never hold devices, and a refusal names the .deb and the member. */
@@ -264,15 +295,20 @@ function debRules(label: string): TarRules {
   return new TarRules({ refuse: (member, detail, hint) => new DebFormatError(label, member, detail, hint ? { hint } : undefined) });
 }
 
-/** The reader's form of a checked member; reads its body when it is a wanted regular file. */
-async function toDebMember(e: TarEntry, m: CheckedMember, label: string, want: (path: string, type: NodeType) => boolean): Promise<DebMember> {
+/** The reader's form of a checked member; hashes its body, and records where it is, when it is a wanted regular file. */
+async function toDebMember(e: TarEntry, m: CheckedMember, label: string, fd: number, want: (path: string, type: NodeType) => boolean): Promise<DebMember> {
   // No devices reach here: debRules refuses them.
   const type = m.type as NodeType;
   const base = { path: m.path, member: m.member, type, mode: m.mode & 0o7777, uid: m.uid, gid: m.gid, size: m.size, ...(m.target !== undefined ? { target: m.target } : {}) };
   if (type !== "file" || !want(m.path, "file")) return base;
-  const content = await readEntryBody(e.body, e.size);
-  if (content.length !== e.size) throw new DebFormatError(label, e.name, `holds ${content.length} bytes but its header says ${e.size}`);
-  return { ...base, content };
+  const hash = createHash("sha256");
+  let size = 0;
+  for await (const chunk of e.body) {
+    hash.update(chunk);
+    size += chunk.length;
+  }
+  if (size !== e.size) throw new DebFormatError(label, e.name, `holds ${size} bytes but its header says ${e.size}`);
+  return { ...base, extent: { fd, offset: e.offset, size, sha256: hash.digest("hex"), label: `${label} ${m.member}` } };
 }
 
 function decodeText(bytes: Uint8Array): string {

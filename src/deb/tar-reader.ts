@@ -20,6 +20,8 @@ export interface TarEntry {
   uid: number;
   gid: number;
   size: number;
+  /** Where the body starts in the (plain) tar stream. */
+  offset: number;
   body: AsyncIterable<Uint8Array>;
 }
 
@@ -76,7 +78,9 @@ export async function readTar(source: AsyncIterable<Uint8Array>, onEntry: (entry
   try {
     for await (const stream of extract) {
       // tar-stream's typings say every field is set; they are absent for headers that lack them.
-      const header = stream.header as Partial<tar.Header> & { name: string; type: tar.Header["type"] | null };
+      // byteOffset: tar-stream's position of the body, after this entry's own header block.
+      const header = stream.header as Partial<tar.Header> & { name: string; type: tar.Header["type"] | null; byteOffset?: number };
+      if (typeof header.byteOffset !== "number") throw new Error("tar-stream no longer reports byteOffset: pin a version that does");
       const pax = (header.pax ?? {}) as Record<string, string | undefined>;
       const entry: TarEntry = {
         name: header.name,
@@ -86,6 +90,7 @@ export async function readTar(source: AsyncIterable<Uint8Array>, onEntry: (entry
         uid: paxNumber(pax.uid) ?? header.uid ?? 0,
         gid: paxNumber(pax.gid) ?? header.gid ?? 0,
         size: header.size ?? 0,
+        offset: header.byteOffset,
         body: stream as AsyncIterable<Uint8Array>,
       };
       await onEntry(entry);

@@ -56,7 +56,7 @@ export function baseFiles(input: DerivationInput, _opts: Record<string, never> =
   const osRelease = input.nodes.get("/usr/lib/os-release");
   if (osRelease !== undefined && !input.nodes.has("/etc/os-release")) {
     if (osRelease.type === "symlink") inputs.add(osRelease.path, osRelease.target ?? "");
-    else if (osRelease.type === "file") inputs.add(osRelease.path, osRelease.content ?? new Uint8Array());
+    else if (osRelease.type === "file") inputs.addFile(osRelease.path, osRelease);
     outputs.push(symlinkNode("/etc/os-release", "../usr/lib/os-release"));
   }
   return finish(BASE_FILES_RECIPE, BASE_FILES_VERSION, {}, inputs, outputs);

@@ -9,6 +9,7 @@ import { sha256Hex } from "../util/hash.js";
 import type { Derivation } from "./types.js";
 import { comparePaths } from "../util/byte-order.js";
 import { followPath, hasPathBelow, type PathView } from "../util/layer-path.js";
+import { fileBytes, fileSha256 } from "../util/file-extent.js";
 
 const encoder = new TextEncoder();
 
@@ -36,6 +37,10 @@ export class InputSet {
   private readonly map = new Map<string, string>();
   add(path: string, data: Uint8Array | string): void {
     this.map.set(path, sha256Hex(data));
+  }
+  /** A regular file node read as a whole, by its digest (a package file's was taken when it was read). */
+  addFile(path: string, node: Pick<LayerNode, "content" | "extent">): void {
+    this.map.set(path, fileSha256(node));
   }
   list(): Array<{ path: string; sha256: string }> {
     return [...this.map].map(([path, sha256]) => ({ path, sha256 })).sort((a, b) => comparePaths(a.path, b.path));
@@ -83,12 +88,16 @@ export type Resolved =
   | { ok: true; path: string; node: LayerNode; content: Uint8Array; via: Array<{ path: string; data: Uint8Array | string }> }
   | { ok: false; reason: string; via: Array<{ path: string; data: Uint8Array | string }> };
 
+/** Where `path` leads, without reading the file: `file` is the regular file node it resolves to. */
+export type Located =
+  | { ok: true; path: string; node: LayerNode; file: LayerNode; via: Array<{ path: string; data: Uint8Array | string }> }
+  | { ok: false; reason: string; via: Array<{ path: string; data: Uint8Array | string }> };
+
 /**
  * Resolve `path` inside the layer to a regular file, following symlinks (util/layer-path) and
- * hard links. `via` lists the links crossed (with their target text) and the file read, for
- * the input record.
+ * hard links. `via` lists the links crossed (with their target text), for the input record.
  */
-export function resolveFile(nodes: ReadonlyMap<string, LayerNode>, path: string): Resolved {
+export function locateFile(nodes: ReadonlyMap<string, LayerNode>, path: string): Located {
   const r = followPath(layerView(nodes), path);
   const via: Array<{ path: string; data: Uint8Array | string }> = r.links.map((l) => ({ path: l.path, data: l.target }));
   if (!r.ok) return { ok: false, reason: r.reason, via };
@@ -102,9 +111,16 @@ export function resolveFile(nodes: ReadonlyMap<string, LayerNode>, path: string)
       return { ok: false, reason: `${r.path} is a hard link to ${node.target ?? "nothing"}, which is not a regular file in the layer`, via };
     }
   }
-  const content = file.content ?? new Uint8Array();
-  via.push({ path: r.path, data: content });
-  return { ok: true, path: r.path, node, content, via };
+  return { ok: true, path: r.path, node, file, via };
+}
+
+/** locateFile, and the file read: `via` also lists the file read, for the input record. */
+export function resolveFile(nodes: ReadonlyMap<string, LayerNode>, path: string): Resolved {
+  const r = locateFile(nodes, path);
+  if (!r.ok) return r;
+  // A package's file is read from its extent here: only the small inputs a recipe names are.
+  const content = fileBytes(r.file);
+  return { ok: true, path: r.path, node: r.node, content, via: [...r.via, { path: r.path, data: content }] };
 }
 
 /** The layer's nodes as path lookup sees them; a directory needs no node when nodes lie below it. */

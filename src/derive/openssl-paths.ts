@@ -44,7 +44,7 @@ export function opensslPaths(input: DerivationInput, _opts: Record<string, never
   const inputs = new InputSet();
   for (const node of input.nodes.values()) {
     if (!LIBRARY.test(node.path)) continue;
-    if (node.type === "file") inputs.add(node.path, node.content ?? new Uint8Array());
+    if (node.type === "file") inputs.addFile(node.path, node);
     else if (node.type === "symlink" || node.type === "hardlink") inputs.add(node.path, node.target ?? "");
   }
   const outputs: OutputNode[] = [];

@@ -110,6 +110,34 @@ export class ContentCache {
   }
 
   /**
+   * The entry for `sha256` open for reading, after re-hashing it through this very handle (so a
+   * file swapped in afterwards is not what is read) and checking `size`; undefined when there is
+   * none, it is corrupt (then it is deleted) or its size differs. The caller closes it.
+   */
+  async openVerified(sha256: string, size?: number): Promise<{ file: FileHandle; size: number } | undefined> {
+    const want = normalizeHash(sha256);
+    const fh = await this.openEntry(want);
+    if (fh === undefined) return undefined;
+    try {
+      const st = await fh.stat();
+      const actual = await hashHandle(fh);
+      if (actual.sha256 !== want) {
+        await this.discard(this.pathFor(want), st.dev, st.ino);
+        await fh.close();
+        return undefined;
+      }
+      if (size !== undefined && actual.size !== size) {
+        await fh.close();
+        return undefined;
+      }
+      return { file: fh, size: actual.size };
+    } catch (e) {
+      await fh.close().catch(() => {});
+      throw e;
+    }
+  }
+
+  /**
    * The bytes of the entry for `sha256`, read once and hashed once; undefined when there is
    * none or it is corrupt (then it is deleted). What callers that want content, not a path, use.
    */

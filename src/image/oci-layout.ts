@@ -9,7 +9,7 @@
 import { chmod, lstat, mkdir, readdir, rename, rm, unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { digestBytes } from "../layer/digest.js";
-import { checkParentDir, fsyncDir, prepared, stageFiles, writeFilesAtomic, writeSynced, type OutputFile, type StagedOutputs } from "../util/atomic-write.js";
+import { checkParentDir, fsyncDir, prepared, stageFiles, writeFilesAtomic, writeSynced, type OutputFile, type StagedOutputs, type StreamedData } from "../util/atomic-write.js";
 import { OUTPUT_SWEEP, sweepStaleTemp, tempFileName, tempFileOwner } from "../util/temp-files.js";
 import { IOError, UsageError } from "../model/errors.js";
 import type { OciPlatform } from "./config.js";
@@ -35,16 +35,22 @@ export interface Descriptor {
 }
 
 export interface Blob extends Descriptor {
+  /** In memory, or (a layer) streamed from where it was spooled. */
+  bytes: Uint8Array | StreamedData;
+}
+
+/** A blob held in memory: a config, a manifest, an --add layer. */
+export interface MemoryBlob extends Blob {
   bytes: Uint8Array;
 }
 
-export function blob(mediaType: string, bytes: Uint8Array): Blob {
+export function blob(mediaType: string, bytes: Uint8Array): MemoryBlob {
   const d = digestBytes(bytes);
   return { mediaType, digest: d.digest, size: d.size, bytes };
 }
 
 /** Compact JSON (the object's own key order, which callers fix). */
-export function jsonBlob(mediaType: string, value: unknown): Blob {
+export function jsonBlob(mediaType: string, value: unknown): MemoryBlob {
   return blob(mediaType, Buffer.from(JSON.stringify(value), "utf8"));
 }
 

@@ -18,7 +18,7 @@ import { VERSION } from "../util/version.js";
 import { comparePaths } from "../util/byte-order.js";
 import { splitChain } from "../resolve/reason-chain.js";
 import { LockfileError } from "../model/errors.js";
-import { resolveFile } from "../derive/node.js";
+import { locateFile } from "../derive/node.js";
 import { copyrightPath } from "../layer/copyright.js";
 
 /** The purl distro qualifier of a suite: bookworm-updates → debian-12; unknown codenames stay as they are. */
@@ -178,7 +178,7 @@ function verificationCode(files: ReadonlyArray<{ sha1: string }>): string {
 
 /** Where the layer carries the package's copyright and licence notice (through a sibling's link too), when it does. */
 function copyrightAttribution(byPath: ReadonlyMap<string, LayerNode>, pkg: string): { attributionTexts?: string[] } {
-  const r = resolveFile(byPath, copyrightPath(pkg));
+  const r = locateFile(byPath, copyrightPath(pkg));
   return r.ok ? { attributionTexts: [`The package's copyright and licence notice is ${copyrightPath(pkg)} in the image${r.path === copyrightPath(pkg) ? "" : ` (a link to ${r.path})`}.`] } : {};
 }
 

@@ -8,18 +8,19 @@ import { availableParallelism } from "node:os";
 import type { Fetcher } from "../fetch/fetcher.js";
 import { Limiter } from "../fetch/limiter.js";
 import type { DecodedMembers, LockedDerivation, LockedPackage } from "../model/lock.js";
-import { readDeb } from "../deb/read-deb.js";
+import { readDeb, type DebContents } from "../deb/read-deb.js";
 import { checkDecoded, decodedMemberStore, type DecodedMemberPlaces } from "./decoded-members.js";
 import { LayerTree } from "./tree.js";
 import { checkEveryGlobTakes, selectMembers, selector } from "./select.js";
 import type { FileSetPlan } from "../resolve/filesets.js";
 import type { LayerNode } from "../model/layer.js";
-import { streamLayerTar } from "./tar-writer.js";
+import { streamLayerTar, type TarSink } from "./tar-writer.js";
 import { createDigestSink } from "./digest.js";
 import { runDerivation, type DerivationStep, type PackageFiles } from "./derivations.js";
 import { provenanceManifest, PROVENANCE_PATH } from "./provenance.js";
 import { comparePaths } from "../util/byte-order.js";
 import { checkCopyrights, copyrightPath } from "./copyright.js";
+import { readExtent } from "../util/file-extent.js";
 
 export interface LayerPlan {
   arch: string;
@@ -32,7 +33,11 @@ export interface LayerPlan {
 }
 
 export interface BuiltLayer {
-  tar: Uint8Array;
+  /**
+   * Write the layer's tar into `sink`, synchronously, in chunks: the tar is never held whole.
+   * Every call writes the same bytes, whose digest is `diffId`.
+   */
+  writeTar(sink: TarSink): void;
   diffId: string;
   size: number;
   provenance: { path: string; sha256: string; entries: number; text: string };
@@ -48,6 +53,8 @@ export interface BuiltLayer {
   control: ReadonlyMap<string, string>;
   /** Each package's decoded control.tar and data.tar digests, by package name: what `lock` records. */
   decoded: ReadonlyMap<string, DecodedMembers>;
+  /** Close the decoded tars the package files are read from: writeTar cannot run after this. */
+  release(): Promise<void>;
 }
 
 /** Where decoded control.tar and data.tar members are kept between runs (audit passes neither: it re-derives). */
@@ -69,7 +76,7 @@ export async function buildLayer(plan: LayerPlan, sources: LayerSources): Promis
   // Read (decompress, untar) the .debs in parallel, one per core (each decoder runs in its own
   // process or thread), then add to the tree in lock order, whatever order they finished in.
   const takes = plan.packages.map((pkg) => selector(pkg.select));
-  const debs = await Promise.all(
+  const read = await Promise.allSettled(
     plan.packages.map((pkg, i) =>
       decoding.run(() => readDeb(paths[i]!, {
         label: `${pkg.name}_${pkg.version}_${pkg.architecture}.deb`,
@@ -79,6 +86,23 @@ export async function buildLayer(plan: LayerPlan, sources: LayerSources): Promis
       })),
     ),
   );
+  const debs = read.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+  // The members' bytes stay in the decoded tars, open until the layer is released.
+  const release = async () => {
+    await Promise.all(debs.map((d) => d.release()));
+  };
+  try {
+    const failed = read.find((r): r is PromiseRejectedResult => r.status === "rejected");
+    if (failed) throw failed.reason;
+    return { ...assemble(plan, takes, debs), release };
+  } catch (e) {
+    await release();
+    throw e;
+  }
+}
+
+/** The layer from the packages as read: selection, derivations, provenance, the tar's digest. */
+function assemble(plan: LayerPlan, takes: ReadonlyArray<(path: string) => boolean>, debs: readonly DebContents[]): Omit<BuiltLayer, "release"> {
   // Before anything of a package is used: a member that is not the one the lock records fails the build.
   plan.packages.forEach((pkg, i) => checkDecoded(pkg, debs[i]!.decoded, plan.arch));
   if (plan.everyGlobTakes) checkEveryGlobTakes(plan.everyGlobTakes, plan.packages.map((pkg, i) => ({ pkg, members: debs[i]!.data })), plan.arch);
@@ -92,7 +116,7 @@ export async function buildLayer(plan: LayerPlan, sources: LayerSources): Promis
     const deb = debs[i]!;
     decoded.set(pkg.name, deb.decoded);
     const own = deb.data.find((m) => m.type === "file" && m.path === copyrightPath(pkg.name));
-    if (own?.content) copyright.set(pkg.name, own.content);
+    if (own?.extent) copyright.set(pkg.name, readExtent(own.extent));
     control.set(pkg.name, deb.control);
     const nodes = selectMembers(deb.data, takes[i]!, pkg);
     for (const n of nodes) tree.add(n);
@@ -115,12 +139,12 @@ export async function buildLayer(plan: LayerPlan, sources: LayerSources): Promis
   tree.add(manifest.node);
   const nodes = tree.list();
 
-  const chunks: Uint8Array[] = [];
-  const digest = createDigestSink((c) => chunks.push(c.slice()));
-  streamLayerTar(nodes, { mtime: plan.mtime }, digest.sink);
+  const writeTar = (sink: TarSink): void => void streamLayerTar(nodes, { mtime: plan.mtime }, sink);
+  const digest = createDigestSink();
+  writeTar(digest.sink);
   const { digest: diffId, size } = digest.result();
   return {
-    tar: Buffer.concat(chunks),
+    writeTar,
     diffId,
     size,
     provenance: { path: PROVENANCE_PATH, sha256: manifest.sha256, entries: manifest.entries, text: manifest.text },

@@ -9,6 +9,7 @@
  *   the .deb's sha256 and authenticated by the user's MAC (derived-refs.ts).
  * - Otherwise (a 1.0.0 lock, an audit): no store, the .deb is decoded every time.
  */
+import { unlink } from "node:fs/promises";
 import type { ContentCache } from "../fetch/cache.js";
 import type { DerivedRefs } from "../fetch/derived-refs.js";
 import type { PlainTarStore } from "../deb/read-deb.js";
@@ -32,13 +33,14 @@ function byRecordedDigest(cache: ContentCache, recorded: DecodedMembers): PlainT
   return {
     async load(member) {
       const want = recorded[member];
-      const tar = await cache.read(want.sha256);
-      return tar && tar.length === want.size ? { tar, sha256: want.sha256 } : undefined;
+      const hit = await cache.openVerified(want.sha256, want.size);
+      return hit && { ...hit, sha256: want.sha256 };
     },
-    async save(member, tar, digest) {
+    tempPath: () => cache.tempPath(),
+    async keep(member, tmp, digest) {
       // Only what the lock describes is worth keeping: nothing else would ever be looked up.
-      if (digest.sha256 !== recorded[member].sha256) return;
-      await cache.write(Buffer.concat(tar)).catch(() => {});
+      if (digest.sha256 === recorded[member].sha256) await cache.put(tmp, digest.sha256).catch(() => {});
+      else await unlink(tmp).catch(() => {});
     },
   };
 }
@@ -46,11 +48,9 @@ function byRecordedDigest(cache: ContentCache, recorded: DecodedMembers): PlainT
 function byAuthenticatedRef(refs: DerivedRefs, debSha256: string): PlainTarStore {
   const name = (member: DecodedMemberName) => `deb-${member}:${debSha256}`;
   return {
-    async load(member) {
-      const hit = await refs.get(name(member));
-      return hit && { tar: hit.bytes, sha256: hit.sha256 };
-    },
-    save: (member, tar) => refs.set(name(member), Buffer.concat(tar)),
+    load: (member) => refs.open(name(member)),
+    tempPath: () => refs.cache.tempPath(),
+    keep: (member, tmp, digest) => refs.setFile(name(member), tmp, digest.sha256),
   };
 }
 

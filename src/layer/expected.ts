@@ -4,19 +4,16 @@
  */
 import type { LockedLayer } from "../model/lock.js";
 import type { BuiltLayer } from "./build.js";
-import { compressLayer, type LayerCompression } from "../codec/compress.js";
-import { digestBytes } from "./digest.js";
+import type { LayerCompression } from "../codec/compress.js";
+import { streamLayerBlobs } from "./blobs.js";
 
 /** The compressions whose digests the lock records (none is the diff_id itself). */
 export const LOCKED_COMPRESSIONS: readonly LayerCompression[] = ["gzip", "zstd"];
 
 export async function lockedLayer(built: BuiltLayer): Promise<LockedLayer> {
   const compressed: LockedLayer["compressed"] = {};
-  for (const kind of LOCKED_COMPRESSIONS) {
-    const c = await compressLayer(built.tar, kind);
-    const d = digestBytes(c.bytes);
-    compressed[kind] = { digest: d.digest, size: d.size, settings: c.settings };
-  }
+  // Both compressions in one pass over the tar, which is never held whole.
+  for (const [kind, b] of await streamLayerBlobs(built, LOCKED_COMPRESSIONS)) compressed[kind] = { digest: b.digest, size: b.size, settings: b.settings };
   return {
     diffId: built.diffId,
     size: built.size,

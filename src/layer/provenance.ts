@@ -18,6 +18,7 @@ import { PROVENANCE_FORMAT, type ProvenanceEntry, type ProvenanceOrigin } from "
 import { sortKeys } from "../util/canonical-json.js";
 import { sha256Hex } from "../util/hash.js";
 import { comparePaths } from "../util/byte-order.js";
+import { fileSha256, fileSize } from "../util/file-extent.js";
 
 export const PROVENANCE_PATH = "/var/lib/scratch-pkgs/manifest.jsonl";
 
@@ -49,8 +50,8 @@ export function provenanceEntry(n: LayerNode): ProvenanceEntry {
   const e: ProvenanceEntry = { path: n.path, type: n.type, mode: (n.mode & 0o7777).toString(8).padStart(4, "0"), uid: n.uid, gid: n.gid, origin: origin! };
   if (alsoFrom.length > 0) e.alsoFrom = alsoFrom;
   if (n.type === "file") {
-    e.size = n.content?.length ?? 0;
-    e.sha256 = sha256Hex(n.content ?? new Uint8Array());
+    e.size = fileSize(n);
+    e.sha256 = fileSha256(n);
   } else if (n.target !== undefined) e.target = n.target;
   return e;
 }

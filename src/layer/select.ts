@@ -49,7 +49,7 @@ export function selectMembers(members: readonly DebMember[], take: PathPredicate
       continue;
     }
     if (!taken.has(m.path)) continue;
-    if (m.type === "file") out.push({ ...base, type: "file", content: m.content ?? new Uint8Array() });
+    if (m.type === "file") out.push({ ...base, type: "file", ...bytesOf(m) });
     else if (m.type === "symlink") out.push({ ...base, type: "symlink", target: m.target! });
     else {
       // A hard link is its file's inode: it shows the file's mode and owner (its own header's
@@ -58,10 +58,15 @@ export function selectMembers(members: readonly DebMember[], take: PathPredicate
       const t = linkedFile(m, byPath);
       const inode = { mode: (t?.mode ?? m.mode) & 0o7777, uid: t?.uid ?? m.uid, gid: t?.gid ?? m.gid };
       if (taken.has(m.target!)) out.push({ ...base, ...inode, type: "hardlink", target: m.target! });
-      else out.push({ ...base, ...inode, type: "file", content: t?.content ?? new Uint8Array() });
+      else out.push({ ...base, ...inode, type: "file", ...bytesOf(t) });
     }
   }
   return out;
+}
+
+/** Where a taken file's bytes are: the reader's extent (empty when it read none). */
+function bytesOf(m: DebMember | undefined): Pick<LayerNode, "content" | "extent"> {
+  return m?.extent ? { extent: m.extent } : { content: new Uint8Array() };
 }
 
 /** A package's members as read, for the check that every glob of a set takes something. */

@@ -23,7 +23,8 @@
  *   layers do not need it and Go's archive/tar (used by most OCI tooling) does not pad either.
  */
 
-import { LAYER_LIMITS, type LayerNode } from "../model/layer.js";
+import { LAYER_LIMITS, type FileExtent, type LayerNode } from "../model/layer.js";
+import { fileSize, streamExtent } from "../util/file-extent.js";
 import { compareBytes } from "../util/byte-order.js";
 
 export interface TarWriteOptions {
@@ -67,7 +68,9 @@ interface Entry {
   mode: number;
   uid: number;
   gid: number;
+  /** A regular file's bytes: in memory, or an extent of an open file read as it is written. */
   content?: Uint8Array;
+  extent?: FileExtent;
   linkname?: Uint8Array;
 }
 
@@ -102,6 +105,9 @@ export function streamLayerTar(nodes: readonly LayerNode[], opts: TarWriteOption
     if (e.content !== undefined) {
       emit(e.content);
       emit(padding(e.content.length));
+    } else if (e.extent !== undefined) {
+      streamExtent(e.extent, emit);
+      emit(padding(e.extent.size));
     }
   }
   emit(END_OF_ARCHIVE);
@@ -172,12 +178,12 @@ function planEntries(nodes: readonly LayerNode[]): Entry[] {
       }
       case "file":
       case "hardlink": {
-        const content = meta.content;
-        if (!(content instanceof Uint8Array)) throw new Error(`layer tar: regular file ${JSON.stringify(meta.path)} has no content`);
-        if (content.length > LAYER_LIMITS.size) throw new Error(`layer tar: ${where} is larger than 8 GiB, which ustar cannot record`);
+        const bytes = meta.content instanceof Uint8Array ? { content: meta.content } : meta.extent ? { extent: meta.extent } : undefined;
+        if (bytes === undefined) throw new Error(`layer tar: regular file ${JSON.stringify(meta.path)} has no content`);
+        if (fileSize(bytes) > LAYER_LIMITS.size) throw new Error(`layer tar: ${where} is larger than 8 GiB, which ustar cannot record`);
         const carrier = carrierOf.get(node.path);
         if (carrier === undefined || compareBytes(carrier, key) === 0) {
-          entries.push({ ...base, name: rel, typeflag: TYPE_FILE, content });
+          entries.push({ ...base, name: rel, typeflag: TYPE_FILE, ...bytes });
         } else {
           entries.push({ ...base, name: rel, typeflag: TYPE_HARDLINK, linkname: carrier.subarray(1) });
         }
@@ -242,7 +248,7 @@ function encodeEntryHeaders(e: Entry, mtime: number): Uint8Array[] {
       mode: e.mode,
       uid: e.uid,
       gid: e.gid,
-      size: e.content?.length ?? 0,
+      size: fileSize(e),
       mtime,
       linkname: e.linkname === undefined ? undefined : linkFits ? e.linkname : truncateUtf8(e.linkname, 100),
     }),

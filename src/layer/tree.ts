@@ -7,6 +7,7 @@
 import type { LayerNode, NodeOrigin } from "../model/layer.js";
 import { blockingParent } from "../deb/member-rules.js";
 import { LayerConflictError, LayerSafetyError } from "./errors.js";
+import { fileSha256, fileSize } from "../util/file-extent.js";
 
 const IMPLICIT: NodeOrigin = { kind: "implicit", reason: "parent directory" };
 
@@ -29,7 +30,8 @@ function parentOf(path: string): string {
 function sameContent(a: LayerNode, b: LayerNode): boolean {
   if (a.type !== b.type || a.mode !== b.mode || a.uid !== b.uid || a.gid !== b.gid) return false;
   if (a.type === "symlink" || a.type === "hardlink") return a.target === b.target;
-  if (a.type === "file") return Buffer.compare(Buffer.from(a.content ?? []), Buffer.from(b.content ?? [])) === 0;
+  // Package files are compared by the digests taken as they were read, not by reading them again.
+  if (a.type === "file") return fileSize(a) === fileSize(b) && fileSha256(a) === fileSha256(b);
   return true;
 }
 

@@ -7,8 +7,8 @@ import type { Fetcher } from "../fetch/fetcher.js";
 import type { ContentCache } from "../fetch/cache.js";
 import type { MirrorPlan } from "../sources/mirrors.js";
 import { buildLayer, type BuiltLayer } from "./build.js";
-import { compressLayer, type CompressedLayer, type LayerCompression } from "../codec/compress.js";
-import { digestBytes } from "./digest.js";
+import type { ChunkSink, LayerCompression } from "../codec/compress.js";
+import { streamLayerBlobs, type LayerBlob } from "./blobs.js";
 import { packageUrls } from "./urls.js";
 import { canonicalJson } from "../util/canonical-json.js";
 import { CheckFailedError, LockfileError } from "../model/errors.js";
@@ -20,15 +20,17 @@ export interface VerifyLayerOptions {
   cache?: ContentCache;
   /** The blobs wanted, each compared with the lock's digest and settings ("none": the tar, whose digest is the diff_id). */
   compressions: readonly LayerCompression[];
+  /**
+   * Where a blob's bytes go as they are made (a staged output file), by compression; none:
+   * only digested. The receiver must not use them unless the layer proves to be the lock's.
+   */
+  into?: (kind: LayerCompression) => ChunkSink | undefined;
 }
 
-/** A compressed layer with its digest and size. */
-export interface LayerBlob extends CompressedLayer {
-  digest: string;
-  size: number;
-}
+export type { LayerBlob } from "./blobs.js";
 
 export interface VerifiedLayer {
+  /** The layer, already released: its blobs were streamed to `into`. */
   built: BuiltLayer;
   /** One blob per requested compression. */
   blobs: ReadonlyMap<LayerCompression, LayerBlob>;
@@ -45,12 +47,9 @@ export async function verifiedLayer(lock: Lockfile, arch: string, opts: VerifyLa
     { fetcher: opts.fetcher, urlsFor: (p) => packageUrls(lock.sources, opts.mirrors, p), ...(opts.cache ? { cache: opts.cache } : {}) },
   );
   const problems = layerDifferences(lock, arch, built);
-  const blobs = new Map<LayerCompression, LayerBlob>();
-  for (const kind of opts.compressions) {
-    const c = await compressedAsLocked(lock, arch, built, kind);
-    blobs.set(kind, c.blob);
-    problems.push(...c.problems);
-  }
+  // The one pass that reads the package files: released after it, whatever happens.
+  const blobs = await streamLayerBlobs(built, opts.compressions, opts.into).finally(() => built.release());
+  for (const [kind, blob] of blobs) problems.push(...compressedAsLocked(lock, arch, built, kind, blob));
   return { built, blobs, problems };
 }
 
@@ -80,18 +79,13 @@ function layerDifferences(lock: Lockfile, arch: string, built: BuiltLayer): stri
   return out;
 }
 
-/** Compress the layer and compare the blob with the lock's digest and compressor settings for that compression. */
-async function compressedAsLocked(lock: Lockfile, arch: string, built: BuiltLayer, kind: LayerCompression): Promise<{ blob: LayerBlob; problems: string[] }> {
-  const compressed = await compressLayer(built.tar, kind);
-  if (kind === "none") return { blob: { ...compressed, digest: built.diffId, size: built.size }, problems: [] };
-  const blob = { ...compressed, ...digestBytes(compressed.bytes) };
+/** How a blob differs from the lock's digest and compressor settings for its compression ("none": from the built tar's diff_id). */
+function compressedAsLocked(lock: Lockfile, arch: string, built: BuiltLayer, kind: LayerCompression, blob: LayerBlob): string[] {
+  if (kind === "none") return blob.digest === built.diffId ? [] : [`the tar streamed again has digest ${blob.digest}, not its diff_id ${built.diffId}`];
   const want = lock.architectures[arch]!.layer.compressed[kind];
-  const problems: string[] = [];
-  if (!want) problems.push(`the lock records no ${kind} digest`);
-  else if (canonicalJson(want.settings) !== canonicalJson(compressed.settings)) {
-    problems.push(`${kind} settings ${JSON.stringify(compressed.settings)}, the lock says ${JSON.stringify(want.settings)}`);
-  } else if (want.digest !== blob.digest) problems.push(`${kind} digest ${blob.digest}, the lock says ${want.digest}`);
-  return { blob, problems };
+  if (!want) return [`the lock records no ${kind} digest`];
+  if (canonicalJson(want.settings) !== canonicalJson(blob.settings)) return [`${kind} settings ${JSON.stringify(blob.settings)}, the lock says ${JSON.stringify(want.settings)}`];
+  return want.digest === blob.digest ? [] : [`${kind} digest ${blob.digest}, the lock says ${want.digest}`];
 }
 
 function layerMismatch(lockfile: string, arch: string, problems: string[]): CheckFailedError {

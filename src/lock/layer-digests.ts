@@ -6,7 +6,8 @@
  */
 import type { Manifest } from "../model/manifest.js";
 import type { MirrorPlan, MirrorSource } from "../sources/mirrors.js";
-import { installedVersion } from "../codec/compress.js";
+import { LOCKED_COMPRESSIONS } from "../layer/expected.js";
+import { compressorSettings } from "../codec/compress.js";
 import { derivationSteps } from "../layer/derivations.js";
 import { packageUrls } from "../layer/urls.js";
 import { storeBlob } from "../fetch/blob-store.js";
@@ -44,9 +45,10 @@ export async function lockLayer(
     fileSets: manifest.fileSets.map((s) => ({ name: s.name, ...(s.kind === "tzdata" ? { timezone: s.timezone } : {}) })),
     dpkgStatus: manifest.dpkgStatus,
   });
-  // The compressors are dependencies, not our code: their versions key the memo too, or an
-  // upgraded compressor would leave stale compressed digests in the lock.
-  const compressors = ["pako", "@hpcc-js/wasm-zstd"].map((name) => `${name}@${installedVersion(name)}`);
+  // The compressors are dependencies, not our code: their versions and every setting that
+  // shapes their bytes key the memo too, or an upgraded or reconfigured compressor would leave
+  // stale compressed digests in the lock.
+  const compressors = await Promise.all(LOCKED_COMPRESSIONS.map((kind) => compressorSettings(kind)));
   const everyGlobTakes = fileSetPlans(manifest)
     .filter((s) => s.everyGlobMustMatch)
     .map((s) => ({ name: s.name, packages: s.packages }));
@@ -60,7 +62,8 @@ export async function lockLayer(
     { arch, packages, derivations: steps, mtime, everyGlobTakes },
     { fetcher: opts.fetcher, urlsFor: (p) => packageUrls(sources, mirrors, p), ...(opts.memo ? { derived: opts.memo.refs } : {}) },
   );
-  const result: Memoised = { derivations: built.derivations, layer: await lockedLayer(built), decoded: packages.map((p) => built.decoded.get(p.name)!) };
+  const layer = await lockedLayer(built).finally(() => built.release());
+  const result: Memoised = { derivations: built.derivations, layer, decoded: packages.map((p) => built.decoded.get(p.name)!) };
   // Kept so that `audit` can name the paths of a layer that no longer matches.
   if (opts.blobs) await storeBlob(opts.blobs, built.provenance.text);
   if (key) await opts.memo!.set(key, result);

@@ -13,6 +13,19 @@ export type NodeType = "file" | "dir" | "symlink" | "hardlink";
  */
 export const LAYER_LIMITS = { uid: 0o7777777, gid: 0o7777777, mode: 0o7777777, size: 0o77777777777 } as const;
 
+/**
+ * A regular file's bytes kept on disk: `size` bytes at `offset` of the open file `fd` (a decoded
+ * data.tar), whose sha256 was taken as they were first read; every later read re-checks it.
+ */
+export interface FileExtent {
+  fd: number;
+  offset: number;
+  size: number;
+  sha256: string;
+  /** Names the bytes in an error, e.g. "libc6_2.36-9_amd64.deb ./usr/lib/x". */
+  label: string;
+}
+
 export interface LayerNode {
   path: string;
   type: NodeType;
@@ -20,8 +33,10 @@ export interface LayerNode {
   mode: number;
   uid: number;
   gid: number;
-  /** Regular files only. */
+  /** Regular files only: the bytes in memory (a derivation's output)... */
   content?: Uint8Array;
+  /** ...or where they are on disk (a package's member), read when the tar is written. */
+  extent?: FileExtent;
   /** Symlinks: the target as written (relative or absolute). Hard links: the absolute layer path of the file it links to. */
   target?: string;
   /** Where it came from: a package member or a derivation. */
@@ -46,8 +61,8 @@ export interface DebMember {
   uid: number;
   gid: number;
   size: number;
-  /** Regular files: the whole content (debs are read into memory member by member). */
-  content?: Uint8Array;
+  /** Wanted regular files: where the bytes are in the decoded tar, never held in memory. */
+  extent?: FileExtent;
   /** Symlink target as written; hard link: normalised absolute path of the link target. */
   target?: string;
 }

@@ -6,14 +6,21 @@
  * leaves a prefix of that order replaced. A run sweeps the temps dead runs left in the
  * directories it writes to; nothing else there is touched.
  */
+import { writeSync } from "node:fs";
 import { lstat, open, rename, stat, unlink } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { IOError, UsageError } from "../model/errors.js";
 import { OUTPUT_SWEEP, sweepStaleTemp, tempFileName } from "./temp-files.js";
 
+/**
+ * An output too big to hold: a producer that writes it in chunks, synchronously, through `write`
+ * (which copies what it is given), resolving when it is done; a rejection leaves no output.
+ */
+export type StreamedData = (write: (chunk: Uint8Array) => void) => Promise<void>;
+
 export interface OutputFile {
   path: string;
-  data: string | Uint8Array;
+  data: string | Uint8Array | StreamedData;
   /** Default 0644, narrowed by the umask as for any file the user's command creates... */
   mode?: number;
   /** ...unless exact (an OCI layout's files: their modes are part of the image). */
@@ -81,6 +88,8 @@ export async function stageFiles(files: readonly OutputFile[]): Promise<StagedOu
       await writeSynced(tmp, f.data, f.mode ?? 0o644, f.exactMode ?? false);
     } catch (e) {
       await discard();
+      // What the producer of streamed data threw is its own error, not one of writing.
+      if (e instanceof ProducerFailure) throw e.error;
       throw new IOError(`cannot write ${f.path}: ${(e as Error).message}`, { cause: e, hint: "check that the directory is writable and has space; no output was changed" });
     }
   }
@@ -111,13 +120,21 @@ export async function stageInOrder(groups: ReadonlyArray<() => Promise<StagedOut
     async () => {
       for (const g of groups) staged.push(await g());
     },
-    async () => {
+    () => inOrder(staged).discard(),
+    () => inOrder(staged).commit(),
+  );
+}
+
+/** Staged outputs committed (or discarded) together, in the order given. */
+export function inOrder(staged: readonly StagedOutputs[]): StagedOutputs {
+  return {
+    discard: async () => {
       for (const s of staged) await s.discard();
     },
-    async () => {
+    commit: async () => {
       for (const s of staged) await s.commit();
     },
-  );
+  };
 }
 
 /** Outputs staged by `prepare`; if it fails, `discard` removes what it wrote and the error stands. */
@@ -142,15 +159,52 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
 }
 
 /** Create `path` (it must not exist) with `mode` (exactly, or as the umask leaves it), write `data`, fsync. */
-export async function writeSynced(path: string, data: string | Uint8Array, mode: number, exact: boolean): Promise<void> {
+export async function writeSynced(path: string, data: string | Uint8Array | StreamedData, mode: number, exact: boolean): Promise<void> {
   const fh = await open(path, "wx", mode);
   try {
-    await fh.writeFile(data);
+    if (typeof data === "function") await writeStreamed(fh.fd, data);
+    else await fh.writeFile(data);
     if (exact) await fh.chmod(mode);
     await fh.sync();
   } finally {
     await fh.close();
   }
+}
+
+const WRITE_BUFFER = 1 << 20;
+
+/** Run a producer into `fd` through a fixed buffer: memory stays bounded whatever it writes. */
+async function writeStreamed(fd: number, produce: StreamedData): Promise<void> {
+  const buf = Buffer.allocUnsafe(WRITE_BUFFER);
+  let used = 0;
+  let writeError: unknown;
+  const flush = () => {
+    try {
+      for (let at = 0; at < used; ) at += writeSync(fd, buf, at, used - at);
+    } catch (e) {
+      writeError ??= e;
+      throw e;
+    }
+    used = 0;
+  };
+  const writing = produce((chunk) => {
+    for (let at = 0; at < chunk.length; ) {
+      const n = Math.min(WRITE_BUFFER - used, chunk.length - at);
+      buf.set(chunk.subarray(at, at + n), used);
+      used += n;
+      at += n;
+      if (used === WRITE_BUFFER) flush();
+    }
+  });
+  await writing.catch((error: unknown) => {
+    throw writeError ?? new ProducerFailure(error);
+  });
+  flush();
+}
+
+/** Carries a producer's own error past the wrapping of write errors. */
+class ProducerFailure {
+  constructor(readonly error: unknown) {}
 }
 
 export async function fsyncDir(dir: string): Promise<void> {

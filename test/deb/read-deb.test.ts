@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { readDeb } from "../../src/deb/read-deb.js";
+import { readExtent, streamExtent } from "../../src/util/file-extent.js";
 import type { NodeType } from "../../src/model/layer.js";
 import { buildAr } from "../fixtures/ar.js";
 import {
@@ -186,10 +187,10 @@ describe.skipIf(skipReason !== undefined)("want", () => {
       },
     });
     const all = await readDeb(deb, { label: "hello.deb" });
-    expect(got.data.map((m) => ({ ...m, content: undefined }))).toEqual(all.data.map((m) => ({ ...m, content: undefined })));
+    expect(got.data.map((m) => ({ ...m, extent: undefined }))).toEqual(all.data.map((m) => ({ ...m, extent: undefined })));
     for (const m of got.data) {
-      if (m.type === "file" && m.path.startsWith("/etc/")) expect(sha256(m.content!)).toBe(sha256(all.data.find((a) => a.path === m.path)!.content!));
-      else expect(m.content, m.path).toBeUndefined();
+      if (m.type === "file" && m.path.startsWith("/etc/")) expect(sha256(readExtent(m.extent!))).toBe(sha256(readExtent(all.data.find((a) => a.path === m.path)!.extent!)));
+      else expect(m.extent, m.path).toBeUndefined();
     }
     expect(new Set(asked.map(([, t]) => t))).toEqual(new Set(["file", "hardlink"]));
     expect(asked.filter(([, t]) => t === "file").map(([p]) => p)).toEqual(all.data.filter((m) => m.type === "file").map((m) => m.path));
@@ -199,35 +200,54 @@ describe.skipIf(skipReason !== undefined)("want", () => {
     const deb = await writeDeb(spec("zst", "gz"));
     const got = await readDeb(deb, { label: "hello.deb", want: (p) => p === "/usr/bin/hello-again" });
     const target = got.data.find((m) => m.path === "/usr/bin/hello")!;
-    expect(new TextDecoder().decode(target.content)).toBe("#!/bin/sh\necho hello\n");
-    expect(got.data.filter((m) => m.content !== undefined).map((m) => m.path)).toEqual(["/usr/bin/hello"]);
+    expect(new TextDecoder().decode(readExtent(target.extent!))).toBe("#!/bin/sh\necho hello\n");
+    expect(got.data.filter((m) => m.extent !== undefined).map((m) => m.path)).toEqual(["/usr/bin/hello"]);
   });
 
-  it("an unwanted 256 MiB file is streamed past, not held in memory", async () => {
+  it("a 256 MiB file, wanted or not, is streamed past, not held in memory; a wanted one is an extent of the decoded tar", async () => {
     const size = 256 * 1024 * 1024;
     const deb = writeBytes(await bigFileDeb(size));
-    const peakDuring = async (want: boolean): Promise<{ peak: number; base: number; content: number | undefined }> => {
+    const peakDuring = async <T>(run: () => Promise<T>): Promise<{ grew: number; value: T }> => {
       const base = process.memoryUsage().arrayBuffers;
       let peak = base;
       const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().arrayBuffers)), 2);
       try {
-        const got = await readDeb(deb, { label: "big.deb", want: () => want });
+        const value = await run();
         peak = Math.max(peak, process.memoryUsage().arrayBuffers);
-        const big = got.data.find((m) => m.path === "/big")!;
-        expect(big.size).toBe(size);
-        expect(got.data.map((m) => m.path)).toEqual(["/", "/big", "/after"]);
-        return { peak, base, content: big.content?.length };
+        return { grew: peak - base, value };
       } finally {
         clearInterval(timer);
       }
     };
-    const skipped = await peakDuring(false);
-    expect(skipped.content).toBeUndefined();
-    expect(skipped.peak - skipped.base).toBeLessThan(size / 2);
-    // The same measurement does see the file when it is wanted (so the bound above means something).
-    const kept = await peakDuring(true);
-    expect(kept.content).toBe(size);
-    expect(kept.peak - kept.base).toBeGreaterThan(size / 2);
+    for (const want of [false, true]) {
+      const { grew, value: got } = await peakDuring(() => readDeb(deb, { label: "big.deb", want: () => want }));
+      try {
+        const big = got.data.find((m) => m.path === "/big")!;
+        expect(big.size).toBe(size);
+        expect(got.data.map((m) => m.path)).toEqual(["/", "/big", "/after"]);
+        expect(grew, `want ${want}`).toBeLessThan(size / 2);
+        if (!want) {
+          expect(big.extent).toBeUndefined();
+          continue;
+        }
+        // The bytes are where the extent says (the sha256 of 256 MiB of zeros, taken independently)...
+        expect(big.extent!.size).toBe(size);
+        expect(big.extent!.sha256).toBe(sha256(new Uint8Array(size)));
+        const streamed = await peakDuring(async () => {
+          let n = 0;
+          streamExtent(big.extent!, (c) => (n += c.length));
+          return n;
+        });
+        expect(streamed.value).toBe(size);
+        expect(streamed.grew).toBeLessThan(size / 2);
+        // ...and the same measurement sees them when they are read whole (so the bounds above mean something).
+        const whole = await peakDuring(async () => readExtent(big.extent!).length);
+        expect(whole.value).toBe(size);
+        expect(whole.grew).toBeGreaterThan(size / 2);
+      } finally {
+        await got.release();
+      }
+    }
   });
 });
 

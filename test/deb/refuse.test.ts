@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { DebFormatError, readDeb } from "../../src/deb/read-deb.js";
+import { readExtent } from "../../src/util/file-extent.js";
 import { buildAr, type ArMember } from "../fixtures/ar.js";
 import { buildDeb, buildTar, compress, hasCommand, maliciousEntries, renderControl, type DataCompression } from "../fixtures/deb.js";
 import { HOSTILE_TARS } from "../fixtures/hostile-tars.js";
@@ -147,7 +148,7 @@ describe("hand-made hostile tar headers", () => {
       { name: "./contiguous", typeflag: "7", data: "c" },
     ]);
     const got = await readDeb(await debWithDataTar(tar, "none"), { label: "ok.deb" });
-    expect(got.data.map((m) => [m.path, m.type, m.target, m.uid, m.gid, m.content && new TextDecoder().decode(m.content)])).toEqual([
+    expect(got.data.map((m) => [m.path, m.type, m.target, m.uid, m.gid, m.extent && new TextDecoder().decode(readExtent(m.extent))])).toEqual([
       ["/", "dir", undefined, 0, 0, undefined],
       ["/a", "file", undefined, 0, 0, "a"],
       ["/b", "hardlink", "/a", 0, 0, undefined],

@@ -3,7 +3,12 @@ import { describe, expect, it } from "vitest";
 import { LayerTree } from "../../src/layer/tree.js";
 import { selectMembers, selector } from "../../src/layer/select.js";
 import { LayerConflictError, LayerSafetyError } from "../../src/layer/errors.js";
-import type { DebMember, LayerNode, NodeOrigin } from "../../src/model/layer.js";
+import type { DebMember, FileExtent, LayerNode, NodeOrigin } from "../../src/model/layer.js";
+import { createHash } from "node:crypto";
+import { fileBytes } from "../../src/util/file-extent.js";
+import { mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { DEFAULT_EXCLUDE, WHOLE_PACKAGE } from "../../src/resolve/filesets.js";
 
 const from = (pkg: string, member: string, version = "1.0"): NodeOrigin => ({ kind: "package", package: pkg, version, architecture: "amd64", member });
@@ -136,8 +141,9 @@ describe("LayerTree", () => {
 
 // ---------------------------------------------------------------- selection
 
-function member(path: string, type: DebMember["type"], extra: Partial<DebMember> = {}): DebMember {
-  const content = type === "file" ? (extra.content ?? text(`content of ${path}\n`)) : undefined;
+function member(path: string, type: DebMember["type"], extra: Partial<DebMember> & { content?: Uint8Array } = {}): DebMember {
+  const { content: given, ...rest } = extra;
+  const content = type === "file" ? (given ?? text(`content of ${path}\n`)) : undefined;
   return {
     path,
     member: path === "/" ? "./" : "." + path + (type === "dir" ? "/" : ""),
@@ -146,9 +152,23 @@ function member(path: string, type: DebMember["type"], extra: Partial<DebMember>
     uid: 0,
     gid: 0,
     size: content?.length ?? 0,
-    ...(content ? { content } : {}),
-    ...extra,
+    ...(content ? { extent: onDisk(content, path) } : {}),
+    ...rest,
   };
+}
+
+/** The bytes as the deb reader leaves them: an extent of a file on disk (one temp file, unlinked, for the whole run). */
+const spoolFd = (() => {
+  const p = join(mkdtempSync(join(tmpdir(), "layer-tree-")), "spool");
+  const fd = openSync(p, "w+");
+  rmSync(dirname(p), { recursive: true });
+  return fd;
+})();
+let spoolAt = 0;
+function onDisk(bytes: Uint8Array, label: string): FileExtent {
+  writeSync(spoolFd, bytes, 0, bytes.length, spoolAt);
+  spoolAt += bytes.length;
+  return { fd: spoolFd, offset: spoolAt - bytes.length, size: bytes.length, sha256: createHash("sha256").update(bytes).digest("hex"), label };
 }
 
 const PKG = { name: "pkg", version: "1.0-1", architecture: "amd64" };
@@ -222,11 +242,12 @@ describe("selectMembers", () => {
     const n = byPath.get("/usr/lib/hard-to-unselected")!;
     expect(n.type).toBe("file");
     expect(n.target).toBeUndefined();
-    expect(Buffer.from(n.content!).toString()).toBe("shared bytes\n");
+    expect(Buffer.from(fileBytes(n)).toString()).toBe("shared bytes\n");
     // one inode: the link takes its target's mode and owner
     expect(n).toMatchObject({ mode: 0o4750, gid: 7 });
     // through a chain of links, to the same file
-    expect(byPath.get("/usr/lib/chain")).toMatchObject({ type: "file", mode: 0o4750, gid: 7, content: text("shared bytes\n") });
+    expect(byPath.get("/usr/lib/chain")).toMatchObject({ type: "file", mode: 0o4750, gid: 7 });
+    expect(Buffer.from(fileBytes(byPath.get("/usr/lib/chain")!)).toString()).toBe("shared bytes\n");
   });
 
   it("records the package and tar member each node came from", () => {

@@ -20,7 +20,7 @@ import type { Lockfile } from "../../src/model/lock.js";
 import { readLock, rejection, removeDir } from "../lock/helpers.js";
 import { imageFixture, imageWith, type ImageFixture } from "../image/helpers.js";
 
-/** A cache that records which entries were read (by sha256) and which of those it held. */
+/** A cache that records which entries were read or opened (by sha256) and which of those it held. */
 class RecordingCache extends ContentCache {
   readonly hits: string[] = [];
   readonly misses: string[] = [];
@@ -28,6 +28,12 @@ class RecordingCache extends ContentCache {
     const bytes = await super.read(sha256);
     (bytes ? this.hits : this.misses).push(sha256);
     return bytes;
+  }
+  // Decoded members are opened (and re-hashed through the handle) rather than read whole.
+  override async openVerified(sha256: string, size?: number): Promise<Awaited<ReturnType<ContentCache["openVerified"]>>> {
+    const hit = await super.openVerified(sha256, size);
+    (hit ? this.hits : this.misses).push(sha256);
+    return hit;
   }
 }
 

@@ -1,0 +1,49 @@
+/**
+ * A private temp file that a big intermediate (an image's layer blob or tar) is written to as it
+ * is made and read back in chunks, so it is never held in memory. It lives in a directory of
+ * its own under the system temp directory, removed by `remove` whatever happened.
+ */
+import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { StreamedData } from "./atomic-write.js";
+import type { FileExtent } from "../model/layer.js";
+
+const READ_CHUNK = 1 << 20;
+
+export interface SpoolFile {
+  /** Append a chunk (synchronously: it may be called from inside a streaming pass). */
+  write(chunk: Uint8Array): void;
+  /** The whole content, streamed in chunks (an output's StreamedData). */
+  readonly data: StreamedData;
+  /** The whole content as a file node's extent, which reads check against `sha256`. */
+  extent(size: number, sha256: string, label: string): FileExtent;
+  remove(): void;
+}
+
+export function createSpoolFile(): SpoolFile {
+  const dir = mkdtempSync(join(tmpdir(), "scratch-pkgs-spool-"));
+  const path = join(dir, "data");
+  const fd = openSync(path, "wx+", 0o600);
+  let open = true;
+  return {
+    write(chunk) {
+      for (let at = 0; at < chunk.length; ) at += writeSync(fd, chunk, at, chunk.length - at);
+    },
+    data: async (write) => {
+      const rd = openSync(path, "r");
+      try {
+        const buf = new Uint8Array(READ_CHUNK);
+        for (let n; (n = readSync(rd, buf, 0, READ_CHUNK, null)) > 0; ) write(buf.subarray(0, n));
+      } finally {
+        closeSync(rd);
+      }
+    },
+    extent: (size, sha256, label) => ({ fd, offset: 0, size, sha256, label }),
+    remove() {
+      if (open) closeSync(fd);
+      open = false;
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
