@@ -7,7 +7,7 @@
  * Within a level, URLs are tried in the order given.
  */
 import { UsageError } from "../model/errors.js";
-import { didYouMean } from "../util/json-errors.js";
+import { didYouMean } from "../util/did-you-mean.js";
 import { checkUrl, stripTrailingSlash } from "../manifest/validate.js";
 import { readAptSources, type AptSourceEntry } from "./apt-sources.js";
 
