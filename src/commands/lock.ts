@@ -8,7 +8,7 @@ import { loadManifest } from "../manifest/load.js";
 import type { Manifest } from "../model/manifest.js";
 import { readKeyring, type PinnedKeyring } from "../sources/keyring.js";
 import { SignatureVerdicts } from "../sources/signature-verdicts.js";
-import { mirrorsFor } from "../sources/mirrors.js";
+import { mirrorsFor, type MirrorPlan } from "../sources/mirrors.js";
 import { fetchVerifiedSuite, type VerifiedSuite } from "../sources/archive.js";
 import { chooseIndexes, type IndexChoice } from "../sources/index-choice.js";
 import type { Fetcher } from "../fetch/fetcher.js";
@@ -78,7 +78,7 @@ export async function runLock(opts: LockOptions): Promise<LockResult> {
 
   const mirrors = await mirrorsFor(manifest.sources, opts);
 
-  const suites = await verifySuites(manifest, dir, mirrors.basesFor.bind(mirrors), opts);
+  const suites = await verifySuites(manifest, dir, mirrors, opts);
   const sourceDateEpoch = opts.sourceDateEpoch ?? Math.max(...suites.map((s) => Math.floor(s.release.date.getTime() / 1000)));
 
   const indexesRead = new Map<VerifiedSuite, Map<string, LockedIndex>>();
@@ -181,7 +181,7 @@ function manifestFileName(config: string): string {
 async function verifySuites(
   manifest: Manifest,
   dir: string,
-  basesFor: (source: string, suite: string) => string[],
+  mirrors: MirrorPlan,
   opts: LockOptions,
 ): Promise<VerifiedSuite[]> {
   const keyrings = new Map<string, Promise<PinnedKeyring>>();
@@ -195,7 +195,15 @@ async function verifySuites(
         keyrings.get(file)!.then((keyring) =>
           fetchVerifiedSuite(
             opts.fetcher,
-            { source: source.name, url: source.url, suite, bases: basesFor(source.name, suite), keyring, allowExpired: source.allowExpired },
+            {
+              source: source.name,
+              url: source.url,
+              suite,
+              bases: mirrors.basesFor(source.name, suite),
+              keyring,
+              allowExpired: source.allowExpired,
+              missingHint: mirrors.missingSuiteHint(source.name),
+            },
             opts.now,
             verdicts,
           ),
