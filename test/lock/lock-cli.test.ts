@@ -326,7 +326,7 @@ describe("usage", () => {
     expect(r.code).toBe(2);
     expect(r.stdout).toBe("");
     expect(r.stderr).toMatch(/bogus-flag/);
-    expect(r.stderr).toMatch(/hint: see scratch-pkgs --help/);
+    expect(r.stderr).toMatch(/hint: see scratch-pkgs lock --help/);
   });
 
   it("an unknown command exits 2", async () => {

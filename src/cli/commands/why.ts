@@ -17,7 +17,7 @@ export function whyCommand(out: Output, setCode: (c: number) => void): CommandMo
     builder: (y) =>
       y
         .positional("target", { type: "string", demandOption: true, describe: "a package name or an absolute path" })
-        .option("lockfile", { type: "string", default: "scratch.lock" })
+        .option("lockfile", { type: "string", default: "scratch.lock", describe: "the lock to explain" })
         .option("arch", { type: "string", describe: "only this architecture" })
         .option("cache", { type: "string", describe: "cache directory, where lock keeps the layers' provenance manifests (default $XDG_CACHE_HOME/scratch-pkgs)" }) as never,
     handler: async (argv) => {
