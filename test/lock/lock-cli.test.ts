@@ -32,8 +32,9 @@ let main: string;
 let key: TestKey;
 let server: TestServer;
 let n = 0;
-/** A closure lock of the full manifest, made once by the CLI, for the `why` tests. */
+/** A closure lock of the full manifest, made once by the CLI, for the `why` tests, and the cache that lock filled. */
 let whyLock: string;
+let whyCache: string;
 
 const FULL: ManifestSpec = { policy: "closure", packages: ["hello"] };
 
@@ -78,6 +79,7 @@ beforeAll(async () => {
   const r = await cli(lockArgs(p, "--quiet"));
   if (r.code !== 0) throw new Error(`set-up lock failed (${r.code}): ${r.stderr}`);
   whyLock = p.lockfile;
+  whyCache = p.cache;
 });
 
 afterAll(async () => {
@@ -283,22 +285,21 @@ describe("why", () => {
     expect(r.stdout).toContain("  packages[0] → hello → libc6 → libgcc-s1\n");
   });
 
-  it("names the package whose rules take a path", async () => {
-    const r = await cli(["why", "/usr/share/zoneinfo/UTC", "--lockfile", whyLock, "--arch", "arm64"]);
-    expect(r.code).toBe(0);
-    expect(r.stdout).toContain(`arm64: tzdata ${V.tzdata} (file sets: tzdata)\n  file set tzdata\n`);
-    expect(r.stdout).not.toContain("amd64");
-    // ca-certificates' rule takes only its certificates.
-    expect(r.stdout).not.toContain("ca-certificates");
+  it("names the package member that made a path, from the provenance manifest lock keeps in the cache", async () => {
+    const r = await cli(["why", "/usr/share/zoneinfo/UTC", "--lockfile", whyLock, "--cache", whyCache, "--arch", "arm64"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe(`arm64: tzdata ${V.tzdata} ships it as ./usr/share/zoneinfo/UTC (file sets: tzdata)\n  file set tzdata\n`);
   });
 
-  it("a path that every rule leaves out exits 1; a package's copyright file is taken", async () => {
-    const r = await cli(["why", "/usr/share/doc/tzdata/changelog.Debian.gz", "--lockfile", whyLock]);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`/usr/share/doc/tzdata/changelog.Debian.gz is not in ${whyLock}`);
-    const c = await cli(["why", "/usr/share/doc/tzdata/copyright", "--lockfile", whyLock, "--arch", "arm64"]);
+  it("a path the layer lacks exits 1, even where a selection rule would take it (zoneinfo/**)", async () => {
+    for (const path of ["/usr/share/doc/tzdata/changelog.Debian.gz", "/usr/share/zoneinfo/No/Such/Zone"]) {
+      const r = await cli(["why", path, "--lockfile", whyLock, "--cache", whyCache]);
+      expect({ path, code: r.code, stdout: r.stdout }).toEqual({ path, code: 1, stdout: "" });
+      expect(r.stderr).toContain(`error: the layer of ${whyLock} has no ${path}\n`);
+    }
+    const c = await cli(["why", "/usr/share/doc/tzdata/copyright", "--lockfile", whyLock, "--cache", whyCache, "--arch", "arm64"]);
     expect(c.code).toBe(0);
-    expect(c.stdout).toContain(`arm64: tzdata ${V.tzdata} (file sets: copyright)`);
+    expect(c.stdout).toContain(`arm64: tzdata ${V.tzdata} ships it as ./usr/share/doc/tzdata/copyright (file sets: copyright)`);
   });
 
   it("--json gives one document", async () => {
