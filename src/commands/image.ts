@@ -54,6 +54,8 @@ export interface ImageOptions {
   mirrors: string[];
   envMirror: string | undefined;
   aptSources: string | undefined;
+  /** Suites the apt sources lack come from the lock's URLs instead of being refused. */
+  aptSourcesFallback?: boolean;
   fetcher: Fetcher;
   /** Keeps decompressed .deb data and built layer blobs between runs (optional), as for `layer`. */
   cache?: ContentCache;

@@ -29,6 +29,8 @@ export interface LayerOptions {
   mirrors: string[];
   envMirror: string | undefined;
   aptSources: string | undefined;
+  /** Suites the apt sources lack come from the lock's URLs instead of being refused. */
+  aptSourcesFallback?: boolean;
   fetcher: Fetcher;
   /** Keeps decompressed .deb data and built layers between runs (optional). */
   cache?: ContentCache;
