@@ -37,6 +37,8 @@ export interface AuditOptions {
   mirrors: string[];
   envMirror: string | undefined;
   aptSources: string | undefined;
+  /** Suites the apt sources lack come from the lock's URLs instead of being refused. */
+  aptSourcesFallback?: boolean;
   fetcher: Fetcher;
   cache: ContentCache;
   now: Date;

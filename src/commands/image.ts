@@ -54,8 +54,10 @@ export interface ImageOptions {
   mirrors: string[];
   envMirror: string | undefined;
   aptSources: string | undefined;
+  /** Suites the apt sources lack come from the lock's URLs instead of being refused. */
+  aptSourcesFallback?: boolean;
   fetcher: Fetcher;
-  /** Keeps decompressed .deb data between runs (optional), as for `layer`. */
+  /** Keeps decompressed .deb data and built layer blobs between runs (optional), as for `layer`. */
   cache?: ContentCache;
 }
 
@@ -287,7 +289,8 @@ async function lockSource(opts: ImageOptions, chosen: readonly string[], spool: 
       const verified = await requireVerifiedLayer(opts.lockfile, lock, arch, {
         fetcher: opts.fetcher,
         mirrors,
-        ...(opts.cache ? { cache: opts.cache } : {}),
+        // The cache holds decoded members and, by the lock's digests, the layer's blobs.
+        ...(opts.cache ? { cache: opts.cache, layerCache: opts.cache } : {}),
         compressions: ["gzip", spool.kind],
         into: (kind) => (kind === spool.kind ? (c) => file.write(c) : undefined),
       });

@@ -2,15 +2,20 @@
  * `scratch-pkgs layer`: from the lock alone, rebuild each requested architecture's layer,
  * check it against what the lock promises, and write it with its provenance manifest beside
  * it: every file of every architecture whole, or none (util/atomic-write.ts), one architecture
- * in memory at a time and no layer ever held whole.
+ * in memory at a time and no layer ever held whole. A layer the cache holds by the lock's
+ * digests is copied from there, re-hashed on the way (layer/layer-cache.ts), without a build.
  */
 import { readLockfile } from "../lockfile/read.js";
 import type { Fetcher } from "../fetch/fetcher.js";
 import type { ContentCache } from "../fetch/cache.js";
 import { mirrorsFor } from "../sources/mirrors.js";
 import type { LayerCompression } from "../codec/compress.js";
-import { requireVerifiedLayer, type VerifiedLayer, type VerifyLayerOptions } from "../layer/verify.js";
-import { checkOutputFiles, inOrder, stageFiles, type StagedOutputs } from "../util/atomic-write.js";
+// The builder (and the compressors it loads) is imported only when a layer has to be built.
+import type { VerifiedLayer, VerifyLayerOptions } from "../layer/verify.js";
+import type { BlobDigest } from "../layer/digest.js";
+import { checkOutputFiles, inOrder, stageFiles, type StagedOutputs, type StreamedData } from "../util/atomic-write.js";
+import { cachedProvenance, lockedBlob, openCachedBlob } from "../layer/layer-cache.js";
+import type { LockedLayer } from "../model/lock.js";
 import { UsageError } from "../model/errors.js";
 
 export interface LayerOptions {
@@ -24,9 +29,13 @@ export interface LayerOptions {
   mirrors: string[];
   envMirror: string | undefined;
   aptSources: string | undefined;
+  /** Suites the apt sources lack come from the lock's URLs instead of being refused. */
+  aptSourcesFallback?: boolean;
   fetcher: Fetcher;
-  /** Keeps decompressed .deb data between runs (optional). */
+  /** Keeps decompressed .deb data and built layers between runs (optional). */
   cache?: ContentCache;
+  /** Build from the .debs even when the cache holds the lock's layer (`check` always does). */
+  rebuild?: boolean;
 }
 
 export interface LayerResult {
@@ -64,29 +73,35 @@ export async function runLayer(opts: LayerOptions): Promise<LayerResult[]> {
   // provenance beside it, and a provenance newer than its layer differs from the copy inside it.
   const staged: StagedOutputs[] = [];
   const results: LayerResult[] = [];
-  const verify = (arch: string, into?: VerifyLayerOptions["into"]) =>
-    requireVerifiedLayer(opts.lockfile, lock, arch, { fetcher: opts.fetcher, mirrors, ...(opts.cache ? { cache: opts.cache } : {}), compressions: [opts.compress], ...(into ? { into } : {}) });
+  // A check is a rebuild by definition: it never takes the layer from the cache.
+  const reuse = opts.check || opts.rebuild ? undefined : opts.cache;
+  const verify = async (arch: string, into?: VerifyLayerOptions["into"]) =>
+    (await import("../layer/verify.js")).requireVerifiedLayer(opts.lockfile, lock, arch, {
+      fetcher: opts.fetcher,
+      mirrors,
+      ...(opts.cache ? { cache: opts.cache } : {}),
+      ...(reuse ? { layerCache: reuse } : {}),
+      compressions: [opts.compress],
+      ...(into ? { into } : {}),
+    });
   try {
     for (const arch of arches) {
       const p = paths.get(arch);
+      const locked = lock.architectures[arch]!.layer as LockedLayer | undefined;
+      const cached = p && reuse && locked ? await stageCached(reuse, locked, opts.compress, p) : undefined;
+      if (cached) {
+        staged.push(...cached.staged);
+        results.push(result(arch, opts.compress, locked!, cached.blob, p));
+        continue;
+      }
       let verified: VerifiedLayer | undefined;
       if (p) {
-        const layerFile = await stageFiles([
-          {
-            path: p.output,
-            data: async (write) => {
-              verified = await verify(arch, (kind) => (kind === opts.compress ? write : undefined));
-            },
-          },
-        ]);
-        staged.push(await stageFiles([{ path: p.provenance, data: verified!.built.provenance.text }]).catch(async (e: unknown) => {
-          await layerFile.discard();
-          throw e;
-        }), layerFile);
+        staged.push(...(await stageLayer(p, async (write) => {
+          verified = await verify(arch, (kind) => (kind === opts.compress ? write : undefined));
+        }, () => verified!.built.provenance.text)));
       } else verified = await verify(arch);
       const { built } = verified!;
-      const blob = verified!.blobs.get(opts.compress)!;
-      results.push({ arch, diffId: built.diffId, size: built.size, compression: opts.compress, digest: blob.digest, compressedSize: blob.size, output: p?.output, provenance: p?.provenance, matchesLock: true });
+      results.push(result(arch, opts.compress, built, verified!.blobs.get(opts.compress)!, p));
     }
   } catch (e) {
     await inOrder(staged).discard();
@@ -94,6 +109,36 @@ export async function runLayer(opts: LayerOptions): Promise<LayerResult[]> {
   }
   await inOrder(staged).commit();
   return results;
+}
+
+/**
+ * One architecture's layer and provenance staged (the provenance first in commit order), both
+ * or neither: `layer` streams the tar or blob, `provenance` is asked for once it is written.
+ */
+async function stageLayer(p: { output: string; provenance: string }, layer: StreamedData, provenance: () => string | Uint8Array): Promise<StagedOutputs[]> {
+  const layerFile = await stageFiles([{ path: p.output, data: layer }]);
+  const provenanceFile = await stageFiles([{ path: p.provenance, data: provenance() }]).catch(async (e: unknown) => {
+    await layerFile.discard();
+    throw e;
+  });
+  return [provenanceFile, layerFile];
+}
+
+/** The lock's layer staged from the cache (blob and provenance by the lock's digests); undefined when the cache lacks either. */
+async function stageCached(cache: ContentCache, layer: LockedLayer, kind: LayerCompression, p: { output: string; provenance: string }): Promise<{ staged: StagedOutputs[]; blob: BlobDigest } | undefined> {
+  const blob = lockedBlob(layer, kind);
+  const provenance = blob && (await cachedProvenance(cache, layer));
+  const hit = provenance && (await openCachedBlob(cache, blob));
+  if (!hit) return undefined;
+  try {
+    return { staged: await stageLayer(p, (write) => hit.copyTo(write), () => provenance), blob };
+  } finally {
+    await hit.close();
+  }
+}
+
+function result(arch: string, compression: LayerCompression, layer: { diffId: string; size: number }, blob: BlobDigest, p: { output: string; provenance: string } | undefined): LayerResult {
+  return { arch, diffId: layer.diffId, size: layer.size, compression, digest: blob.digest, compressedSize: blob.size, output: p?.output, provenance: p?.provenance, matchesLock: true };
 }
 
 /** Where one architecture's layer and provenance go; undefined when nothing is written. */

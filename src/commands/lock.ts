@@ -4,7 +4,10 @@
  * on its own.
  */
 import { resolve as resolvePath } from "node:path";
-import { loadManifest } from "../manifest/load.js";
+import { realpath, stat } from "node:fs/promises";
+import { loadManifest, loadManifestText, readManifestText } from "../manifest/load.js";
+import { moveSnapshotTimestamps } from "../manifest/snapshot-timestamps.js";
+import { checkSnapshots, snapshotTimestampFor } from "../sources/snapshot-rule.js";
 import type { Manifest } from "../model/manifest.js";
 import { readKeyring, type PinnedKeyring } from "../sources/keyring.js";
 import { SignatureVerdicts } from "../sources/signature-verdicts.js";
@@ -32,6 +35,10 @@ export interface LockOptions {
   envMirror: string | undefined;
   /** undefined: no apt sources; "": the machine's own; else a file. */
   aptSources: string | undefined;
+  /** Suites the apt sources lack are fetched from the manifest's URLs instead of refused. */
+  aptSourcesFallback?: boolean;
+  /** --snapshot: "now" or a timestamp; every snapshot source URL of the manifest is moved there first. */
+  snapshot?: string | undefined;
   fetcher: Fetcher;
   now: Date;
   /** Where to keep the provenance manifests of the layers it builds (the cache). */
@@ -54,7 +61,8 @@ export interface LockResult {
 }
 
 export async function runLock(opts: LockOptions): Promise<LockResult> {
-  const { manifest, sha256: manifestSha, dir } = await loadManifest(opts.config);
+  const moved = opts.snapshot === undefined ? undefined : await movedManifest(opts);
+  const { manifest, sha256: manifestSha, dir } = moved?.loaded ?? (await loadManifest(opts.config));
 
   // --check needs a lock to compare with, so a missing one fails before any download.
   const oldText = (await (opts.check ? readLockfileBytes : readLockfileBytesIfAny)(opts.lockfile))?.toString("utf8");
@@ -79,6 +87,7 @@ export async function runLock(opts: LockOptions): Promise<LockResult> {
   const mirrors = await mirrorsFor(manifest.sources, opts);
 
   const suites = await verifySuites(manifest, dir, mirrors, opts);
+  checkSnapshots(suites.map((vs) => ({ source: vs.ref.source, url: vs.ref.url, suite: vs.ref.suite, date: vs.release.date, dateText: vs.release.dateText })));
   const sourceDateEpoch = opts.sourceDateEpoch ?? Math.max(...suites.map((s) => Math.floor(s.release.date.getTime() / 1000)));
 
   const indexesRead = new Map<VerifiedSuite, Map<string, LockedIndex>>();
@@ -169,8 +178,30 @@ export async function runLock(opts: LockOptions): Promise<LockResult> {
     }
     return { lock, text, changed, written: false, changes };
   }
-  if (changed) await (await import("../util/atomic-write.js")).writeFileAtomic(opts.lockfile, text);
+  // scratch.json first: a run cut short between the renames leaves a lock that --check calls stale.
+  const outputs = [...(moved?.changed ? [moved.output] : []), ...(changed ? [{ path: opts.lockfile, data: text }] : [])];
+  if (outputs.length > 0) await (await import("../util/atomic-write.js")).writeFilesAtomic(outputs);
   return { lock, text, changed, written: changed, changes };
+}
+
+/**
+ * `--snapshot`: the manifest with its snapshot URLs at the timestamp asked for, as text to write
+ * back (its own file mode, through a symlink to the file it names) once the lock is made.
+ */
+async function movedManifest(opts: LockOptions) {
+  if (opts.check) throw new UsageError("--snapshot moves the snapshot timestamps in the manifest, and --check writes nothing", { hint: "run scratch-pkgs lock --update --snapshot now without --check" });
+  const timestamp = snapshotTimestampFor(opts.snapshot!, opts.now);
+  const text = await readManifestText(opts.config);
+  await loadManifestText(text, opts.config);
+  const edit = moveSnapshotTimestamps(text, opts.config, timestamp);
+  if (edit.moved.length === 0) {
+    throw new UsageError(`--snapshot ${opts.snapshot}: no source in ${opts.config} has a snapshot URL (…/archive/NAME/YYYYMMDDTHHMMSSZ)`, { hint: "give the sources snapshot.debian.org URLs, or drop --snapshot" });
+  }
+  const changed = edit.text !== text;
+  for (const m of edit.moved) if (m.from !== m.to) opts.note(`${opts.config}: source "${m.source}" snapshot ${m.from} → ${m.to}`);
+  const file = await realpath(opts.config);
+  const mode = (await stat(file)).mode & 0o7777;
+  return { loaded: await loadManifestText(edit.text, opts.config), changed, output: { path: file, data: edit.text, mode, exactMode: true } };
 }
 
 function manifestFileName(config: string): string {

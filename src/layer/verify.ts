@@ -2,13 +2,14 @@
  * Rebuilding a lock's layer and comparing it with what the lock promises: the one path `layer`,
  * `image` and `audit` take, so that all three judge a layer by the same rules.
  */
-import type { Lockfile } from "../model/lock.js";
+import type { LockedLayer, Lockfile } from "../model/lock.js";
 import type { Fetcher } from "../fetch/fetcher.js";
 import type { ContentCache } from "../fetch/cache.js";
 import type { MirrorPlan } from "../sources/mirrors.js";
 import { buildLayer, type BuiltLayer } from "./build.js";
-import type { ChunkSink, LayerCompression } from "../codec/compress.js";
+import { NO_COMPRESSION, type ChunkSink, type LayerCompression } from "../codec/compress.js";
 import { streamLayerBlobs, type LayerBlob } from "./blobs.js";
+import { keepProvenance, lockedBlob, openBlobKeeper, openCachedBlob } from "./layer-cache.js";
 import { packageUrls } from "./urls.js";
 import { canonicalJson } from "../util/canonical-json.js";
 import { CheckFailedError, LockfileError } from "../model/errors.js";
@@ -25,6 +26,13 @@ export interface VerifyLayerOptions {
    * only digested. The receiver must not use them unless the layer proves to be the lock's.
    */
   into?: (kind: LayerCompression) => ChunkSink | undefined;
+  /**
+   * Built layers' blobs by the lock's digests (layer-cache.ts): once the rebuilt layer proved to
+   * be the lock's (derivations, provenance, diff_id), a blob the cache holds is served from it
+   * instead of compressed again, and a blob this run makes is kept there when it is the lock's.
+   * None (`audit`, `layer --check`): every blob is made from the rebuilt tar.
+   */
+  layerCache?: ContentCache;
 }
 
 export type { LayerBlob } from "./blobs.js";
@@ -48,9 +56,48 @@ export async function verifiedLayer(lock: Lockfile, arch: string, opts: VerifyLa
   );
   const problems = layerDifferences(lock, arch, built);
   // The one pass that reads the package files: released after it, whatever happens.
-  const blobs = await streamLayerBlobs(built, opts.compressions, opts.into).finally(() => built.release());
+  const blobs = await layerBlobs(built, locked.layer, problems.length === 0, opts).finally(() => built.release());
   for (const [kind, blob] of blobs) problems.push(...compressedAsLocked(lock, arch, built, kind, blob));
   return { built, blobs, problems };
+}
+
+/**
+ * Each requested blob: from the layer cache when the layer is the lock's and the cache holds
+ * it, else made in one pass over the tar, and then kept in the cache (the tar with it) when it
+ * is the lock's.
+ */
+async function layerBlobs(built: BuiltLayer, layer: LockedLayer, asLocked: boolean, opts: VerifyLayerOptions): Promise<Map<LayerCompression, LayerBlob>> {
+  const kinds = [...new Set(opts.compressions)];
+  const cache = asLocked ? opts.layerCache : undefined;
+  const out = new Map<LayerCompression, LayerBlob>();
+  if (cache) {
+    await keepProvenance(cache, layer, built.provenance.text);
+    for (const kind of kinds) {
+      const want = lockedBlob(layer, kind);
+      const hit = want && (await openCachedBlob(cache, want));
+      if (!hit) continue;
+      try {
+        const sink = opts.into?.(kind);
+        if (sink) await hit.copyTo(sink);
+      } finally {
+        await hit.close();
+      }
+      out.set(kind, { ...want, settings: kind === "none" ? NO_COMPRESSION : layer.compressed[kind]!.settings });
+    }
+  }
+  const make = kinds.filter((k) => !out.has(k));
+  if (make.length === 0) return out;
+  const keep: LayerCompression[] = cache && !out.has("none") ? [...new Set([...make, "none" as const])] : make;
+  const keeper = cache && (await openBlobKeeper(cache, layer, keep));
+  try {
+    const made = await streamLayerBlobs(built, keep, (kind) => (keeper ? keeper.into(kind, opts.into?.(kind)) : opts.into?.(kind)));
+    await keeper?.keep(made);
+    for (const kind of make) out.set(kind, made.get(kind)!);
+  } catch (e) {
+    await keeper?.drop();
+    throw e;
+  }
+  return out;
 }
 
 /** verifiedLayer for the commands that refuse a differing layer: it throws the mismatch, naming the lock file. */

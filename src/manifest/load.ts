@@ -26,9 +26,13 @@ export function keyringPath(dir: string, source: Pick<ManifestSource, "keyring">
 }
 
 export async function loadManifest(file: string): Promise<LoadedManifest> {
-  let text: string;
+  return loadManifestText(await readManifestText(file), file);
+}
+
+/** The manifest file's text, or a ManifestError saying why it cannot be read. */
+export async function readManifestText(file: string): Promise<string> {
   try {
-    text = (await readRegularFile(file)).toString("utf8");
+    return (await readRegularFile(file)).toString("utf8");
   } catch (e) {
     if (e instanceof NotRegularFileError) throw new ManifestError(file, "", `is ${e.kind}, not a manifest file`, { hint: "pass the manifest's file path with --config FILE", cause: e });
     const code = (e as NodeJS.ErrnoException).code;
@@ -40,6 +44,10 @@ export async function loadManifest(file: string): Promise<LoadedManifest> {
     }
     throw new ManifestError(file, "", `cannot read: ${(e as Error).message}`, { cause: e });
   }
+}
+
+/** A manifest's text as if read from `file` (keyrings are looked up beside it). */
+export async function loadManifestText(text: string, file: string): Promise<LoadedManifest> {
   const manifest = parseManifest(text, file);
   const dir = path.resolve(path.dirname(file));
   for (const [i, s] of manifest.sources.entries()) await checkKeyring(file, dir, i, s);

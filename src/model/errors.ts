@@ -69,6 +69,15 @@ export class VerificationError extends ScratchError {
   readonly kind: string = "verification";
 }
 
+/**
+ * A snapshot URL that cannot serve what the lock would pin (a release newer than its timestamp).
+ * Exit 2: the manifest's URL is wrong for the state locked, not the archive.
+ */
+export class SnapshotMismatchError extends ScratchError {
+  readonly exitCode = EXIT.usage;
+  readonly kind = "snapshot";
+}
+
 /** A `--check` found a difference (stale lock, digest mismatch). Exit 1. */
 export class CheckFailedError extends ScratchError {
   readonly exitCode = EXIT.checkFailed;

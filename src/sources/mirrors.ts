@@ -2,8 +2,10 @@
  * Where to fetch each source's suites from. Content is pinned by hashes from the signed
  * InRelease, so any mirror with the same bytes will do; scratch.lock always records the
  * manifest's URLs, never these. Precedence, highest first:
- *   --mirror NAME=URL  >  --mirror URL (every source)  >  apt sources with the suite  >  manifest URL
- * (SCRATCH_PKGS_MIRROR stands in for --mirror when no --mirror is given).
+ *   --mirror NAME=URL  >  --mirror URL (every source)  >  apt sources with the suite
+ * (SCRATCH_PKGS_MIRROR stands in for --mirror when no --mirror is given), else the manifest URL.
+ * A suite that --apt-sources should cover but the apt sources lack is refused up front (a typo or
+ * another release), unless the user allows the manifest URL for it (--apt-sources-fallback).
  * Within a level, URLs are tried in the order given.
  */
 import { UsageError } from "../model/errors.js";
@@ -16,6 +18,8 @@ export interface MirrorSource {
   name: string;
   /** The URL the manifest (and so the lock) records. */
   url: string;
+  /** Its suites (the manifest's names, or the lock's records): checked against the apt sources. */
+  suites?: ReadonlyArray<string | { suite: string }>;
 }
 
 export interface MirrorPlan {
@@ -32,6 +36,8 @@ export interface MirrorOptions {
   envMirror?: string | undefined;
   /** From --apt-sources: the first entry (in file order) listing a suite gives that suite's URLs. */
   apt?: AptSourceEntry[];
+  /** Suites the apt sources lack come from the manifest URL instead of being refused. */
+  aptFallback?: boolean | undefined;
 }
 
 /** The command-line view: --apt-sources FILE, or "" for the machine's own apt lists, or absent. */
@@ -39,12 +45,13 @@ export interface MirrorFlags {
   mirrors: string[];
   envMirror?: string | undefined;
   aptSources?: string | undefined;
+  aptSourcesFallback?: boolean | undefined;
 }
 
 /** The mirror plan of a run, reading the apt sources the flags name. What every command uses. */
 export async function mirrorsFor(sources: readonly MirrorSource[], flags: MirrorFlags): Promise<MirrorPlan> {
   const apt = flags.aptSources === undefined ? undefined : await readAptSources(flags.aptSources || undefined);
-  return planMirrors(sources, { mirrors: flags.mirrors, envMirror: flags.envMirror, ...(apt ? { apt } : {}) });
+  return planMirrors(sources, { mirrors: flags.mirrors, envMirror: flags.envMirror, aptFallback: flags.aptSourcesFallback, ...(apt ? { apt } : {}) });
 }
 
 const NAMED = /^([a-z0-9][a-z0-9._-]*)=(.*)$/;
@@ -79,6 +86,8 @@ export function planMirrors(sources: readonly MirrorSource[], opts: MirrorOption
     named.set(name, list);
   }
 
+  if (opts.apt && !opts.aptFallback && forAll.length === 0) checkAptCoverage(sources.filter((s) => !named.has(s.name)), opts.apt);
+
   const byName = new Map(sources.map((s) => [s.name, s]));
   return {
     basesFor(source, suite) {
@@ -95,6 +104,18 @@ export function planMirrors(sources: readonly MirrorSource[], opts: MirrorOption
       return `${given} is used for every source (${names.join(", ")}); give each source its own mirror with ${each}, or check the suite in scratch.json`;
     },
   };
+}
+
+/** Every suite --apt-sources is to serve is in the apt sources, or a usage error naming both sides. */
+function checkAptCoverage(sources: readonly MirrorSource[], apt: readonly AptSourceEntry[]): void {
+  const carried = [...new Set(apt.flatMap((e) => e.suites))];
+  const missing = sources.flatMap((s) => (s.suites ?? []).map((x) => (typeof x === "string" ? x : x.suite)).filter((suite) => !carried.includes(suite)).map((suite) => `${suite} (source "${s.name}")`));
+  if (missing.length === 0) return;
+  const files = [...new Set(apt.map((e) => e.file))];
+  const have = carried.length > 0 ? `carry the suites ${carried.join(", ")}` : "carry no http(s) suites";
+  throw new UsageError(`--apt-sources: the apt sources${files.length > 0 ? ` (${files.join(", ")})` : ""} ${have}, not ${missing.join(", ")} that the sources ask for`, {
+    hint: "check the suite names in the manifest, give a mirror for those suites with --mirror NAME=URL, or add --apt-sources-fallback to fetch them from the manifest's URLs",
+  });
 }
 
 function pushUnique(list: string[], url: string): void {

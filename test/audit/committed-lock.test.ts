@@ -8,7 +8,7 @@
  * the offline mode at a fraction of the cost, and the committed lock is still audited in full once.
  */
 import { execFile } from "node:child_process";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -108,8 +108,16 @@ describe("the committed scratch.lock, offline from snapshots/", () => {
     expect(report.checks.find((c) => c.name === "layer amd64")!.detail).toContain(small.architectures.amd64!.layer.diffId);
   }, 180_000);
 
-  it("is what the recorded archive resolves to (lock --check)", async () => {
-    const r = await cli(["lock", "--check", "--cache", join(work, "lock-cache"), ...snapshotMirrors()]);
+  it("is what the recorded archive resolves to: the README's first command locks with --check, through snapshots/", async () => {
+    // The quickstart's own words, so that a first run can neither rewrite the lock nor fail here.
+    const readme = await readFile(join(ROOT, "README.md"), "utf8");
+    const first = /```sh\n([\s\S]*?)\n```/.exec(readme)![1]!.split("\n").filter((l) => !l.startsWith("npm test")).join(" ").replace(/\\\s+/g, " ");
+    const lockCommand = first.split("&&").map((c) => c.trim()).find((c) => c.startsWith("npx scratch-pkgs lock "));
+    expect(lockCommand, `the README's first command locks: ${first}`).toBeDefined();
+    const args = lockCommand!.split(/\s+/).slice(2).map((a) => a.replace("$PWD", ROOT));
+    expect(args).toContain("--check");
+    expect(args.filter((a) => a.startsWith("debian") || a.startsWith("--mirror")).join(" ")).toBe(snapshotMirrors().join(" "));
+    const r = await cli([...args, "--cache", join(work, "lock-cache")]);
     expect(r.code, `${r.stdout}${r.stderr}\n(if snapshots/ lacks a file, run ${RECORD})`).toBe(0);
     expect(r.stdout + r.stderr).toMatch(/up to date/);
   }, 180_000);

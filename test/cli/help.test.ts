@@ -51,8 +51,8 @@ describe("--help", () => {
   it("`layer` names --output or --check as required", async () => {
     const help = await helpOf(["layer"]);
     expect(help).toMatch(/^scratch-pkgs layer \(--output FILE \| --check\)/);
-    expect(help).toMatch(/This or\s+--check is required/);
-    expect(help).toMatch(/This or\s+--output is required/);
+    expect(help).toMatch(/This\s+or\s+--check\s+is\s+required/);
+    expect(help).toMatch(/This\s+or\s+--output\s+is\s+required/);
   });
 
   it("the top-level help shows two examples and every exit code", async () => {

@@ -138,6 +138,10 @@ describe.skipIf(!tools || !ptrace)("outputs whole or not at all (CLI under strac
       await mkdir(dir, { recursive: true });
       for (const n of [...names, USER_FILE]) await writeFile(join(dir, n), `old ${n}`);
     };
+    // One run first keeps the layers in the cache, so that every run below copies them from
+    // there alike (a run that built them would also rename its cache entries into place).
+    await mkdir(join(work, "layer-warm"));
+    expect((await cli(layerArgs(join(work, "layer-warm")))).code).toBe(0);
     // The unkilled run: what the new files are, and where its renames and fsyncs are.
     const ref = join(work, "layer-ref");
     await plantOld(ref);

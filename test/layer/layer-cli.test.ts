@@ -1,7 +1,7 @@
 // `scratch-pkgs layer` on the real command line (a private tsc build of the CLI): --json, exit
 // codes, and byte-identical layers whatever the TZ, locale, umask, working directory and cache.
 import { createHash } from "node:crypto";
-import { copyFile, mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { copyFile, cp, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Lockfile } from "../../src/model/lock.js";
@@ -89,7 +89,13 @@ describe.skipIf(!tools)("scratch-pkgs layer (CLI)", () => {
       Object.assign(target, { sha256: sha256(bytes), size: bytes.length });
       delete target.decoded; // as a tamperer would, or the decoded-digest check refuses it first
       await writeFile(join(work, "evil.lock"), JSON.stringify(evil));
-      const r = await cli(["layer", "--lockfile", join(work, "evil.lock"), "--mirror", evilServer.url, "--cache", project.cache, "--arch", "amd64", "--output", join(out, "layer.tar")]);
+      // The project's cache without the layers kept there: layer would copy the one the lock's
+      // digests name without reading any .deb (README, Trust).
+      const evilCache = join(work, "evil-cache");
+      await cp(project.cache, evilCache, { recursive: true });
+      const kept = [evil.architectures.amd64!.layer.diffId, ...Object.values(evil.architectures.amd64!.layer.compressed).map((c) => c.digest)];
+      for (const digest of kept) await rm(join(evilCache, "sha256", digest.slice(7, 9), digest.slice(7)), { force: true });
+      const r = await cli(["layer", "--lockfile", join(work, "evil.lock"), "--mirror", evilServer.url, "--cache", evilCache, "--arch", "amd64", "--output", join(out, "layer.tar")]);
       expect(r.code, r.stderr).toBe(1);
       expect(r.stderr).toContain("/etc/x/passwd");
     } finally {

@@ -39,6 +39,8 @@ async function build(out: string) {
     return await runLayer({
       lockfile: project.lockfile, arches: ["amd64"], output: out, compress: "none", check: false,
       mirrors: [], envMirror: undefined, aptSources: undefined, cache,
+      // From the decoded members every time: a layer kept in the cache would skip them.
+      rebuild: true,
       fetcher: new Fetcher({ cache, http, offline: true, progress: silentProgress }),
     });
   } finally {

@@ -5,7 +5,7 @@
  * run a dynamically linked program built here with gcc inside the layer with chroot.
  * Skips with the reason when there is no mirror (or no root/chroot/gcc for the last part).
  */
-import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync } from "node:fs";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,10 +13,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Lockfile } from "../../src/model/lock.js";
 import { parseProvenance } from "../../src/layer/provenance-read.js";
 import type { ProvenanceEntry } from "../../src/model/provenance.js";
-import { findLiveMirror } from "./mirror.js";
+import { findLiveMirror, liveManifest } from "./mirror.js";
 import { runDebianCaInstall } from "../derive/debian-ca.js";
 import { readTree, removeTempDirs } from "../derive/helpers.js";
-import { layerWith, lockWith, must, readDiskTree, removeDir, repoRoot, run, type DiskEntry } from "../layer/helpers.js";
+import { layerWith, lockWith, must, readDiskTree, removeDir, run, type DiskEntry } from "../layer/helpers.js";
 import { hasCommand } from "../fixtures/deb.js";
 import { compileProbe, parseProbeOutput, PROBE_EPOCHS, PROBE_TIME_FORMAT, PROBE_ZONE, type ProbeTime } from "../fixtures/probe-program.js";
 
@@ -84,7 +84,7 @@ beforeAll(async () => {
   }
   work = await mkdtemp(join(tmpdir(), "scratch-pkgs-live-layer-"));
   const lockfile = join(work, "scratch.lock");
-  lock = (await lockWith({ config: join(repoRoot, "scratch.json"), lockfile, cache: CACHE, aptSources: "", live: true })).lock;
+  lock = (await lockWith({ config: liveManifest(work), lockfile, cache: CACHE, aptSources: "", live: true })).lock;
   const results = await layerWith({ lockfile, cache: CACHE, aptSources: "", live: true, output: join(work, "layer-{arch}.tar") });
   expect(results.map((r) => r.arch)).toEqual([...ARCHES]);
   for (const r of results) {
@@ -205,17 +205,12 @@ describe("live: a gcc-built program runs inside the amd64 layer (chroot)", () =>
     // A copy of the example manifest whose tzdata set names Europe/Amsterdam (amd64 only).
     const dir = join(work, "amsterdam");
     mkdirSync(dir);
-    const manifest = JSON.parse(readFileSync(join(repoRoot, "scratch.json"), "utf8")) as {
-      sources: Array<{ keyring: string }>;
-      architectures: string[];
-      fileSets: Record<string, { timezone?: string }>;
-    };
-    for (const s of manifest.sources) s.keyring = join(repoRoot, s.keyring);
-    manifest.architectures = ["amd64"];
-    manifest.fileSets.tzdata = { ...manifest.fileSets.tzdata, timezone: "Europe/Amsterdam" };
-    writeFileSync(join(dir, "scratch.json"), JSON.stringify(manifest, null, 2));
+    const config = liveManifest(dir, (manifest) => {
+      manifest.architectures = ["amd64"];
+      manifest.fileSets.tzdata = { ...manifest.fileSets.tzdata, timezone: "Europe/Amsterdam" };
+    });
     const lockfile = join(dir, "scratch.lock");
-    await lockWith({ config: join(dir, "scratch.json"), lockfile, cache: CACHE, aptSources: "", live: true });
+    await lockWith({ config, lockfile, cache: CACHE, aptSources: "", live: true });
     const [r] = await layerWith({ lockfile, cache: CACHE, aptSources: "", live: true, output: join(dir, "layer.tar") });
     const root = join(dir, "root");
     mkdirSync(root);

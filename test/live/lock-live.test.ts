@@ -8,7 +8,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { findLiveMirror, type LiveMirror } from "./mirror.js";
+import { findLiveMirror, liveManifest, type LiveMirror } from "./mirror.js";
 import type { Lockfile } from "../../src/model/lock.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
@@ -53,12 +53,13 @@ describe("live: lock the example manifest against this machine's apt mirror", ()
     if (!mirror) return ctx.skip(skip);
     const dir = mkdtempSync(join(tmpdir(), "scratch-live-"));
     const lockfile = join(dir, "scratch.lock");
-    execFileSync("node", [CLI, "lock", "--config", join(ROOT, "scratch.json"), "--lockfile", lockfile, "--apt-sources", "--cache", join(dir, "cache"), "--quiet"], {
+    const config = liveManifest(dir);
+    execFileSync("node", [CLI, "lock", "--config", config, "--lockfile", lockfile, "--apt-sources", "--cache", join(dir, "cache"), "--quiet"], {
       stdio: ["ignore", "pipe", "inherit"],
       timeout: 600_000,
     });
     const lock = JSON.parse(readFileSync(lockfile, "utf8")) as Lockfile;
-    const manifest = JSON.parse(readFileSync(join(ROOT, "scratch.json"), "utf8")) as { sources: Array<{ url: string }> };
+    const manifest = JSON.parse(readFileSync(config, "utf8")) as { sources: Array<{ url: string }> };
     expect(Object.keys(lock.architectures).sort()).toEqual(["amd64", "arm64"]);
     for (const arch of ["amd64", "arm64"]) {
       const names = lock.architectures[arch]!.packages.map((p) => p.name);

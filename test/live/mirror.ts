@@ -2,6 +2,8 @@
  * The live tests' only network peer: the Debian mirror this machine's apt uses, read from the
  * apt sources at run time (its host name is never written into the repository).
  */
+import { readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { readAptSources, type AptSourceEntry } from "../../src/sources/apt-sources.js";
 
 export interface LiveMirror {
@@ -29,4 +31,30 @@ export async function findLiveMirror(suites: string[]): Promise<{ mirror?: LiveM
     return { skip: `the apt mirror is out of reach: ${(e as Error).message}` };
   }
   return { mirror: { entries, baseFor } };
+}
+
+/** The example manifest's fields the live tests change. */
+export interface LiveManifest {
+  sources: Array<{ name: string; url: string; keyring: string }>;
+  architectures: string[];
+  fileSets: Record<string, Record<string, unknown>>;
+}
+
+/**
+ * A copy of the example scratch.json in `dir`, for a lock through the live mirror: its snapshot
+ * URLs at the current time (the mirror's releases are newer than the committed timestamp, and
+ * lock refuses that pair), keyrings made absolute, then `edit`ed. Returns the copy's path.
+ */
+export function liveManifest(dir: string, edit: (m: LiveManifest) => void = () => {}): string {
+  const root = resolve(import.meta.dirname, "../..");
+  const manifest = JSON.parse(readFileSync(join(root, "scratch.json"), "utf8")) as LiveManifest;
+  const now = new Date().toISOString().replace(/\.\d{3}Z$/, "Z").replace(/[-:]/g, "");
+  for (const s of manifest.sources) {
+    s.url = s.url.replace(/\/archive\/([^/]+)\/\d{8}T\d{6}Z$/, `/archive/$1/${now}`);
+    s.keyring = join(root, s.keyring);
+  }
+  edit(manifest);
+  const file = join(dir, "scratch.json");
+  writeFileSync(file, JSON.stringify(manifest, null, 2));
+  return file;
 }

@@ -15,8 +15,8 @@ import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { findLiveMirror } from "./mirror.js";
-import { layerWith, lockWith, must, removeDir, repoRoot, run } from "../layer/helpers.js";
+import { findLiveMirror, liveManifest } from "./mirror.js";
+import { layerWith, lockWith, must, removeDir, run } from "../layer/helpers.js";
 import { hasCommand } from "../fixtures/deb.js";
 import { compileC } from "../fixtures/probe-program.js";
 
@@ -127,17 +127,12 @@ beforeAll(async () => {
     return;
   }
   work = await mkdtemp(join(tmpdir(), "scratch-pkgs-live-openssl-"));
-  const manifest = JSON.parse(readFileSync(join(repoRoot, "scratch.json"), "utf8")) as {
-    sources: Array<{ keyring: string }>;
-    architectures: string[];
-    fileSets: Record<string, unknown>;
-  };
-  for (const s of manifest.sources) s.keyring = join(repoRoot, s.keyring);
-  manifest.architectures = ["amd64"];
-  manifest.fileSets.openssl = { packages: ["libssl3"], paths: ["/usr/lib/*/libssl.so.*", "/usr/lib/*/libcrypto.so.*"], exclude: [] };
-  writeFileSync(join(work, "scratch.json"), JSON.stringify(manifest, null, 2));
+  const config = liveManifest(work, (manifest) => {
+    manifest.architectures = ["amd64"];
+    manifest.fileSets.openssl = { packages: ["libssl3"], paths: ["/usr/lib/*/libssl.so.*", "/usr/lib/*/libcrypto.so.*"], exclude: [] };
+  });
   const lockfile = join(work, "scratch.lock");
-  const { lock } = await lockWith({ config: join(work, "scratch.json"), lockfile, cache: CACHE, aptSources: "", live: true });
+  const { lock } = await lockWith({ config, lockfile, cache: CACHE, aptSources: "", live: true });
 
   // The lock records the recipe with the libraries that made it apply and the two links.
   const rec = lock.architectures.amd64!.derivations.find((d) => d.recipe === "openssl-paths");

@@ -18,6 +18,7 @@ import { runLock } from "../../src/commands/lock.js";
 import { runLayer } from "../../src/commands/layer.js";
 import { runImage } from "../../src/commands/image.js";
 import { runAudit } from "../../src/commands/audit.js";
+import { openCachedBlob } from "../../src/layer/layer-cache.js";
 import type { Lockfile, LockedPackage } from "../../src/model/lock.js";
 import { serveDirectory, type TestServer } from "../fixtures/server.js";
 import { cleanEnv, compileCli, runCommand } from "../fixtures/cli.js";
@@ -27,6 +28,18 @@ import { ARCHIVE_URL, KEY_DATE, MAINTAINER, V, buildTwoSuites, rejection, remove
 
 // Counts every tar member decoded from a .deb: a warm run must decode none.
 const decodes = vi.hoisted(() => ({ count: 0 }));
+// Counts every layer compressor started: an image whose gzip blob the cache holds starts none.
+const compressors = vi.hoisted(() => ({ count: 0 }));
+vi.mock("../../src/codec/compress.js", async (importOriginal) => {
+  const real = await importOriginal<typeof import("../../src/codec/compress.js")>();
+  return {
+    ...real,
+    createLayerCompressor: (...args: Parameters<typeof real.createLayerCompressor>) => {
+      compressors.count++;
+      return real.createLayerCompressor(...args);
+    },
+  };
+});
 vi.mock("../../src/deb/decompress.js", async (importOriginal) => {
   const real = await importOriginal<typeof import("../../src/deb/decompress.js")>();
   return {
@@ -99,11 +112,11 @@ beforeEach(() => {
   decodes.count = 0;
 });
 
-async function withFetcher<T>(cache: string, run: (fetcher: Fetcher, c: ContentCache) => Promise<T>): Promise<T> {
+async function withFetcher<T>(cache: string, run: (fetcher: Fetcher, c: ContentCache) => Promise<T>, offline = false): Promise<T> {
   const http = new HttpClient({ timeoutMs: 2000, backoffMs: 10, retries: 1 });
   const c = new ContentCache(cache);
   try {
-    return await run(new Fetcher({ cache: c, http, offline: false, progress: silentProgress }), c);
+    return await run(new Fetcher({ cache: c, http, offline, progress: silentProgress }), c);
   } finally {
     await http.close();
   }
@@ -120,11 +133,14 @@ async function lockIn(cache: string, keyFile: string): Promise<{ text: string; l
   return { text: await readFile(lockfile, "utf8"), lockfile };
 }
 
-/** `layer` with the decoded-member cache, as the CLI runs it; the layer's bytes. */
-async function layerIn(cache: string, lockfile: string): Promise<Buffer> {
-  const output = join(fresh("layer"), "layer.tar");
-  await mkdir(join(output, ".."));
-  await withFetcher(cache, (fetcher, c) => runLayer({ lockfile, arches: [], output, compress: "none", check: false, mirrors: [server.url], envMirror: undefined, aptSources: undefined, fetcher, cache: c }));
+/**
+ * `layer` with the decoded-member cache; the layer's bytes. A rebuild from the .debs unless
+ * `reuse` (as the CLI runs it: the layer served from the cache when it holds it, else kept there).
+ */
+async function layerIn(cache: string, lockfile: string, o: { reuse?: boolean; offline?: boolean; output?: string } = {}): Promise<Buffer> {
+  const output = o.output ?? join(fresh("layer"), "layer.tar");
+  await mkdir(join(output, ".."), { recursive: true });
+  await withFetcher(cache, (fetcher, c) => runLayer({ lockfile, arches: [], output, compress: "none", check: false, mirrors: [server.url], envMirror: undefined, aptSources: undefined, fetcher, cache: c, rebuild: !o.reuse }), o.offline);
   return readFile(output);
 }
 
@@ -329,6 +345,102 @@ describe("a lock whose decoded digest was edited", () => {
     });
     expect(run.code).toBe(1);
     expect(run.stderr).toContain(`hello ${V.hello}: the decoded control.tar`);
+  });
+});
+
+describe("built layers in the cache, by the lock's digests", () => {
+  const layerOf = () => clean.lock.architectures.amd64!.layer;
+  const hex = (digest: string): string => digest.slice("sha256:".length);
+  const sha256sum = (path: string): string => "sha256:" + execFileSync("sha256sum", [path], { encoding: "utf8" }).split(" ")[0];
+  /** A warm copy whose cache also holds the layer and its provenance manifest, kept by a reusing run. */
+  async function withLayer(): Promise<{ cache: string; lockfile: string }> {
+    const cache = await warmCopy();
+    const lockfile = await lockfileOfClean();
+    expect(Buffer.compare(await layerIn(cache, lockfile, { reuse: true }), clean.layer)).toBe(0);
+    return { cache, lockfile };
+  }
+
+  it("a warm layer is copied from the cache, offline and with no .deb to build from, byte for byte", async () => {
+    const { cache, lockfile } = await withLayer();
+    for (const p of clean.lock.architectures.amd64!.packages) {
+      for (const sha of [p.sha256, p.decoded!["control.tar"].sha256, p.decoded!["data.tar"].sha256]) await rm(entryPath(cache, sha), { force: true });
+    }
+    const output = join(fresh("warm-layer"), "layer.tar");
+    expect(Buffer.compare(await layerIn(cache, lockfile, { reuse: true, offline: true, output }), clean.layer)).toBe(0);
+    expect(sha256sum(output)).toBe(layerOf().diffId);
+    expect(sha256sum(output + ".provenance.jsonl")).toBe(`sha256:${layerOf().provenance.sha256}`);
+  });
+
+  it.each(["overwritten", "truncated", "symlinked"] as const)("a cached layer (and provenance manifest) %s is not served: the run rebuilds the lock's layer and keeps it again", async (how) => {
+    const { cache, lockfile } = await withLayer();
+    const poisoned = [];
+    for (const sha of [hex(layerOf().diffId), layerOf().provenance.sha256]) {
+      const path = entryPath(cache, sha);
+      const right = await readFile(path);
+      const wrong = Buffer.from(right);
+      wrong[wrong.length >> 1]! ^= 0x55;
+      const elsewhere = join(work, `elsewhere-${n++}`);
+      await writeFile(elsewhere, wrong);
+      if (how === "truncated") await writeFile(path, right.subarray(0, right.length >> 1));
+      else if (how === "symlinked") {
+        await rm(path);
+        await symlink(elsewhere, path);
+      } else await writeFile(path, wrong);
+      poisoned.push({ path, right, wrong, elsewhere });
+    }
+    const output = join(fresh("rebuilt"), "layer.tar");
+    expect(Buffer.compare(await layerIn(cache, lockfile, { reuse: true, output }), clean.layer)).toBe(0);
+    expect(sha256sum(output + ".provenance.jsonl")).toBe(`sha256:${layerOf().provenance.sha256}`);
+    for (const p of poisoned) {
+      expect(await readFile(p.path), "the rebuild stored the right bytes again (a link replaced by a file)").toEqual(p.right);
+      expect(await readFile(p.elsewhere), "a link's target is left alone").toEqual(p.wrong);
+    }
+  });
+
+  it("a cached blob whose bytes change while it is copied out fails, naming the entry", async () => {
+    const { cache } = await withLayer();
+    const c = new ContentCache(cache);
+    const hit = (await openCachedBlob(c, { digest: layerOf().diffId, size: layerOf().size }))!;
+    const changed = Buffer.from(clean.layer);
+    changed[0]! ^= 1;
+    await writeFile(c.pathFor(hex(layerOf().diffId)), changed);
+    const err = await rejection(hit.copyTo(() => {}).finally(() => hit.close()));
+    expect(err.exitCode).toBe(1);
+    expect(err.message).toContain(c.pathFor(hex(layerOf().diffId)));
+  });
+
+  it("image takes the gzip blob from the cache once a build kept it; both give the lock's digest", async () => {
+    const cache = await warmCopy();
+    const lockfile = await lockfileOfClean();
+    const image = async (): Promise<string> => {
+      const output = fresh("image");
+      await withFetcher(cache, (fetcher, c) =>
+        runImage({ lockfile, arches: [], output, add: [], entrypoint: [], cmd: [], user: undefined, env: [], workdir: undefined, labels: [], tag: undefined, sbom: undefined, mirrors: [server.url], envMirror: undefined, aptSources: undefined, fetcher, cache: c }),
+      );
+      return output;
+    };
+    compressors.count = 0;
+    const built = await image();
+    expect(compressors.count, "the first image compresses the layer").toBeGreaterThan(0);
+    compressors.count = 0;
+    const served = await image();
+    expect(compressors.count, "the second takes the gzip blob from the cache").toBe(0);
+    const gzip = layerOf().compressed.gzip!.digest;
+    for (const dir of [built, served]) expect(sha256sum(join(dir, "blobs", "sha256", hex(gzip)))).toBe(gzip);
+    expect((await readdir(join(served, "blobs", "sha256"))).sort()).toEqual((await readdir(join(built, "blobs", "sha256"))).sort());
+    expect(await readFile(join(served, "index.json"))).toEqual(await readFile(join(built, "index.json")));
+  });
+
+  it("audit rebuilds and compresses from the .debs, whatever the layer cache holds", async () => {
+    const { cache, lockfile } = await withLayer();
+    await writeFile(entryPath(cache, hex(layerOf().diffId)), "poisoned\n");
+    compressors.count = 0;
+    const report = await withFetcher(cache, (fetcher, c) =>
+      runAudit({ lockfile, config: project.config, mirrors: [server.url], envMirror: undefined, aptSources: undefined, fetcher, cache: c, now: new Date(), provenance: [] }),
+    );
+    expect(report.checks.filter((c) => c.status !== "ok")).toEqual([]);
+    expect(report.checks.find((c) => c.name === "layer amd64")?.status).toBe("ok");
+    expect(compressors.count).toBeGreaterThan(0);
   });
 });
 

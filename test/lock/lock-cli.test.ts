@@ -2,16 +2,18 @@
 // --json, --quiet, `why`, and byte-identical locks whatever the TZ, locale, umask and working
 // directory. The CLI is compiled with tsc into a private dist/ in a temp dir, so this file never
 // races another build of the repository's dist/.
-import { copyFile, readFile, stat, writeFile } from "node:fs/promises";
+import { chmod, copyFile, readFile, stat, writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Lockfile } from "../../src/model/lock.js";
 import { compileCli, cleanEnv, runCommand, type CommandRun } from "../fixtures/cli.js";
 import { serveDirectory, type TestServer } from "../fixtures/server.js";
+import { serveSnapshots, type SnapshotServer } from "../fixtures/snapshot-server.js";
 import { makeKey, type TestKey } from "../sources/pgp-helpers.js";
 import {
   ARCHIVE_URL,
   KEY_DATE,
+  UPDATES_DATE,
   V,
   buildTwoSuites,
   bytesOrNone,
@@ -31,6 +33,10 @@ let work: string;
 let main: string;
 let key: TestKey;
 let server: TestServer;
+/** snapshot.debian.org's stand-in: www/v1 imported at IMPORT_V1, www/v2 (the archive moved on) at IMPORT_V2. */
+let snap: SnapshotServer;
+const IMPORT_V1 = "20240103T060000Z";
+const IMPORT_V2 = "20240202T060000Z";
 let n = 0;
 /** A closure lock of the full manifest, made once by the CLI, for the `why` tests, and the cache that lock filled. */
 let whyLock: string;
@@ -74,6 +80,10 @@ beforeAll(async () => {
   const www = join(work, "www");
   await Promise.all([compile, buildTwoSuites(join(www, "v1"), key, "v1"), buildTwoSuites(join(www, "v2"), key, "v2")]);
   server = await serveDirectory(www);
+  snap = await serveSnapshots("debian", [
+    { timestamp: IMPORT_V2, root: join(www, "v2") },
+    { timestamp: IMPORT_V1, root: join(www, "v1") },
+  ]);
 
   const p = await project(FULL);
   const r = await cli(lockArgs(p, "--quiet"));
@@ -84,6 +94,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server?.close();
+  await snap?.close();
   if (work) await removeDir(work);
 });
 
@@ -232,6 +243,92 @@ describe("lock: where to fetch from, and --update", () => {
     expect(versions(lockOne, "arm64")).toMatchObject({ tzdata: V.tzdata2, "ca-certificates": V.ca, libc6: V.libc6Update2 });
     // The pin that vanished is reported on stderr, with what replaced it.
     expect(r1.stderr).toContain(`arm64: libc6 ${V.libc6Update} is no longer in the archive; now ${V.libc6Update2}`);
+  });
+});
+
+describe("snapshot URLs: the lock's own URLs serve what it pins", () => {
+  // Between the two imports: the snapshot serves v1 there (libc6 deb12u4), the mirror has moved on to v2.
+  const BETWEEN = "20240110T000000Z";
+  const small: ManifestSpec = { fileSets: { libc: {} }, architectures: ["amd64"] };
+  let p: { dir: string; config: string; lockfile: string; cache: string };
+  const files = () => ["--config", p.config, "--lockfile", p.lockfile];
+  /** A fresh cache per run, so every file comes from the URLs asked. */
+  const fresh = () => ["--cache", join(p.dir, `cache-${n++}`)];
+  const mirrorV2 = () => ["--mirror", `${server.url}/v2`];
+
+  beforeAll(async () => {
+    p = await project(small);
+    await writeFile(p.config, (await readFile(p.config, "utf8")).replace(ARCHIVE_URL, snap.archiveUrl(IMPORT_V1)));
+    await chmod(p.config, 0o600);
+  });
+
+  it("--snapshot TIMESTAMP from the snapshot itself, before libc6 was superseded: the lock builds from its URLs, which the mirror no longer serves", async () => {
+    const r = await cli(["lock", ...files(), ...fresh(), "--snapshot", BETWEEN]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(await readFile(p.config, "utf8")).toContain(`"${snap.archiveUrl(BETWEEN)}"`);
+    const lock = JSON.parse(await readFile(p.lockfile, "utf8")) as Lockfile;
+    const libc = lock.architectures.amd64!.packages.find((q) => q.name === "libc6")!;
+    expect(libc.version).toBe(V.libc6Update);
+    expect(libc.url.startsWith(`${snap.archiveUrl(BETWEEN)}/pool/`)).toBe(true);
+    // The timestamp is resolved by a redirect to the import, as snapshot.debian.org does.
+    expect(snap.requests).toContain(`/archive/debian/${IMPORT_V1}/dists/stable-updates/InRelease`);
+    const pool = libc.url.slice(snap.archiveUrl(BETWEEN).length);
+    expect((await fetch(`${server.url}/v2${pool}`)).status, "the mirror dropped the superseded .deb").toBe(404);
+
+    const built = await cli(["layer", "--lockfile", p.lockfile, "--arch", "amd64", "--check", ...fresh()]);
+    expect(built.code, built.stderr).toBe(0);
+  });
+
+  it("through a mirror that moved on, a release newer than the snapshot timestamp is refused (exit 2) and nothing is written", async () => {
+    const before = await bytesOrNone(p.lockfile);
+    const r = await cli(["lock", ...files(), ...fresh(), ...mirrorV2(), "--update"]);
+    expect(r.code, r.stderr).toBe(2);
+    const date = new Date(UPDATES_DATE.getTime() + 30 * 86_400_000).toUTCString().replace("GMT", "UTC");
+    expect(r.stderr).toContain(`source "debian" suite stable-updates: the release is dated ${date}, after the snapshot timestamp ${BETWEEN}`);
+    expect(r.stderr).toContain("--update --snapshot now");
+    expectFileUnchanged(before, await bytesOrNone(p.lockfile));
+  });
+
+  it("lock --update --snapshot now moves only the timestamp in scratch.json, then locks; audit from the lock's URLs passes", async () => {
+    const text = await readFile(p.config, "utf8");
+    const r = await cli(["lock", ...files(), ...fresh(), ...mirrorV2(), "--update", "--snapshot", "now"]);
+    expect(r.code, r.stderr).toBe(0);
+    const moved = await readFile(p.config, "utf8");
+    const stamp = /\/archive\/debian\/(\d{8}T\d{6}Z)"/.exec(moved)?.[1];
+    expect(stamp! > IMPORT_V2).toBe(true);
+    expect(moved).toBe(text.replace(BETWEEN, stamp!));
+    expect((await stat(p.config)).mode & 0o777, "the manifest keeps its mode").toBe(0o600);
+    expect(r.stderr).toContain(`source "debian" snapshot ${BETWEEN} → ${stamp}`);
+    const lock = JSON.parse(await readFile(p.lockfile, "utf8")) as Lockfile;
+    expect(versions(lock, "amd64").libc6).toBe(V.libc6Update2);
+    expect(lock.sources[0]!.url).toBe(snap.archiveUrl(stamp!));
+
+    // No mirror: every release, index and .deb from the snapshot URLs the lock records, the layer rebuilt.
+    const audit = await cli(["audit", "--json", ...files(), ...fresh()]);
+    expect(audit.code, audit.stdout + audit.stderr).toBe(0);
+    expect((JSON.parse(audit.stdout) as { ok: boolean }).ok).toBe(true);
+  });
+
+  it("--snapshot TIMESTAMP locks the state imported at or before it; a future one, or with --check, is refused", async () => {
+    const r = await cli(["lock", ...files(), ...fresh(), "--update", "--snapshot", IMPORT_V1]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(await readFile(p.config, "utf8")).toContain(`"${snap.archiveUrl(IMPORT_V1)}"`);
+    expect(versions(JSON.parse(await readFile(p.lockfile, "utf8")) as Lockfile, "amd64").libc6).toBe(V.libc6Update);
+    const future = await cli(["lock", ...files(), ...fresh(), "--snapshot", "29991231T000000Z", "--offline"]);
+    expect(future.code).toBe(2);
+    expect(future.stderr).toContain("--snapshot 29991231T000000Z is in the future");
+    const check = await cli(["lock", ...files(), ...fresh(), "--snapshot", "now", "--check", "--offline"]);
+    expect(check.code).toBe(2);
+    expect(check.stderr).toContain("--check writes nothing");
+  });
+
+  it("--apt-sources whose suites miss one the manifest asks for: exit 2 naming both, no fallback to the manifest URL", async () => {
+    const sources = join(p.dir, "stable-only.sources");
+    await writeFile(sources, `Types: deb\nURIs: ${server.url}/v1\nSuites: stable\nComponents: main\n`);
+    const r = await cli(["lock", ...files(), ...fresh(), "--apt-sources", sources]);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toContain(`the apt sources (${sources}) carry the suites stable, not stable-updates (source "debian") that the sources ask for`);
+    expect(r.stderr).toContain("--apt-sources-fallback");
   });
 });
 

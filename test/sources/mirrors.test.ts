@@ -67,6 +67,31 @@ describe("planMirrors", () => {
     expect(plan.basesFor("security", "bookworm-security")).toEqual(["http://apt-sec.example/debian-security"]);
   });
 
+  it("refuses (exit 2) suites --apt-sources should serve but the apt sources lack, naming both; --apt-sources-fallback allows the manifest URL", () => {
+    const sources = [
+      { ...SOURCES[0]!, suites: ["bookworm", "trixie"] },
+      { ...SOURCES[1]!, suites: [{ suite: "trixie-security" }] },
+    ];
+    let err: unknown;
+    try {
+      planMirrors(sources, { mirrors: [], apt: APT });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(UsageError);
+    expect((err as UsageError).exitCode).toBe(2);
+    expect((err as Error).message).toBe(
+      '--apt-sources: the apt sources (/etc/apt/x.sources, /etc/apt/y.sources) carry the suites bookworm, bookworm-updates, bookworm-security, not trixie (source "debian"), trixie-security (source "security") that the sources ask for',
+    );
+    expect((err as UsageError).hint).toContain("--apt-sources-fallback");
+    // A --mirror for the source (or for all) takes the apt sources out of the question.
+    expect(planMirrors(sources, { mirrors: ["http://all.example/x"], apt: APT }).basesFor("debian", "trixie")).toEqual(["http://all.example/x"]);
+    expect(() => planMirrors(sources, { mirrors: ["security=http://sec.example/x"], apt: APT })).toThrow(/not trixie \(source "debian"\) that/);
+    const fallback = planMirrors(sources, { mirrors: [], apt: APT, aptFallback: true });
+    expect(fallback.basesFor("debian", "trixie")).toEqual(["https://archive.example/debian"]);
+    expect(fallback.basesFor("debian", "bookworm")).toEqual(["http://apt-a.example/debian", "http://apt-b.example/debian"]);
+  });
+
   it("uses SCRATCH_PKGS_MIRROR only when no --mirror is given", () => {
     const env = planMirrors(SOURCES, { mirrors: [], envMirror: "security=http://env-sec.example/ds http://env.example/all", apt: APT });
     expect(env.basesFor("security", "bookworm-security")).toEqual(["http://env-sec.example/ds"]);

@@ -8,6 +8,7 @@ export function fetchOptions<T>(y: Argv<T>) {
   return y
     .option("mirror", { type: "string", array: true, default: [] as string[], describe: "fetch from URL instead of the sources' URLs (NAME=URL for one source); the lock keeps the manifest's URLs. Env: SCRATCH_PKGS_MIRROR" })
     .option("apt-sources", { type: "string", describe: "use the URIs of an apt sources file (.sources or sources.list; no value: this machine's) as mirrors for the suites they carry" })
+    .option("apt-sources-fallback", { type: "boolean", default: false, describe: "with --apt-sources: fetch the suites the apt sources lack from the sources' own URLs (default: refuse them)" })
     .option("offline", { type: "boolean", default: false, describe: "use only the cache; fail if something is missing" })
     .option("cache", { type: "string", describe: "cache directory (default $XDG_CACHE_HOME/scratch-pkgs)" });
 }
@@ -15,6 +16,7 @@ export function fetchOptions<T>(y: Argv<T>) {
 export interface FetchFlags {
   mirror: string[];
   "apt-sources"?: string | undefined;
+  "apt-sources-fallback": boolean;
   offline: boolean;
   cache?: string | undefined;
   quiet: boolean;

@@ -75,6 +75,7 @@ export function imageCommand(out: Output, setCode: (c: number) => void): Command
           mirrors: argv.mirror,
           envMirror: process.env.SCRATCH_PKGS_MIRROR,
           aptSources: argv["apt-sources"],
+          aptSourcesFallback: argv["apt-sources-fallback"],
           fetcher,
           cache,
         });

@@ -37,6 +37,7 @@ export function layerCommand(out: Output, setCode: (c: number) => void): Command
           mirrors: argv.mirror,
           envMirror: process.env.SCRATCH_PKGS_MIRROR,
           aptSources: argv["apt-sources"],
+          aptSourcesFallback: argv["apt-sources-fallback"],
           fetcher,
           cache,
         });

@@ -7,6 +7,7 @@ interface LockFlags extends FetchFlags {
   lockfile: string;
   check: boolean;
   update?: string[] | undefined;
+  snapshot?: string | undefined;
 }
 
 export function lockCommand(out: Output, setCode: (c: number) => void): CommandModule<object, LockFlags> {
@@ -18,7 +19,8 @@ export function lockCommand(out: Output, setCode: (c: number) => void): CommandM
         .option("config", { type: "string", default: "scratch.json", describe: "the manifest" })
         .option("lockfile", { type: "string", default: "scratch.lock", describe: "the lock to write or check" })
         .option("check", { type: "boolean", default: false, describe: "write nothing; exit 1 if the lock is stale or would change" })
-        .option("update", { type: "string", array: true, describe: "re-resolve every package (no names) or the named ones, instead of keeping the lock's versions" }) as never,
+        .option("update", { type: "string", array: true, describe: "re-resolve every package (no names) or the named ones, instead of keeping the lock's versions" })
+        .option("snapshot", { type: "string", describe: "now|YYYYMMDDTHHMMSSZ: first move every snapshot URL's timestamp in the manifest there (lock --update --snapshot now)" }) as never,
     handler: async (argv) => {
       const [{ runLock }, { ResolutionMemo }] = await Promise.all([import("../../commands/lock.js"), import("../../lock/memo.js")]);
       const { fetcher, cache, close } = await makeFetcher(argv);
@@ -32,6 +34,8 @@ export function lockCommand(out: Output, setCode: (c: number) => void): CommandM
           mirrors: argv.mirror,
           envMirror: process.env.SCRATCH_PKGS_MIRROR,
           aptSources: argv["apt-sources"],
+          aptSourcesFallback: argv["apt-sources-fallback"],
+          snapshot: argv.snapshot,
           fetcher,
           memo: new ResolutionMemo(cache),
           blobs: cache,
