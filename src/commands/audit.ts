@@ -19,16 +19,14 @@ import { suiteUrl } from "../debian/suite-urls.js";
 import { mirrorsFor, type MirrorPlan } from "../sources/mirrors.js";
 import type { Fetcher } from "../fetch/fetcher.js";
 import type { ContentCache } from "../fetch/cache.js";
-import { loadBlob } from "../fetch/blob-store.js";
-import { digestBytes } from "../layer/digest.js";
 import { LOCKED_COMPRESSIONS } from "../layer/expected.js";
 import { verifiedLayer } from "../layer/verify.js";
 import { packageUrls } from "../layer/urls.js";
 import { NetworkError, isScratchError } from "../model/errors.js";
 import { diffProvenance } from "../audit/layer-diff.js";
 import { parseProvenance } from "../layer/provenance-read.js";
+import { recordedProvenance } from "./recorded-provenance.js";
 import { ProvenanceError } from "../layer/errors.js";
-import type { Provenance } from "../model/provenance.js";
 import { summarise, type AuditCheck, type AuditReport } from "../audit/report.js";
 import { sourceDifferences } from "../audit/sources.js";
 
@@ -197,7 +195,7 @@ async function auditLayer(opts: AuditOptions, mirrors: MirrorPlan, lock: Lockfil
   let paths: ReturnType<typeof diffProvenance> | undefined;
   let unlisted = "; the recorded provenance manifest is not in the cache (pass --provenance FILE, e.g. the .provenance.jsonl written beside the layer) to list the differing paths";
   try {
-    const recorded = await recordedProvenance(opts, arch, locked.layer.provenance.sha256);
+    const recorded = await recordedProvenance(opts.cache, opts.provenance, arch, locked.layer.provenance.sha256);
     if (recorded) paths = diffProvenance(recorded, parseProvenance(built.provenance.text, `the rebuilt provenance manifest of layer ${arch}`));
   } catch (e) {
     // An unreadable recorded manifest (another format version, damaged) only costs the path list.
@@ -218,15 +216,4 @@ async function corruptCacheEntry(cache: ContentCache, sha256: string): Promise<s
   if (bytes === undefined) return undefined;
   const actual = createHash("sha256").update(bytes).digest("hex");
   return actual === sha256 ? undefined : `the cached copy ${path} is corrupt (its sha256 is ${actual})`;
-}
-
-/** The recorded provenance manifest, by the sha256 the lock gives: from the cache or a given file; validated. */
-async function recordedProvenance(opts: AuditOptions, arch: string, sha256: string): Promise<Provenance | undefined> {
-  const cached = await loadBlob(opts.cache, sha256);
-  if (cached) return parseProvenance(cached.toString("utf8"), `the recorded provenance manifest of layer ${arch} (in the cache)`);
-  for (const file of opts.provenance) {
-    const bytes = await readFile(file).catch(() => undefined);
-    if (bytes && digestBytes(bytes).digest === `sha256:${sha256}`) return parseProvenance(bytes.toString("utf8"), file);
-  }
-  return undefined;
 }

@@ -11,7 +11,7 @@ import { checkSnapshots, snapshotTimestampFor } from "../sources/snapshot-rule.j
 import type { Manifest } from "../model/manifest.js";
 import { readKeyring, type PinnedKeyring } from "../sources/keyring.js";
 import { SignatureVerdicts } from "../sources/signature-verdicts.js";
-import { mirrorsFor } from "../sources/mirrors.js";
+import { mirrorsFor, type MirrorPlan } from "../sources/mirrors.js";
 import { fetchVerifiedSuite, type VerifiedSuite } from "../sources/archive.js";
 import { chooseIndexes, type IndexChoice } from "../sources/index-choice.js";
 import type { Fetcher } from "../fetch/fetcher.js";
@@ -86,7 +86,7 @@ export async function runLock(opts: LockOptions): Promise<LockResult> {
 
   const mirrors = await mirrorsFor(manifest.sources, opts);
 
-  const suites = await verifySuites(manifest, dir, mirrors.basesFor.bind(mirrors), opts);
+  const suites = await verifySuites(manifest, dir, mirrors, opts);
   checkSnapshots(suites.map((vs) => ({ source: vs.ref.source, url: vs.ref.url, suite: vs.ref.suite, date: vs.release.date, dateText: vs.release.dateText })));
   const sourceDateEpoch = opts.sourceDateEpoch ?? Math.max(...suites.map((s) => Math.floor(s.release.date.getTime() / 1000)));
 
@@ -212,7 +212,7 @@ function manifestFileName(config: string): string {
 async function verifySuites(
   manifest: Manifest,
   dir: string,
-  basesFor: (source: string, suite: string) => string[],
+  mirrors: MirrorPlan,
   opts: LockOptions,
 ): Promise<VerifiedSuite[]> {
   const keyrings = new Map<string, Promise<PinnedKeyring>>();
@@ -226,7 +226,15 @@ async function verifySuites(
         keyrings.get(file)!.then((keyring) =>
           fetchVerifiedSuite(
             opts.fetcher,
-            { source: source.name, url: source.url, suite, bases: basesFor(source.name, suite), keyring, allowExpired: source.allowExpired },
+            {
+              source: source.name,
+              url: source.url,
+              suite,
+              bases: mirrors.basesFor(source.name, suite),
+              keyring,
+              allowExpired: source.allowExpired,
+              missingHint: mirrors.missingSuiteHint(source.name),
+            },
             opts.now,
             verdicts,
           ),

@@ -1,15 +1,16 @@
 /**
  * `why PKG|PATH`: why a package is in the lock (its reason chains and the selection rules that
- * take its files); for a path, the derivation that generates it (with the package files it
- * read), or else the packages that ship it — every one, from the layer's provenance manifest
- * when it is at hand — or, without the manifest, the locked packages whose selection rules take it.
+ * take its files); for a path, what made it in the layer, from the lock's derivations and the
+ * layer's provenance manifest: the derivation that generates it (with the package files it
+ * read), every package member that ships it, or the layer itself (a parent directory). The
+ * selection rules alone cannot answer for a path: they take paths no package ships.
  */
 import picomatch from "picomatch";
 import type { Lockfile, LockedPackage } from "../model/lock.js";
 import type { Provenance, ProvenanceEntry } from "../model/provenance.js";
 import type { ContentCache } from "../fetch/cache.js";
-import { loadBlob } from "../fetch/blob-store.js";
-import { parseProvenance } from "../layer/provenance-read.js";
+import { UsageError } from "../model/errors.js";
+import { recordedProvenance } from "./recorded-provenance.js";
 
 export interface WhyMatch {
   architecture: string;
@@ -30,55 +31,68 @@ export interface WhyDerivation {
   inputs: Array<{ path: string; sha256: string }>;
 }
 
+/** A path no package or recipe supplies: the layer made it itself (e.g. a parent directory). */
+export interface WhyImplicit {
+  architecture: string;
+  reason: string;
+}
+
 export interface WhyAnswer {
   query: string;
   kind: "package" | "path";
   matches: WhyMatch[];
   derivations: WhyDerivation[];
+  implicit: WhyImplicit[];
 }
 
-/** The provenance manifests of the lock's layers that the cache holds (`lock` keeps them there), validated. */
-export async function cachedProvenance(lock: Lockfile, cache: ContentCache, arch?: string): Promise<Map<string, Provenance>> {
+/**
+ * The provenance manifests of the lock's layers (of `arch` only, if given), by the sha256 the
+ * lock records: from the cache (`lock` keeps them there) or `files`. A layer whose manifest is
+ * in neither is a usage error: without it no answer about a path can be trusted.
+ */
+export async function layerProvenance(lock: Lockfile, cache: ContentCache, files: readonly string[], arch?: string): Promise<Map<string, Provenance>> {
   const out = new Map<string, Provenance>();
   for (const a of Object.keys(lock.architectures).sort()) {
     if (arch && a !== arch) continue;
-    const bytes = await loadBlob(cache, lock.architectures[a]!.layer.provenance.sha256);
-    if (bytes) out.set(a, parseProvenance(bytes.toString("utf8"), `the provenance manifest of layer ${a} (in the cache)`));
+    const sha256 = lock.architectures[a]!.layer.provenance.sha256;
+    const prov = await recordedProvenance(cache, files, a, sha256);
+    if (!prov) {
+      throw new UsageError(`the provenance manifest of layer ${a} (sha256 ${sha256}) is neither in the cache ${cache.dir} nor given with --provenance`, {
+        hint: "run scratch-pkgs lock (it keeps the manifests in the cache; --cache DIR if it used another), or pass --provenance FILE: the .provenance.jsonl scratch-pkgs layer writes beside the layer",
+      });
+    }
+    out.set(a, prov);
   }
   return out;
 }
 
-/** `provenance`: the layers' manifests by architecture, where they are at hand (the cache keeps them). */
+/** `provenance`: for a path, the manifest of every layer asked about (layerProvenance). */
 export function why(lock: Lockfile, query: string, arch?: string, provenance?: ReadonlyMap<string, Provenance>): WhyAnswer {
   const kind = query.startsWith("/") ? "path" : "package";
   const matches: WhyMatch[] = [];
   const derivations: WhyDerivation[] = [];
+  const implicit: WhyImplicit[] = [];
   for (const a of Object.keys(lock.architectures).sort()) {
     if (arch && a !== arch) continue;
     const locked = lock.architectures[a]!;
-    if (kind === "path") {
-      for (const d of locked.derivations ?? []) {
-        const output = d.outputs.find((o) => o.path === query);
-        if (output) derivations.push({ architecture: a, recipe: d.recipe, version: d.version, options: d.options, output, inputs: d.inputs });
-      }
-      // A generated path is explained by its derivation; package rules do not take it.
-      if (derivations.some((d) => d.architecture === a)) continue;
-      const prov = provenance?.get(a);
-      if (prov) {
-        const entry = prov.entries.find((e) => e.path === query);
-        if (!entry) continue; // not in this layer, whatever the rules say
-        const shipped = shippedBy(entry, locked.packages);
-        for (const { pkg, members } of shipped) matches.push({ architecture: a, package: pkg.name, version: pkg.version, reasons: pkg.reasons, sets: setsTakingPath(pkg, query), members });
-        // A parent directory the layer made itself has no package origin: the rules explain it.
-        if (shipped.length > 0) continue;
-      }
+    if (kind === "package") {
+      for (const p of locked.packages) if (p.name === query) matches.push({ architecture: a, package: p.name, version: p.version, reasons: p.reasons, sets: p.select.map((s) => s.set) });
+      continue;
     }
-    for (const p of locked.packages) {
-      const sets = kind === "package" ? (p.name === query ? p.select.map((s) => s.set) : []) : setsTakingPath(p, query);
-      if (sets.length > 0) matches.push({ architecture: a, package: p.name, version: p.version, reasons: p.reasons, sets });
+    for (const d of locked.derivations ?? []) {
+      const output = d.outputs.find((o) => o.path === query);
+      if (output) derivations.push({ architecture: a, recipe: d.recipe, version: d.version, options: d.options, output, inputs: d.inputs });
     }
+    // A generated path is explained by its derivation.
+    if (derivations.some((d) => d.architecture === a)) continue;
+    const prov = provenance?.get(a);
+    if (!prov) throw new UsageError(`why ${query}: the provenance manifest of layer ${a} is needed to answer for a path`, { hint: "see scratch-pkgs why --help (--cache, --provenance)" });
+    const entry = prov.entries.find((e) => e.path === query);
+    if (!entry) continue; // not in this layer, whatever the rules say
+    if (entry.origin.kind === "implicit") implicit.push({ architecture: a, reason: entry.origin.reason });
+    for (const { pkg, members } of shippedBy(entry, locked.packages)) matches.push({ architecture: a, package: pkg.name, version: pkg.version, reasons: pkg.reasons, sets: setsTakingPath(pkg, query), members });
   }
-  return { query, kind, matches, derivations };
+  return { query, kind, matches, derivations, implicit };
 }
 
 /** The locked packages that ship the entry's path into the layer, in provider order, with the members they ship it as. */
@@ -109,6 +123,7 @@ export function formatWhy(ans: WhyAnswer): string[] {
     if (d.inputs.length === 0) lines.push("  it reads no package file");
     for (const i of d.inputs) lines.push(`  reads ${i.path} (sha256 ${i.sha256})`);
   }
+  for (const i of ans.implicit) lines.push(`${i.architecture}: ${ans.query} is made by the layer itself (${i.reason}); no package ships it`);
   for (const m of ans.matches) {
     const ships = m.members ? ` ships it as ${m.members.join(", ")}` : "";
     lines.push(`${m.architecture}: ${m.package} ${m.version}${ships} (file sets: ${m.sets.join(", ")})`);

@@ -7,7 +7,8 @@ import path from "node:path";
 import { FormatError, ManifestError } from "../model/errors.js";
 import { isValidVersion } from "../debian/version.js";
 import { parseJsonWithPositions, type PositionedJson } from "../util/json.js";
-import { compileSchema, didYouMean, firstProblem, type Problem, type Wording } from "../util/json-errors.js";
+import { compileSchema, firstProblem, type Problem, type Wording } from "../util/json-errors.js";
+import { didYouMean } from "../util/did-you-mean.js";
 import { MANIFEST_SCHEMA } from "./schema.js";
 import { BUILTIN_FILE_SETS, builtinFileSetSpec } from "../model/builtin-file-sets.js";
 import { type FileSet, type Manifest, type ManifestSource, type PackageSpec } from "../model/manifest.js";
@@ -35,17 +36,27 @@ interface RawManifest {
 }
 
 const BUILTINS = BUILTIN_FILE_SETS;
+const BUILTINS_ARE = `built-in sets are ${BUILTINS.map((b) => JSON.stringify(b)).join(", ")}`;
 
 const wording: Wording = {
   required(p, key) {
     const m = /^fileSets\.([^.[]+)$/.exec(p);
     if (!m || (key !== "packages" && key !== "paths")) return undefined;
-    const near = didYouMean(m[1]!, BUILTINS);
     return {
-      detail:
-        `a user-defined file set needs "packages" (the packages to take files from) and "paths" (absolute path globs to take)` +
-        (near ? `; or did you mean the built-in set ${JSON.stringify(near)}?` : ""),
-      hint: `built-in sets are ${BUILTINS.map((b) => JSON.stringify(b)).join(", ")}`,
+      detail: `a user-defined file set needs "packages" (the packages to take files from) and "paths" (absolute path globs to take)`,
+      hint: BUILTINS_ARE,
+    };
+  },
+  // Checked before the user-set rules: "tzdat" is far likelier a typo of "tzdata" than a set of one's own.
+  misnamed(p, value) {
+    const m = /^fileSets\.([^.[]+)$/.exec(p);
+    // A set with "packages" or "paths" is meant as one's own, whatever its name.
+    const own = value !== null && typeof value === "object" && ("packages" in value || "paths" in value);
+    const near = m && !own && !BUILTINS.includes(m[1]!) ? didYouMean(m[1]!, BUILTINS) : undefined;
+    if (near === undefined) return undefined;
+    return {
+      detail: `there is no built-in file set ${JSON.stringify(m![1])}: did you mean ${JSON.stringify(near)}? (a set of your own needs "packages" and "paths")`,
+      hint: BUILTINS_ARE,
     };
   },
   unknownKey(p, key) {

@@ -15,6 +15,7 @@ import { decodeUtf8, frameClearsigned } from "./clearsigned.js";
 import { sha256Hex } from "../util/hash.js";
 import { suiteUrl } from "../debian/suite-urls.js";
 import type { LockedSuite } from "../model/lock.js";
+import { suiteNotFound } from "./missing-suite.js";
 
 export interface SuiteRef {
   source: string;
@@ -25,6 +26,8 @@ export interface SuiteRef {
   bases: string[];
   keyring: PinnedKeyring;
   allowExpired: boolean;
+  /** What to do when `bases` lack the suite altogether, if the mirror plan knows better than the default. */
+  missingHint?: string | undefined;
 }
 
 export interface VerifiedSuite {
@@ -118,7 +121,14 @@ async function fetchNewestRelease(fetcher: Fetcher, ref: SuiteRef): Promise<Sign
     if (!(e instanceof NetworkError && e.status === 404)) throw e;
   }
   // No InRelease (older or third-party archives): Release with a detached Release.gpg.
-  const bytes = await get("Release");
+  let bytes: Uint8Array;
+  try {
+    bytes = await get("Release");
+  } catch (e) {
+    // Neither file: the suite is not there at all (a typo, or a mirror of other suites).
+    if (e instanceof NetworkError && e.status === 404) throw await suiteNotFound(ref, e);
+    throw e;
+  }
   return { path: "Release", bytes, signature: await get(DETACHED_SIGNATURE) };
 }
 

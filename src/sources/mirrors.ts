@@ -9,7 +9,7 @@
  * Within a level, URLs are tried in the order given.
  */
 import { UsageError } from "../model/errors.js";
-import { didYouMean } from "../util/json-errors.js";
+import { didYouMean } from "../util/did-you-mean.js";
 import { checkUrl, stripTrailingSlash } from "../manifest/validate.js";
 import { readAptSources, type AptSourceEntry } from "./apt-sources.js";
 
@@ -25,6 +25,8 @@ export interface MirrorSource {
 export interface MirrorPlan {
   /** URLs to fetch from, in order; the manifest URL when no override applies. */
   basesFor(source: string, suite: string): string[];
+  /** What to do when those URLs lack the suite, when the plan is the likelier culprit than the suite's name. */
+  missingSuiteHint(source: string): string | undefined;
 }
 
 export interface MirrorOptions {
@@ -93,6 +95,13 @@ export function planMirrors(sources: readonly MirrorSource[], opts: MirrorOption
       if (!s) throw new Error(`mirror plan: unknown source ${JSON.stringify(source)}`);
       const urls = named.get(s.name) ?? (forAll.length > 0 ? forAll : (opts.apt?.find((e) => e.suites.includes(suite))?.uris ?? [s.url]));
       return [...urls];
+    },
+    missingSuiteHint(source) {
+      // One mirror for every source rarely serves them all (debian-security lives elsewhere).
+      if (named.has(source) || forAll.length === 0 || names.length < 2) return undefined;
+      const each = fromFlag ? names.map((n) => `--mirror ${n}=URL`).join(" ") : `SCRATCH_PKGS_MIRROR="${names.map((n) => `${n}=URL`).join(" ")}"`;
+      const given = fromFlag ? forAll.map((u) => `--mirror ${u}`).join(" ") : `SCRATCH_PKGS_MIRROR=${forAll.join(" ")}`;
+      return `${given} is used for every source (${names.join(", ")}); give each source its own mirror with ${each}, or check the suite in scratch.json`;
     },
   };
 }

@@ -8,6 +8,7 @@ import { pointerSegment, type PositionedJson } from "./json.js";
 import { createRequire } from "node:module";
 import { canonicalJson } from "./canonical-json.js";
 import { sha256Hex } from "./hash.js";
+import { didYouMean } from "./did-you-mean.js";
 
 export interface Problem {
   /** Field path, e.g. `sources[1].suites[0]`; "" for the document itself. */
@@ -68,35 +69,6 @@ function joinPath(base: string, key: string | number): string {
   return base === "" ? key : `${base}.${key}`;
 }
 
-export function levenshtein(a: string, b: string): number {
-  const prev = Array.from({ length: b.length + 1 }, (_, k) => k);
-  for (let x = 1; x <= a.length; x++) {
-    let diag = prev[0]!;
-    prev[0] = x;
-    for (let y = 1; y <= b.length; y++) {
-      const up = prev[y]!;
-      prev[y] = Math.min(up + 1, prev[y - 1]! + 1, diag + (a[x - 1] === b[y - 1] ? 0 : 1));
-      diag = up;
-    }
-  }
-  return prev[b.length]!;
-}
-
-/** The closest candidate within a small edit distance (ties: first in candidate order). */
-export function didYouMean(word: string, candidates: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestD = Infinity;
-  const limit = Math.max(1, Math.min(3, Math.floor(word.length / 3)));
-  for (const c of candidates) {
-    const d = c.toLowerCase() === word.toLowerCase() ? 0 : levenshtein(word, c);
-    if (d <= limit && d < bestD) {
-      best = c;
-      bestD = d;
-    }
-  }
-  return best;
-}
-
 function jsonType(v: unknown): string {
   if (v === null) return "null";
   if (Array.isArray(v)) return "an array";
@@ -129,6 +101,11 @@ export interface Wording {
   required?(path: string, key: string): { detail?: string; hint?: string } | undefined;
   /** Replaces the `unknown key` message for some objects (e.g. a built-in file set). */
   unknownKey?(path: string, key: string, allowed: string[]): string | undefined;
+  /**
+   * What is wrong with the object at `path` itself, said instead of its unknown or missing keys
+   * (e.g. a misspelt built-in file set, whose keys are wrong only because its name is).
+   */
+  misnamed?(path: string, value: unknown): { detail: string; hint?: string } | undefined;
 }
 
 function problemOf(e: ErrorObject, doc: PositionedJson, wording: Wording): Problem {
@@ -138,6 +115,8 @@ function problemOf(e: ErrorObject, doc: PositionedJson, wording: Wording): Probl
   const at = doc.valueAt.get(ptr) ?? 0;
   const p = e.params as Record<string, unknown>;
   const hint = (e.parentSchema as { errorHint?: string } | undefined)?.errorHint;
+  const misnamed = e.keyword === "additionalProperties" || e.keyword === "required" ? wording.misnamed?.(path, e.data) : undefined;
+  if (misnamed) return { path, at, ...misnamed };
   switch (e.keyword) {
     case "additionalProperties": {
       const key = String(p["additionalProperty"]);

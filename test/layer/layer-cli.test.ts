@@ -153,5 +153,15 @@ describe.skipIf(!tools)("scratch-pkgs layer (CLI)", () => {
       "amd64: gzpkg 2:0.5 ships it as ./usr/share/common/shared (file sets: packages)\n  packages[1]\n" +
         "amd64: zstpkg 3.1~rc1 ships it as ./usr/share/common/shared (file sets: packages)\n  packages[2]\n",
     );
+    // With a cache that lacks the manifest, the one `layer` wrote beside the layer (the first test's) answers alike.
+    const empty = join(work, "why-empty-cache");
+    const given = await cli(["why", "/usr/share/common/shared", "--lockfile", project.lockfile, "--cache", empty, "--arch", "amd64", "--provenance", join(work, "json", "amd64.tar.zst.provenance.jsonl")]);
+    expect({ code: given.code, stdout: given.stdout.toString("utf8") }).toEqual({ code: 0, stdout: r.stdout.toString("utf8") });
+    // Without any, the selection rules are no answer: exit 2, saying where the manifest comes from.
+    const none = await cli(["why", "/usr/share/common/shared", "--lockfile", project.lockfile, "--cache", empty]);
+    expect(none.code).toBe(2);
+    expect(none.stdout.toString("utf8")).toBe("");
+    expect(none.stderr).toMatch(/the provenance manifest of layer amd64 \(sha256 [0-9a-f]{64}\) is neither in the cache .* nor given with --provenance/);
+    expect(none.stderr).toMatch(/hint: run scratch-pkgs lock .* or pass --provenance FILE/);
   });
 });

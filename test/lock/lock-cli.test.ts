@@ -38,8 +38,9 @@ let snap: SnapshotServer;
 const IMPORT_V1 = "20240103T060000Z";
 const IMPORT_V2 = "20240202T060000Z";
 let n = 0;
-/** A closure lock of the full manifest, made once by the CLI, for the `why` tests. */
+/** A closure lock of the full manifest, made once by the CLI, for the `why` tests, and the cache that lock filled. */
 let whyLock: string;
+let whyCache: string;
 
 const FULL: ManifestSpec = { policy: "closure", packages: ["hello"] };
 
@@ -88,6 +89,7 @@ beforeAll(async () => {
   const r = await cli(lockArgs(p, "--quiet"));
   if (r.code !== 0) throw new Error(`set-up lock failed (${r.code}): ${r.stderr}`);
   whyLock = p.lockfile;
+  whyCache = p.cache;
 });
 
 afterAll(async () => {
@@ -380,22 +382,21 @@ describe("why", () => {
     expect(r.stdout).toContain("  packages[0] → hello → libc6 → libgcc-s1\n");
   });
 
-  it("names the package whose rules take a path", async () => {
-    const r = await cli(["why", "/usr/share/zoneinfo/UTC", "--lockfile", whyLock, "--arch", "arm64"]);
-    expect(r.code).toBe(0);
-    expect(r.stdout).toContain(`arm64: tzdata ${V.tzdata} (file sets: tzdata)\n  file set tzdata\n`);
-    expect(r.stdout).not.toContain("amd64");
-    // ca-certificates' rule takes only its certificates.
-    expect(r.stdout).not.toContain("ca-certificates");
+  it("names the package member that made a path, from the provenance manifest lock keeps in the cache", async () => {
+    const r = await cli(["why", "/usr/share/zoneinfo/UTC", "--lockfile", whyLock, "--cache", whyCache, "--arch", "arm64"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe(`arm64: tzdata ${V.tzdata} ships it as ./usr/share/zoneinfo/UTC (file sets: tzdata)\n  file set tzdata\n`);
   });
 
-  it("a path that every rule leaves out exits 1; a package's copyright file is taken", async () => {
-    const r = await cli(["why", "/usr/share/doc/tzdata/changelog.Debian.gz", "--lockfile", whyLock]);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`/usr/share/doc/tzdata/changelog.Debian.gz is not in ${whyLock}`);
-    const c = await cli(["why", "/usr/share/doc/tzdata/copyright", "--lockfile", whyLock, "--arch", "arm64"]);
+  it("a path the layer lacks exits 1, even where a selection rule would take it (zoneinfo/**)", async () => {
+    for (const path of ["/usr/share/doc/tzdata/changelog.Debian.gz", "/usr/share/zoneinfo/No/Such/Zone"]) {
+      const r = await cli(["why", path, "--lockfile", whyLock, "--cache", whyCache]);
+      expect({ path, code: r.code, stdout: r.stdout }).toEqual({ path, code: 1, stdout: "" });
+      expect(r.stderr).toContain(`error: the layer of ${whyLock} has no ${path}\n`);
+    }
+    const c = await cli(["why", "/usr/share/doc/tzdata/copyright", "--lockfile", whyLock, "--cache", whyCache, "--arch", "arm64"]);
     expect(c.code).toBe(0);
-    expect(c.stdout).toContain(`arm64: tzdata ${V.tzdata} (file sets: copyright)`);
+    expect(c.stdout).toContain(`arm64: tzdata ${V.tzdata} ships it as ./usr/share/doc/tzdata/copyright (file sets: copyright)`);
   });
 
   it("--json gives one document", async () => {
@@ -423,7 +424,7 @@ describe("usage", () => {
     expect(r.code).toBe(2);
     expect(r.stdout).toBe("");
     expect(r.stderr).toMatch(/bogus-flag/);
-    expect(r.stderr).toMatch(/hint: see scratch-pkgs --help/);
+    expect(r.stderr).toMatch(/hint: see scratch-pkgs lock --help/);
   });
 
   it("an unknown command exits 2", async () => {

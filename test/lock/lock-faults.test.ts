@@ -439,6 +439,21 @@ describe("the archive does not carry what the manifest asks for (exit 2)", () =>
     expectFileUnchanged(Buffer.from(goodLock), await bytesOrNone(p.lockfile));
   });
 
+  it("a suite: neither InRelease nor Release there is exit 2 with a did-you-mean, not a network error", async () => {
+    const p = await project("good", good, { ...SPEC, suites: ["stabel"] });
+    const e = await rejection(lockWith(p));
+    expect(e).toBeInstanceOf(ResolveError);
+    expect(e.exitCode).toBe(2);
+    expect(e.message).toBe(`suite "stabel" of source debian not found at ${server.url}/good: neither dists/stabel/InRelease nor dists/stabel/Release exists; did you mean "stable"?`);
+    expect(e.hint).toMatch(/check the suite in scratch\.json/);
+    // A file: mirror's dists/ can be listed: what it has is said too.
+    const q = await project("otherSuite", good, { ...SPEC, suites: ["testng"] });
+    const f = await rejection(lockWith({ ...q, mirror: `file://${join(work, "www", "otherSuite")}` }));
+    expect(f.exitCode).toBe(2);
+    expect(f.message).toMatch(/not found at file:\/\/.*\/otherSuite: neither .* exists \(its dists\/ has testing\); did you mean "testing"\?$/);
+    expectFileUnchanged(Buffer.from(goodLock), await bytesOrNone(p.lockfile));
+  });
+
   it("a component", async () => {
     const p = await project("good", good, { ...SPEC, components: ["main", "contrib"] });
     const e = await rejection(lockWith(p));

@@ -1,7 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { JsonSyntaxError, parseJsonWithPositions } from "../../src/util/json.js";
-import { didYouMean, fieldPath, levenshtein } from "../../src/util/json-errors.js";
+import { fieldPath } from "../../src/util/json-errors.js";
+import { didYouMean, levenshtein } from "../../src/util/did-you-mean.js";
 
 describe("parseJsonWithPositions", () => {
   it("agrees with JSON.parse on any JSON text, compact or indented", () => {

@@ -361,7 +361,12 @@ describe("loadManifest: file sets", () => {
   });
 
   it("suggests the built-in set a misspelt name was meant to be", async () => {
-    await expectError(edit((m) => (m.fileSets = { "ca-cert": {} })), "fileSets.ca-cert.packages", /did you mean the built-in set "ca-certs"\?/);
+    await expectError(edit((m) => (m.fileSets = { "ca-cert": {} })), "fileSets.ca-cert", /^\S+: fileSets\.ca-cert: there is no built-in file set "ca-cert": did you mean "ca-certs"\?/);
+    // Said before the rules of a set of one's own, which the built-in's options would break.
+    const e = await expectError(edit((m) => (m.fileSets = { tzdat: { timezone: "UTC" } })), "fileSets.tzdat", /there is no built-in file set "tzdat": did you mean "tzdata"\?/);
+    expect(e.hint).toContain('"tzdata"');
+    // A set with packages or paths is one's own, however close its name.
+    await expectError(edit((m) => (m.fileSets = { libcc: { packages: ["libc6"] } })), "fileSets.libcc.paths", /missing required key "paths"/);
   });
 
   it("validates user-defined set contents", async () => {

@@ -386,6 +386,8 @@ describe("closure", () => {
         run([rec("a", "1")], [req("grub-pc", "packages[3]")], "none", { otherArches: new Map([["grub-pc", ["i386", "amd64"]]]) }, "arm64"),
       );
       expect(e.message).toBe("cannot resolve for arm64: packages[3] → grub-pc → nothing provides grub-pc (grub-pc exists only for amd64, i386)");
+      // The hint gives the manifest's per-architecture request syntax, filled in.
+      expect(e.hint).toContain('request it as {"name": "grub-pc", "architectures": ["amd64", "i386"]} in "packages"');
     });
 
     it("returns missing optional requests in skipped", () => {

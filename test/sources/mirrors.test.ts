@@ -49,6 +49,18 @@ describe("planMirrors", () => {
     expect(named.basesFor("security", "bookworm-security")).toEqual(["http://apt-sec.example/debian-security"]);
   });
 
+  it("for a suite missing under a URL for every source, names --mirror NAME=URL with the sources' names", () => {
+    const plan = planMirrors(SOURCES, { mirrors: ["http://all.example/x"] });
+    expect(plan.missingSuiteHint("security")).toBe(
+      "--mirror http://all.example/x is used for every source (debian, security); give each source its own mirror with --mirror debian=URL --mirror security=URL, or check the suite in scratch.json",
+    );
+    expect(planMirrors(SOURCES, { mirrors: [], envMirror: "http://all.example/x" }).missingSuiteHint("debian")).toContain('SCRATCH_PKGS_MIRROR="debian=URL security=URL"');
+    // A source's own mirror, the manifest's URL, or a manifest of one source: the suite's name is the likelier culprit.
+    expect(planMirrors(SOURCES, { mirrors: ["http://all.example/x", "security=http://sec.example/ds"] }).missingSuiteHint("security")).toBeUndefined();
+    expect(planMirrors(SOURCES, { mirrors: [] }).missingSuiteHint("security")).toBeUndefined();
+    expect(planMirrors(SOURCES.slice(0, 1), { mirrors: ["http://all.example/x"] }).missingSuiteHint("debian")).toBeUndefined();
+  });
+
   it("keeps the manifest URL for a suite no apt entry lists", () => {
     const plan = planMirrors(SOURCES, { mirrors: [], apt: [APT[2]!] });
     expect(plan.basesFor("debian", "bookworm")).toEqual(["https://archive.example/debian"]);

@@ -14,7 +14,7 @@ export function auditCommand(out: Output, setCode: (c: number) => void): Command
     describe: "re-verify signatures and hashes, re-download every .deb, rebuild every layer and compare with the lock",
     builder: (y) =>
       fetchOptions(y)
-        .option("lockfile", { type: "string", default: "scratch.lock" })
+        .option("lockfile", { type: "string", default: "scratch.lock", describe: "the lock to audit" })
         .option("config", { type: "string", default: "scratch.json", describe: "the manifest (for the sources' keyrings)" })
         .option("provenance", { type: "string", array: true, describe: "recorded provenance manifests (.provenance.jsonl) to list differing paths from" }) as never,
     handler: async (argv) => {

@@ -9,7 +9,7 @@ interface ImageFlags extends FetchFlags {
   lock: boolean;
   arch?: string[] | undefined;
   platform?: string[] | undefined;
-  output: string;
+  output?: string | undefined;
   add: string[];
   "allow-devices": boolean;
   entrypoint: string[];
@@ -30,7 +30,7 @@ export function imageCommand(out: Output, setCode: (c: number) => void): Command
       fetchOptions(y)
         .option("lockfile", { type: "string", describe: "the lock to build from (default scratch.lock)" })
         .option("lock", { type: "boolean", default: true, describe: "--no-lock: a file-carrier image of only the --add tars, for the --arch platforms (no lock is read; no SBOM)" })
-        .option("output", { alias: "o", type: "string", demandOption: true, describe: "a directory for an OCI image layout (every architecture), or FILE.tar for a docker-archive (one architecture)" })
+        .option("output", { alias: "o", type: "string", describe: "required: a directory for an OCI image layout (every architecture), or FILE.tar for a docker-archive (one architecture)" })
         .option("arch", { type: "string", array: true, describe: "Debian architecture(s) to include (default: all in the lock; a docker-archive needs one; --no-lock needs them)" })
         .option("platform", { type: "string", array: true, describe: "the same by OCI platform, e.g. linux/arm64 or linux/arm/v7 (each is a Debian architecture's)" })
         .option("add", { type: "string", array: true, default: [] as string[], describe: "an extra layer: a tar or tar.gz of your files (e.g. the binary); {arch} is replaced; repeatable, in order" })
@@ -44,6 +44,12 @@ export function imageCommand(out: Output, setCode: (c: number) => void): Command
         .option("tag", { type: "string", describe: "OCI layout: the ref name of the index (default latest); docker-archive: the repo tag (default none)" })
         .option("sbom", { type: "string", describe: "also write each architecture's SPDX 2.3 SBOM here ({arch} is replaced)" }) as never,
     handler: async (argv) => {
+      if (argv.output === undefined) {
+        throw new UsageError("image needs --output DIR (an OCI image layout, every architecture) or --output FILE.tar (a docker-archive, one --arch)", {
+          hint: "e.g. scratch-pkgs image --output image/ --add app-{arch}.tar; see scratch-pkgs image --help",
+        });
+      }
+      const output = argv.output;
       // Only an explicit --no-lock makes a carrier: a user who forgot `lock` gets the lockfile error.
       if (!argv.lock && argv.lockfile !== undefined) throw new UsageError(`--no-lock and --lockfile ${argv.lockfile} contradict each other`, { hint: "drop --no-lock to build from the lock, or --lockfile for an image of only the --add tars" });
       const { fetcher, cache, close } = await makeFetcher(argv);
@@ -55,7 +61,7 @@ export function imageCommand(out: Output, setCode: (c: number) => void): Command
           ...(argv.lock ? {} : sourceDateEpochFromEnv()),
           arches: argv.arch ?? [],
           platforms: argv.platform ?? [],
-          output: argv.output,
+          output,
           add: argv.add,
           allowDevices: argv["allow-devices"],
           entrypoint: argv.entrypoint,

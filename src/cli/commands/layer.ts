@@ -17,12 +17,12 @@ export function layerCommand(out: Output, setCode: (c: number) => void): Command
     command: "layer",
     describe: "build the layer tar of each architecture from scratch.lock, byte-identical everywhere",
     builder: (y) =>
-      fetchOptions(y)
-        .option("lockfile", { type: "string", default: "scratch.lock" })
+      fetchOptions(y.usage("$0 layer (--output FILE | --check) [options]\n\nbuild the layer tar of each architecture from scratch.lock, byte-identical everywhere"))
+        .option("lockfile", { type: "string", default: "scratch.lock", describe: "the lock to build from" })
         .option("arch", { type: "string", array: true, describe: "architecture(s) to build (default: all in the lock)" })
-        .option("output", { alias: "o", type: "string", describe: "where to write the layer ({arch} is replaced); a .provenance.jsonl is written beside it" })
+        .option("output", { alias: "o", type: "string", describe: "where to write the layer ({arch} is replaced); a .provenance.jsonl is written beside it. This or --check is required" })
         .option("compress", { type: "string", choices: ["none", "gzip", "zstd"] as LayerCompression[], default: "none" as LayerCompression, describe: "layer compression (pinned settings, recorded in the lock)" })
-        .option("check", { type: "boolean", default: false, describe: "build, compare with the lock, write nothing; exit 1 unless equal" }) as never,
+        .option("check", { type: "boolean", default: false, describe: "build, compare with the lock, write nothing; exit 1 unless equal. This or --output is required" }) as never,
     handler: async (argv) => {
       if (!argv.output && !argv.check) throw new UsageError("layer needs --output FILE (or --check)", { hint: "e.g. scratch-pkgs layer --arch amd64 --output layer.tar" });
       const { runLayer } = await import("../../commands/layer.js");

@@ -7,6 +7,7 @@ interface WhyFlags {
   lockfile: string;
   arch?: string | undefined;
   cache?: string | undefined;
+  provenance?: string[] | undefined;
   json: boolean;
 }
 
@@ -17,22 +18,27 @@ export function whyCommand(out: Output, setCode: (c: number) => void): CommandMo
     builder: (y) =>
       y
         .positional("target", { type: "string", demandOption: true, describe: "a package name or an absolute path" })
-        .option("lockfile", { type: "string", default: "scratch.lock" })
+        .option("lockfile", { type: "string", default: "scratch.lock", describe: "the lock to explain" })
         .option("arch", { type: "string", describe: "only this architecture" })
-        .option("cache", { type: "string", describe: "cache directory, where lock keeps the layers' provenance manifests (default $XDG_CACHE_HOME/scratch-pkgs)" }) as never,
+        .option("cache", { type: "string", describe: "cache directory, where lock keeps the layers' provenance manifests (default $XDG_CACHE_HOME/scratch-pkgs)" })
+        .option("provenance", { type: "string", array: true, describe: "for a path: the layers' .provenance.jsonl (written beside each layer), when the cache lacks them" }) as never,
     handler: async (argv) => {
-      const [{ readLockfile }, { why, formatWhy, cachedProvenance }, { ContentCache, defaultCacheDir }] = await Promise.all([
+      const [{ readLockfile }, { why, formatWhy, layerProvenance }, { ContentCache, defaultCacheDir }] = await Promise.all([
         import("../../lockfile/read.js"),
         import("../../commands/why.js"),
         import("../../fetch/cache.js"),
       ]);
       const lock = await readLockfile(argv.lockfile);
-      // For a path, the manifests say which packages ship it (all of them); without, the rules answer.
-      const provenance = argv.target.startsWith("/") ? await cachedProvenance(lock, new ContentCache(argv.cache ?? defaultCacheDir()), argv.arch) : undefined;
+      // For a path, the layers' provenance manifests say what made it (every package that ships it).
+      const provenance = argv.target.startsWith("/") ? await layerProvenance(lock, new ContentCache(argv.cache ?? defaultCacheDir()), argv.provenance ?? [], argv.arch) : undefined;
       const ans = why(lock, argv.target, argv.arch, provenance);
-      if (ans.matches.length === 0 && ans.derivations.length === 0) {
-        throw new CheckFailedError(`${argv.target} is not in ${argv.lockfile}${argv.arch ? ` for ${argv.arch}` : ""}`, {
-          hint: ans.kind === "package" ? "add it to scratch.json (packages or a file set) and run scratch-pkgs lock" : "no locked package ships this path, or (without the layer's provenance manifest in the cache) no selection rule takes it",
+      if (ans.matches.length === 0 && ans.derivations.length === 0 && ans.implicit.length === 0) {
+        const where = argv.arch ? ` for ${argv.arch}` : "";
+        throw new CheckFailedError(ans.kind === "package" ? `${argv.target} is not in ${argv.lockfile}${where}` : `the layer of ${argv.lockfile}${where} has no ${argv.target}`, {
+          hint:
+            ans.kind === "package"
+              ? "add it to scratch.json (packages or a file set) and run scratch-pkgs lock"
+              : "no package member or derivation puts this path in the layer (its .provenance.jsonl lists every path); to add it, request the package that ships it and a file set whose paths take it",
         });
       }
       out.json({ ok: true, ...ans });
