@@ -14,7 +14,7 @@ import { chooseIndexes, type IndexChoice } from "../sources/index-choice.js";
 import type { Fetcher } from "../fetch/fetcher.js";
 import type { ContentCache } from "../fetch/cache.js";
 import type { ResolutionMemo } from "../lock/memo.js";
-import { planRequests } from "../lock/plan.js";
+import { planRequests, scopedRequests } from "../lock/plan.js";
 import type { ResolvedArchitecture } from "../lock/resolve-arch.js";
 import { lockLayer } from "../lock/layer-digests.js";
 import { LOCKFILE_VERSION, type Lockfile, type LockedArchitecture, type LockedSource, type LockedIndex } from "../model/lock.js";
@@ -83,9 +83,9 @@ export async function runLock(opts: LockOptions): Promise<LockResult> {
 
   const indexesRead = new Map<VerifiedSuite, Map<string, LockedIndex>>();
   const architectures: Record<string, LockedArchitecture> = {};
-  const group = planRequests(manifest);
   // One architecture at a time: only its indexes are in memory.
   for (const arch of [...manifest.architectures].sort()) {
+    const group = planRequests(manifest, arch);
     const choices: Array<{ vs: VerifiedSuite; choice: IndexChoice }> = [];
     for (const vs of suites) {
       const source = manifest.sources.find((s) => s.name === vs.ref.source)!;
@@ -149,6 +149,7 @@ export async function runLock(opts: LockOptions): Promise<LockResult> {
       })),
   }));
 
+  const requests = scopedRequests(manifest);
   const lock: Lockfile = {
     lockfileVersion: LOCKFILE_VERSION,
     manifest: { file: manifestFileName(opts.config), sha256: manifestSha },
@@ -156,6 +157,7 @@ export async function runLock(opts: LockOptions): Promise<LockResult> {
     policy: manifest.policy,
     sources,
     architectures,
+    ...(requests.length > 0 ? { requests } : {}),
   };
   const text = canonicalJson(lock);
   const changed = text !== oldText;

@@ -10,12 +10,15 @@ import type { Provenance, ProvenanceEntry } from "../model/provenance.js";
 import type { ContentCache } from "../fetch/cache.js";
 import { loadBlob } from "../fetch/blob-store.js";
 import { parseProvenance } from "../layer/provenance-read.js";
+import { describeScope, requestOfChain } from "../resolve/request-scope.js";
 
 export interface WhyMatch {
   architecture: string;
   package: string;
   version: string;
   reasons: string[];
+  /** For each reason chain that starts at a scoped request: where that request applies ("requested for amd64 only"). */
+  scopes?: Record<string, string>;
   sets: string[];
   /** For a path, from the provenance manifest: the .deb member(s) the package ships it as. */
   members?: string[];
@@ -35,6 +38,8 @@ export interface WhyAnswer {
   kind: "package" | "path";
   matches: WhyMatch[];
   derivations: WhyDerivation[];
+  /** For a package: the architectures whose lock skipped it (an optional request it lacks), with why. */
+  skipped: Array<{ architecture: string; name: string; reason: string }>;
 }
 
 /** The provenance manifests of the lock's layers that the cache holds (`lock` keeps them there), validated. */
@@ -53,9 +58,19 @@ export function why(lock: Lockfile, query: string, arch?: string, provenance?: R
   const kind = query.startsWith("/") ? "path" : "package";
   const matches: WhyMatch[] = [];
   const derivations: WhyDerivation[] = [];
+  const skipped: WhyAnswer["skipped"] = [];
+  const match = (a: string, p: LockedPackage, sets: string[], members?: string[]): WhyMatch => {
+    const scopes: Record<string, string> = {};
+    for (const r of p.reasons) {
+      const req = requestOfChain(lock.requests, r, p.name);
+      if (req) scopes[r] = describeScope(req);
+    }
+    return { architecture: a, package: p.name, version: p.version, reasons: p.reasons, ...(Object.keys(scopes).length > 0 ? { scopes } : {}), sets, ...(members ? { members } : {}) };
+  };
   for (const a of Object.keys(lock.architectures).sort()) {
     if (arch && a !== arch) continue;
     const locked = lock.architectures[a]!;
+    if (kind === "package") for (const s of locked.skipped) if (s.name === query) skipped.push({ architecture: a, ...s });
     if (kind === "path") {
       for (const d of locked.derivations ?? []) {
         const output = d.outputs.find((o) => o.path === query);
@@ -68,17 +83,17 @@ export function why(lock: Lockfile, query: string, arch?: string, provenance?: R
         const entry = prov.entries.find((e) => e.path === query);
         if (!entry) continue; // not in this layer, whatever the rules say
         const shipped = shippedBy(entry, locked.packages);
-        for (const { pkg, members } of shipped) matches.push({ architecture: a, package: pkg.name, version: pkg.version, reasons: pkg.reasons, sets: setsTakingPath(pkg, query), members });
+        for (const { pkg, members } of shipped) matches.push(match(a, pkg, setsTakingPath(pkg, query), members));
         // A parent directory the layer made itself has no package origin: the rules explain it.
         if (shipped.length > 0) continue;
       }
     }
     for (const p of locked.packages) {
       const sets = kind === "package" ? (p.name === query ? p.select.map((s) => s.set) : []) : setsTakingPath(p, query);
-      if (sets.length > 0) matches.push({ architecture: a, package: p.name, version: p.version, reasons: p.reasons, sets });
+      if (sets.length > 0) matches.push(match(a, p, sets));
     }
   }
-  return { query, kind, matches, derivations };
+  return { query, kind, matches, derivations, skipped };
 }
 
 /** The locked packages that ship the entry's path into the layer, in provider order, with the members they ship it as. */
@@ -112,7 +127,8 @@ export function formatWhy(ans: WhyAnswer): string[] {
   for (const m of ans.matches) {
     const ships = m.members ? ` ships it as ${m.members.join(", ")}` : "";
     lines.push(`${m.architecture}: ${m.package} ${m.version}${ships} (file sets: ${m.sets.join(", ")})`);
-    for (const r of m.reasons) lines.push(`  ${r}`);
+    for (const r of m.reasons) lines.push(`  ${r}${m.scopes?.[r] ? ` (${m.scopes[r]})` : ""}`);
   }
+  for (const s of ans.skipped) lines.push(`${s.architecture}: ${s.name} is not in the lock: ${s.reason}`);
   return lines;
 }

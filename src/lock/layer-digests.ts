@@ -4,7 +4,7 @@
  * digests, each package's decoded-member digests and, in the cache, the provenance manifest
  * that `audit` compares paths against.
  */
-import type { Manifest } from "../model/manifest.js";
+import { appliesOn, type Manifest } from "../model/manifest.js";
 import type { MirrorPlan, MirrorSource } from "../sources/mirrors.js";
 import { LOCKED_COMPRESSIONS } from "../layer/expected.js";
 import { compressorSettings } from "../codec/compress.js";
@@ -51,7 +51,7 @@ export async function lockLayer(
   const compressors = await Promise.all(LOCKED_COMPRESSIONS.map((kind) => compressorSettings(kind)));
   const everyGlobTakes = fileSetPlans(manifest)
     .filter((s) => s.everyGlobMustMatch)
-    .map((s) => ({ name: s.name, packages: s.packages }));
+    .map((s) => ({ name: s.name, packages: s.packages.filter((p) => appliesOn(p, arch)) }));
   const key = opts.memo?.key({ kind: "layer", arch, mtime, steps, compressors, everyGlobTakes, packages: packages.map((p) => ({ name: p.name, sha256: p.sha256, select: p.select })) }, "layer");
   const hit = key ? await opts.memo!.get<Memoised>(key) : undefined;
   if (hit && hit.decoded?.length === packages.length) return withDecoded(packages, hit);

@@ -329,7 +329,7 @@ function resolveWith(
       }
     }
     const out = pickRequest(rel);
-    if (!("ok" in out)) fail([req.reason, formatRelation(rel)], out.detail, hintFor(out));
+    if (!("ok" in out)) fail([req.reason, formatRelation(rel)], out.detail, universe.knows(req.name) ? hintFor(out) : scopeHint(req, opts.otherArches?.get(req.name)));
     else {
       if (!selected.has(out.ok.name)) selected.set(out.ok.name, { record: out.ok, via: { reason: req.reason } });
       let set = rootsByReason.get(req.reason);
@@ -382,7 +382,18 @@ function dependencyEdges(
 function hintFor(out: { conflict?: string }): string {
   return out.conflict !== undefined
     ? `no backtracking is done: request a version of ${out.conflict} that satisfies both in scratch.json, or update the sources`
-    : "check the package name and the sources' suites and components in scratch.json; a request that may be missing on some architectures can be marked optional";
+    : `check the package name and the sources' suites and components in scratch.json; ${OPTIONAL_SYNTAX}`;
+}
+
+const OPTIONAL_SYNTAX = 'a request that may be missing on some architectures can be written {"name": "NAME", "optional": true}';
+
+/** How to scope a request that this architecture lacks, in the manifest's own syntax and field. */
+function scopeHint(req: PackageRequest, others: readonly string[] | undefined): string {
+  const set = /^file set (.+)$/.exec(req.reason);
+  const field = set ? `fileSets.${set[1]}.packages` : req.reason;
+  if (!others || others.length === 0) return `check the package name and the sources' suites and components in scratch.json; ${OPTIONAL_SYNTAX} in ${field}`;
+  const arches = [...others].sort().map((a) => JSON.stringify(a)).join(", ");
+  return `to request it only where it exists, write it in ${field} as {"name": ${JSON.stringify(req.name)}, "architectures": [${arches}]}, or add "optional": true to skip it where it is missing`;
 }
 
 function cmp(a: string, b: string): number {
