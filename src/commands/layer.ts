@@ -69,6 +69,8 @@ export async function runLayer(opts: LayerOptions): Promise<LayerResult[]> {
   try {
     for (const arch of arches) {
       const p = paths.get(arch);
+      // Building and compressing are one stream here: the phase names both.
+      opts.fetcher.progress.phase(`building the ${arch} layer`, `${lock.architectures[arch]!.packages.length} packages${opts.compress === "none" ? "" : `, ${opts.compress}`}`);
       let verified: VerifiedLayer | undefined;
       if (p) {
         const layerFile = await stageFiles([

@@ -78,6 +78,9 @@ export async function runLock(opts: LockOptions): Promise<LockResult> {
 
   const mirrors = await mirrorsFor(manifest.sources, opts);
 
+  const progress = opts.fetcher.progress;
+  const suiteCount = manifest.sources.reduce((n, s) => n + s.suites.length, 0);
+  progress.phase("fetching releases", `${suiteCount} ${suiteCount === 1 ? "suite" : "suites"}`);
   const suites = await verifySuites(manifest, dir, mirrors.basesFor.bind(mirrors), opts);
   const sourceDateEpoch = opts.sourceDateEpoch ?? Math.max(...suites.map((s) => Math.floor(s.release.date.getTime() / 1000)));
 
@@ -116,7 +119,9 @@ export async function runLock(opts: LockOptions): Promise<LockResult> {
         import("../resolve/universe.js"),
         import("../lock/resolve-arch.js"),
       ]);
+      progress.phase(`decoding the ${arch} indexes`, `${choices.length} ${choices.length === 1 ? "index" : "indexes"}`);
       const records = await readIndexes(opts.fetcher, choices);
+      progress.phase(`resolving ${arch}`);
       const universe = new Universe(arch, records);
       const resolveAll = (otherArches?: Map<string, string[]>) => [
         resolveOrExplain(universe, group.withDeps, manifest.policy, prefer, arch, otherArches),

@@ -58,10 +58,12 @@ export async function lockLayer(
   // Loaded on a miss only: a warm lock builds nothing. The packages come from the signed
   // indexes, not from a lock: their decoded members are found only behind the user's authenticated refs.
   const [{ buildLayer }, { lockedLayer }] = await Promise.all([import("../layer/build.js"), import("../layer/expected.js")]);
+  opts.fetcher.progress.phase(`building the ${arch} layer`, `${packages.length} packages`);
   const built = await buildLayer(
     { arch, packages, derivations: steps, mtime, everyGlobTakes },
     { fetcher: opts.fetcher, urlsFor: (p) => packageUrls(sources, mirrors, p), ...(opts.memo ? { derived: opts.memo.refs } : {}) },
   );
+  opts.fetcher.progress.phase(`compressing the ${arch} layer`, LOCKED_COMPRESSIONS.join(" and "));
   const layer = await lockedLayer(built).finally(() => built.release());
   const result: Memoised = { derivations: built.derivations, layer, decoded: packages.map((p) => built.decoded.get(p.name)!) };
   // Kept so that `audit` can name the paths of a layer that no longer matches.
