@@ -13,7 +13,7 @@ export * from "./model/package.js";
 
 // Fetching: one session (HTTP client, content cache, progress) shared by the commands.
 export { openFetchSession, type FetchSession, type FetchSessionOptions } from "./fetch/session.js";
-export { createProgress, silentProgress, type Progress, type ProgressTask } from "./fetch/progress.js";
+export { clearStatusLines, createProgress, silentProgress, type Progress, type ProgressTask } from "./fetch/progress.js";
 export { defaultCacheDir, type ContentCache } from "./fetch/cache.js";
 export type { Fetcher } from "./fetch/fetcher.js";
 export type { HttpOptions } from "./fetch/http.js";

@@ -3,6 +3,7 @@
  * notes, progress and errors go to stderr; --quiet silences everything but errors.
  */
 import { EXIT, isScratchError, type ScratchError } from "../model/errors.js";
+import { clearStatusLines } from "../fetch/progress.js";
 
 export interface OutputOptions {
   json: boolean;
@@ -18,7 +19,9 @@ export class Output {
 
   /** A human result line (not printed with --json or --quiet). */
   result(line: string): void {
-    if (!this.opts.json && !this.opts.quiet) this.stdout.write(line + "\n");
+    if (this.opts.json || this.opts.quiet) return;
+    clearStatusLines();
+    this.stdout.write(line + "\n");
   }
 
   /** The one JSON document of a --json run. */
@@ -27,10 +30,13 @@ export class Output {
   }
 
   note(line: string): void {
-    if (!this.opts.quiet) this.stderr.write(`scratch-pkgs: ${line}\n`);
+    if (this.opts.quiet) return;
+    clearStatusLines();
+    this.stderr.write(`scratch-pkgs: ${line}\n`);
   }
 
   error(e: unknown): number {
+    clearStatusLines();
     if (isScratchError(e)) {
       this.stderr.write(`scratch-pkgs: error: ${e.message}\n`);
       if (e.hint) this.stderr.write(`  hint: ${e.hint}\n`);

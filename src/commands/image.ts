@@ -285,6 +285,7 @@ async function lockSource(opts: ImageOptions, chosen: readonly string[], spool: 
     base: async (arch) => {
       const file = createSpoolFile();
       spool.spools.push(file);
+      opts.fetcher.progress.phase(`building the ${arch} layer`, `${lock.architectures[arch]!.packages.length} packages, gzip`);
       // The gzip digest is the layer's in the manifest, for either format.
       const verified = await requireVerifiedLayer(opts.lockfile, lock, arch, {
         fetcher: opts.fetcher,

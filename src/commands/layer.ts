@@ -94,6 +94,8 @@ export async function runLayer(opts: LayerOptions): Promise<LayerResult[]> {
         results.push(result(arch, opts.compress, locked!, cached.blob, p));
         continue;
       }
+      // Building and compressing are one stream here: the phase names both.
+      opts.fetcher.progress.phase(`building the ${arch} layer`, `${lock.architectures[arch]!.packages.length} packages${opts.compress === "none" ? "" : `, ${opts.compress}`}`);
       let verified: VerifiedLayer | undefined;
       if (p) {
         staged.push(...(await stageLayer(p, async (write) => {

@@ -17,7 +17,7 @@ import { chooseIndexes, type IndexChoice } from "../sources/index-choice.js";
 import type { Fetcher } from "../fetch/fetcher.js";
 import type { ContentCache } from "../fetch/cache.js";
 import type { ResolutionMemo } from "../lock/memo.js";
-import { planRequests } from "../lock/plan.js";
+import { planRequests, scopedRequests } from "../lock/plan.js";
 import type { ResolvedArchitecture } from "../lock/resolve-arch.js";
 import { lockLayer } from "../lock/layer-digests.js";
 import { LOCKFILE_VERSION, type Lockfile, type LockedArchitecture, type LockedSource, type LockedIndex } from "../model/lock.js";
@@ -86,15 +86,18 @@ export async function runLock(opts: LockOptions): Promise<LockResult> {
 
   const mirrors = await mirrorsFor(manifest.sources, opts);
 
+  const progress = opts.fetcher.progress;
+  const suiteCount = manifest.sources.reduce((n, s) => n + s.suites.length, 0);
+  progress.phase("fetching releases", `${suiteCount} ${suiteCount === 1 ? "suite" : "suites"}`);
   const suites = await verifySuites(manifest, dir, mirrors, opts);
   checkSnapshots(suites.map((vs) => ({ source: vs.ref.source, url: vs.ref.url, suite: vs.ref.suite, date: vs.release.date, dateText: vs.release.dateText })));
   const sourceDateEpoch = opts.sourceDateEpoch ?? Math.max(...suites.map((s) => Math.floor(s.release.date.getTime() / 1000)));
 
   const indexesRead = new Map<VerifiedSuite, Map<string, LockedIndex>>();
   const architectures: Record<string, LockedArchitecture> = {};
-  const group = planRequests(manifest);
   // One architecture at a time: only its indexes are in memory.
   for (const arch of [...manifest.architectures].sort()) {
+    const group = planRequests(manifest, arch);
     const choices: Array<{ vs: VerifiedSuite; choice: IndexChoice }> = [];
     for (const vs of suites) {
       const source = manifest.sources.find((s) => s.name === vs.ref.source)!;
@@ -125,7 +128,9 @@ export async function runLock(opts: LockOptions): Promise<LockResult> {
         import("../resolve/universe.js"),
         import("../lock/resolve-arch.js"),
       ]);
+      progress.phase(`decoding the ${arch} indexes`, `${choices.length} ${choices.length === 1 ? "index" : "indexes"}`);
       const records = await readIndexes(opts.fetcher, choices);
+      progress.phase(`resolving ${arch}`);
       const universe = new Universe(arch, records);
       const resolveAll = (otherArches?: Map<string, string[]>) => [
         resolveOrExplain(universe, group.withDeps, manifest.policy, prefer, arch, otherArches),
@@ -158,6 +163,7 @@ export async function runLock(opts: LockOptions): Promise<LockResult> {
       })),
   }));
 
+  const requests = scopedRequests(manifest);
   const lock: Lockfile = {
     lockfileVersion: LOCKFILE_VERSION,
     manifest: { file: manifestFileName(opts.config), sha256: manifestSha },
@@ -165,6 +171,7 @@ export async function runLock(opts: LockOptions): Promise<LockResult> {
     policy: manifest.policy,
     sources,
     architectures,
+    ...(requests.length > 0 ? { requests } : {}),
   };
   const text = canonicalJson(lock);
   const changed = text !== oldText;

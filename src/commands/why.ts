@@ -11,12 +11,15 @@ import type { Provenance, ProvenanceEntry } from "../model/provenance.js";
 import type { ContentCache } from "../fetch/cache.js";
 import { UsageError } from "../model/errors.js";
 import { recordedProvenance } from "./recorded-provenance.js";
+import { describeScope, requestOfChain } from "../resolve/request-scope.js";
 
 export interface WhyMatch {
   architecture: string;
   package: string;
   version: string;
   reasons: string[];
+  /** For each reason chain that starts at a scoped request: where that request applies ("requested for amd64 only"). */
+  scopes?: Record<string, string>;
   sets: string[];
   /** For a path, from the provenance manifest: the .deb member(s) the package ships it as. */
   members?: string[];
@@ -43,6 +46,8 @@ export interface WhyAnswer {
   matches: WhyMatch[];
   derivations: WhyDerivation[];
   implicit: WhyImplicit[];
+  /** For a package: the architectures whose lock skipped it (an optional request it lacks), with why. */
+  skipped: Array<{ architecture: string; name: string; reason: string }>;
 }
 
 /**
@@ -72,11 +77,21 @@ export function why(lock: Lockfile, query: string, arch?: string, provenance?: R
   const matches: WhyMatch[] = [];
   const derivations: WhyDerivation[] = [];
   const implicit: WhyImplicit[] = [];
+  const skipped: WhyAnswer["skipped"] = [];
+  const match = (a: string, p: LockedPackage, sets: string[], members?: string[]): WhyMatch => {
+    const scopes: Record<string, string> = {};
+    for (const r of p.reasons) {
+      const req = requestOfChain(lock.requests, r, p.name);
+      if (req) scopes[r] = describeScope(req);
+    }
+    return { architecture: a, package: p.name, version: p.version, reasons: p.reasons, ...(Object.keys(scopes).length > 0 ? { scopes } : {}), sets, ...(members ? { members } : {}) };
+  };
   for (const a of Object.keys(lock.architectures).sort()) {
     if (arch && a !== arch) continue;
     const locked = lock.architectures[a]!;
     if (kind === "package") {
-      for (const p of locked.packages) if (p.name === query) matches.push({ architecture: a, package: p.name, version: p.version, reasons: p.reasons, sets: p.select.map((s) => s.set) });
+      for (const p of locked.packages) if (p.name === query) matches.push(match(a, p, p.select.map((s) => s.set)));
+      for (const s of locked.skipped) if (s.name === query) skipped.push({ architecture: a, ...s });
       continue;
     }
     for (const d of locked.derivations ?? []) {
@@ -90,9 +105,9 @@ export function why(lock: Lockfile, query: string, arch?: string, provenance?: R
     const entry = prov.entries.find((e) => e.path === query);
     if (!entry) continue; // not in this layer, whatever the rules say
     if (entry.origin.kind === "implicit") implicit.push({ architecture: a, reason: entry.origin.reason });
-    for (const { pkg, members } of shippedBy(entry, locked.packages)) matches.push({ architecture: a, package: pkg.name, version: pkg.version, reasons: pkg.reasons, sets: setsTakingPath(pkg, query), members });
+    for (const { pkg, members } of shippedBy(entry, locked.packages)) matches.push(match(a, pkg, setsTakingPath(pkg, query), members));
   }
-  return { query, kind, matches, derivations, implicit };
+  return { query, kind, matches, derivations, implicit, skipped };
 }
 
 /** The locked packages that ship the entry's path into the layer, in provider order, with the members they ship it as. */
@@ -127,7 +142,8 @@ export function formatWhy(ans: WhyAnswer): string[] {
   for (const m of ans.matches) {
     const ships = m.members ? ` ships it as ${m.members.join(", ")}` : "";
     lines.push(`${m.architecture}: ${m.package} ${m.version}${ships} (file sets: ${m.sets.join(", ")})`);
-    for (const r of m.reasons) lines.push(`  ${r}`);
+    for (const r of m.reasons) lines.push(`  ${r}${m.scopes?.[r] ? ` (${m.scopes[r]})` : ""}`);
   }
+  for (const s of ans.skipped) lines.push(`${s.architecture}: ${s.name} is not in the lock: ${s.reason}`);
   return lines;
 }

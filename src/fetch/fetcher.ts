@@ -45,7 +45,8 @@ export class Fetcher {
   private readonly cache: ContentCache;
   private readonly http: HttpClient;
   private readonly offline: boolean;
-  private readonly progress: Progress;
+  /** Where downloads are shown; the commands name their phases on it too. */
+  readonly progress: Progress;
 
   constructor(opts: FetcherOptions) {
     this.cache = opts.cache;
@@ -126,7 +127,7 @@ export class Fetcher {
   /** Stream `url` into a temp file while hashing; verify size and sha256; move it into the cache. */
   private async downloadPinned(url: string, want: string, size: number, label: string): Promise<string> {
     const tmp = await this.cache.tempPath();
-    const task = this.progress.task(label, size);
+    const task = this.progress.task(label, size, url);
     // A full disk or a read-only cache is the environment's failure (exit 3), named, not a bug.
     const toCache = <T>(op: Promise<T>): Promise<T> =>
       op.catch((e: unknown) => {
@@ -181,7 +182,7 @@ export class Fetcher {
   }
 
   private async downloadSmall(url: string, label: string, maxBytes: number): Promise<Uint8Array> {
-    const task = this.progress.task(label);
+    const task = this.progress.task(label, undefined, url);
     let chunks: Uint8Array[] = [];
     let total = 0;
     try {

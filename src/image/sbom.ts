@@ -17,6 +17,7 @@ import { rfc3339 } from "./config.js";
 import { VERSION } from "../util/version.js";
 import { comparePaths } from "../util/byte-order.js";
 import { splitChain } from "../resolve/reason-chain.js";
+import { chainWithScope } from "../resolve/request-scope.js";
 import { LockfileError } from "../model/errors.js";
 import { locateFile } from "../derive/node.js";
 import { copyrightPath } from "../layer/copyright.js";
@@ -128,7 +129,7 @@ function imagePackage(id: string, image: SbomImage, arch: string, lockName: stri
 }
 
 /** One locked Debian package; one field per fact, so that adding one is one line. */
-function debianPackage(id: string, p: LockedPackage, facts: { license: string; supplier: string; attribution: { attributionTexts?: string[] } }): SpdxObject {
+function debianPackage(id: string, p: LockedPackage, requests: Lockfile["requests"], facts: { license: string; supplier: string; attribution: { attributionTexts?: string[] } }): SpdxObject {
   return {
     SPDXID: id,
     name: p.name,
@@ -141,7 +142,7 @@ function debianPackage(id: string, p: LockedPackage, facts: { license: string; s
     licenseDeclared: facts.license,
     copyrightText: "NOASSERTION",
     externalRefs: [{ referenceCategory: "PACKAGE-MANAGER", referenceType: "purl", referenceLocator: debPurl(p) }],
-    comment: `From ${p.source} ${p.suite}/${p.component}; in the lock because: ${p.reasons.join("; ")}`,
+    comment: `From ${p.source} ${p.suite}/${p.component}; in the lock because: ${p.reasons.map((r) => chainWithScope(requests, r, p.name)).join("; ")}`,
     ...facts.attribution,
   };
 }
@@ -201,7 +202,7 @@ export function buildSbom(input: SbomInput): Record<string, unknown> {
     packageIds.set(p.name, id);
     const lic = input.licenses.get(p.sha256);
     for (const r of lic?.refs ?? []) if (!extracted.has(r.licenseId)) extracted.set(r.licenseId, r);
-    packages.push(debianPackage(id, p, { license: lic?.expression ?? "NOASSERTION", supplier: input.suppliers.get(p.sha256) ?? "NOASSERTION", attribution: copyrightAttribution(byPath, p.name) }));
+    packages.push(debianPackage(id, p, lock.requests, { license: lic?.expression ?? "NOASSERTION", supplier: input.suppliers.get(p.sha256) ?? "NOASSERTION", attribution: copyrightAttribution(byPath, p.name) }));
     contained.push(id);
   }
   for (const [from, to] of dependencyEdges(locked.packages, `${input.lockName} (${arch})`)) {

@@ -4,7 +4,7 @@
  * digests, each package's decoded-member digests and, in the cache, the provenance manifest
  * that `audit` compares paths against.
  */
-import type { Manifest } from "../model/manifest.js";
+import { appliesOn, type Manifest } from "../model/manifest.js";
 import type { MirrorPlan, MirrorSource } from "../sources/mirrors.js";
 import { LOCKED_COMPRESSIONS } from "../layer/expected.js";
 import { compressorSettings } from "../codec/compress.js";
@@ -51,17 +51,19 @@ export async function lockLayer(
   const compressors = await Promise.all(LOCKED_COMPRESSIONS.map((kind) => compressorSettings(kind)));
   const everyGlobTakes = fileSetPlans(manifest)
     .filter((s) => s.everyGlobMustMatch)
-    .map((s) => ({ name: s.name, packages: s.packages }));
+    .map((s) => ({ name: s.name, packages: s.packages.filter((p) => appliesOn(p, arch)) }));
   const key = opts.memo?.key({ kind: "layer", arch, mtime, steps, compressors, everyGlobTakes, packages: packages.map((p) => ({ name: p.name, sha256: p.sha256, select: p.select })) }, "layer");
   const hit = key ? await opts.memo!.get<Memoised>(key) : undefined;
   if (hit && hit.decoded?.length === packages.length) return withDecoded(packages, hit);
   // Loaded on a miss only: a warm lock builds nothing. The packages come from the signed
   // indexes, not from a lock: their decoded members are found only behind the user's authenticated refs.
   const [{ buildLayer }, { lockedLayer }] = await Promise.all([import("../layer/build.js"), import("../layer/expected.js")]);
+  opts.fetcher.progress.phase(`building the ${arch} layer`, `${packages.length} packages`);
   const built = await buildLayer(
     { arch, packages, derivations: steps, mtime, everyGlobTakes },
     { fetcher: opts.fetcher, urlsFor: (p) => packageUrls(sources, mirrors, p), ...(opts.memo ? { derived: opts.memo.refs } : {}) },
   );
+  opts.fetcher.progress.phase(`compressing the ${arch} layer`, LOCKED_COMPRESSIONS.join(" and "));
   const layer = await lockedLayer(built).finally(() => built.release());
   const result: Memoised = { derivations: built.derivations, layer, decoded: packages.map((p) => built.decoded.get(p.name)!) };
   // Kept so that `audit` can name the paths of a layer that no longer matches.

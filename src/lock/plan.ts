@@ -2,10 +2,10 @@
  * From a manifest to resolver requests, and from resolved packages back to the selection rules
  * each one gets. Pure: no I/O.
  */
-import type { Manifest } from "../model/manifest.js";
+import { appliesOn, type Manifest, type RequestScope } from "../model/manifest.js";
 import type { PackageRequest, ResolvedPackage } from "../resolve/types.js";
 import { builtinFileSet, userFileSet, DEFAULT_EXCLUDE, WHOLE_PACKAGE, type FileSetPlan } from "../resolve/filesets.js";
-import { COPYRIGHT_SET, type SelectionRule } from "../model/lock.js";
+import { COPYRIGHT_SET, type LockedRequest, type SelectionRule } from "../model/lock.js";
 import { copyrightPath, docDir } from "../layer/copyright.js";
 import { splitChain } from "../resolve/reason-chain.js";
 
@@ -30,7 +30,8 @@ export function fileSetPlans(manifest: Manifest): FileSetPlan[] {
   return plans;
 }
 
-export function planRequests(manifest: Manifest): RequestGroup {
+/** The requests made on `arch`: those whose scope names it (or names no architecture). */
+export function planRequests(manifest: Manifest, arch: string): RequestGroup {
   const withDeps: PackageRequest[] = [];
   const alone: PackageRequest[] = [];
   const setOfReason = new Map<string, FileSetPlan>();
@@ -38,18 +39,34 @@ export function planRequests(manifest: Manifest): RequestGroup {
     const reason = `file set ${plan.name}`;
     setOfReason.set(reason, plan);
     for (const p of plan.packages) {
+      if (!appliesOn(p, arch)) continue;
       const req: PackageRequest = { name: p.name, reason, ...(p.optional ? { optional: true } : {}) };
       (plan.followDependencies ? withDeps : alone).push(req);
     }
   }
   const whole: FileSetPlan = { name: WHOLE_PACKAGES_SET, builtin: false, everyGlobMustMatch: false, followDependencies: true, packages: [] };
-  manifest.packages.forEach(({ name, version }, i) => {
+  manifest.packages.forEach((spec, i) => {
     // The chain names the package next ("packages[0] → hello → libc6"), as model/lock.ts documents.
     const reason = `packages[${i}]`;
     setOfReason.set(reason, whole);
-    withDeps.push({ name, reason, ...(version ? { constraint: { op: "=" as const, version } } : {}) });
+    if (!appliesOn(spec, arch)) return;
+    const { name, version } = spec;
+    withDeps.push({ name, reason, ...(version ? { constraint: { op: "=" as const, version } } : {}), ...(spec.optional ? { optional: true } : {}) });
   });
   return { withDeps, alone, setOfReason };
+}
+
+/** What the lock records of the manifest's scoped requests (plain ones are not listed). */
+export function scopedRequests(manifest: Manifest): LockedRequest[] {
+  const out: LockedRequest[] = [];
+  const add = (reason: string, name: string, scope: RequestScope): void => {
+    if (!scope.architectures && !scope.optional) return;
+    out.push({ reason, name, ...(scope.architectures ? { architectures: [...scope.architectures].sort() } : {}), ...(scope.optional ? { optional: true as const } : {}) });
+  };
+  for (const plan of fileSetPlans(manifest)) for (const p of plan.packages) add(`file set ${plan.name}`, p.name, p);
+  manifest.packages.forEach((spec, i) => add(`packages[${i}]`, spec.name, spec));
+  const key = (r: LockedRequest): string => `${r.reason}\0${r.name}`;
+  return out.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
 }
 
 /**

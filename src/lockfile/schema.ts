@@ -112,6 +112,10 @@ export function lockfileSchema(closed: boolean): AnySchemaObject {
       policy: { type: "string", enum: ["none", "closure"] },
       sources: { type: "array", items: source },
       architectures: { type: "object", propertyNames: ARCH, additionalProperties: arch },
+      requests: {
+        type: "array",
+        items: obj(["reason", "name"], { reason: TEXT, name: NAME, architectures: { type: "array", minItems: 1, items: ARCH }, optional: { const: true } }),
+      },
     }),
   };
 }

@@ -34,6 +34,31 @@ const packageName: AnySchemaObject = {
   errorHint: `a Debian package name: ${PACKAGE_NAME_RULE}`,
 };
 
+const architecture: AnySchemaObject = {
+  type: "string",
+  pattern: re(ARCH_RE),
+  errorHint: 'a Debian architecture name such as "amd64" or "arm64"',
+};
+
+const SCOPED_HINT = 'a package name, or an object such as {"name": "cpuid", "architectures": ["amd64"]} (with "optional": true to skip it where it is missing)';
+
+/**
+ * A package entry: a string as before, or an object scoping the request to some architectures
+ * and/or making it optional. `extra` are the object's further keys (the top level's "version").
+ */
+const packageEntry = (plain: AnySchemaObject, name: AnySchemaObject, extra: Record<string, AnySchemaObject> = {}): AnySchemaObject => ({
+  type: ["string", "object"],
+  errorHint: SCOPED_HINT,
+  if: { type: "string" },
+  then: plain,
+  else: {
+    type: "object",
+    additionalProperties: false,
+    required: ["name"],
+    properties: { name, ...extra, architectures: nonEmptyUniqueStrings(architecture), optional: { type: "boolean" } },
+  },
+});
+
 const emptyBuiltin: AnySchemaObject = { type: "object", additionalProperties: false, properties: {} };
 
 export const MANIFEST_SCHEMA: AnySchemaObject = {
@@ -76,11 +101,7 @@ export const MANIFEST_SCHEMA: AnySchemaObject = {
         },
       },
     },
-    architectures: nonEmptyUniqueStrings({
-      type: "string",
-      pattern: re(ARCH_RE),
-      errorHint: 'a Debian architecture name such as "amd64" or "arm64"',
-    }),
+    architectures: nonEmptyUniqueStrings(architecture),
     policy: { type: "string", enum: ["none", "closure"] },
     fileSets: {
       type: "object",
@@ -115,13 +136,18 @@ export const MANIFEST_SCHEMA: AnySchemaObject = {
         additionalProperties: false,
         required: ["packages", "paths"],
         properties: {
-          packages: nonEmptyUniqueStrings(packageName),
+          packages: nonEmptyUniqueStrings(packageEntry(packageName, packageName)),
           paths: { type: "array", minItems: 1, items: absGlob },
           exclude: { type: "array", items: absGlob },
         },
       },
     },
-    packages: { type: "array", items: { type: "string", minLength: 1 } },
+    packages: {
+      type: "array",
+      items: packageEntry({ type: "string", minLength: 1 }, packageName, {
+        version: { type: "string", minLength: 1, errorHint: 'an exact Debian version such as "1:1.2.13.dfsg-3"' },
+      }),
+    },
     dpkgStatus: { type: "boolean" },
     copyright: { type: "boolean" },
   },

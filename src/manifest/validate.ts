@@ -6,12 +6,12 @@
 import path from "node:path";
 import { FormatError, ManifestError } from "../model/errors.js";
 import { isValidVersion } from "../debian/version.js";
-import { parseJsonWithPositions, type PositionedJson } from "../util/json.js";
+import { parseJsonWithPositions, pointerSegment, type PositionedJson } from "../util/json.js";
 import { compileSchema, firstProblem, type Problem, type Wording } from "../util/json-errors.js";
 import { didYouMean } from "../util/did-you-mean.js";
 import { MANIFEST_SCHEMA } from "./schema.js";
 import { BUILTIN_FILE_SETS, builtinFileSetSpec } from "../model/builtin-file-sets.js";
-import { type FileSet, type Manifest, type ManifestSource, type PackageSpec } from "../model/manifest.js";
+import { type FileSet, type Manifest, type ManifestSource, type PackageSpec, type RequestScope, type SetPackage } from "../model/manifest.js";
 import { isPackageName, PACKAGE_NAME_RULE } from "../debian/package-name.js";
 
 let validator: ReturnType<typeof compileSchema> | undefined;
@@ -25,12 +25,18 @@ interface RawSource {
   keyring: string;
   allowExpired?: boolean;
 }
+interface RawScope {
+  architectures?: string[];
+  optional?: boolean;
+}
+type RawSetPackage = string | ({ name: string } & RawScope);
+type RawPackage = string | ({ name: string; version?: string } & RawScope);
 interface RawManifest {
   sources: RawSource[];
   architectures: string[];
   policy?: "none" | "closure";
-  fileSets?: Record<string, { timezone?: string; packages?: string[]; paths?: string[]; exclude?: string[] }>;
-  packages?: string[];
+  fileSets?: Record<string, { timezone?: string; packages?: RawSetPackage[]; paths?: string[]; exclude?: string[] }>;
+  packages?: RawPackage[];
   dpkgStatus?: boolean;
   copyright?: boolean;
 }
@@ -97,6 +103,23 @@ function toError(file: string, p: Problem): ManifestError {
   return new ManifestError(file, p.path, p.detail, p.hint !== undefined ? { hint: p.hint } : undefined);
 }
 
+/** A top-level entry as a spec: a string "name" or "name=version", or the object form. */
+function packageSpecOf(entry: RawPackage): PackageSpec {
+  if (typeof entry === "string") return parsePackageSpec(entry);
+  return { name: entry.name, ...(entry.version !== undefined ? { version: entry.version } : {}), ...scopeOf(entry) };
+}
+
+/** The scope as the model keeps it: absent fields for "everywhere" and "required". */
+function scopeOf(raw: RawScope): RequestScope {
+  return { ...(raw.architectures ? { architectures: [...raw.architectures] } : {}), ...(raw.optional ? { optional: true as const } : {}) };
+}
+
+function setPackageOf(entry: RawSetPackage): SetPackage {
+  if (typeof entry === "string") return entry;
+  const scope = scopeOf(entry);
+  return Object.keys(scope).length === 0 ? entry.name : { name: entry.name, ...scope };
+}
+
 /** Splits "name" or "name=version". */
 export function parsePackageSpec(s: string): PackageSpec {
   const eq = s.indexOf("=");
@@ -123,11 +146,44 @@ function semanticProblems(raw: RawManifest, doc: PositionedJson): Problem[] {
     }
   });
 
+  // A scope may name only architectures the manifest builds: another is a typo or a leftover.
+  const scopeProblems = (entry: RawSetPackage, p: string, ptr: string): void => {
+    if (typeof entry === "string") return;
+    (entry.architectures ?? []).forEach((a, j) => {
+      if (raw.architectures.includes(a)) return;
+      const near = didYouMean(a, raw.architectures);
+      out.push({
+        path: `${p}.architectures[${j}]`,
+        detail: `${JSON.stringify(a)} is not an architecture this manifest builds${near ? ` (did you mean ${JSON.stringify(near)}?)` : ""}; it builds ${raw.architectures.map((x) => JSON.stringify(x)).join(", ")}`,
+        hint: `name only architectures listed in "architectures", or add ${JSON.stringify(a)} there`,
+        at: at(`${ptr}/architectures/${j}`),
+      });
+    });
+  };
+
+  for (const [set, v] of Object.entries(raw.fileSets ?? {})) {
+    const names = new Map<string, number>();
+    (v.packages ?? []).forEach((entry, i) => {
+      const p = `fileSets.${set}.packages[${i}]`;
+      const ptr = `/fileSets/${pointerSegment(set)}/packages/${i}`;
+      scopeProblems(entry, p, ptr);
+      const name = typeof entry === "string" ? entry : entry.name;
+      const prev = names.get(name);
+      if (prev !== undefined) out.push({ path: p, detail: `package ${JSON.stringify(name)} is listed twice (also fileSets.${set}.packages[${prev}]); keep one entry`, at: at(ptr) });
+      else names.set(name, i);
+    });
+  }
+
   const seenPkg = new Map<string, number>();
-  (raw.packages ?? []).forEach((spec, i) => {
-    const { name, version } = parsePackageSpec(spec);
+  (raw.packages ?? []).forEach((entry, i) => {
+    const { name, version } = packageSpecOf(entry);
     const p = `packages[${i}]`;
     const where = at(`/packages/${i}`);
+    scopeProblems(entry, p, `/packages/${i}`);
+    if (typeof entry !== "string" && version !== undefined && !isValidVersion(version)) {
+      out.push({ path: `${p}.version`, detail: `${JSON.stringify(version)} is not a valid Debian version for ${name}; write "[epoch:]upstream[-revision]", e.g. "1:1.2.13.dfsg-1"`, at: at(`/packages/${i}/version`) });
+      return;
+    }
     if (!isPackageName(name)) {
       out.push({ path: p, detail: `${JSON.stringify(name)} is not a valid Debian package name: use ${PACKAGE_NAME_RULE}; write "name" or "name=version"`, at: where });
       return;
@@ -184,7 +240,7 @@ function normalise(raw: RawManifest): Manifest {
         case "tzdata":
           return { kind: "tzdata", name: "tzdata", timezone: v.timezone ?? "UTC" };
         default:
-          return { kind: "user", name, packages: [...v.packages!], paths: [...v.paths!], exclude: [...(v.exclude ?? [])] };
+          return { kind: "user", name, packages: v.packages!.map(setPackageOf), paths: [...v.paths!], exclude: [...(v.exclude ?? [])] };
       }
     });
   return {
@@ -192,7 +248,7 @@ function normalise(raw: RawManifest): Manifest {
     architectures: [...raw.architectures],
     policy: raw.policy ?? "none",
     fileSets,
-    packages: (raw.packages ?? []).map(parsePackageSpec),
+    packages: (raw.packages ?? []).map(packageSpecOf),
     dpkgStatus: raw.dpkgStatus ?? true,
     copyright: raw.copyright ?? true,
   };

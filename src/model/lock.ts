@@ -2,7 +2,7 @@
  * scratch.lock, format 1.x. Written as canonical JSON (src/util/canonical-json.ts).
  * Minor versions may add optional fields; a reader accepts any 1.x it knows the major of.
  */
-export const LOCKFILE_VERSION = "1.1.0";
+export const LOCKFILE_VERSION = "1.2.0";
 /** semver range of lockfile versions this build reads. */
 export const LOCKFILE_SUPPORTED = "^1.0.0";
 
@@ -16,6 +16,23 @@ export interface Lockfile {
   sources: LockedSource[];
   /** Keyed by Debian architecture name. */
   architectures: Record<string, LockedArchitecture>;
+  /**
+   * The manifest's requests that apply only on some architectures or may be missing (since
+   * 1.2.0), sorted by reason then name; every other request applies on every architecture and
+   * is not listed. Absent when there is none.
+   */
+  requests?: LockedRequest[];
+}
+
+/** A request with a scope: where it applies, and whether it may be missing there. */
+export interface LockedRequest {
+  /** What its reason chains start with: "packages[2]" or "file set tools". */
+  reason: string;
+  /** The package name as the manifest writes it. */
+  name: string;
+  /** Sorted; absent: every architecture of the lock. */
+  architectures?: string[];
+  optional?: true;
 }
 
 export interface LockedSource {

@@ -42,8 +42,8 @@ export interface UserFileSet {
   kind: "user";
   /** /^[a-z0-9][a-z0-9-]*$/, not a built-in name, not "packages" and not "copyright". */
   name: string;
-  /** Package names, at least one. */
-  packages: string[];
+  /** Its packages, at least one: plain names, or names with a scope (see SetPackage). */
+  packages: SetPackage[];
   /** Absolute path globs (picomatch) to take from those packages, at least one. */
   paths: string[];
   /** Absolute path globs to leave out. Default []. */
@@ -52,10 +52,39 @@ export interface UserFileSet {
 
 export type FileSet = BuiltinFileSet | TzdataFileSet | UserFileSet;
 
-export interface PackageSpec {
+/**
+ * Where a request applies. Both fields are absent for a plain entry, so that a manifest without
+ * scoped requests keeps its canonical form (and the sha256 its lock records).
+ */
+export interface RequestScope {
+  /** Only on these of the manifest's architectures (as written); absent: on every one. */
+  architectures?: string[];
+  /** Missing on one of its architectures is not an error there: the lock records it as skipped. Only `true` is kept. */
+  optional?: true;
+}
+
+export interface PackageSpec extends RequestScope {
   name: string;
   /** Exact version from "name=version"; absent for "name". */
   version?: string;
+}
+
+/** A user file set's package: a plain name, or a scoped one (an entry with no scope stays a plain name). */
+export type SetPackage = string | ({ name: string } & RequestScope);
+
+export function setPackageName(p: SetPackage): string {
+  return typeof p === "string" ? p : p.name;
+}
+
+/** The scope of a set's package ({} for a plain name). */
+export function setPackageScope(p: SetPackage): RequestScope {
+  if (typeof p === "string") return {};
+  return { ...(p.architectures ? { architectures: p.architectures } : {}), ...(p.optional ? { optional: true as const } : {}) };
+}
+
+/** Whether a request with this scope is made on `arch`. */
+export function appliesOn(scope: RequestScope, arch: string): boolean {
+  return scope.architectures === undefined || scope.architectures.includes(arch);
 }
 
 export interface Manifest {

@@ -4,15 +4,15 @@
  */
 
 import { builtinFileSetSpec, DEFAULT_EXCLUDE } from "../model/builtin-file-sets.js";
+import { setPackageName, setPackageScope, type RequestScope, type SetPackage } from "../model/manifest.js";
 
 export { DEFAULT_EXCLUDE };
 
-export interface FileSetPackage {
+/** A set's package; its scope says on which architectures it is requested and whether it may be missing there. */
+export interface FileSetPackage extends RequestScope {
   name: string;
   include: string[];
   exclude: string[];
-  /** Optional packages may be absent on some architectures without failing the lock. */
-  optional?: boolean;
 }
 
 export interface FileSetPlan {
@@ -47,12 +47,12 @@ export function builtinFileSet(name: string): FileSetPlan | undefined {
   };
 }
 
-export function userFileSet(name: string, packages: string[], paths: string[], exclude: string[]): FileSetPlan {
+export function userFileSet(name: string, packages: readonly SetPackage[], paths: string[], exclude: string[]): FileSetPlan {
   return {
     name,
     builtin: false,
     everyGlobMustMatch: true,
     followDependencies: true,
-    packages: packages.map((p) => ({ name: p, include: [...paths], exclude: [...exclude] })),
+    packages: packages.map((p) => ({ name: setPackageName(p), include: [...paths], exclude: [...exclude], ...setPackageScope(p) })),
   };
 }

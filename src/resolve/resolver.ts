@@ -329,7 +329,7 @@ function resolveWith(
       }
     }
     const out = pickRequest(rel);
-    if (!("ok" in out)) fail([req.reason, formatRelation(rel)], out.detail, hintFor(out, req.reason.startsWith("packages[") ? { name: req.name, arches: opts.otherArches?.get(req.name) } : undefined));
+    if (!("ok" in out)) fail([req.reason, formatRelation(rel)], out.detail, universe.knows(req.name) ? hintFor(out) : scopeHint(req, opts.otherArches?.get(req.name)));
     else {
       if (!selected.has(out.ok.name)) selected.set(out.ok.name, { record: out.ok, via: { reason: req.reason } });
       let set = rootsByReason.get(req.reason);
@@ -379,14 +379,21 @@ function dependencyEdges(
   return edges;
 }
 
-/** `request`: a manifest request that this architecture lacks, with the architectures that have it. */
-function hintFor(out: { conflict?: string }, request?: { name: string; arches: readonly string[] | undefined }): string {
-  if (out.conflict !== undefined) return `no backtracking is done: request a version of ${out.conflict} that satisfies both in scratch.json, or update the sources`;
-  const check = "check the package name and the sources' suites and components in scratch.json";
-  if (!request?.arches?.length) return check;
-  // The request syntax of src/manifest/schema.ts: a package for some architectures only.
-  const only = JSON.stringify({ name: request.name, architectures: [...request.arches].sort() }).replace(/([:,])/g, "$1 ");
-  return `${check}; to take ${request.name} only where it exists, request it as ${only} in "packages"`;
+function hintFor(out: { conflict?: string }): string {
+  return out.conflict !== undefined
+    ? `no backtracking is done: request a version of ${out.conflict} that satisfies both in scratch.json, or update the sources`
+    : `check the package name and the sources' suites and components in scratch.json; ${OPTIONAL_SYNTAX}`;
+}
+
+const OPTIONAL_SYNTAX = 'a request that may be missing on some architectures can be written {"name": "NAME", "optional": true}';
+
+/** How to scope a request that this architecture lacks, in the manifest's own syntax and field. */
+function scopeHint(req: PackageRequest, others: readonly string[] | undefined): string {
+  const set = /^file set (.+)$/.exec(req.reason);
+  const field = set ? `fileSets.${set[1]}.packages` : req.reason;
+  if (!others || others.length === 0) return `check the package name and the sources' suites and components in scratch.json; ${OPTIONAL_SYNTAX} in ${field}`;
+  const arches = [...others].sort().map((a) => JSON.stringify(a)).join(", ");
+  return `to request it only where it exists, write it in ${field} as {"name": ${JSON.stringify(req.name)}, "architectures": [${arches}]}, or add "optional": true to skip it where it is missing`;
 }
 
 function cmp(a: string, b: string): number {

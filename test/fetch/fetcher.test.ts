@@ -73,8 +73,9 @@ describe("Fetcher", () => {
   it("downloads pinned content into the cache, then serves hits without a request", async () => {
     const advanced: number[] = [];
     const progress: Progress = {
-      task: (label, total) => {
-        expect([label, total]).toEqual(["a.deb", deb.length]);
+      phase: () => {},
+      task: (label, total, url) => {
+        expect([label, total, url]).toEqual(["a.deb", deb.length, `${server.url}/pool/a.deb`]);
         return { advance: (n) => void advanced.push(n), done: () => {} };
       },
       close: () => {},

@@ -9,6 +9,7 @@ import { buildDeb, hasCommand, maliciousEntries } from "../fixtures/deb.js";
 import { serveDirectory, type TestServer } from "../fixtures/server.js";
 import { ARCHES, PROJECT, layerArchive } from "./fixture.js";
 import { cleanEnv, compileCli, removeDir, run, tempDir, writeProject, type Run } from "./helpers.js";
+import { replay } from "../fixtures/vt-screen.js";
 
 const tools = ["cmp", "gzip", "zstd", "xz"].every((t) => hasCommand(t));
 const sha256 = (b: Uint8Array | string) => createHash("sha256").update(b).digest("hex");
@@ -43,6 +44,46 @@ afterAll(async () => {
 });
 
 const layerArgs = (...more: string[]) => ["layer", "--lockfile", project.lockfile, "--mirror", server.url, "--cache", project.cache, ...more];
+
+/** A word for sh -c. */
+const shq = (s: string): string => `'${s.replace(/'/g, "'\\''")}'`;
+
+describe.skipIf(!tools || !hasCommand("script"))("progress on a terminal (a pseudo-terminal made by util-linux script)", () => {
+  it("names each phase and the mirror used, and the final screen holds the full result lines and nothing else", async () => {
+    const dir = join(work, "tty");
+    await mkdir(dir);
+    const lockfile = join(dir, "scratch.lock");
+    const out = join(dir, "amd64.tar.gz");
+    const COLUMNS = 120;
+    const cmd = (args: string[]) => [process.execPath, main, ...args].map(shq).join(" ");
+    // A cold lock and a cold layer, each with an empty cache, so every phase has work to show.
+    const script = [
+      `stty cols ${COLUMNS} rows 40`,
+      cmd(["lock", "--config", project.config, "--lockfile", lockfile, "--mirror", server.url, "--cache", join(dir, "lock-cache")]),
+      cmd(["layer", "--lockfile", lockfile, "--arch", "amd64", "--compress", "gzip", "--mirror", server.url, "--cache", join(dir, "layer-cache"), "--output", out]),
+    ].join(" && ");
+    const r = await run("script", ["-q", "-e", "-c", script, "/dev/null"], { cwd: work, env: cleanEnv({ SHELL: "/bin/sh" }) });
+    const stream = r.stdout.toString("utf8");
+    expect(r.code, stream).toBe(0);
+
+    const made = JSON.parse(await readFile(lockfile, "utf8")) as Lockfile;
+    const counts = ARCHES.map((a) => `${a} ${made.architectures[a]!.packages.length} packages`).join(", ");
+    const amd64 = made.architectures.amd64!.layer;
+    expect(replay(stream, COLUMNS)).toEqual({
+      lines: [
+        `${lockfile} written (${counts})`,
+        `amd64: diff_id ${amd64.diffId} (${amd64.size} bytes), gzip ${amd64.compressed.gzip!.digest} (${amd64.compressed.gzip!.size} bytes) → ${out}`,
+      ],
+      wrapOff: false,
+    });
+    for (const phase of ["fetching releases", "decoding the amd64 indexes", "resolving amd64", "building the amd64 layer", "compressing the amd64 layer", "decoding the arm64 indexes", "building the arm64 layer (", `building the amd64 layer (${made.architectures.amd64!.packages.length} packages, gzip)`]) {
+      expect(stream).toContain(phase);
+    }
+    // The mirror that served the files, never the manifest's URL (which is not fetched from).
+    expect(stream).toMatch(new RegExp(`\\d+/\\d+ files, [^\\r]* from ${server.url.replace(/[.]/g, "\\.")}`));
+    expect(stream).not.toContain("archive.test.invalid");
+  });
+});
 
 describe.skipIf(!tools)("scratch-pkgs layer (CLI)", () => {
   it("--json prints one JSON document on stdout, with the lock's digests", async () => {

@@ -209,7 +209,8 @@ export interface ManifestSpec {
   suites?: string[];
   policy?: "none" | "closure";
   fileSets?: Record<string, unknown>;
-  packages?: string[];
+  /** Strings, or the object form ({"name": …, "architectures": […], "optional": true}). */
+  packages?: Array<string | Record<string, unknown>>;
   allowExpired?: boolean;
   architectures?: string[];
   components?: string[];

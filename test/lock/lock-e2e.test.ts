@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CheckFailedError, LockfileError, NetworkError, ResolveError, UsageError } from "../../src/model/errors.js";
 import { LOCKFILE_VERSION, type Lockfile, type LockedDerivation, type LockedPackage } from "../../src/model/lock.js";
 import { hasOpenssl } from "./certs.js";
+import { formatWhy, why } from "../../src/commands/why.js";
 import { serveDirectory, type TestServer } from "../fixtures/server.js";
 import { makeKey, type TestKey } from "../sources/pgp-helpers.js";
 import {
@@ -401,10 +402,11 @@ describe("unresolvable manifests (exit 2, the chain named, the old lock kept)", 
     expect(e.message).toMatch(/awk is a virtual package provided by gawk, mawk/);
   });
 
-  it("a file-set package that exists for amd64 only fails for arm64", async () => {
-    const e = await failsToResolve({ fileSets: { quad: { packages: ["libquadmath0"], paths: ["/usr/lib/**"] } } });
+  it("a file-set package that exists for amd64 only fails for arm64, the hint giving the scoped request to write", async () => {
+    const e = (await failsToResolve({ fileSets: { quad: { packages: ["libquadmath0"], paths: ["/usr/lib/**"] } } })) as ResolveError;
     expect(e.message).toMatch(/cannot resolve for arm64: file set quad → libquadmath0/);
     expect(e.message).toContain("(libquadmath0 exists only for amd64)");
+    expect(e.hint).toBe('to request it only where it exists, write it in fileSets.quad.packages as {"name": "libquadmath0", "architectures": ["amd64"]}, or add "optional": true to skip it where it is missing');
   });
 
   it("the amd64-only package alone for amd64 is fine, and a virtual dependency takes the first provider", async () => {
@@ -415,6 +417,45 @@ describe("unresolvable manifests (exit 2, the chain named, the old lock kept)", 
     expect(pkgOf(result.lock, "amd64", "libquadmath0").select).toEqual([
       { set: "copyright", include: ["/usr/share/doc/libquadmath0", "/usr/share/doc/libquadmath0/copyright"], exclude: [] },
       { set: "quad", include: ["/usr/lib/**"], exclude: [] },
+    ]);
+  });
+});
+
+describe("per-architecture and optional requests", () => {
+  it("apply only where they say: the lock records them, each layer holds what applies to it, and why says where", async () => {
+    const p = await project({
+      policy: "closure",
+      fileSets: { quad: { packages: [{ name: "libquadmath0", architectures: ["amd64"] }], paths: ["/usr/lib/**"] } },
+      packages: ["hello", { name: "libquadmath0", optional: true }],
+    });
+    await lockWith({ ...p, mirror: mirrorV1() });
+    const lock = await readLock(p.lockfile);
+    expect(lock.lockfileVersion).toBe("1.2.0");
+    expect(lock.requests).toEqual([
+      { reason: "file set quad", name: "libquadmath0", architectures: ["amd64"] },
+      { reason: "packages[1]", name: "libquadmath0", optional: true },
+    ]);
+    expect(pkgOf(lock, "amd64", "libquadmath0").reasons).toEqual(["file set quad", "packages[1]"]);
+    expect(lock.architectures.amd64!.skipped).toEqual([]);
+    expect(Object.keys(versions(lock, "arm64"))).not.toContain("libquadmath0");
+    expect(lock.architectures.arm64!.skipped).toEqual([{ name: "libquadmath0", reason: "packages[1]: no package libquadmath0 for arm64" }]);
+
+    const quad = "usr/lib/x86_64-linux-gnu/libquadmath.so.0";
+    for (const arch of ARCHES) {
+      const out = join(p.dir, `scoped-${arch}.tar`);
+      const [built] = await layerWith({ lockfile: p.lockfile, mirror: mirrorV1(), cache: p.cache, output: out, arch });
+      expect(built).toMatchObject({ arch, matchesLock: true });
+      const members = await readTar(await readFile(out));
+      expect(members.get("usr/bin/hello")?.content.toString("utf8")).toBe(`hello ${arch}\n`);
+      if (arch === "amd64") expect(members.get(quad)?.content.toString("utf8")).toBe("quadmath\n");
+      else expect([...members.keys()].filter((m) => m.includes("quadmath"))).toEqual([]);
+    }
+
+    expect(formatWhy(why(lock, "libquadmath0"))).toEqual([
+      `amd64: libquadmath0 ${V.gcc} (file sets: copyright, packages, quad)`,
+      "  file set quad (requested for amd64 only)",
+      "  packages[1] (optional: skipped where missing)",
+      "arm64: libquadmath0 is not in the lock: packages[1]: no package libquadmath0 for arm64",
     ]);
   });
 });

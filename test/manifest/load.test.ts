@@ -392,3 +392,57 @@ describe("loadManifest: packages", () => {
     await expectError(edit((m) => (m.packages = "zlib1g")), "packages", /must be an array/);
   });
 });
+
+describe("loadManifest: per-architecture and optional requests", () => {
+  const twoArch = (f: (m: any) => void) =>
+    edit((m) => {
+      m.architectures = ["amd64", "arm64"];
+      f(m);
+    });
+
+  it("takes objects in packages and in a user set's packages; a plain entry, or one with no scope, is kept as before", async () => {
+    const { manifest, sha256 } = await loadManifest(
+      await write(
+        twoArch((m) => {
+          m.fileSets = { tools: { packages: ["hello", { name: "cpuid", architectures: ["amd64"] }, { name: "mawk" }], paths: ["/usr/bin/*"] } };
+          m.packages = [{ name: "zlib1g", version: "1:1.2.13.dfsg-1", optional: true }, { name: "libquadmath0", architectures: ["amd64"], optional: false }, "hello=2.10-3"];
+        }),
+      ),
+    );
+    expect(manifest.fileSets).toEqual([{ kind: "user", name: "tools", packages: ["hello", { name: "cpuid", architectures: ["amd64"] }, "mawk"], paths: ["/usr/bin/*"], exclude: [] }]);
+    expect(manifest.packages).toEqual([
+      { name: "zlib1g", version: "1:1.2.13.dfsg-1", optional: true },
+      { name: "libquadmath0", architectures: ["amd64"] },
+      { name: "hello", version: "2.10-3" },
+    ]);
+    // {"name": "x"} means "x": the same manifest sha256 as the plain form.
+    const plain = await loadManifest(
+      await write(
+        twoArch((m) => {
+          m.fileSets = { tools: { packages: ["hello", { name: "cpuid", architectures: ["amd64"] }, "mawk"], paths: ["/usr/bin/*"] } };
+          m.packages = [{ name: "zlib1g", version: "1:1.2.13.dfsg-1", optional: true }, { name: "libquadmath0", architectures: ["amd64"] }, { name: "hello", version: "2.10-3" }];
+        }),
+      ),
+    );
+    expect(plain.sha256).toBe(sha256);
+  });
+
+  it("an architecture the manifest does not build is an error naming the field", async () => {
+    const err = await expectError(twoArch((m) => (m.packages = ["hello", { name: "cpuid", architectures: ["amd64", "amd6"] }])), "packages[1].architectures[1]", /"amd6" is not an architecture this manifest builds \(did you mean "amd64"\?\); it builds "amd64", "arm64"/);
+    expect(err.hint).toMatch(/"architectures"/);
+    await expectError(twoArch((m) => (m.fileSets = { tools: { packages: [{ name: "cpuid", architectures: ["i386"] }], paths: ["/x"] } })), "fileSets.tools.packages[0].architectures[0]", /"i386" is not an architecture this manifest builds/);
+  });
+
+  it("checks the object form's keys and values", async () => {
+    await expectError(twoArch((m) => (m.packages = [{ name: "cpuid", arch: ["amd64"] }])), "packages[0].arch", /unknown key "arch"/);
+    await expectError(twoArch((m) => (m.packages = [{ architectures: ["amd64"] }])), "packages[0].name", /missing required key "name"/);
+    await expectError(twoArch((m) => (m.packages = [{ name: "CPUID" }])), "packages[0].name", /not valid: a Debian package name/);
+    await expectError(twoArch((m) => (m.packages = [{ name: "cpuid", architectures: [] }])), "packages[0].architectures", /must not be empty/);
+    await expectError(twoArch((m) => (m.packages = [{ name: "cpuid", optional: "yes" }])), "packages[0].optional", /must be a boolean/);
+    await expectError(twoArch((m) => (m.packages = [{ name: "zlib1g", version: "abc" }])), "packages[0].version", /"abc" is not a valid Debian version for zlib1g/);
+    await expectError(twoArch((m) => (m.packages = [7])), "packages[0]", /must be a string or an object, got an integer/);
+    await expectError(twoArch((m) => (m.packages = ["cpuid", { name: "cpuid", architectures: ["amd64"] }])), "packages[1]", /"cpuid" is listed twice/);
+    await expectError(twoArch((m) => (m.fileSets = { tools: { packages: ["cpuid", { name: "cpuid", optional: true }], paths: ["/x"] } })), "fileSets.tools.packages[1]", /"cpuid" is listed twice \(also fileSets\.tools\.packages\[0\]\)/);
+    await expectError(twoArch((m) => (m.fileSets = { tools: { packages: [{ name: "cpuid", version: "1" }], paths: ["/x"] } })), "fileSets.tools.packages[0].version", /unknown key "version"/);
+  });
+});

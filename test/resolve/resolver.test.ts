@@ -387,7 +387,7 @@ describe("closure", () => {
       );
       expect(e.message).toBe("cannot resolve for arm64: packages[3] → grub-pc → nothing provides grub-pc (grub-pc exists only for amd64, i386)");
       // The hint gives the manifest's per-architecture request syntax, filled in.
-      expect(e.hint).toContain('request it as {"name": "grub-pc", "architectures": ["amd64", "i386"]} in "packages"');
+      expect(e.hint).toContain('write it in packages[3] as {"name": "grub-pc", "architectures": ["amd64", "i386"]}');
     });
 
     it("returns missing optional requests in skipped", () => {
