@@ -23,7 +23,7 @@ import { lockLayer } from "../lock/layer-digests.js";
 import { LOCKFILE_VERSION, type Lockfile, type LockedArchitecture, type LockedSource, type LockedIndex } from "../model/lock.js";
 import { parseLockfile, readLockfileBytes, readLockfileBytesIfAny } from "../lockfile/read.js";
 import { canonicalJson } from "../util/canonical-json.js";
-import { CheckFailedError, ResolveError, UsageError } from "../model/errors.js";
+import { CheckFailedError, UsageError } from "../model/errors.js";
 
 export interface LockOptions {
   config: string;
@@ -123,29 +123,8 @@ export async function runLock(opts: LockOptions): Promise<LockResult> {
     let locked = memoKey ? await opts.memo!.get<ResolvedArchitecture>(memoKey) : undefined;
     if (!locked) {
       // Loaded only here: a warm lock reads no index and resolves nothing.
-      const [{ readIndexes, namesByArch }, { Universe }, { resolveOrExplain, lockArchitecture }] = await Promise.all([
-        import("../lock/indexes.js"),
-        import("../resolve/universe.js"),
-        import("../lock/resolve-arch.js"),
-      ]);
-      progress.phase(`decoding the ${arch} indexes`, `${choices.length} ${choices.length === 1 ? "index" : "indexes"}`);
-      const records = await readIndexes(opts.fetcher, choices);
-      progress.phase(`resolving ${arch}`);
-      const universe = new Universe(arch, records);
-      const resolveAll = (otherArches?: Map<string, string[]>) => [
-        resolveOrExplain(universe, group.withDeps, manifest.policy, prefer, arch, otherArches),
-        resolveOrExplain(universe, group.alone, "none", prefer, arch, otherArches),
-      ];
-      let results;
-      try {
-        results = resolveAll();
-      } catch (e) {
-        if (!(e instanceof ResolveError) || manifest.architectures.length < 2) throw e;
-        // Only on failure: read the other architectures' indexes, so that a package missing
-        // here is reported as existing only there ("exists only for amd64").
-        results = resolveAll(await namesByArch(manifest, suites, opts.fetcher, arch));
-      }
-      locked = lockArchitecture(manifest, arch, results, group.setOfReason);
+      const { resolveFromIndexes } = await import("../lock/resolve-from-indexes.js");
+      locked = await resolveFromIndexes(opts.fetcher, { manifest, arch, suites, choices, group, prefer });
       if (memoKey) await opts.memo!.set(memoKey, locked);
     }
     architectures[arch] = { ...locked, ...(await lockLayer(manifest, arch, locked.packages, sourceDateEpoch, opts, mirrors, manifest.sources)) };

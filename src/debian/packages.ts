@@ -109,7 +109,7 @@ function malformed(label: string, line: number, pkg: string | undefined, detail:
   });
 }
 
-function finish(b: StanzaBuilder, origin: PackageOrigin, label: string): PackageRecord {
+function finish(b: StanzaBuilder, origin: PackageOrigin, label: string, intern: (s: string) => string): PackageRecord {
   const v = b.values;
   const name = v[F.Package];
   const bad = (detail: string): VerificationError => malformed(label, b.line, name, detail);
@@ -153,16 +153,16 @@ function finish(b: StanzaBuilder, origin: PackageOrigin, label: string): Package
   }
   return {
     name: own(name),
-    version: own(version),
-    architecture: own(architecture),
-    multiArch: multiArch as PackageRecord["multiArch"],
+    version: intern(version),
+    architecture: intern(architecture),
+    multiArch: intern(multiArch) as PackageRecord["multiArch"],
     essential,
     important,
-    priority: own(priority),
-    depends: own(utf8(v[F.Depends] ?? "")),
-    preDepends: own(utf8(v[F.PreDepends] ?? "")),
+    priority: intern(priority),
+    depends: intern(utf8(v[F.Depends] ?? "")),
+    preDepends: intern(utf8(v[F.PreDepends] ?? "")),
     provides: own(utf8(v[F.Provides] ?? "")),
-    sourcePackage: own(sourcePackage),
+    sourcePackage: intern(sourcePackage),
     filename: own(filename),
     size,
     sha256: own(sha256),
@@ -180,6 +180,23 @@ function own(s: string): string {
 }
 
 /**
+ * One shared copy of each distinct value, for the fields that repeat across an index (versions
+ * and source names shared by a source's binaries, identical Depends, a handful of priorities
+ * and architectures): about a fifth of a parsed index's strings. The table lives for one parse.
+ */
+function interner(): (s: string) => string {
+  const seen = new Map<string, string>();
+  return (s) => {
+    let kept = seen.get(s);
+    if (kept === undefined) {
+      kept = own(s);
+      seen.set(kept, kept);
+    }
+    return kept;
+  };
+}
+
+/**
  * Stream PackageRecords out of a (decompressed) Packages index. `label` (the index URL or path)
  * is named in every error, with the package, field and line.
  */
@@ -189,6 +206,7 @@ export async function* parsePackages(
   label: string,
 ): AsyncGenerator<PackageRecord> {
   const b = new StanzaBuilder();
+  const intern = interner();
   // The start of a line whose end has not arrived yet, in pieces: joining them only once the
   // line ends keeps a long line linear (re-scanning a growing string was quadratic).
   let pending: string[] = [];
@@ -218,7 +236,7 @@ export async function* parsePackages(
     const c = text.charCodeAt(start);
     if (start === end || isBlankLine(text, start, end)) {
       if (b.line !== 0) {
-        out.push(finish(b, origin, label));
+        out.push(finish(b, origin, label, intern));
         b.reset();
       }
       return;
@@ -293,7 +311,7 @@ export async function* parsePackages(
   if (carry !== "") throw new Error("unreachable: text left after the final newline");
   // The last stanza need not end with a blank line.
   if (b.line !== 0) {
-    out.push(finish(b, origin, label));
+    out.push(finish(b, origin, label, intern));
     b.reset();
   }
   yield* out;

@@ -27,10 +27,13 @@ export async function namesByArch(manifest: Manifest, suites: VerifiedSuite[], f
   for (const other of [...manifest.architectures].sort()) {
     if (other === except) continue;
     const choices = suites.flatMap((vs) => chooseIndexes(vs, manifest.sources.find((s) => s.name === vs.ref.source)!.components, other).map((choice) => ({ vs, choice })));
-    for (const r of await readIndexes(fetcher, choices)) {
-      if (r.architecture !== other) continue;
-      const list = out.get(r.name) ?? [];
-      if (!list.includes(other)) out.set(r.name, [...list, other]);
+    // Streamed, one index at a time: only the names are kept, never the other index's records.
+    for (const { vs, choice } of choices) {
+      for await (const r of readIndex(fetcher, vs, choice)) {
+        if (r.architecture !== other) continue;
+        const list = out.get(r.name) ?? [];
+        if (!list.includes(other)) out.set(r.name, [...list, other]);
+      }
     }
   }
   return out;

@@ -60,10 +60,12 @@ export class Universe {
         if (ar !== 0) return ar;
         return a.i - b.i; // first seen wins (documented above)
       });
-      const kept: PackageRecord[] = [];
+      // Most names have one record: a one-element literal is a third of the size of an array
+      // grown by push (V8 gives those room for 17), which over ~65k names is megabytes.
+      const kept: PackageRecord[] = [list[0]!.r];
       for (const { r } of list) {
-        const prev = kept[kept.length - 1];
-        if (prev && prev.architecture === r.architecture && compareVersions(prev.version, r.version) === 0) continue;
+        const prev = kept[kept.length - 1]!;
+        if (prev.architecture === r.architecture && compareVersions(prev.version, r.version) === 0) continue;
         kept.push(r);
       }
       this.byName.set(name, kept);
@@ -73,9 +75,11 @@ export class Universe {
     for (const name of [...this.byName.keys()].sort()) {
       for (const r of this.byName.get(name)!) {
         for (const p of providedBy(r)) {
-          let list = this.byProvides.get(p.name);
-          if (!list) this.byProvides.set(p.name, (list = []));
-          list.push(p.version !== undefined ? { record: r, version: p.version } : { record: r });
+          const provider: Provider = p.version !== undefined ? { record: r, version: p.version } : { record: r };
+          const list = this.byProvides.get(p.name);
+          // A one-element literal, as for byName: most virtual names have one provider.
+          if (list) list.push(provider);
+          else this.byProvides.set(p.name, [provider]);
         }
       }
     }
