@@ -21,7 +21,7 @@ import type { Fetcher } from "../fetch/fetcher.js";
 import type { ContentCache } from "../fetch/cache.js";
 import { loadBlob } from "../fetch/blob-store.js";
 import { digestBytes } from "../layer/digest.js";
-import { LOCKED_COMPRESSIONS } from "../layer/expected.js";
+import { LOCKED_COMPRESSIONS } from "../codec/compressor-settings.js";
 import { verifiedLayer } from "../layer/verify.js";
 import { packageUrls } from "../layer/urls.js";
 import { NetworkError, isScratchError } from "../model/errors.js";
