@@ -1,7 +1,7 @@
 // The program's code keys every memo (src/lock/code-fingerprint.ts): the build precomputes the
 // fingerprint, a run reads it instead of hashing every module, and any change of a module
 // changes the hash.
-import { appendFile, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { appendFile, mkdtemp, rm, utimes, writeFile } from "node:fs/promises";
 import { readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -30,6 +30,16 @@ describe("code fingerprint", () => {
     await writeFile(join(dist, FINGERPRINT_FILE), other + "\n");
     const built = (await import(pathToFileURL(join(dist, "lock/code-fingerprint.js")).href)) as typeof import("../../src/lock/code-fingerprint.js");
     expect(built.codeFingerprint()).toBe(other);
+  });
+
+  it("is hashed again when a module is newer than the build's fingerprint (a bare tsc after the build)", async () => {
+    await writeFile(join(dist, FINGERPRINT_FILE), "cd".repeat(32) + "\n");
+    const later = new Date(Date.now() + 60_000);
+    await utimes(join(dist, "resolve/universe.js"), later, later);
+    // A fresh copy of the module: the one imported above keeps its value for its process.
+    const url = pathToFileURL(join(dist, "lock/code-fingerprint.js")).href + "?again";
+    const built = (await import(url)) as typeof import("../../src/lock/code-fingerprint.js");
+    expect(built.codeFingerprint()).toBe(hashProgramFiles(dist));
   });
 
   it("changes with any module's bytes, and with a module's name", async () => {
