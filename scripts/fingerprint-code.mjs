@@ -9,8 +9,8 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
 const dist = resolve(process.argv[2] ?? join(dirname(fileURLToPath(import.meta.url)), "..", "dist"));
-const { hashProgramFiles, FINGERPRINT_FILE } = await import(pathToFileURL(join(dist, "lock/code-fingerprint.js")).href);
+const { fingerprintFileText, FINGERPRINT_FILE } = await import(pathToFileURL(join(dist, "lock/code-fingerprint.js")).href);
 const out = join(dist, FINGERPRINT_FILE);
 mkdirSync(dirname(out), { recursive: true });
-writeFileSync(out, hashProgramFiles(dist) + "\n");
+writeFileSync(out, fingerprintFileText(dist));
 console.log(`fingerprinted the code of ${dist} into ${out}`);

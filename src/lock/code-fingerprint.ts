@@ -25,9 +25,19 @@ function programFiles(root: string): string[] {
 
 /** Hash the modules under `root`, as the build does. */
 export function hashProgramFiles(root: string): string {
+  return hashFiles(root, programFiles(root));
+}
+
+function hashFiles(root: string, files: readonly string[]): string {
   const h = createHash("sha256");
-  for (const f of programFiles(root)) h.update(f + "\0").update(readFileSync(join(root, f)));
+  for (const f of files) h.update(f + "\0").update(readFileSync(join(root, f)));
   return h.digest("hex");
+}
+
+/** What the build writes: the fingerprint, then the modules it hashed, one a line. */
+export function fingerprintFileText(root: string): string {
+  const files = programFiles(root);
+  return [hashFiles(root, files), ...files].join("\n") + "\n";
 }
 
 let fingerprint: string | undefined;
@@ -38,17 +48,17 @@ export function codeFingerprint(): string {
 }
 
 /**
- * The build's fingerprint, unless a module was written after it (a bare `tsc` over dist/
- * rewrites every module): then it may be stale, and the modules are hashed. Stats cost far
- * less than reading and hashing.
+ * The build's fingerprint, unless one of the modules it hashed was written after it (a bare
+ * `tsc` over dist/ rewrites every module): then it may be stale, and the modules are hashed.
+ * Stating the listed modules costs far less than walking the tree and reading them.
  */
 function precomputed(): string | undefined {
   const file = join(ROOT, FINGERPRINT_FILE);
   try {
-    const text = readFileSync(file, "utf8").trim();
-    if (!/^[0-9a-f]{64}$/.test(text)) return undefined;
+    const [hash, ...files] = readFileSync(file, "utf8").split("\n").filter((l) => l !== "");
+    if (hash === undefined || !/^[0-9a-f]{64}$/.test(hash) || files.length === 0) return undefined;
     const written = statSync(file).mtimeMs;
-    return programFiles(ROOT).every((f) => statSync(join(ROOT, f)).mtimeMs <= written) ? text : undefined;
+    return files.every((f) => statSync(join(ROOT, f)).mtimeMs <= written) ? hash : undefined;
   } catch {
     return undefined;
   }
