@@ -22,28 +22,25 @@ import { Deflate } from "pako";
 import { Zstd } from "@hpcc-js/wasm-zstd";
 import { Decompress as ZstdDecompress } from "fzstd";
 import type { CompressorSettings } from "../model/lock.js";
+import {
+  compressorSettings,
+  GZIP_LEVEL,
+  LAYER_COMPRESSIONS,
+  LIBZSTD_VERSION,
+  NO_COMPRESSION,
+  PAKO_VERSION,
+  STREAM_CHUNK,
+  WASM_ZSTD_VERSION,
+  ZSTD_LEVEL,
+  type LayerCompression,
+} from "./compressor-settings.js";
 
-export type LayerCompression = "none" | "gzip" | "zstd";
-
-export const LAYER_COMPRESSIONS: readonly LayerCompression[] = ["none", "gzip", "zstd"];
+export { LAYER_COMPRESSIONS, GZIP_LEVEL, ZSTD_LEVEL, STREAM_CHUNK, NO_COMPRESSION, type LayerCompression } from "./compressor-settings.js";
 
 export interface CompressedLayer {
   bytes: Uint8Array;
   settings: CompressorSettings;
 }
-
-export const GZIP_LEVEL = 6;
-export const ZSTD_LEVEL = 3;
-/**
- * The gzip header pako writes when given no header object: FLG 0 (no name, comment, extra or
- * header CRC), MTIME 0, XFL 0 (level 6), OS 3 ("Unix") — what `gzip -n -6` writes on Linux.
- */
-const GZIP_OS = 3;
-/**
- * The compressors are fed in chunks of exactly this size (the last one shorter), whatever sizes
- * the tar writer emits, so the output is a function of the input bytes alone.
- */
-export const STREAM_CHUNK = 1 << 20;
 
 /** Receives compressed bytes in order; a chunk is the receiver's to keep. */
 export type ChunkSink = (chunk: Uint8Array) => void;
@@ -65,21 +62,14 @@ export interface LayerCompressor {
 export async function createLayerCompressor(kind: LayerCompression, out: ChunkSink): Promise<LayerCompressor> {
   switch (kind) {
     case "gzip":
-      return rechunked(gzipStream(out), gzipSettings());
+      expectInstalled("pako", PAKO_VERSION);
+      return rechunked(gzipStream(out), compressorSettings(kind));
     case "zstd":
-      return rechunked(zstdStream(await loadZstd(), out), zstdSettings(await loadZstd()));
+      return rechunked(zstdStream(await loadZstd(), out), compressorSettings(kind));
     default:
       throw new Error(`no streaming compressor for ${JSON.stringify(kind)}; use gzip or zstd`);
   }
 }
-
-/** The settings each streaming compressor records: everything that shapes its bytes. */
-export async function compressorSettings(kind: LayerCompression): Promise<CompressorSettings> {
-  return kind === "none" ? NO_COMPRESSION : kind === "gzip" ? gzipSettings() : zstdSettings(await loadZstd());
-}
-
-/** What "none" records: the tar itself. */
-export const NO_COMPRESSION: CompressorSettings = { compressor: "none", level: 0 };
 
 /**
  * Compress a whole in-memory blob (an --add layer, a test). "none" returns the input itself (not
@@ -133,7 +123,7 @@ function rechunked(inner: RawStream, settings: CompressorSettings): LayerCompres
 
 function gzipStream(out: ChunkSink): RawStream {
   // Every option that shapes the deflate stream is passed explicitly rather than left to pako's
-  // defaults. No `header` object: pako then writes the fixed header described at GZIP_OS.
+  // defaults. No `header` object: pako then writes the fixed header described at GZIP_OS (compressor-settings.ts).
   // legacyHash: zlib's classic hash chain instead of pako 3's faster default, so the bytes equal
   // what canonical zlib (checked against 1.2.13) writes with the same level, windowBits and memLevel
   // — anyone can re-create the blob with a stock zlib — and they come out ~1% smaller.
@@ -155,22 +145,13 @@ function gzipStream(out: ChunkSink): RawStream {
   };
 }
 
-function gzipSettings(): CompressorSettings {
-  return {
-    compressor: `pako@${installedVersion("pako")}`,
-    level: GZIP_LEVEL,
-    windowBits: 15,
-    memLevel: 8,
-    strategy: "default",
-    hash: "zlib",
-    mtime: 0,
-    os: GZIP_OS,
-  };
-}
-
 let zstdModule: Promise<Zstd> | undefined;
 function loadZstd(): Promise<Zstd> {
-  zstdModule ??= Zstd.load();
+  zstdModule ??= Zstd.load().then((zstd) => {
+    expectInstalled("@hpcc-js/wasm-zstd", WASM_ZSTD_VERSION);
+    if (zstd.version() !== LIBZSTD_VERSION) throw new Error(`@hpcc-js/wasm-zstd runs libzstd ${zstd.version()}, not the ${LIBZSTD_VERSION} that codec/compressor-settings.ts records; reinstall the dependencies (npm ci)`);
+    return zstd;
+  });
   return zstdModule;
 }
 
@@ -223,15 +204,10 @@ function zstdStream(zstd: Zstd, out: ChunkSink): RawStream {
   };
 }
 
-function zstdSettings(zstd: Zstd): CompressorSettings {
-  return {
-    compressor: `@hpcc-js/wasm-zstd@${installedVersion("@hpcc-js/wasm-zstd")}`,
-    level: ZSTD_LEVEL,
-    libzstd: zstd.version(),
-    checksum: false,
-    contentSize: false,
-    streamChunk: STREAM_CHUNK,
-  };
+/** The settings record `version` for `name`: compress with nothing else (a lock would lie). */
+function expectInstalled(name: string, version: string): void {
+  const installed = installedVersion(name);
+  if (installed !== version) throw new Error(`${name} ${installed} is installed, not the ${version} that codec/compressor-settings.ts records; reinstall the dependencies (npm ci)`);
 }
 
 const versions = new Map<string, string>();

@@ -19,7 +19,7 @@ import { suiteUrl } from "../debian/suite-urls.js";
 import { mirrorsFor, type MirrorPlan } from "../sources/mirrors.js";
 import type { Fetcher } from "../fetch/fetcher.js";
 import type { ContentCache } from "../fetch/cache.js";
-import { LOCKED_COMPRESSIONS } from "../layer/expected.js";
+import { LOCKED_COMPRESSIONS } from "../codec/compressor-settings.js";
 import { verifiedLayer } from "../layer/verify.js";
 import { packageUrls } from "../layer/urls.js";
 import { NetworkError, isScratchError } from "../model/errors.js";

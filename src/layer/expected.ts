@@ -4,11 +4,8 @@
  */
 import type { LockedLayer } from "../model/lock.js";
 import type { BuiltLayer } from "./build.js";
-import type { LayerCompression } from "../codec/compress.js";
+import { LOCKED_COMPRESSIONS } from "../codec/compressor-settings.js";
 import { streamLayerBlobs } from "./blobs.js";
-
-/** The compressions whose digests the lock records (none is the diff_id itself). */
-export const LOCKED_COMPRESSIONS: readonly LayerCompression[] = ["gzip", "zstd"];
 
 export async function lockedLayer(built: BuiltLayer): Promise<LockedLayer> {
   const compressed: LockedLayer["compressed"] = {};

@@ -6,8 +6,7 @@
  */
 import { appliesOn, type Manifest } from "../model/manifest.js";
 import type { MirrorPlan, MirrorSource } from "../sources/mirrors.js";
-import { LOCKED_COMPRESSIONS } from "../layer/expected.js";
-import { compressorSettings } from "../codec/compress.js";
+import { compressorSettings, LOCKED_COMPRESSIONS } from "../codec/compressor-settings.js";
 import { derivationSteps } from "../layer/derivations.js";
 import { packageUrls } from "../layer/urls.js";
 import { storeBlob } from "../fetch/blob-store.js";
@@ -47,8 +46,8 @@ export async function lockLayer(
   });
   // The compressors are dependencies, not our code: their versions and every setting that
   // shapes their bytes key the memo too, or an upgraded or reconfigured compressor would leave
-  // stale compressed digests in the lock.
-  const compressors = await Promise.all(LOCKED_COMPRESSIONS.map((kind) => compressorSettings(kind)));
+  // stale compressed digests in the lock. Known without loading the compressors (a hit uses none).
+  const compressors = LOCKED_COMPRESSIONS.map((kind) => compressorSettings(kind));
   const everyGlobTakes = fileSetPlans(manifest)
     .filter((s) => s.everyGlobMustMatch)
     .map((s) => ({ name: s.name, packages: s.packages.filter((p) => appliesOn(p, arch)) }));

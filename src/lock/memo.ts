@@ -8,32 +8,12 @@
  * indexes (that needs them parsed, which is what the memo saves): its MAC says this user's
  * tool computed it from those inputs, and a result without one is recomputed.
  */
-import { fileURLToPath } from "node:url";
-import { readFileSync, readdirSync } from "node:fs";
-import { join } from "node:path";
-import { createHash } from "node:crypto";
 import type { ContentCache } from "../fetch/cache.js";
 import { DerivedRefs } from "../fetch/derived-refs.js";
 import { canonicalJson } from "../util/canonical-json.js";
 import { sha256Hex } from "../util/hash.js";
 import { VERSION } from "../util/version.js";
-
-/**
- * Every module of the program (compiled .js, or .ts when run from source by the tests) is part of the key: any change of code (a fix in the
- * resolver, a new recipe version) invalidates what older code memoised. Reading ~100 small
- * files once per process costs a few milliseconds.
- */
-let codeFingerprint: string | undefined;
-function fingerprint(): string {
-  if (codeFingerprint === undefined) {
-    const root = fileURLToPath(new URL("..", import.meta.url));
-    const files = (readdirSync(root, { recursive: true }) as string[]).filter((f) => f.endsWith(".js") || (f.endsWith(".ts") && !f.endsWith(".d.ts"))).sort();
-    const h = createHash("sha256").update(VERSION + "\n");
-    for (const f of files) h.update(f + "\0").update(readFileSync(join(root, f)));
-    codeFingerprint = h.digest("hex");
-  }
-  return codeFingerprint;
-}
+import { codeFingerprint } from "./code-fingerprint.js";
 
 export class ResolutionMemo {
   /** The authenticated refs the memo keeps its results behind; `lock` also keeps decoded .deb members there. */
@@ -45,7 +25,7 @@ export class ResolutionMemo {
   }
 
   key(parts: unknown, kind = "resolution"): string {
-    return `${kind}:` + sha256Hex(canonicalJson({ code: fingerprint(), parts }));
+    return `${kind}:` + sha256Hex(canonicalJson({ code: codeFingerprint(), version: VERSION, parts }));
   }
 
   async get<T>(key: string): Promise<T | undefined> {

@@ -9,6 +9,8 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { gzip } from "pako";
 import { compressLayer, createLayerCompressor, GZIP_LEVEL, LAYER_COMPRESSIONS, STREAM_CHUNK, ZSTD_LEVEL, type LayerCompression } from "../../src/codec/compress.js";
+import { Zstd } from "@hpcc-js/wasm-zstd";
+import { compressorSettings, LIBZSTD_VERSION, PAKO_VERSION, WASM_ZSTD_VERSION } from "../../src/codec/compressor-settings.js";
 import { writeLayerTar } from "../../src/layer/tar-writer.js";
 import type { LayerNode } from "../../src/model/layer.js";
 
@@ -151,6 +153,16 @@ describe("compressLayer zstd", () => {
       contentSize: false,
       streamChunk: STREAM_CHUNK,
     });
+  });
+});
+
+describe("compressor settings known without loading a compressor", () => {
+  it("are what the compressors record, for the versions installed and pinned", async () => {
+    for (const kind of LAYER_COMPRESSIONS) expect(compressorSettings(kind)).toEqual((await compressLayer(new Uint8Array(10), kind)).settings);
+    const pins = (JSON.parse(fs.readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { dependencies: Record<string, string> }).dependencies;
+    expect([PAKO_VERSION, WASM_ZSTD_VERSION]).toEqual([installedPackageJson("pako").version, installedPackageJson("@hpcc-js/wasm-zstd").version]);
+    expect([PAKO_VERSION, WASM_ZSTD_VERSION]).toEqual([pins["pako"], pins["@hpcc-js/wasm-zstd"]]);
+    expect(LIBZSTD_VERSION).toBe((await Zstd.load()).version());
   });
 });
 

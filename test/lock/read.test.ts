@@ -4,7 +4,8 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LockfileError } from "../../src/model/errors.js";
 import { parseLockfile, readLockfile } from "../../src/lockfile/read.js";
-import { LOCKFILE_VERSION, type Lockfile } from "../../src/model/lock.js";
+import satisfies from "semver/functions/satisfies.js";
+import { LOCKFILE_SUPPORTED, LOCKFILE_VERSION, type Lockfile } from "../../src/model/lock.js";
 import { canonicalJson } from "../../src/util/canonical-json.js";
 
 const H = (c: string): string => c.repeat(64);
@@ -130,6 +131,8 @@ afterAll(async () => {
 describe("parseLockfile", () => {
   it("reads a valid lock back unchanged", () => {
     expect(parseLockfile(text(sample()), "scratch.lock")).toEqual(sample());
+    // The reader takes this build's own format as supported without asking semver.
+    expect(satisfies(LOCKFILE_VERSION, LOCKFILE_SUPPORTED, { includePrerelease: true })).toBe(true);
   });
 
   it("reports invalid JSON with line and column", () => {

@@ -61,6 +61,7 @@ describe.skipIf(!tools)("the packed and installed scratch-pkgs", () => {
     expect(paths).toContain(bin);
     expect(paths).toContain(pkg.main);
     expect(paths).toContain("dist/generated/validators.cjs");
+    expect(paths).toContain("dist/generated/code-fingerprint.txt");
     expect(paths.filter((p) => p.startsWith("keys/")).length).toBeGreaterThan(0);
     expect(paths.some((p) => p.startsWith("src/") || p.startsWith("test/"))).toBe(false);
     // The only file that starts with a shebang is the bin.
