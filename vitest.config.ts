@@ -4,7 +4,7 @@ import HeavyFirstSequencer from "./test/heavy-first-sequencer.js";
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
-    // One build of the CLI for the whole run (the tests that run it copy it).
+    // One build of the CLI for the whole run, made while the first tests run (the tests that run it copy it).
     globalSetup: ["./test/global-setup.ts"],
     testTimeout: 60_000,
     hookTimeout: 120_000,

@@ -12,7 +12,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { findLiveMirror, type LiveMirror } from "./mirror.js";
+import { findLiveMirror, LIVE_CACHE, type LiveMirror } from "./mirror.js";
 import { aptClosure, difference, mapConcurrent, ourClosure, prepareSuite, sameClosure, sample, type PreparedSuite } from "./apt-compare.js";
 
 // Each apt-get -s costs ~1 s of CPU on these indexes, and the suite has a 6-minute budget: 2 per
@@ -57,7 +57,9 @@ beforeAll(async () => {
     // The machine's apt names the mirror for its own release; the same archive serves the other suite.
     const base = mirror!.baseFor(suite) ?? mirror!.baseFor("bookworm")!;
     for (const arch of ARCHES) {
-      const p = prepareSuite(base, suite, arch, join(dir, `${suite}-${arch}`), join(dir, "cache"));
+      // The indexes are downloaded once, not on every run: our code re-verifies them against the
+      // InRelease it fetches now.
+      const p = prepareSuite(base, suite, arch, join(dir, `${suite}-${arch}`), LIVE_CACHE);
       p.catch(() => {}); // reported by the test that awaits it
       prepared.set(`${suite}/${arch}`, p);
     }

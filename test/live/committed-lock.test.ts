@@ -4,27 +4,32 @@
  * that no longer serves a pinned version (the archive moved on) is a reason to skip, not a
  * failure; a digest that differs is a failure.
  */
-import { describe, it, expect, beforeAll } from "vitest";
-import { spawnSync, execFileSync } from "node:child_process";
-import { existsSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { describe, it, expect, beforeAll, afterAll } from "vitest";
+import { spawnSync } from "node:child_process";
 import { join, resolve } from "node:path";
-import { findLiveMirror } from "./mirror.js";
+import { findLiveMirror, LIVE_CACHE } from "./mirror.js";
+import { compileCli } from "../fixtures/cli.js";
+import { removeDir, tempDir } from "../lock/helpers.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
-const CLI = join(ROOT, "dist/cli/bin.js");
 let skip: string | undefined;
+let work: string;
+let cli: string;
 
 beforeAll(async () => {
   ({ skip } = await findLiveMirror(["bookworm", "bookworm-updates", "bookworm-security"]));
-  if (skip) console.log(`committed-lock test skipped: ${skip}`);
-  if (!existsSync(CLI)) execFileSync("npm", ["run", "build"], { cwd: ROOT, stdio: "inherit" });
+  if (skip) return console.log(`committed-lock test skipped: ${skip}`);
+  work = await tempDir("live-committed");
+  cli = await compileCli(join(work, "build"));
+});
+afterAll(async () => {
+  if (work) await removeDir(work);
 });
 
 describe("live: the committed scratch.lock", () => {
   it("rebuilds byte-identical layers for amd64 and arm64 (layer --check)", (ctx) => {
     if (skip) return ctx.skip(skip);
-    const r = spawnSync("node", [CLI, "layer", "--check", "--apt-sources", "--lockfile", join(ROOT, "scratch.lock"), "--cache", join(tmpdir(), "scratch-pkgs-live-layer-cache"), "--json"], {
+    const r = spawnSync(process.execPath, [cli, "layer", "--check", "--apt-sources", "--lockfile", join(ROOT, "scratch.lock"), "--cache", LIVE_CACHE, "--json"], {
       encoding: "utf8",
       timeout: 600_000,
     });

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Lockfile } from "../../src/model/lock.js";
 import { parseProvenance } from "../../src/layer/provenance-read.js";
 import type { ProvenanceEntry } from "../../src/model/provenance.js";
-import { findLiveMirror, liveManifest } from "./mirror.js";
+import { findLiveMirror, liveManifest, LIVE_CACHE as CACHE } from "./mirror.js";
 import { runDebianCaInstall } from "../derive/debian-ca.js";
 import { readTree, removeTempDirs } from "../derive/helpers.js";
 import { layerWith, lockWith, must, readDiskTree, removeDir, run, type DiskEntry } from "../layer/helpers.js";
@@ -23,8 +23,6 @@ import { compileProbe, parseProbeOutput, PROBE_EPOCHS, PROBE_TIME_FORMAT, PROBE_
 const SUITES = ["bookworm", "bookworm-updates", "bookworm-security"];
 const ARCHES = ["amd64", "arm64"] as const;
 const LOADER: Record<string, string> = { amd64: "/lib64/ld-linux-x86-64.so.2", arm64: "/lib/ld-linux-aarch64.so.1" };
-/** Kept between runs (content-addressed, every entry re-verified by sha256 on use). */
-const CACHE = join(tmpdir(), "scratch-pkgs-live-layer-cache");
 
 let skip: string | undefined;
 let work: string;

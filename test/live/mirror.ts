@@ -3,8 +3,15 @@
  * apt sources at run time (its host name is never written into the repository).
  */
 import { readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { readAptSources, type AptSourceEntry } from "../../src/sources/apt-sources.js";
+
+/**
+ * The live tests' one cache, kept between runs: content-addressed, every entry re-verified by
+ * sha256 on use, so what one file (or an earlier run) downloaded the others need not.
+ */
+export const LIVE_CACHE = join(tmpdir(), "scratch-pkgs-live-layer-cache");
 
 export interface LiveMirror {
   entries: AptSourceEntry[];

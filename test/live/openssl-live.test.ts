@@ -15,14 +15,12 @@ import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { findLiveMirror, liveManifest } from "./mirror.js";
-import { layerWith, lockWith, must, removeDir, run } from "../layer/helpers.js";
+import { findLiveMirror, liveManifest, LIVE_CACHE as CACHE } from "./mirror.js";
+import { layerWith, lockWith, must, removeDir, repoRoot, run } from "../layer/helpers.js";
 import { hasCommand } from "../fixtures/deb.js";
 import { compileC } from "../fixtures/probe-program.js";
 
 const SUITES = ["bookworm", "bookworm-updates", "bookworm-security"];
-/** Shared with the other live layer test (content-addressed, re-verified on use). */
-const CACHE = join(tmpdir(), "scratch-pkgs-live-layer-cache");
 /**
  * Go's own build cache, kept between runs: compiling the standard library cold is ~20 s of CPU
  * and the binary is the same byte for byte either way (Go keys every entry by its inputs).
