@@ -59,12 +59,14 @@ export function dpkgStatus(packages: ReadonlyArray<DpkgStatusPackage>): Derivati
       throw new DerivationError(`dpkg status: package ${pkg.name} is listed twice for one layer`, { hint: "a layer holds one architecture: lock each package once per architecture" });
     }
     seen.add(pkg.name);
+    // Each output is made from its own package's control.tar member alone (the md5sums
+    // filtered by the package's files in the layer, which the lock records).
     inputs.add(`${pkg.name}/control`, pkg.control);
-    outputs.push(fileNode(`${STATUS_DIR}/${pkg.name}`, pkg.control));
+    outputs.push({ ...fileNode(`${STATUS_DIR}/${pkg.name}`, pkg.control), reads: [`${pkg.name}/control`] });
     if (pkg.md5sums !== undefined) {
       inputs.add(`${pkg.name}/md5sums`, pkg.md5sums);
       const kept = filterMd5sums(pkg.md5sums, new Set(pkg.files));
-      if (kept !== "") outputs.push(fileNode(`${STATUS_DIR}/${pkg.name}.md5sums`, kept));
+      if (kept !== "") outputs.push({ ...fileNode(`${STATUS_DIR}/${pkg.name}.md5sums`, kept), reads: [`${pkg.name}/md5sums`] });
     }
   }
   return finish(DPKG_STATUS_RECIPE, DPKG_STATUS_VERSION, {}, inputs, outputs);

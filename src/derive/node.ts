@@ -13,8 +13,13 @@ import { fileBytes, fileSha256 } from "../util/file-extent.js";
 
 const encoder = new TextEncoder();
 
-/** Output node without its origin: the recipe's result before `finish` stamps provenance. */
-export type OutputNode = Omit<LayerNode, "origin">;
+/**
+ * Output node without its origin: the recipe's result before `finish` stamps provenance.
+ * `reads`: the inputs (paths of the recipe's InputSet) this output is made from, when that is
+ * fewer than all of them: its origin names only those. Without it, every input. (The
+ * provenance manifest lists a derivation's inputs once, whichever.)
+ */
+export type OutputNode = Omit<LayerNode, "origin"> & { reads?: readonly string[] };
 
 export function fileNode(path: string, content: Uint8Array | string, mode = 0o644, uid = 0, gid = 0): OutputNode {
   return { path, type: "file", mode, uid, gid, content: typeof content === "string" ? encoder.encode(content) : content };
@@ -61,10 +66,21 @@ export function finish(
     seen.add(o.path);
   }
   const inputList = inputs.list();
+  const byPath = new Map(inputList.map((i) => [i.path, i]));
+  // Every output naming every input made a layer tree's memory grow with outputs × inputs
+  // (dpkg-status has two of each per package: 680,000 records for 412 packages).
+  const originInputs = (output: string, reads: readonly string[] | undefined) =>
+    reads === undefined
+      ? inputList.map((i) => ({ ...i }))
+      : [...new Set(reads)].sort(comparePaths).map((path) => {
+          const input = byPath.get(path);
+          if (!input) throw new Error(`derivation ${recipe}: output ${output} reads ${path}, which is not one of its inputs`);
+          return { ...input };
+        });
   const sorted = [...outputs].sort((a, b) => comparePaths(a.path, b.path));
-  const nodes: LayerNode[] = sorted.map((o) => ({
+  const nodes: LayerNode[] = sorted.map(({ reads, ...o }) => ({
     ...o,
-    origin: { kind: "derivation", recipe, version, inputs: inputList.map((i) => ({ ...i })) },
+    origin: { kind: "derivation", recipe, version, inputs: originInputs(o.path, reads) },
   }));
   const record: LockedDerivation = {
     recipe,
