@@ -22,7 +22,9 @@ import type { ContentCache } from "../fetch/cache.js";
 import { LOCKED_COMPRESSIONS } from "../codec/compressor-settings.js";
 import { verifiedLayer } from "../layer/verify.js";
 import { packageUrls } from "../layer/urls.js";
-import { NetworkError, isScratchError } from "../model/errors.js";
+import { NetworkError, VerificationError, isScratchError } from "../model/errors.js";
+import { snapshotLagHint } from "../sources/snapshot-rule.js";
+import { withLockedDebFallback } from "../sources/snapshot-files.js";
 import { diffProvenance } from "../audit/layer-diff.js";
 import { parseProvenance } from "../layer/provenance-read.js";
 import { recordedProvenance } from "./recorded-provenance.js";
@@ -39,6 +41,8 @@ export interface AuditOptions {
   aptSources: string | undefined;
   /** Suites the apt sources lack come from the lock's URLs instead of being refused. */
   aptSourcesFallback?: boolean;
+  /** The snapshot service that serves the lock's .debs its URLs no longer serve (--snapshot-fallback); undefined: not asked. */
+  snapshotFallback?: string | undefined;
   fetcher: Fetcher;
   cache: ContentCache;
   now: Date;
@@ -46,15 +50,32 @@ export interface AuditOptions {
   provenance: string[];
 }
 
-/** Run a check; a thrown error becomes its failure (network trouble: could not be checked). */
-async function check(name: string, fn: () => Promise<string | Omit<AuditCheck, "name">>): Promise<AuditCheck> {
+/**
+ * Run a check; a thrown error becomes its failure (network trouble: could not be checked).
+ * `lag`: the hint when the content came from a snapshot URL that may not have imported the
+ * release yet; there a mismatch or a missing file is the lock's URL not serving what it pins,
+ * a failure (exit 1) like any mismatch, with that hint.
+ */
+async function check(name: string, fn: () => Promise<string | Omit<AuditCheck, "name">>, lag?: string): Promise<AuditCheck> {
   try {
     const r = await fn();
     return typeof r === "string" ? { name, status: "ok", detail: r } : { name, ...r };
   } catch (e) {
-    if (isScratchError(e)) return { name, status: e instanceof NetworkError ? "unavailable" : "fail", detail: e.message, ...(e.hint ? { hint: e.hint } : {}) };
-    throw e;
+    if (!isScratchError(e)) throw e;
+    const notServed = e instanceof VerificationError || (e instanceof NetworkError && (e.status === 404 || e.status === 410));
+    if (lag !== undefined && notServed) return { name, status: "fail", detail: e.message, hint: lag };
+    return { name, status: e instanceof NetworkError ? "unavailable" : "fail", detail: e.message, ...(e.hint ? { hint: e.hint } : {}) };
   }
+}
+
+function count(n: number, what: string): string {
+  return `${n} ${what}${n === 1 ? "" : "s"}`;
+}
+
+/** The lag hint for a suite fetched from its snapshot URL itself (not through a mirror). */
+function lagOf(mirrors: MirrorPlan, source: LockedSource, suite: string): string | undefined {
+  if (!mirrors.basesFor(source.name, suite).includes(source.url)) return undefined;
+  return snapshotLagHint(source.url, source.suites.find((s) => s.suite === suite)?.date);
 }
 
 export async function runAudit(opts: AuditOptions): Promise<AuditReport> {
@@ -82,6 +103,8 @@ export async function runAudit(opts: AuditOptions): Promise<AuditReport> {
   }
 
   const mirrors = await mirrorsFor(lock.sources, opts);
+  const fetcher = withLockedDebFallback(lock, opts.fetcher, opts.snapshotFallback);
+  fetcher.progress.phase("verifying releases and indexes", count(lock.sources.reduce((n, s) => n + s.suites.length, 0), "suite"));
 
   for (const source of lock.sources) {
     const ms = manifest?.sources.find((s) => s.name === source.name);
@@ -94,39 +117,48 @@ export async function runAudit(opts: AuditOptions): Promise<AuditReport> {
       }
       // Verified as `lock` verifies (signature, key, Valid-Until now, suite), from the recorded bytes.
       const held: { vs?: VerifiedSuite } = {};
+      const lag = lagOf(mirrors, source, suite.suite);
       checks.push(
-        await check(`release ${where}`, async () => {
-          held.vs = await fetchRecordedSuite(opts.fetcher, await suiteRef(mirrors, source, suite, ms, dir), suite.release, opts.now);
-          return compareRelease(held.vs, suite);
-        }),
+        await check(
+          `release ${where}`,
+          async () => {
+            held.vs = await fetchRecordedSuite(fetcher, await suiteRef(mirrors, source, suite, ms, dir), suite.release, opts.now);
+            return compareRelease(held.vs, suite, lag);
+          },
+          lag,
+        ),
       );
       const verified = held.vs;
       checks.push(
         verified
-          ? await check(`index ${where}`, () => auditIndexes(opts, lock, source, suite, verified))
+          ? await check(`index ${where}`, () => auditIndexes(fetcher, lock, source, suite, verified), lag)
           : { name: `index ${where}`, status: "unavailable", detail: "not checked: the release was not verified, so no signed hashes pin the indexes" },
       );
     }
   }
   for (const arch of Object.keys(lock.architectures).sort()) {
-    for (const pkg of lock.architectures[arch]!.packages) {
+    const packages = lock.architectures[arch]!.packages;
+    fetcher.progress.phase(`verifying the ${arch} .debs`, count(packages.length, "package"));
+    for (const pkg of packages) {
+      const source = lock.sources.find((s) => s.name === pkg.source);
       checks.push(
         await check(`package ${arch}/${pkg.name}`, async () => {
           // A cached copy that no longer matches its hash is a finding in itself (disk or tampering),
           // even though the cache would quietly discard it and download again.
           const corrupt = await corruptCacheEntry(opts.cache, pkg.sha256);
           try {
-            await opts.fetcher.fetchPinned({ urls: packageUrls(lock.sources, mirrors, pkg), sha256: pkg.sha256, size: pkg.size, label: pkg.url });
+            await fetcher.fetchPinned({ urls: packageUrls(lock.sources, mirrors, pkg), sha256: pkg.sha256, size: pkg.size, label: pkg.url });
           } catch (e) {
             if (corrupt) return { status: "fail" as const, detail: `${corrupt}; and no good copy could be fetched: ${(e as Error).message}` };
             throw e;
           }
           if (corrupt) return { status: "fail" as const, detail: `${corrupt}; a fresh download verified and replaced it` };
           return `${pkg.version}: size ${pkg.size} and sha256 ${pkg.sha256.slice(0, 16)}… verified`;
-        }),
+        }, source && lagOf(mirrors, source, pkg.suite)),
       );
     }
-    checks.push(await check(`layer ${arch}`, () => auditLayer(opts, mirrors, lock, arch)));
+    fetcher.progress.phase(`rebuilding the ${arch} layer`, count(packages.length, "package"));
+    checks.push(await check(`layer ${arch}`, () => auditLayer(fetcher, opts, mirrors, lock, arch)));
   }
   return summarise(checks);
 }
@@ -140,7 +172,7 @@ async function suiteRef(mirrors: MirrorPlan, source: LockedSource, suite: Locked
 }
 
 /** What the lock says about a release, compared with the release as verified (fetched by the lock's hashes). */
-function compareRelease(vs: VerifiedSuite, suite: LockedSuite) {
+function compareRelease(vs: VerifiedSuite, suite: LockedSuite, lag: string | undefined) {
   const problems: string[] = [];
   const got = vs.locked;
   if (got.release.sha256 !== suite.release.sha256 || got.release.size !== suite.release.size) problems.push(`${vs.label} read as sha256 ${got.release.sha256} (${got.release.size} bytes), the lock says ${suite.release.sha256} (${suite.release.size} bytes)`);
@@ -152,12 +184,12 @@ function compareRelease(vs: VerifiedSuite, suite: LockedSuite) {
     return !e || e.sha256 !== i.sha256 || e.size !== i.size;
   });
   for (const i of unlisted) problems.push(`the signed release does not list ${suiteUrl(vs.ref.url, vs.ref.suite, i.path)} with sha256 ${i.sha256} (${i.size} bytes) as the lock records it`);
-  if (problems.length > 0) return { status: "fail" as const, detail: problems.join("; ") };
+  if (problems.length > 0) return { status: "fail" as const, detail: problems.join("; "), ...(lag ? { hint: lag } : {}) };
   return `sha256 and signature by ${got.signedBy} verified; lists the ${suite.indexes.length} recorded indexes`;
 }
 
 /** The locked packages of a suite, checked against its indexes as the verified release pins them. */
-async function auditIndexes(opts: AuditOptions, lock: Lockfile, source: LockedSource, suite: LockedSuite, vs: VerifiedSuite) {
+async function auditIndexes(fetcher: Fetcher, lock: Lockfile, source: LockedSource, suite: LockedSuite, vs: VerifiedSuite) {
   const wanted = new Map<string, { sha256: string; size: number; url: string; arch: string }>();
   for (const [arch, a] of Object.entries(lock.architectures)) {
     for (const p of a.packages) {
@@ -168,7 +200,7 @@ async function auditIndexes(opts: AuditOptions, lock: Lockfile, source: LockedSo
   const problems: string[] = [];
   for (const index of suite.indexes) {
     // Hashes from the signed release, not from the lock: a lock cannot vouch for itself.
-    for await (const r of readIndex(opts.fetcher, vs, indexChoice(vs, index.component, index.architecture, index.path))) {
+    for await (const r of readIndex(fetcher, vs, indexChoice(vs, index.component, index.architecture, index.path))) {
       const key = `${r.name} ${r.version} ${r.architecture}`;
       const w = wanted.get(key);
       if (!w || found.has(key)) continue;
@@ -181,12 +213,12 @@ async function auditIndexes(opts: AuditOptions, lock: Lockfile, source: LockedSo
   return `${suite.indexes.length} indexes verified by the signed release's sha256; the ${wanted.size} locked packages from this suite are in them as recorded`;
 }
 
-async function auditLayer(opts: AuditOptions, mirrors: MirrorPlan, lock: Lockfile, arch: string) {
+async function auditLayer(fetcher: Fetcher, opts: AuditOptions, mirrors: MirrorPlan, lock: Lockfile, arch: string) {
   const locked = lock.architectures[arch]!;
   // No decoded-member cache, deliberately: an audit is the independent re-derivation from the
   // verified .debs (whose decoded members the build checks against the lock's digests).
   const { built, problems: differences } = await verifiedLayer(lock, arch, {
-    fetcher: opts.fetcher,
+    fetcher,
     mirrors,
     compressions: LOCKED_COMPRESSIONS.filter((kind) => locked.layer.compressed[kind]),
   });

@@ -24,6 +24,7 @@ import { archTag, blob, checkTarget, imageIndex, imageManifest, jsonBlob, layout
 import { dockerArchive } from "../image/docker-archive.js";
 import { createSpoolFile, type SpoolFile } from "../util/spool-file.js";
 import type { FileExtent } from "../model/layer.js";
+import { withLockedDebFallback } from "../sources/snapshot-files.js";
 
 export interface ImageOptions {
   lockfile: string;
@@ -56,6 +57,8 @@ export interface ImageOptions {
   aptSources: string | undefined;
   /** Suites the apt sources lack come from the lock's URLs instead of being refused. */
   aptSourcesFallback?: boolean;
+  /** The snapshot service that serves the lock's .debs its URLs no longer serve (--snapshot-fallback); undefined: not asked. */
+  snapshotFallback?: string | undefined;
   fetcher: Fetcher;
   /** Keeps decompressed .deb data and built layer blobs between runs (optional), as for `layer`. */
   cache?: ContentCache;
@@ -274,6 +277,7 @@ async function lockSource(opts: ImageOptions, chosen: readonly string[], spool: 
   }
   if (arches.length === 0) throw new LockfileError(`${opts.lockfile} has no architectures`, { hint: "run scratch-pkgs lock" });
   const mirrors = await mirrorsFor(lock.sources, opts);
+  const fetcher = withLockedDebFallback(lock, opts.fetcher, opts.snapshotFallback);
   const lockName = basename(opts.lockfile);
   const licenses = new Map<string, DeclaredLicense>();
   const suppliers = new Map<string, string>();
@@ -285,10 +289,10 @@ async function lockSource(opts: ImageOptions, chosen: readonly string[], spool: 
     base: async (arch) => {
       const file = createSpoolFile();
       spool.spools.push(file);
-      opts.fetcher.progress.phase(`building the ${arch} layer`, `${lock.architectures[arch]!.packages.length} packages, gzip`);
+      fetcher.progress.phase(`building the ${arch} layer`, `${lock.architectures[arch]!.packages.length} packages, gzip`);
       // The gzip digest is the layer's in the manifest, for either format.
       const verified = await requireVerifiedLayer(opts.lockfile, lock, arch, {
-        fetcher: opts.fetcher,
+        fetcher,
         mirrors,
         // The cache holds decoded members and, by the lock's digests, the layer's blobs.
         ...(opts.cache ? { cache: opts.cache, layerCache: opts.cache } : {}),

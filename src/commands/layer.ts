@@ -17,6 +17,7 @@ import { checkOutputFiles, inOrder, stageFiles, type StagedOutputs, type Streame
 import { cachedProvenance, lockedBlob, openCachedBlob } from "../layer/layer-cache.js";
 import type { LockedLayer } from "../model/lock.js";
 import { UsageError } from "../model/errors.js";
+import { withLockedDebFallback } from "../sources/snapshot-files.js";
 
 export interface LayerOptions {
   lockfile: string;
@@ -31,6 +32,8 @@ export interface LayerOptions {
   aptSources: string | undefined;
   /** Suites the apt sources lack come from the lock's URLs instead of being refused. */
   aptSourcesFallback?: boolean;
+  /** The snapshot service that serves the lock's .debs its URLs no longer serve (--snapshot-fallback); undefined: not asked. */
+  snapshotFallback?: string | undefined;
   fetcher: Fetcher;
   /** Keeps decompressed .deb data and built layers between runs (optional). */
   cache?: ContentCache;
@@ -64,6 +67,7 @@ export async function runLayer(opts: LayerOptions): Promise<LayerResult[]> {
   const paths = new Map(arches.map((arch) => [arch, outputPaths(opts, arch)]));
   await checkOutputFiles([...paths.values()].flatMap((p) => (p ? [{ path: p.output, flag: "--output" }, { path: p.provenance, flag: "--output (its .provenance.jsonl)" }] : [])));
   const mirrors = await mirrorsFor(lock.sources, opts);
+  const fetcher = withLockedDebFallback(lock, opts.fetcher, opts.snapshotFallback);
 
   // Each architecture is built and checked in turn, its layer streamed into a staged file as
   // it is compressed (never held whole); nothing is moved into place before every one passed:
@@ -77,7 +81,7 @@ export async function runLayer(opts: LayerOptions): Promise<LayerResult[]> {
   const reuse = opts.check || opts.rebuild ? undefined : opts.cache;
   const verify = async (arch: string, into?: VerifyLayerOptions["into"]) =>
     (await import("../layer/verify.js")).requireVerifiedLayer(opts.lockfile, lock, arch, {
-      fetcher: opts.fetcher,
+      fetcher,
       mirrors,
       ...(opts.cache ? { cache: opts.cache } : {}),
       ...(reuse ? { layerCache: reuse } : {}),
@@ -95,7 +99,7 @@ export async function runLayer(opts: LayerOptions): Promise<LayerResult[]> {
         continue;
       }
       // Building and compressing are one stream here: the phase names both.
-      opts.fetcher.progress.phase(`building the ${arch} layer`, `${lock.architectures[arch]!.packages.length} packages${opts.compress === "none" ? "" : `, ${opts.compress}`}`);
+      fetcher.progress.phase(`building the ${arch} layer`, `${lock.architectures[arch]!.packages.length} packages${opts.compress === "none" ? "" : `, ${opts.compress}`}`);
       let verified: VerifiedLayer | undefined;
       if (p) {
         staged.push(...(await stageLayer(p, async (write) => {

@@ -13,6 +13,7 @@ import { readKeyring, type PinnedKeyring } from "../sources/keyring.js";
 import { SignatureVerdicts } from "../sources/signature-verdicts.js";
 import { mirrorsFor, type MirrorPlan } from "../sources/mirrors.js";
 import { fetchVerifiedSuite, type VerifiedSuite } from "../sources/archive.js";
+import { SuiteNotFoundError } from "../sources/missing-suite.js";
 import { chooseIndexes, type IndexChoice } from "../sources/index-choice.js";
 import type { Fetcher } from "../fetch/fetcher.js";
 import type { ContentCache } from "../fetch/cache.js";
@@ -228,7 +229,13 @@ async function verifySuites(
       );
     }
   }
-  return Promise.all(jobs);
+  // Every job settles before any error is thrown: the error is then the first suite's in manifest
+  // order, and a missing suite's did-you-mean can name the suites that did verify.
+  const settled = await Promise.allSettled(jobs);
+  const verified = settled.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+  const failed = settled.find((r) => r.status === "rejected");
+  if (failed) throw failed.reason instanceof SuiteNotFoundError ? failed.reason.alsoNaming(verified) : failed.reason;
+  return verified;
 }
 
 function pinsFor(old: Lockfile | undefined, arch: string, update: LockOptions["update"]): Map<string, string> {

@@ -17,7 +17,16 @@ export interface FetcherOptions {
   http: HttpClient;
   offline: boolean;
   progress: Progress;
+  /** Where pinned content may still be, once every URL answered that it is gone. */
+  gone?: GoneFallback;
 }
+
+/**
+ * Asked for pinned content that every URL answered as gone (HTTP 404 or 410): other URLs that
+ * may serve the same bytes (verified as every download), or a hint saying how to get it;
+ * undefined when it knows nothing about this content. It may throw a NetworkError of its own.
+ */
+export type GoneFallback = (req: PinnedRequest) => Promise<{ urls: string[] } | { hint: string } | undefined>;
 
 export interface PinnedRequest {
   /** Where to download from, in order of preference (mirrors first, say). */
@@ -47,18 +56,26 @@ export class Fetcher {
   private readonly offline: boolean;
   /** Where downloads are shown; the commands name their phases on it too. */
   readonly progress: Progress;
+  private readonly gone: GoneFallback | undefined;
 
   constructor(opts: FetcherOptions) {
     this.cache = opts.cache;
     this.http = opts.http;
     this.offline = opts.offline;
     this.progress = opts.progress;
+    this.gone = opts.gone;
+  }
+
+  /** This fetcher (same cache, connections and progress) asking `gone` where content went. */
+  withFallback(gone: GoneFallback): Fetcher {
+    return new Fetcher({ cache: this.cache, http: this.http, offline: this.offline, progress: this.progress, gone });
   }
 
   /**
    * The cache path of content pinned by sha256 and size: a re-verified cache hit, or a download
-   * from the first URL that works (the next URL is tried only after a NetworkError). A size or
-   * hash mismatch is a VerificationError and nothing is cached.
+   * from the first URL that works (the next URL is tried only after a NetworkError), then from
+   * what the GoneFallback offers when every URL answered 404/410. A size or hash mismatch is a
+   * VerificationError and nothing is cached.
    */
   async fetchPinned(req: PinnedRequest): Promise<string> {
     const want = req.sha256.toLowerCase();
@@ -71,8 +88,20 @@ export class Fetcher {
         { hint: OFFLINE_HINT },
       );
     }
+    const first = await this.downloadFirst(req.urls, want, req);
+    if (typeof first === "string") return first;
+    const gone = this.gone && isGone(first) ? await this.gone(req) : undefined;
+    if (gone === undefined) throw first;
+    if ("hint" in gone) throw new NetworkError(first.message, first.url, { hint: gone.hint, cause: first, ...(first.status !== undefined ? { status: first.status } : {}) });
+    const again = await this.downloadFirst(gone.urls, want, req);
+    if (typeof again === "string") return again;
+    throw new NetworkError(`${first.message}; and from the fallback: ${again.message}`, first.url, { ...(again.hint ? { hint: again.hint } : {}), cause: again });
+  }
+
+  /** The cache path of a download from the first of `urls` that works, else the NetworkError for all of them. */
+  private async downloadFirst(urls: string[], want: string, req: PinnedRequest): Promise<string | NetworkError> {
     const errors: NetworkError[] = [];
-    for (const url of req.urls) {
+    for (const url of urls) {
       try {
         return await this.downloadPinned(url, want, req.size, req.label);
       } catch (e) {
@@ -80,7 +109,7 @@ export class Fetcher {
         errors.push(e);
       }
     }
-    throw combine(req.label, req.urls, errors);
+    return combine(req.label, urls, errors);
   }
 
   /**
@@ -240,6 +269,11 @@ function tooLarge(label: string, url: string, maxBytes: number): VerificationErr
   return new VerificationError(`${label}: ${url} is larger than ${maxBytes} bytes; refusing it`, {
     hint: "check the URL / the mirror, or use --mirror",
   });
+}
+
+/** Every URL tried answered that the content is not there (rather than failing to answer). */
+function isGone(e: NetworkError): boolean {
+  return e.status === 404 || e.status === 410;
 }
 
 /** One NetworkError for all URLs tried; keeps the status when every URL failed the same way. */

@@ -1,7 +1,7 @@
-import type { Lockfile } from "../model/lock.js";
+import type { Lockfile, LockedRequest } from "../model/lock.js";
 import { canonicalJson } from "../util/canonical-json.js";
 
-/** Human lines saying what differs between two locks: packages added, removed, changed; releases moved. */
+/** Human lines saying what differs between two locks: packages added, removed, changed; releases moved; requests. */
 export function describeLockChanges(old: Lockfile | undefined, cur: Lockfile): string[] {
   if (!old) return [];
   const out: string[] = [];
@@ -15,6 +15,7 @@ export function describeLockChanges(old: Lockfile | undefined, cur: Lockfile): s
       else if (prev.release.sha256 !== suite.release.sha256) out.push(`source ${s.name} ${suite.suite}: release ${prev.date} → ${suite.date}`);
     }
   }
+  out.push(...describeRequestChanges(old.requests ?? [], cur.requests ?? []));
   const arches = [...new Set([...Object.keys(old.architectures), ...Object.keys(cur.architectures)])].sort();
   for (const arch of arches) {
     const a = new Map((old.architectures[arch]?.packages ?? []).map((p) => [p.name, p]));
@@ -40,5 +41,22 @@ export function describeLockChanges(old: Lockfile | undefined, cur: Lockfile): s
     }
   }
   if (out.length === 0) out.push("formatting or field order differs from canonical form");
+  return out;
+}
+
+/** Requests (per-architecture or optional) added, removed, or applying elsewhere, by reason and name. */
+function describeRequestChanges(old: readonly LockedRequest[], cur: readonly LockedRequest[]): string[] {
+  const key = (r: LockedRequest) => `${r.reason} ${r.name}`;
+  const scope = (r: LockedRequest) => `${r.architectures ? r.architectures.join(", ") : "every architecture"}${r.optional ? ", optional" : ""}`;
+  const a = new Map(old.map((r) => [key(r), r]));
+  const b = new Map(cur.map((r) => [key(r), r]));
+  const out: string[] = [];
+  for (const k of [...new Set([...a.keys(), ...b.keys()])].sort()) {
+    const x = a.get(k);
+    const y = b.get(k);
+    if (x && !y) out.push(`request ${x.reason} (${x.name}): removed (was ${scope(x)})`);
+    else if (!x && y) out.push(`request ${y.reason} (${y.name}): new (${scope(y)})`);
+    else if (x && y && scope(x) !== scope(y)) out.push(`request ${y.reason} (${y.name}): ${scope(x)} → ${scope(y)}`);
+  }
   return out;
 }

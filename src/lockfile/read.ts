@@ -113,8 +113,9 @@ function checkOtherVersion(version: unknown, file: string): boolean {
 
 /**
  * Rules between fields: source URLs are base URLs as a manifest gives them, versions parse,
- * packages name a locked source and suite and lie under that source's URL, and there is at
- * least one architecture (an empty lock would build nothing and audit nothing, with exit 0).
+ * packages name a locked source and suite and lie under that source's URL, requests name only
+ * the lock's architectures, and there is at least one architecture (an empty lock would build
+ * nothing and audit nothing, with exit 0).
  */
 function checkReferences(lock: Lockfile, file: string): void {
   const sources = new Map<string, { url: string; suites: Set<string> }>();
@@ -126,6 +127,10 @@ function checkReferences(lock: Lockfile, file: string): void {
   });
   const arches = Object.keys(lock.architectures).sort();
   if (arches.length === 0) throw fail(file, "architectures", "lists no architecture, so there is nothing to build or audit");
+  (lock.requests ?? []).forEach((r, i) => {
+    const unknown = (r.architectures ?? []).find((a) => !lock.architectures[a]);
+    if (unknown !== undefined) throw fail(file, `requests[${i}].architectures`, `request ${r.reason} (${r.name}) names architecture ${JSON.stringify(unknown)}, which the lock's "architectures" does not have (it has ${arches.join(", ")})`);
+  });
   for (const arch of arches) {
     lock.architectures[arch]!.packages.forEach((p, i) => {
       const where = `architectures.${arch}.packages[${i}]`;

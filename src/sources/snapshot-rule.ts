@@ -59,3 +59,15 @@ export function checkSnapshots(suites: readonly SuiteDated[]): void {
     hint: "run scratch-pkgs lock --update --snapshot now to move the snapshot timestamps in scratch.json to the state being locked, or fetch from the snapshot URLs themselves (no --mirror or --apt-sources)",
   });
 }
+
+/**
+ * The hint for content that a snapshot URL does not serve as the lock records it (another
+ * release, an index or .deb missing): with the timestamp at or after the release's `Date`, the
+ * likely cause is that snapshot has not imported that release yet. Undefined for other URLs.
+ */
+export function snapshotLagHint(url: string, releaseDate: string | undefined): string | undefined {
+  const snap = parseSnapshotUrl(url);
+  const date = releaseDate === undefined ? Number.NaN : Date.parse(releaseDate);
+  if (!snap || !(date <= snap.at.getTime())) return undefined;
+  return `the snapshot at ${snap.timestamp} may not have imported the release dated ${releaseDate} yet (snapshot imports a release some hours after its Date): re-run later, or re-lock with scratch-pkgs lock --update --snapshot now`;
+}

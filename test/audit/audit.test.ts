@@ -15,7 +15,7 @@ import { formatReport } from "../../src/audit/report.js";
 import { Fetcher } from "../../src/fetch/fetcher.js";
 import { HttpClient } from "../../src/fetch/http.js";
 import { ContentCache } from "../../src/fetch/cache.js";
-import { silentProgress } from "../../src/fetch/progress.js";
+import { silentProgress, type Progress } from "../../src/fetch/progress.js";
 import { canonicalJson } from "../../src/util/canonical-json.js";
 import { loadBlob } from "../../src/fetch/blob-store.js";
 import type { Lockfile } from "../../src/model/lock.js";
@@ -27,15 +27,15 @@ let server: TestServer;
 let dir: string;
 const clients: HttpClient[] = [];
 
-function fetcher(offline: boolean) {
+function fetcher(offline: boolean, progress: Progress = silentProgress) {
   const http = new HttpClient({ retries: 0 });
   clients.push(http);
   const cache = new ContentCache(join(dir, "cache"));
-  return { cache, fetcher: new Fetcher({ cache, http, offline, progress: silentProgress }) };
+  return { cache, fetcher: new Fetcher({ cache, http, offline, progress }) };
 }
 
-function audit(offline: boolean, lockfile = join(dir, "scratch.lock"), provenance: string[] = []) {
-  const { cache, fetcher: f } = fetcher(offline);
+function audit(offline: boolean, lockfile = join(dir, "scratch.lock"), provenance: string[] = [], progress?: Progress) {
+  const { cache, fetcher: f } = fetcher(offline, progress);
   return runAudit({ lockfile, config: join(dir, "scratch.json"), mirrors: [server.url], envMirror: undefined, aptSources: undefined, fetcher: f, cache, now: new Date(), provenance });
 }
 
@@ -59,8 +59,10 @@ afterAll(async () => {
 });
 
 describe("audit", () => {
-  it("passes every check offline on a lock made from the real snapshot", async () => {
-    const report = await audit(true);
+  it("passes every check offline on a lock made from the real snapshot, naming its phases as it goes", async () => {
+    const phases: string[] = [];
+    const report = await audit(true, undefined, [], { ...silentProgress, phase: (name, size) => void phases.push(`${name} (${size})`) });
+    expect(phases).toEqual(["verifying releases and indexes (1 suite)", "verifying the amd64 .debs (1 package)", "rebuilding the amd64 layer (1 package)"]);
     expect(report.checks.filter((c) => c.status !== "ok"), formatReport(report).join("\n")).toEqual([]);
     expect(report.checks.map((c) => c.name)).toEqual(["manifest", "sources", "release debian/bookworm-updates", "index debian/bookworm-updates", "package amd64/ca-certificates", "layer amd64"]);
     expect(report.ok).toBe(true);

@@ -134,6 +134,25 @@ describe("Fetcher", () => {
     expect(e.message).toContain("/m2/x.deb");
   });
 
+  it("asks the fallback only when every URL answered 404, after them; its hint replaces the error's", async () => {
+    const asked: string[] = [];
+    const gone = (answer: { urls: string[] } | { hint: string }) => fetcher().withFallback(async (req) => (asked.push(req.sha256), answer));
+    const path = await gone({ urls: [`${server.url}/pool/a.deb`] }).fetchPinned(pinned({ urls: [`${server.url}/m1/x.deb`] }));
+    expect(path).toBe(cache.pathFor(debSha));
+    expect(asked).toEqual([debSha]);
+    expect(server.requests).toEqual(["/m1/x.deb", "/pool/a.deb"]);
+
+    const e = await reject(gone({ hint: "pass --snapshot-fallback" }).fetchPinned(pinned({ urls: [`${server.url}/m1/y.deb`], sha256: sha256Hex("y") })), NetworkError);
+    expect([e.status, e.hint]).toEqual([404, "pass --snapshot-fallback"]);
+    expect(e.message).toContain("/m1/y.deb");
+    // A server that fails (not "not found") says nothing about where the file went: no fallback.
+    server.setFault("/m1/z.deb", { status: 503, times: 10 });
+    asked.length = 0;
+    await reject(gone({ urls: [`${server.url}/pool/a.deb`] }).fetchPinned(pinned({ urls: [`${server.url}/m1/z.deb`], sha256: sha256Hex("z") })), NetworkError);
+    expect(asked).toEqual([]);
+    server.setFault("/m1/z.deb", undefined);
+  });
+
   it("reads a file: mirror (a local directory) with the same verification, falling back past a missing file", async () => {
     const fileUrl = (rel: string) => pathToFileURL(join(root, rel)).href;
     const path = await fetcher().fetchPinned(pinned({ urls: [fileUrl("mirror/missing.deb"), fileUrl("pool/a.deb")] }));

@@ -6,6 +6,7 @@ import { chmod, copyFile, readFile, stat, writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Lockfile } from "../../src/model/lock.js";
+import type { AuditReport } from "../../src/audit/report.js";
 import { compileCli, cleanEnv, runCommand, type CommandRun } from "../fixtures/cli.js";
 import { serveDirectory, type TestServer } from "../fixtures/server.js";
 import { serveSnapshots, type SnapshotServer } from "../fixtures/snapshot-server.js";
@@ -322,6 +323,23 @@ describe("snapshot URLs: the lock's own URLs serve what it pins", () => {
     expect(check.stderr).toContain("--check writes nothing");
   });
 
+  it("audit from a snapshot URL that has not imported the locked release yet: exit 1, the hint says so", async () => {
+    // After v2's stable-updates Date (so lock accepts it through the mirror), before snapshot imported it.
+    const early = "20240202T040000Z";
+    const r = await cli(["lock", ...files(), ...fresh(), ...mirrorV2(), "--update", "--snapshot", early]);
+    expect(r.code, r.stderr).toBe(0);
+    const audit = await cli(["audit", "--json", ...files(), ...fresh()]);
+    expect(audit.code, audit.stdout + audit.stderr).toBe(1);
+    const checks = new Map((JSON.parse(audit.stdout) as AuditReport).checks.map((c) => [c.name, c]));
+    const hint = `the snapshot at ${early} may not have imported the release dated `;
+    for (const name of ["release debian/stable-updates", "package amd64/libc6"]) {
+      expect(checks.get(name)).toMatchObject({ status: "fail" });
+      expect(checks.get(name)!.hint).toContain(hint);
+      expect(checks.get(name)!.hint).toContain("re-run later, or re-lock with scratch-pkgs lock --update --snapshot now");
+    }
+    expect(checks.get("package amd64/libc6")!.detail).toContain(`${snap.archiveUrl(early)}/pool/`);
+  });
+
   it("--apt-sources whose suites miss one the manifest asks for: exit 2 naming both, no fallback to the manifest URL", async () => {
     const sources = join(p.dir, "stable-only.sources");
     await writeFile(sources, `Types: deb\nURIs: ${server.url}/v1\nSuites: stable\nComponents: main\n`);
@@ -329,6 +347,49 @@ describe("snapshot URLs: the lock's own URLs serve what it pins", () => {
     expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toContain(`the apt sources (${sources}) carry the suites stable, not stable-updates (source "debian") that the sources ask for`);
     expect(r.stderr).toContain("--apt-sources-fallback");
+  });
+});
+
+describe("--snapshot-fallback: a lock whose live-mirror URLs no longer serve a .deb", () => {
+  // Locked from the mirror's v1 state; the mirror then moved on to v2, which dropped the superseded libc6.
+  let p: { dir: string; config: string; lockfile: string; cache: string };
+  let gone: string;
+  const layer = (env: Record<string, string>, ...more: string[]) =>
+    cli(["layer", "--lockfile", p.lockfile, "--arch", "amd64", "--check", "--mirror", `${server.url}/v2`, "--cache", join(p.dir, `cache-${n++}`), ...more], { env: cleanEnv(env) });
+
+  beforeAll(async () => {
+    p = await project({ fileSets: { libc: {} }, architectures: ["amd64"] });
+    const r = await cli(lockArgs(p, "--quiet"));
+    if (r.code !== 0) throw new Error(`set-up lock failed (${r.code}): ${r.stderr}`);
+    const libc = (JSON.parse(await readFile(p.lockfile, "utf8")) as Lockfile).architectures.amd64!.packages.find((q) => q.name === "libc6")!;
+    expect(libc.version).toBe(V.libc6Update);
+    gone = `${server.url}/v2${libc.url.slice(ARCHIVE_URL.length)}`;
+  });
+
+  it("without the flag: exit 3 naming the URL and the flag; with it, the file comes from the snapshot API and the layer matches", async () => {
+    const refused = await layer({});
+    expect(refused.code, refused.stderr).toBe(3);
+    expect(refused.stderr).toContain(gone);
+    expect(refused.stderr).toContain("HTTP 404");
+    expect(refused.stderr).toContain("--snapshot-fallback");
+
+    const asked = snap.requests.length;
+    const built = await layer({ SCRATCH_PKGS_SNAPSHOT_URL: snap.url }, "--snapshot-fallback");
+    expect(built.code, built.stderr).toBe(0);
+    const api = snap.requests.slice(asked);
+    expect(api).toContain(`/mr/binary/libc6/${encodeURIComponent(V.libc6Update)}/binfiles`);
+    expect(api.filter((r) => r.startsWith("/file/"))).toHaveLength(1);
+  });
+
+  it("a snapshot service that serves other bytes is refused (exit 1)", async () => {
+    const liar = await serveSnapshots("debian", [{ timestamp: IMPORT_V1, root: join(work, "www", "v1") }], { corruptFiles: true });
+    try {
+      const r = await layer({ SCRATCH_PKGS_SNAPSHOT_URL: liar.url }, "--snapshot-fallback");
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toMatch(new RegExp(`${liar.url}/file/[0-9a-f]{40} has sha256 [0-9a-f]{64}, expected`));
+    } finally {
+      await liar.close();
+    }
   });
 });
 

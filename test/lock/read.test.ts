@@ -4,6 +4,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LockfileError } from "../../src/model/errors.js";
 import { parseLockfile, readLockfile } from "../../src/lockfile/read.js";
+import { describeLockChanges } from "../../src/lockfile/diff.js";
 import satisfies from "semver/functions/satisfies.js";
 import { LOCKFILE_SUPPORTED, LOCKFILE_VERSION, type Lockfile } from "../../src/model/lock.js";
 import { canonicalJson } from "../../src/util/canonical-json.js";
@@ -270,6 +271,33 @@ describe("parseLockfile: package URLs lie under their source's URL", () => {
 
   it("refuses an empty architecture map", () => {
     expect(lockError(mutate((l) => (l.architectures = {}))).message).toBe("scratch.lock: architectures: lists no architecture, so there is nothing to build or audit");
+  });
+
+  it("refuses a request for an architecture the lock does not have, naming the field", () => {
+    const ok = mutate((l) => (l.requests = [{ reason: "packages[0]", name: "cpuid", architectures: ["amd64"] }]));
+    expect(parseLockfile(ok, "scratch.lock").requests).toHaveLength(1);
+    const err = lockError(mutate((l) => (l.requests = [{ reason: "packages[0]", name: "cpuid", architectures: ["amd64"] }, { reason: "file set tools", name: "cpuid", architectures: ["amd64", "arm64"] }])));
+    expect(err.message).toBe('scratch.lock: requests[1].architectures: request file set tools (cpuid) names architecture "arm64", which the lock\'s "architectures" does not have (it has amd64)');
+  });
+});
+
+describe("describeLockChanges", () => {
+  it("names requests added, removed and applying elsewhere", () => {
+    const old = sample();
+    old.requests = [
+      { reason: "packages[0]", name: "cpuid", architectures: ["amd64"] },
+      { reason: "packages[1]", name: "libquadmath0", optional: true },
+    ];
+    const cur = sample();
+    cur.requests = [
+      { reason: "packages[0]", name: "cpuid" },
+      { reason: "file set tools", name: "strace", architectures: ["amd64"], optional: true },
+    ];
+    expect(describeLockChanges(old, cur)).toEqual([
+      "request file set tools (strace): new (amd64, optional)",
+      "request packages[0] (cpuid): amd64 → every architecture",
+      "request packages[1] (libquadmath0): removed (was every architecture, optional)",
+    ]);
   });
 });
 

@@ -1,8 +1,8 @@
 import type { CommandModule } from "yargs";
 import type { Output } from "../output.js";
-import { fetchOptions, makeFetcher, type FetchFlags } from "./common.js";
+import { fallbackOptions, fetchOptions, makeFetcher, snapshotService, type FallbackFlags, type FetchFlags } from "./common.js";
 
-interface AuditFlags extends FetchFlags {
+interface AuditFlags extends FetchFlags, FallbackFlags {
   lockfile: string;
   config: string;
   provenance?: string[] | undefined;
@@ -13,7 +13,7 @@ export function auditCommand(out: Output, setCode: (c: number) => void): Command
     command: "audit",
     describe: "re-verify signatures and hashes, re-download every .deb, rebuild every layer and compare with the lock",
     builder: (y) =>
-      fetchOptions(y)
+      fallbackOptions(fetchOptions(y))
         .option("lockfile", { type: "string", default: "scratch.lock", describe: "the lock to audit" })
         .option("config", { type: "string", default: "scratch.json", describe: "the manifest (for the sources' keyrings)" })
         .option("provenance", { type: "string", array: true, describe: "recorded provenance manifests (.provenance.jsonl) to list differing paths from" }) as never,
@@ -28,6 +28,7 @@ export function auditCommand(out: Output, setCode: (c: number) => void): Command
           envMirror: process.env.SCRATCH_PKGS_MIRROR,
           aptSources: argv["apt-sources"],
           aptSourcesFallback: argv["apt-sources-fallback"],
+          snapshotFallback: snapshotService(argv),
           fetcher,
           cache,
           now: new Date(),

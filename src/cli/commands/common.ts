@@ -3,6 +3,7 @@ import type { Argv } from "yargs";
 import type { FetchSession } from "../../fetch/session.js";
 import { parseMinThroughput, type MinThroughput } from "../../fetch/throughput.js";
 import { UsageError } from "../../model/errors.js";
+import { DEFAULT_SNAPSHOT_SERVICE } from "../../sources/snapshot-files.js";
 
 export function fetchOptions<T>(y: Argv<T>) {
   return y
@@ -11,6 +12,30 @@ export function fetchOptions<T>(y: Argv<T>) {
     .option("apt-sources-fallback", { type: "boolean", default: false, describe: "with --apt-sources: fetch the suites the apt sources lack from the sources' own URLs (default: refuse them)" })
     .option("offline", { type: "boolean", default: false, describe: "use only the cache; fail if something is missing" })
     .option("cache", { type: "string", describe: "cache directory (default $XDG_CACHE_HOME/scratch-pkgs)" });
+}
+
+/** The flag of the commands that fetch a lock's .debs (layer, image, audit). */
+export function fallbackOptions<T>(y: Argv<T>) {
+  return y.option("snapshot-fallback", {
+    type: "boolean",
+    default: false,
+    describe: "a .deb the lock's URL (or mirror) no longer serves (404) is fetched from snapshot.debian.org by its hashes, accepted only with the lock's sha256 and size. Env: SCRATCH_PKGS_SNAPSHOT_URL (the service's base URL)",
+  });
+}
+
+export interface FallbackFlags {
+  "snapshot-fallback": boolean;
+}
+
+/** The snapshot service for --snapshot-fallback (undefined: not opted in). */
+export function snapshotService(flags: FallbackFlags): string | undefined {
+  if (!flags["snapshot-fallback"]) return undefined;
+  const v = process.env.SCRATCH_PKGS_SNAPSHOT_URL;
+  if (v === undefined || v === "") return DEFAULT_SNAPSHOT_SERVICE;
+  if (!/^https?:\/\/[^/]/i.test(v) || !URL.canParse(v)) {
+    throw new UsageError(`SCRATCH_PKGS_SNAPSHOT_URL=${v} is not an http(s) URL`, { hint: `give the snapshot service's base URL (default ${DEFAULT_SNAPSHOT_SERVICE}), or unset it` });
+  }
+  return v.replace(/\/+$/, "");
 }
 
 export interface FetchFlags {

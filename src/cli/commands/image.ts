@@ -1,9 +1,9 @@
 import type { CommandModule } from "yargs";
 import type { Output } from "../output.js";
-import { fetchOptions, makeFetcher, sourceDateEpochFromEnv, type FetchFlags } from "./common.js";
+import { fallbackOptions, fetchOptions, makeFetcher, snapshotService, sourceDateEpochFromEnv, type FallbackFlags, type FetchFlags } from "./common.js";
 import { UsageError } from "../../model/errors.js";
 
-interface ImageFlags extends FetchFlags {
+interface ImageFlags extends FetchFlags, FallbackFlags {
   /** No default here, so that --no-lock can refuse an explicit one. */
   lockfile?: string | undefined;
   lock: boolean;
@@ -27,7 +27,7 @@ export function imageCommand(out: Output, setCode: (c: number) => void): Command
     command: "image",
     describe: "build an OCI image layout (multi-arch) or a docker-archive from scratch.lock plus your own layers, with an SPDX SBOM; or (--no-lock) of your layers alone",
     builder: (y) =>
-      fetchOptions(y)
+      fallbackOptions(fetchOptions(y))
         .option("lockfile", { type: "string", describe: "the lock to build from (default scratch.lock)" })
         .option("lock", { type: "boolean", default: true, describe: "--no-lock: a file-carrier image of only the --add tars, for the --arch platforms (no lock is read; no SBOM)" })
         .option("output", { alias: "o", type: "string", describe: "required: a directory for an OCI image layout (every architecture), or FILE.tar for a docker-archive (one architecture)" })
@@ -76,6 +76,7 @@ export function imageCommand(out: Output, setCode: (c: number) => void): Command
           envMirror: process.env.SCRATCH_PKGS_MIRROR,
           aptSources: argv["apt-sources"],
           aptSourcesFallback: argv["apt-sources-fallback"],
+          snapshotFallback: snapshotService(argv),
           fetcher,
           cache,
         });

@@ -1,10 +1,10 @@
 import type { CommandModule } from "yargs";
 import type { Output } from "../output.js";
-import { fetchOptions, makeFetcher, type FetchFlags } from "./common.js";
+import { fallbackOptions, fetchOptions, makeFetcher, snapshotService, type FallbackFlags, type FetchFlags } from "./common.js";
 import type { LayerCompression } from "../../codec/compress.js";
 import { UsageError } from "../../model/errors.js";
 
-interface LayerFlags extends FetchFlags {
+interface LayerFlags extends FetchFlags, FallbackFlags {
   lockfile: string;
   arch?: string[] | undefined;
   output?: string | undefined;
@@ -17,7 +17,7 @@ export function layerCommand(out: Output, setCode: (c: number) => void): Command
     command: "layer",
     describe: "build the layer tar of each architecture from scratch.lock, byte-identical everywhere",
     builder: (y) =>
-      fetchOptions(y.usage("$0 layer (--output FILE | --check) [options]\n\nbuild the layer tar of each architecture from scratch.lock, byte-identical everywhere"))
+      fallbackOptions(fetchOptions(y.usage("$0 layer (--output FILE | --check) [options]\n\nbuild the layer tar of each architecture from scratch.lock, byte-identical everywhere")))
         .option("lockfile", { type: "string", default: "scratch.lock", describe: "the lock to build from" })
         .option("arch", { type: "string", array: true, describe: "architecture(s) to build (default: all in the lock)" })
         .option("output", { alias: "o", type: "string", describe: "where to write the layer ({arch} is replaced); a .provenance.jsonl is written beside it. This or --check is required" })
@@ -38,6 +38,7 @@ export function layerCommand(out: Output, setCode: (c: number) => void): Command
           envMirror: process.env.SCRATCH_PKGS_MIRROR,
           aptSources: argv["apt-sources"],
           aptSourcesFallback: argv["apt-sources-fallback"],
+          snapshotFallback: snapshotService(argv),
           fetcher,
           cache,
         });
