@@ -10,7 +10,8 @@ import type { Fetcher } from "../fetch/fetcher.js";
 import type { ContentCache } from "../fetch/cache.js";
 import { mirrorsFor } from "../sources/mirrors.js";
 import { requireVerifiedLayer } from "../layer/verify.js";
-import { checkOutputFiles, stageFiles, stageInOrder, type OutputFile, type PlannedOutput } from "../util/atomic-write.js";
+import { checkOutputFiles, stageFiles, stageInOrder, type OutputFile, type PlannedOutput, type StreamedData } from "../util/atomic-write.js";
+import { streamExtent } from "../util/file-extent.js";
 import { sha256Hex } from "../util/hash.js";
 import { LockfileError, UsageError } from "../model/errors.js";
 import { debianArchOfPlatform, imageConfig, lockFacts, NO_LOCK_FACTS, ociPlatform, parseExecForm, parseKeyValues, rfc3339, type ConfigFlags, type HistoryEntry, type LockFacts, type OciPlatform } from "../image/config.js";
@@ -20,7 +21,7 @@ import type { LookUp } from "../deb/member-rules.js";
 import { copyrightLicense, type DeclaredLicense } from "../image/copyright.js";
 import { buildSbom, sbomText, type SbomImage } from "../image/sbom.js";
 import { supplierOf } from "../image/supplier.js";
-import { archTag, blob, checkTarget, imageIndex, imageManifest, jsonBlob, layoutIndex, MEDIA, sbomArtifact, stageOciLayout, type Artifact, type Blob } from "../image/oci-layout.js";
+import { archTag, checkTarget, imageIndex, imageManifest, jsonBlob, layoutIndex, MEDIA, sbomArtifact, stageOciLayout, type Artifact, type Blob } from "../image/oci-layout.js";
 import { dockerArchive } from "../image/docker-archive.js";
 import { createSpoolFile, type SpoolFile } from "../util/spool-file.js";
 import type { FileExtent } from "../model/layer.js";
@@ -108,7 +109,8 @@ export async function runImage(opts: ImageOptions): Promise<ImageResult> {
   const format = outputFormat(opts.output);
   const chosen = [...opts.arches, ...(opts.platforms ?? []).map(debianArchOfPlatform)];
 
-  const spools: SpoolFile[] = [];
+  // The temp files and open files the layers are read from while the image is written.
+  const spools: Spooled[] = [];
   try {
     return await writeImage(opts, flags, format, chosen, spools);
   } finally {
@@ -116,7 +118,9 @@ export async function runImage(opts: ImageOptions): Promise<ImageResult> {
   }
 }
 
-async function writeImage(opts: ImageOptions, flags: ConfigFlags, format: OutputFormat, chosen: readonly string[], spools: SpoolFile[]): Promise<ImageResult> {
+type Spooled = Pick<SpoolFile, "remove">;
+
+async function writeImage(opts: ImageOptions, flags: ConfigFlags, format: OutputFormat, chosen: readonly string[], spools: Spooled[]): Promise<ImageResult> {
   // The lock's layer is spooled to a temp file as it is made: an OCI layout's gzip blob, a
   // docker-archive's tar.
   const source = opts.noLock ? carrierSource(opts, chosen) : await lockSource(opts, chosen, { kind: format === "oci" ? "gzip" : "none", spools });
@@ -153,14 +157,23 @@ async function writeImage(opts: ImageOptions, flags: ConfigFlags, format: Output
     for (const a of opts.add) {
       const file = a.replaceAll("{arch}", arch);
       let p = addedByPath.get(file);
-      if (!p) addedByPath.set(file, (p = loadAddedLayer(file, { allowDevices: opts.allowDevices ?? false })));
+      if (!p) {
+        p = loadAddedLayer(file, { allowDevices: opts.allowDevices ?? false, keep: format === "oci" ? "blob" : "tar" }).then((l) => (spools.push(l), l));
+        addedByPath.set(file, p);
+      }
       const layer = await p;
       below = checkAddedOver(layer, below);
       added.push(layer);
     }
     const layers: ImageLayer[] = [
       ...(base.layer ? [base.layer] : []),
-      ...added.map((a) => ({ blob: blob(MEDIA.layerGzip, a.blob), tar: a.tar, diffId: a.diffId, from: a.file, history: { created_by: `scratch-pkgs image --add ${a.name}` } })),
+      ...added.map((a) => ({
+        blob: { mediaType: MEDIA.layerGzip, digest: a.digest, size: a.size, bytes: a.blob ? extentData(a.blob) : notSpooled },
+        tar: a.tar ?? notSpooled,
+        diffId: a.diffId,
+        from: a.file,
+        history: { created_by: `scratch-pkgs image --add ${a.name}` },
+      })),
     ];
     const config = jsonBlob(
       MEDIA.config,
@@ -217,7 +230,7 @@ async function writeImage(opts: ImageOptions, flags: ConfigFlags, format: Output
 interface ImageLayer {
   blob: Blob;
   /** The tar (a docker-archive holds it; an OCI layout only the blob). */
-  tar: Uint8Array | FileExtent | typeof notSpooled;
+  tar: FileExtent | typeof notSpooled;
   diffId: string;
   /** Where it came from, for the result: the lock and architecture, or the --add file. */
   from: string;
@@ -229,9 +242,14 @@ const notSpooled = async (): Promise<void> => {
   throw new Error("image: a layer form that was not spooled was asked for");
 };
 
-function spooled(tar: ImageLayer["tar"]): Uint8Array | FileExtent {
+function spooled(tar: ImageLayer["tar"]): FileExtent {
   if (typeof tar === "function") throw new Error("image: the layer tar was not spooled");
   return tar;
+}
+
+/** An extent as an output's data, re-hashed as it is read. */
+function extentData(e: FileExtent): StreamedData {
+  return async (write) => streamExtent(e, write);
 }
 
 /** What one architecture's image has before the --add layers. */
@@ -265,7 +283,7 @@ interface ImageSource {
 const NO_LOCK_HINT = "run `scratch-pkgs lock` to create it, or pass its path with --lockfile FILE; for an image of only your own files, give --no-lock --add TAR --arch ARCH";
 
 /** `spool`: which blob of each layer the image holds ("none": the tar), kept in a temp file added to `spools`. */
-async function lockSource(opts: ImageOptions, chosen: readonly string[], spool: { kind: "gzip" | "none"; spools: SpoolFile[] }): Promise<ImageSource> {
+async function lockSource(opts: ImageOptions, chosen: readonly string[], spool: { kind: "gzip" | "none"; spools: Spooled[] }): Promise<ImageSource> {
   const lockBytes = await readLockfileBytes(opts.lockfile, NO_LOCK_HINT);
   const lockSha256 = sha256Hex(lockBytes);
   const lock = parseLockfile(lockBytes.toString("utf8"), opts.lockfile);

@@ -12,8 +12,8 @@ import type { FileExtent, LayerNode } from "../model/layer.js";
 export interface DockerArchiveInput {
   /** The config JSON bytes (the same blob the OCI layout holds: the image ID is its digest). */
   config: { digest: string; bytes: Uint8Array };
-  /** Uncompressed layer tars in order, with their diff_ids: in memory, or where one was spooled. */
-  layers: ReadonlyArray<{ diffId: string; tar: Uint8Array | FileExtent }>;
+  /** Uncompressed layer tars in order, with their diff_ids: where each was spooled or is kept. */
+  layers: ReadonlyArray<{ diffId: string; tar: FileExtent }>;
   /** "name:tag" references to record (RepoTags); may be empty. */
   repoTags: readonly string[];
   mtime: number;

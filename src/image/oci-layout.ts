@@ -39,7 +39,7 @@ export interface Blob extends Descriptor {
   bytes: Uint8Array | StreamedData;
 }
 
-/** A blob held in memory: a config, a manifest, an --add layer. */
+/** A blob held in memory: a config, a manifest, an SBOM. */
 export interface MemoryBlob extends Blob {
   bytes: Uint8Array;
 }

@@ -1,10 +1,17 @@
 // --add TAR: tars made with GNU tar here; gzip used as given, plain tars compressed; the
-// diff_id checked against `gzip -dc | sha256sum`; unsafe member names refused.
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+// diff_id checked against `gzip -dc | sha256sum`; unsafe member names refused; a 64 MiB tar
+// streamed through `image`, not held in memory.
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CheckFailedError, IOError } from "../../src/model/errors.js";
 import { loadAddedLayer } from "../../src/image/add-layer.js";
+import { compressLayer } from "../../src/codec/compress.js";
+import { runImage, type ImageOptions } from "../../src/commands/image.js";
+import type { Fetcher } from "../../src/fetch/fetcher.js";
+import { readExtent } from "../../src/util/file-extent.js";
 import { rejection, removeDir, tempDir } from "../lock/helpers.js";
 import { must } from "./helpers.js";
 
@@ -35,10 +42,17 @@ describe("loadAddedLayer", () => {
     const gz = join(work, "app.tar.gz");
     const a = await loadAddedLayer(gz);
     expect(a.wasGzip).toBe(true);
-    expect(Buffer.compare(Buffer.from(a.blob), await readFile(gz))).toBe(0);
+    expect(Buffer.compare(Buffer.from(readExtent(a.blob!)), await readFile(gz))).toBe(0);
+    expect(a.tar).toBeUndefined();
     expect(a.digest).toBe(await sha(`sha256sum "${gz}"`));
     expect(a.diffId).toBe(await sha(`gzip -dc "${gz}" | sha256sum`));
     expect(a.name).toBe("app.tar.gz");
+    a.remove();
+    // A docker-archive keeps the tar: decompressed to a spool.
+    const t = await loadAddedLayer(gz, { keep: "tar" });
+    expect(Buffer.compare(Buffer.from(readExtent(t.tar!)), await readFile(join(work, "app.tar")))).toBe(0);
+    expect([t.digest, t.diffId]).toEqual([a.digest, a.diffId]);
+    t.remove();
   });
 
   it("lists its regular files with sha1 and sha256, hard links as their target's bytes, the last member of a path winning", async () => {
@@ -63,16 +77,26 @@ describe("loadAddedLayer", () => {
     ]);
   });
 
-  it("gzips a plain tar; the blob decompresses to it", async () => {
+  it("gzips a plain tar as the in-memory compressor does; the blob decompresses to it; a pipe works as a file", async () => {
     const tar = join(work, "app.tar");
     const a = await loadAddedLayer(tar);
     expect(a.wasGzip).toBe(false);
-    expect(a.blob[0]).toBe(0x1f);
-    expect(a.blob[1]).toBe(0x8b);
+    const blob = readExtent(a.blob!);
+    expect(Buffer.compare(Buffer.from(blob), Buffer.from((await compressLayer(await readFile(tar), "gzip")).bytes))).toBe(0);
+    expect(Buffer.compare(Buffer.from(readExtent(a.tar!)), await readFile(tar))).toBe(0);
     expect(a.diffId).toBe(await sha(`sha256sum "${tar}"`));
-    await writeFile(join(work, "blob.gz"), a.blob);
+    await writeFile(join(work, "blob.gz"), blob);
     expect(await sha(`gzip -dc "${join(work, "blob.gz")}" | sha256sum`)).toBe(a.diffId);
     expect(a.digest).toBe(await sha(`sha256sum "${join(work, "blob.gz")}"`));
+    // A pipe cannot be read twice: what an image needs of it is copied as it passes.
+    const fifo = join(work, "app.fifo");
+    await must("mkfifo", [fifo]);
+    const writer = must("sh", ["-c", `cat "$1" > "$2"`, "sh", tar, fifo]);
+    const p = await loadAddedLayer(fifo, { keep: "tar" });
+    await writer;
+    expect(Buffer.compare(Buffer.from(readExtent(p.tar!)), await readFile(tar))).toBe(0);
+    expect([p.digest, p.diffId, p.fileDigest]).toEqual([a.digest, a.diffId, a.fileDigest]);
+    for (const l of [a, p]) l.remove();
   });
 
   it("refuses absolute and .. members, and non-tars", async () => {
@@ -88,5 +112,58 @@ describe("loadAddedLayer", () => {
       expect(e.message).toMatch(why);
     }
     expect(await rejection(loadAddedLayer(join(work, "missing.tar")))).toBeInstanceOf(IOError);
+  });
+});
+
+describe("a 64 MiB --add tar.gz", () => {
+  const size = 64 * 1024 * 1024;
+  let gz: string;
+  beforeAll(async () => {
+    const root = join(work, "big-root");
+    await mkdir(root);
+    await must("sh", ["-c", `head -c ${size} /dev/zero > "$1/zeros" && tar -C "$1" --owner=0 --group=0 --mtime=@0 -cf - zeros | gzip -1 -n > "$2"`, "sh", root, join(work, "big.tar.gz")]);
+    await rm(root, { recursive: true });
+    gz = join(work, "big.tar.gz");
+  });
+
+  const image = (output: string): Promise<unknown> =>
+    runImage({ lockfile: "scratch.lock", noLock: true, arches: ["amd64"], output, add: [gz], entrypoint: [], cmd: [], user: undefined, env: [], workdir: undefined, labels: [], tag: undefined, sbom: undefined, mirrors: [], envMirror: undefined, aptSources: undefined, fetcher: undefined as unknown as Fetcher } satisfies ImageOptions);
+
+  /**
+   * How far ArrayBuffer memory (where file bytes live) still held after a full GC rose above
+   * where it was, sampled while `run` ran: what is held, not garbage not yet collected.
+   */
+  const heldDuring = async (run: () => Promise<unknown>): Promise<number> => {
+    setFlagsFromString("--expose-gc");
+    // A minor GC frees the chunks that have passed (they die young) and is cheap enough to run often.
+    const gc = runInNewContext("gc") as (o: { type: "minor" }) => void;
+    const held = () => (gc({ type: "minor" }), process.memoryUsage().arrayBuffers);
+    const base = held();
+    let peak = base;
+    const timer = setInterval(() => (peak = Math.max(peak, held())), 5);
+    try {
+      await run();
+      return Math.max(peak, held()) - base;
+    } finally {
+      clearInterval(timer);
+    }
+  };
+
+  it("is streamed into an OCI layout and a docker-archive, never held whole; the digests are sha256sum's", async () => {
+    const diffId = await sha(`gzip -dc "${gz}" | sha256sum`);
+    const oci = join(work, "big-oci");
+    expect(await heldDuring(() => image(oci)), "OCI layout").toBeLessThan(size / 2);
+    const index = JSON.parse(await readFile(join(oci, "index.json"), "utf8")) as { manifests: Array<{ digest: string }> };
+    const blobFile = (digest: string) => join(oci, "blobs/sha256", digest.slice("sha256:".length));
+    const manifest = JSON.parse(await readFile(blobFile(index.manifests[1]!.digest), "utf8")) as { config: { digest: string }; layers: Array<{ digest: string; size: number }> };
+    const config = JSON.parse(await readFile(blobFile(manifest.config.digest), "utf8")) as { rootfs: { diff_ids: string[] } };
+    expect(config.rootfs.diff_ids).toEqual([diffId]);
+    // The given gzip is the blob, byte for byte.
+    expect(manifest.layers[0]!.digest).toBe(await sha(`sha256sum "${gz}"`));
+    await must("cmp", [gz, blobFile(manifest.layers[0]!.digest)]);
+
+    const archive = join(work, "big-docker.tar");
+    expect(await heldDuring(() => image(archive)), "docker-archive").toBeLessThan(size / 2);
+    expect(await sha(`tar -xOf "${archive}" "blobs/sha256/${diffId.slice("sha256:".length)}" | sha256sum`)).toBe(diffId);
   });
 });
