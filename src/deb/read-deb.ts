@@ -7,6 +7,7 @@
  */
 
 import { createHash } from "node:crypto";
+import { writeSync } from "node:fs";
 import { open, unlink, type FileHandle } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -164,7 +165,9 @@ async function throughStore<T>(
     value = await read(
       tapAsync(decompressMember(kind, m.stream()), async (c) => {
         hash.update(c);
-        await file.write(c, 0, c.length, size);
+        // Synchronous: an asynchronous write per decoder chunk costs more in its round trip
+        // through the thread pool than the write itself (the decoder runs in its own process).
+        for (let at = 0; at < c.length; ) at += writeSync(file.fd, c, at, c.length - at, size + at);
         size += c.length;
       }),
       file.fd,

@@ -6,7 +6,7 @@
  */
 import { createLayerCompressor, NO_COMPRESSION, type ChunkSink, type LayerCompression, type LayerCompressor } from "../codec/compress.js";
 import type { CompressorSettings } from "../model/lock.js";
-import type { BuiltLayer } from "./build.js";
+import type { BuiltLayer, TarPassOptions } from "./build.js";
 import { createDigestSink, type BlobDigest } from "./digest.js";
 
 /** One blob of a layer: its digest, size and the compressor settings that made it. */
@@ -23,22 +23,31 @@ export async function streamLayerBlobs(
   built: Pick<BuiltLayer, "writeTar">,
   kinds: readonly LayerCompression[],
   into: (kind: LayerCompression) => ChunkSink | undefined = () => undefined,
+  tar: TarPassOptions = {},
 ): Promise<Map<LayerCompression, LayerBlob>> {
   const wanted = [...new Set(kinds)];
-  const streams: Array<{ kind: LayerCompression; digest: ReturnType<typeof createDigestSink>; compressor?: LayerCompressor }> = [];
+  // The tar itself ("none") is hashed by writeTar: it goes straight to where it is wanted.
+  const plain = wanted.includes("none") ? into("none") : undefined;
+  const streams: Array<{ kind: LayerCompression; digest: ReturnType<typeof createDigestSink>; compressor: LayerCompressor }> = [];
   for (const kind of wanted) {
+    if (kind === "none") continue;
     const digest = createDigestSink(into(kind));
     // Created before the pass, which then runs synchronously from the first byte to the last.
-    const compressor = kind === "none" ? undefined : await createLayerCompressor(kind, digest.sink);
-    streams.push({ kind, digest, ...(compressor ? { compressor } : {}) });
+    streams.push({ kind, digest, compressor: await createLayerCompressor(kind, digest.sink) });
   }
-  built.writeTar((chunk) => {
-    for (const s of streams) (s.compressor ? s.compressor.push(chunk) : s.digest.sink(chunk));
-  });
+  const written = built.writeTar((chunk) => {
+    plain?.(chunk);
+    for (const s of streams) s.compressor.push(chunk);
+  }, tar);
   const out = new Map<LayerCompression, LayerBlob>();
-  for (const s of streams) {
-    s.compressor?.end();
-    out.set(s.kind, { ...s.digest.result(), settings: s.compressor?.settings ?? NO_COMPRESSION });
+  for (const kind of wanted) {
+    const s = streams.find((x) => x.kind === kind);
+    if (!s) {
+      out.set(kind, { ...written, settings: NO_COMPRESSION });
+      continue;
+    }
+    s.compressor.end();
+    out.set(kind, { ...s.digest.result(), settings: s.compressor.settings });
   }
   return out;
 }

@@ -14,8 +14,8 @@ import { LayerTree } from "./tree.js";
 import { checkEveryGlobTakes, selectMembers, selector } from "./select.js";
 import type { FileSetPlan } from "../resolve/filesets.js";
 import type { LayerNode } from "../model/layer.js";
-import { streamLayerTar, type TarSink } from "./tar-writer.js";
-import { createDigestSink } from "./digest.js";
+import { streamLayerTar, type TarSink, type TarWriteOptions } from "./tar-writer.js";
+import { createDigestSink, type BlobDigest } from "./digest.js";
 import { runDerivation, type DerivationStep, type PackageFiles } from "./derivations.js";
 import { provenanceManifest, PROVENANCE_PATH } from "./provenance.js";
 import { comparePaths } from "../util/byte-order.js";
@@ -32,14 +32,22 @@ export interface LayerPlan {
   everyGlobTakes?: ReadonlyArray<Pick<FileSetPlan, "name" | "packages">>;
 }
 
+/** How one pass writes the tar (see TarWriteOptions). */
+export type TarPassOptions = Pick<TarWriteOptions, "wholeTarChecked">;
+
 export interface BuiltLayer {
   /**
    * Write the layer's tar into `sink`, synchronously, in chunks: the tar is never held whole.
-   * Every call writes the same bytes, whose digest is `diffId`.
+   * Returns the digest of what it wrote. Every call writes the same bytes (with
+   * `wholeTarChecked`, only if the decoded files did not change on disk: the caller compares).
    */
-  writeTar(sink: TarSink): void;
-  diffId: string;
-  size: number;
+  writeTar(sink: TarSink, opts?: TarPassOptions): BlobDigest;
+  /**
+   * The tar's digest and size: those of the first writeTar pass, so that a layer is hashed in
+   * the pass that writes it; asked before any pass, a pass that only hashes.
+   */
+  readonly diffId: string;
+  readonly size: number;
   provenance: { path: string; sha256: string; entries: number; text: string };
   derivations: LockedDerivation[];
   /** Every node of the layer but the root, sorted by path bytes. */
@@ -94,7 +102,7 @@ export async function buildLayer(plan: LayerPlan, sources: LayerSources): Promis
   try {
     const failed = read.find((r): r is PromiseRejectedResult => r.status === "rejected");
     if (failed) throw failed.reason;
-    return { ...assemble(plan, takes, debs), release };
+    return Object.assign(assemble(plan, takes, debs), { release });
   } catch (e) {
     await release();
     throw e;
@@ -139,14 +147,23 @@ function assemble(plan: LayerPlan, takes: ReadonlyArray<(path: string) => boolea
   tree.add(manifest.node);
   const nodes = tree.list();
 
-  const writeTar = (sink: TarSink): void => void streamLayerTar(nodes, { mtime: plan.mtime }, sink);
-  const digest = createDigestSink();
-  writeTar(digest.sink);
-  const { digest: diffId, size } = digest.result();
+  let first: BlobDigest | undefined;
+  const writeTar = (sink: TarSink, opts: TarPassOptions = {}): BlobDigest => {
+    const digest = createDigestSink(sink);
+    streamLayerTar(nodes, { mtime: plan.mtime, ...opts }, digest.sink);
+    const written = digest.result();
+    first ??= written;
+    return written;
+  };
+  const tar = (): BlobDigest => first ?? writeTar(() => {});
   return {
     writeTar,
-    diffId,
-    size,
+    get diffId() {
+      return tar().digest;
+    },
+    get size() {
+      return tar().size;
+    },
     provenance: { path: PROVENANCE_PATH, sha256: manifest.sha256, entries: manifest.entries, text: manifest.text },
     derivations,
     nodes: nodes.sort((a, b) => comparePaths(a.path, b.path)),

@@ -24,12 +24,19 @@
  */
 
 import { LAYER_LIMITS, type FileExtent, type LayerNode } from "../model/layer.js";
-import { fileSize, streamExtent } from "../util/file-extent.js";
+import { copyExtent, fileSize } from "../util/file-extent.js";
+import { ChunkedOutput } from "../util/chunked-output.js";
 import { compareBytes } from "../util/byte-order.js";
 
 export interface TarWriteOptions {
   /** Seconds since the epoch (SOURCE_DATE_EPOCH), written as every entry's mtime. */
   mtime: number;
+  /**
+   * The caller compares the whole tar's digest with one recorded before (the lock's diff_id),
+   * which covers every member's bytes: the decoded files they are read from, verified when they
+   * were decoded or taken from the cache, are then not hashed again member by member.
+   */
+  wholeTarChecked?: boolean;
 }
 
 /** Receives the archive in order. Chunks are read-only views; copy them if kept after the call. */
@@ -77,7 +84,8 @@ interface Entry {
 /** Serialise the nodes into one in-memory tar archive. */
 export function writeLayerTar(nodes: readonly LayerNode[], opts: TarWriteOptions): Uint8Array {
   const chunks: Uint8Array[] = [];
-  const { size } = streamLayerTar(nodes, opts, (c) => chunks.push(c));
+  // The chunks are views of the writer's reused buffer: each is copied.
+  const { size } = streamLayerTar(nodes, opts, (c) => chunks.push(c.slice()));
   const out = new Uint8Array(size);
   let off = 0;
   for (const c of chunks) {
@@ -88,30 +96,28 @@ export function writeLayerTar(nodes: readonly LayerNode[], opts: TarWriteOptions
 }
 
 /**
- * Serialise the nodes into the sink (e.g. a hashing sink and a file writer). Everything is
- * validated before the first byte is emitted, so a bad tree never yields a partial archive.
+ * Serialise the nodes into the sink (e.g. a hashing sink and a file writer), in chunks of
+ * OUTPUT_CHUNK bytes but the last. Everything is validated before the first byte is emitted,
+ * so a bad tree never yields a partial archive.
  */
 export function streamLayerTar(nodes: readonly LayerNode[], opts: TarWriteOptions, sink: TarSink): TarWriteResult {
   checkInteger("mtime", opts.mtime, MAX_OCTAL_11, "the tar writer options");
   const entries = planEntries(nodes);
-  let size = 0;
-  const emit = (chunk: Uint8Array): void => {
-    if (chunk.length === 0) return;
-    sink(chunk);
-    size += chunk.length;
-  };
+  const out = new ChunkedOutput(sink);
+  const checkExtents = opts.wholeTarChecked !== true;
   for (const e of entries) {
-    for (const block of encodeEntryHeaders(e, opts.mtime)) emit(block);
+    for (const block of encodeEntryHeaders(e, opts.mtime)) out.write(block);
     if (e.content !== undefined) {
-      emit(e.content);
-      emit(padding(e.content.length));
+      out.write(e.content);
+      out.zeros(paddingSize(e.content.length));
     } else if (e.extent !== undefined) {
-      streamExtent(e.extent, emit);
-      emit(padding(e.extent.size));
+      copyExtent(e.extent, out, checkExtents);
+      out.zeros(paddingSize(e.extent.size));
     }
   }
-  emit(END_OF_ARCHIVE);
-  return { size, entries: entries.length };
+  out.write(END_OF_ARCHIVE);
+  out.flush();
+  return { size: out.size, entries: entries.length };
 }
 
 /** Validate the tree and turn it into sorted tar entries. Throws a plain Error on a bad tree. */
@@ -343,9 +349,12 @@ function truncateUtf8(bytes: Uint8Array, max: number): Uint8Array {
   return bytes.subarray(0, end);
 }
 
+function paddingSize(len: number): number {
+  return (BLOCK - (len % BLOCK)) % BLOCK;
+}
+
 function padding(len: number): Uint8Array {
-  const rem = len % BLOCK;
-  return rem === 0 ? ZERO_BLOCK.subarray(0, 0) : ZERO_BLOCK.subarray(0, BLOCK - rem);
+  return ZERO_BLOCK.subarray(0, paddingSize(len));
 }
 
 /** A normalised absolute layer path: "/", or "/a/b" with no empty, "." or ".." component. */

@@ -54,9 +54,12 @@ export async function verifiedLayer(lock: Lockfile, arch: string, opts: VerifyLa
     { arch, packages: locked.packages, derivations: locked.derivations.map((d) => ({ recipe: d.recipe, options: d.options })), mtime: lock.sourceDateEpoch },
     { fetcher: opts.fetcher, urlsFor: (p) => packageUrls(lock.sources, opts.mirrors, p), ...(opts.cache ? { cache: opts.cache } : {}) },
   );
-  const problems = layerDifferences(lock, arch, built);
-  // The one pass that reads the package files: released after it, whatever happens.
+  const problems = treeDifferences(lock, arch, built);
+  // The one pass that reads the package files, hashing the tar for its diff_id as it streams
+  // the blobs out: released after it, whatever happens. Its receivers discard what they got
+  // unless the diff_id checked here proves to be the lock's.
   const blobs = await layerBlobs(built, locked.layer, problems.length === 0, opts).finally(() => built.release());
+  if (built.diffId !== locked.layer.diffId) problems.push(`diff_id ${built.diffId}, the lock says ${locked.layer.diffId}`);
   for (const [kind, blob] of blobs) problems.push(...compressedAsLocked(lock, arch, built, kind, blob));
   return { built, blobs, problems };
 }
@@ -64,11 +67,12 @@ export async function verifiedLayer(lock: Lockfile, arch: string, opts: VerifyLa
 /**
  * Each requested blob: from the layer cache when the layer is the lock's and the cache holds
  * it, else made in one pass over the tar, and then kept in the cache (the tar with it) when it
- * is the lock's.
+ * is the lock's. `treeAsLocked`: the derivations and provenance are the lock's (the diff_id
+ * is known after a pass).
  */
-async function layerBlobs(built: BuiltLayer, layer: LockedLayer, asLocked: boolean, opts: VerifyLayerOptions): Promise<Map<LayerCompression, LayerBlob>> {
+async function layerBlobs(built: BuiltLayer, layer: LockedLayer, treeAsLocked: boolean, opts: VerifyLayerOptions): Promise<Map<LayerCompression, LayerBlob>> {
   const kinds = [...new Set(opts.compressions)];
-  const cache = asLocked ? opts.layerCache : undefined;
+  const cache = treeAsLocked ? opts.layerCache : undefined;
   const out = new Map<LayerCompression, LayerBlob>();
   if (cache) {
     await keepProvenance(cache, layer, built.provenance.text);
@@ -76,6 +80,11 @@ async function layerBlobs(built: BuiltLayer, layer: LockedLayer, asLocked: boole
       const want = lockedBlob(layer, kind);
       const hit = want && (await openCachedBlob(cache, want));
       if (!hit) continue;
+      // A cached blob stands for this build only once its tar proved to be the lock's: a pass that only hashes.
+      if (built.diffId !== layer.diffId) {
+        await hit.close();
+        break;
+      }
       try {
         const sink = opts.into?.(kind);
         if (sink) await hit.copyTo(sink);
@@ -90,8 +99,10 @@ async function layerBlobs(built: BuiltLayer, layer: LockedLayer, asLocked: boole
   const keep: LayerCompression[] = cache && !out.has("none") ? [...new Set([...make, "none" as const])] : make;
   const keeper = cache && (await openBlobKeeper(cache, layer, keep));
   try {
-    const made = await streamLayerBlobs(built, keep, (kind) => (keeper ? keeper.into(kind, opts.into?.(kind)) : opts.into?.(kind)));
-    await keeper?.keep(made);
+    // The digests are compared with the lock's (the diff_id above, the blobs by compressedAsLocked): the members need no hashing of their own.
+    const made = await streamLayerBlobs(built, keep, (kind) => (keeper ? keeper.into(kind, opts.into?.(kind)) : opts.into?.(kind)), { wholeTarChecked: true });
+    if (built.diffId === layer.diffId) await keeper?.keep(made);
+    else await keeper?.drop();
     for (const kind of make) out.set(kind, made.get(kind)!);
   } catch (e) {
     await keeper?.drop();
@@ -107,8 +118,8 @@ export async function requireVerifiedLayer(lockfile: string, lock: Lockfile, arc
   return v;
 }
 
-/** What differs between a rebuilt layer and the lock: derivations (naming their outputs), provenance, diff_id. */
-function layerDifferences(lock: Lockfile, arch: string, built: BuiltLayer): string[] {
+/** What differs between a rebuilt layer's tree and the lock, before its tar is written: derivations (naming their outputs), provenance. */
+function treeDifferences(lock: Lockfile, arch: string, built: BuiltLayer): string[] {
   const locked = lock.architectures[arch]!;
   const out: string[] = [];
   locked.derivations.forEach((want, i) => {
@@ -122,7 +133,6 @@ function layerDifferences(lock: Lockfile, arch: string, built: BuiltLayer): stri
     );
   });
   if (built.provenance.sha256 !== locked.layer.provenance.sha256) out.push(`provenance manifest sha256 ${built.provenance.sha256}, the lock says ${locked.layer.provenance.sha256}`);
-  if (built.diffId !== locked.layer.diffId) out.push(`diff_id ${built.diffId}, the lock says ${locked.layer.diffId}`);
   return out;
 }
 

@@ -7,6 +7,7 @@ import { readSync } from "node:fs";
 import type { FileExtent, LayerNode } from "../model/layer.js";
 import { VerificationError } from "../model/errors.js";
 import { sha256Hex } from "./hash.js";
+import type { ChunkedOutput } from "./chunked-output.js";
 
 const READ_CHUNK = 1 << 20;
 const EMPTY = new Uint8Array(0);
@@ -16,17 +17,32 @@ const EMPTY = new Uint8Array(0);
  * during the call: it is a plain Uint8Array view of a reused buffer, so a `slice()` copies it.
  */
 export function streamExtent(e: FileExtent, emit: (chunk: Uint8Array) => void): void {
-  const hash = createHash("sha256");
   const buf = new Uint8Array(Math.min(READ_CHUNK, Math.max(e.size, 1)));
+  readPieces(e, () => buf, emit, true);
+}
+
+/**
+ * Read the extent straight into `out`'s buffer. With `check`, its sha256 is checked as
+ * streamExtent does; without, the caller compares a digest over these bytes (a whole tar's
+ * against the lock's diff_id), which is what then catches bytes changed on disk.
+ */
+export function copyExtent(e: FileExtent, out: ChunkedOutput, check: boolean): void {
+  readPieces(e, () => out.space(), (piece) => out.advance(piece.length), check);
+}
+
+/** The extent read piece by piece into the buffers `room` gives, each piece handed to `took` (after it is hashed, with `check`). */
+function readPieces(e: FileExtent, room: () => Uint8Array, took: (piece: Uint8Array) => void, check: boolean): void {
+  const hash = check ? createHash("sha256") : undefined;
   for (let at = 0; at < e.size; ) {
+    const buf = room();
     const n = readSync(e.fd, buf, 0, Math.min(buf.length, e.size - at), e.offset + at);
     if (n === 0) throw changed(e);
-    const chunk = buf.subarray(0, n);
-    hash.update(chunk);
-    emit(chunk);
+    const piece = buf.subarray(0, n);
+    hash?.update(piece);
+    took(piece);
     at += n;
   }
-  if (hash.digest("hex") !== e.sha256) throw changed(e);
+  if (hash && hash.digest("hex") !== e.sha256) throw changed(e);
 }
 
 /** The sha256 of `size` bytes of `fd` at `offset` (the first look at them: nothing to check against). */

@@ -449,7 +449,7 @@ describe("writeLayerTar: determinism", () => {
     // the byte order) for the child, laid out as in src/ so the relative imports resolve.
     const root = fs.mkdtempSync(path.join(tmp, "child-"));
     fs.writeFileSync(path.join(root, "package.json"), '{"type":"module"}\n');
-    for (const mod of ["layer/tar-writer", "util/byte-order", "util/file-extent", "util/hash", "model/layer", "model/errors"]) {
+    for (const mod of ["layer/tar-writer", "util/byte-order", "util/file-extent", "util/chunked-output", "util/hash", "model/layer", "model/errors"]) {
       const src = fs.readFileSync(new URL(`../../src/${mod}.ts`, import.meta.url), "utf8");
       const js = ts.transpileModule(src, { compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 } }).outputText;
       fs.mkdirSync(path.dirname(path.join(root, mod)), { recursive: true });

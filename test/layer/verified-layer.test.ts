@@ -4,7 +4,7 @@
  * the decoded-member cache and reads each .deb once (its SBOM's copyright files come from the
  * layer build's own pass); `audit` deliberately never reads the decoded-member cache.
  */
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runLayer } from "../../src/commands/layer.js";
@@ -101,6 +101,7 @@ describe("a tampered lock", () => {
     expect(problems).toEqual([problem(lock)]);
     const refusal = `the amd64 layer built from ${lockfile} is not the one the lock promises:\n  ${problems.join("\n  ")}`;
 
+    const before = await readdir(join(f.work, "out"));
     const layerError = await rejection(
       runLayer({ lockfile, arches: ["amd64"], output: out("l.tar"), compress: "gzip", check: false, mirrors: [f.server.url], envMirror: undefined, aptSources: undefined, fetcher: fetcher(), cache: new ContentCache(f.cache) }),
     );
@@ -110,6 +111,9 @@ describe("a tampered lock", () => {
       expect(e.exitCode).toBe(1);
       expect(e.message).toBe(refusal);
     }
+    // The layer streamed into its staged output in the pass that found the mismatch: discarded,
+    // nothing left (no output, no provenance, no temp).
+    expect(await readdir(join(f.work, "out"))).toEqual(before);
 
     const report = await runAudit({
       lockfile, config: join(f.work, "project", "scratch.json"), mirrors: [f.server.url], envMirror: undefined, aptSources: undefined,
