@@ -126,8 +126,11 @@ const exampleConfig = join(work, "scratch.json");
   for (const s of m.sources) Object.assign(s, { url: s.url.replace(/\/\d{8}T\d{6}Z$/, `/${now}`), keyring: join(ROOT, s.keyring) });
   writeFileSync(exampleConfig, JSON.stringify(m, null, 2));
 }
+// Through --mirror, not --apt-sources: the example is trixie, this machine's apt sources may name
+// only its own release, and the same two archives serve both.
+const exampleMirrors = ["--mirror", `debian=${base}`, ...(secBase ? ["--mirror", `debian-security=${secBase}`] : [])];
 {
-  const cold = await measureTarget("lock of the example manifest into the bench cache", "node", lockArgs(exampleConfig, exampleLock, CACHE, ["--apt-sources"]));
+  const cold = await measureTarget("lock of the example manifest into the bench cache", "node", lockArgs(exampleConfig, exampleLock, CACHE, exampleMirrors));
   if (!cold.ok) throw new Error(`bench: the example manifest does not lock: ${cold.error}`);
   const warm = await repeat(5, () => measureTarget("warm lock of the example manifest", "node", lockArgs(exampleConfig, join(work, "warm.lock"), CACHE, ["--offline", "--update"])));
   report("lock, example manifest, warm cache (--offline)", wallOf(warm), undefined, "", "≤ 0.3 s");
@@ -164,7 +167,7 @@ async function layerRatios(label, lockfile, arch, runs) {
   const mm = spawnSync("sh", ["-c", "command -v mmdebstrap"], { encoding: "utf8" });
   if (mm.status === 0) {
     const names = lockedPackages(exampleLock, "amd64").map((p) => p.name).join(",");
-    const r = timeIt(() => spawnSync("mmdebstrap", ["--quiet", "--variant=extract", `--include=${names}`, "--architectures=amd64", "bookworm", join(out, "mmdebstrap.tar"), `deb ${base} bookworm main`, `deb ${base} bookworm-updates main`, ...(secBase ? [`deb ${secBase} bookworm-security main`] : [])], { stdio: "ignore" }), 1);
+    const r = timeIt(() => spawnSync("mmdebstrap", ["--quiet", "--variant=extract", `--include=${names}`, "--architectures=amd64", "trixie", join(out, "mmdebstrap.tar"), `deb ${base} trixie main`, `deb ${base} trixie-updates main`, ...(secBase ? [`deb ${secBase} trixie-security main`] : [])], { stdio: "ignore" }), 1);
     report("  mmdebstrap --variant=extract, same packages", r, undefined, "", "—");
   } else console.log("  mmdebstrap: not installed (apt-get install mmdebstrap) — comparison skipped");
 }

@@ -35,12 +35,12 @@ const canRunInImage = existsSync("/usr/bin/umoci") && existsSync("/usr/sbin/chro
 
 // The example's own manifest needs no tool: it must load, keyrings and all.
 describe("examples/make/scratch.json", () => {
-  it("is a valid manifest for bookworm amd64 with libc, ca-certs and base, whose keyrings are the repository's", async () => {
+  it("is a valid manifest for trixie amd64 with libc, ca-certs and base, whose keyrings are the repository's", async () => {
     const { manifest } = await loadManifest(join(EXAMPLE, "scratch.json"));
     expect(manifest.architectures).toEqual(["amd64"]);
     expect(manifest.fileSets.map((f) => f.name)).toEqual(["base", "ca-certs", "libc"]);
     expect(manifest.policy).toBe("closure");
-    expect(manifest.sources.flatMap((s) => s.suites)).toEqual(["bookworm", "bookworm-updates", "bookworm-security"]);
+    expect(manifest.sources.flatMap((s) => s.suites)).toEqual(["trixie", "trixie-updates", "trixie-security"]);
     for (const s of manifest.sources) expect(existsSync(join(EXAMPLE, s.keyring)), s.keyring).toBe(true);
   });
 

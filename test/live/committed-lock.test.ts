@@ -7,17 +7,18 @@
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import { spawnSync } from "node:child_process";
 import { join, resolve } from "node:path";
-import { findLiveMirror, LIVE_CACHE } from "./mirror.js";
+import { EXAMPLE_SUITES, findLiveMirror, LIVE_CACHE, type LiveMirror } from "./mirror.js";
 import { compileCli } from "../fixtures/cli.js";
 import { removeDir, tempDir } from "../lock/helpers.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 let skip: string | undefined;
+let mirror: LiveMirror | undefined;
 let work: string;
 let cli: string;
 
 beforeAll(async () => {
-  ({ skip } = await findLiveMirror(["bookworm", "bookworm-updates", "bookworm-security"]));
+  ({ mirror, skip } = await findLiveMirror(EXAMPLE_SUITES));
   if (skip) return console.log(`committed-lock test skipped: ${skip}`);
   work = await tempDir("live-committed");
   cli = await compileCli(join(work, "build"));
@@ -28,8 +29,8 @@ afterAll(async () => {
 
 describe("live: the committed scratch.lock", () => {
   it("rebuilds byte-identical layers for amd64 and arm64 (layer --check)", (ctx) => {
-    if (skip) return ctx.skip(skip);
-    const r = spawnSync(process.execPath, [cli, "layer", "--check", "--apt-sources", "--lockfile", join(ROOT, "scratch.lock"), "--cache", LIVE_CACHE, "--json"], {
+    if (!mirror) return ctx.skip(skip);
+    const r = spawnSync(process.execPath, [cli, "layer", "--check", ...mirror.mirrorFlags, "--lockfile", join(ROOT, "scratch.lock"), "--cache", LIVE_CACHE, "--json"], {
       encoding: "utf8",
       timeout: 600_000,
     });

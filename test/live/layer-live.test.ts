@@ -13,18 +13,18 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Lockfile } from "../../src/model/lock.js";
 import { parseProvenance } from "../../src/layer/provenance-read.js";
 import type { ProvenanceEntry } from "../../src/model/provenance.js";
-import { findLiveMirror, liveManifest, LIVE_CACHE as CACHE } from "./mirror.js";
+import { EXAMPLE_SUITES, findLiveMirror, liveManifest, LIVE_CACHE as CACHE } from "./mirror.js";
 import { runDebianCaInstall } from "../derive/debian-ca.js";
 import { readTree, removeTempDirs } from "../derive/helpers.js";
 import { layerWith, lockWith, must, readDiskTree, removeDir, run, type DiskEntry } from "../layer/helpers.js";
 import { hasCommand } from "../fixtures/deb.js";
 import { compileProbe, parseProbeOutput, PROBE_EPOCHS, PROBE_TIME_FORMAT, PROBE_ZONE, type ProbeTime } from "../fixtures/probe-program.js";
 
-const SUITES = ["bookworm", "bookworm-updates", "bookworm-security"];
 const ARCHES = ["amd64", "arm64"] as const;
 const LOADER: Record<string, string> = { amd64: "/lib64/ld-linux-x86-64.so.2", arm64: "/lib/ld-linux-aarch64.so.1" };
 
 let skip: string | undefined;
+let mirrors: string[] = [];
 let work: string;
 let lock: Lockfile;
 const layers = new Map<string, { tar: string; root: string; tree: Map<string, DiskEntry>; entries: ProvenanceEntry[] }>();
@@ -74,7 +74,9 @@ function resolveInRoot(root: string, path: string): string {
 }
 
 beforeAll(async () => {
-  ({ skip } = await findLiveMirror(SUITES));
+  const found = await findLiveMirror(EXAMPLE_SUITES);
+  ({ skip } = found);
+  mirrors = found.mirror?.mirrors ?? [];
   if (!skip && !["dpkg-deb", "tar", "openssl"].every((t) => hasCommand(t, t === "openssl" ? "version" : "--version"))) skip = "dpkg-deb, tar or openssl is missing";
   if (skip) {
     console.log(`live layer test skipped: ${skip}`);
@@ -82,8 +84,8 @@ beforeAll(async () => {
   }
   work = await mkdtemp(join(tmpdir(), "scratch-pkgs-live-layer-"));
   const lockfile = join(work, "scratch.lock");
-  lock = (await lockWith({ config: liveManifest(work), lockfile, cache: CACHE, aptSources: "", live: true })).lock;
-  const results = await layerWith({ lockfile, cache: CACHE, aptSources: "", live: true, output: join(work, "layer-{arch}.tar") });
+  lock = (await lockWith({ config: liveManifest(work), lockfile, cache: CACHE, mirrors, live: true })).lock;
+  const results = await layerWith({ lockfile, cache: CACHE, mirrors, live: true, output: join(work, "layer-{arch}.tar") });
   expect(results.map((r) => r.arch)).toEqual([...ARCHES]);
   for (const r of results) {
     const root = join(work, `root-${r.arch}`);
@@ -208,8 +210,8 @@ describe("live: a gcc-built program runs inside the amd64 layer (chroot)", () =>
       manifest.fileSets.tzdata = { ...manifest.fileSets.tzdata, timezone: "Europe/Amsterdam" };
     });
     const lockfile = join(dir, "scratch.lock");
-    await lockWith({ config, lockfile, cache: CACHE, aptSources: "", live: true });
-    const [r] = await layerWith({ lockfile, cache: CACHE, aptSources: "", live: true, output: join(dir, "layer.tar") });
+    await lockWith({ config, lockfile, cache: CACHE, mirrors, live: true });
+    const [r] = await layerWith({ lockfile, cache: CACHE, mirrors, live: true, output: join(dir, "layer.tar") });
     const root = join(dir, "root");
     mkdirSync(root);
     await must("tar", ["-x", "--numeric-owner", "-f", r!.output!, "-C", root]);

@@ -1,6 +1,8 @@
 /**
  * The live tests' only network peer: the Debian mirror this machine's apt uses, read from the
- * apt sources at run time (its host name is never written into the repository).
+ * apt sources at run time (its host name is never written into the repository). The tests hand
+ * it to the tool as `--mirror NAME=BASE` per source, not `--apt-sources`: the machine's apt
+ * sources name its own release's suites, which need not be the example's.
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -15,9 +17,26 @@ export const LIVE_CACHE = join(tmpdir(), "scratch-pkgs-live-layer-cache");
 
 export interface LiveMirror {
   entries: AptSourceEntry[];
-  /** Base URL serving `suite`, or undefined. */
+  /** Base URL of the archive that serves `suite`, or undefined. */
   baseFor(suite: string): string | undefined;
+  /** `NAME=BASE` for each source of the example manifest: what `--mirror` (or `mirrors`) takes. */
+  mirrors: string[];
+  /** The same as the CLI's flags: `--mirror NAME=BASE`…. */
+  mirrorFlags: string[];
 }
+
+const ROOT = resolve(import.meta.dirname, "../..");
+const example = (): LiveManifest => JSON.parse(readFileSync(join(ROOT, "scratch.json"), "utf8")) as LiveManifest;
+
+/** Every suite of the example manifest, e.g. trixie, trixie-updates, trixie-security. */
+export const EXAMPLE_SUITES: string[] = example().sources.flatMap((s) => s.suites);
+
+/**
+ * Which archive a suite lives in: the security suites in one, the releases and their -updates
+ * in the other. The machine's apt sources may name other releases than the example's (its own),
+ * and the same archive serves them all, so the mirror is matched by archive, not by suite.
+ */
+const archiveOf = (suite: string): string => (suite.endsWith("-security") ? "security" : "main");
 
 export async function findLiveMirror(suites: string[]): Promise<{ mirror?: LiveMirror; skip?: string }> {
   if (process.env.SCRATCH_PKGS_NO_LIVE) return { skip: "SCRATCH_PKGS_NO_LIVE is set" };
@@ -27,22 +46,25 @@ export async function findLiveMirror(suites: string[]): Promise<{ mirror?: LiveM
   } catch (e) {
     return { skip: `cannot read this machine's apt sources: ${(e as Error).message}` };
   }
-  const baseFor = (suite: string) => entries.find((e) => e.suites.includes(suite))?.uris[0];
+  const baseFor = (suite: string) => entries.find((e) => e.suites.includes(suite))?.uris[0] ?? entries.find((e) => e.suites.some((s) => archiveOf(s) === archiveOf(suite)))?.uris[0];
   const missing = suites.filter((s) => !baseFor(s));
-  if (missing.length > 0) return { skip: `this machine's apt sources name no mirror for ${missing.join(", ")}` };
+  if (missing.length > 0) return { skip: `this machine's apt sources name no mirror of the archive serving ${missing.join(", ")}` };
   // A mirror that does not answer is a reason to skip, not to fail: the tests are about our code.
-  try {
-    const res = await fetch(`${baseFor(suites[0]!)}/dists/${suites[0]}/InRelease`, { method: "HEAD", signal: AbortSignal.timeout(10_000) });
-    if (!res.ok) return { skip: `the apt mirror answered ${res.status} for ${suites[0]}'s InRelease` };
-  } catch (e) {
-    return { skip: `the apt mirror is out of reach: ${(e as Error).message}` };
+  for (const suite of suites) {
+    try {
+      const res = await fetch(`${baseFor(suite)}/dists/${suite}/InRelease`, { method: "HEAD", signal: AbortSignal.timeout(10_000) });
+      if (!res.ok) return { skip: `the apt mirror answered ${res.status} for ${suite}'s InRelease` };
+    } catch (e) {
+      return { skip: `the apt mirror is out of reach: ${(e as Error).message}` };
+    }
   }
-  return { mirror: { entries, baseFor } };
+  const mirrors = example().sources.map((s) => `${s.name}=${baseFor(s.suites[0]!) ?? ""}`);
+  return { mirror: { entries, baseFor, mirrors, mirrorFlags: mirrors.flatMap((m) => ["--mirror", m]) } };
 }
 
 /** The example manifest's fields the live tests change. */
 export interface LiveManifest {
-  sources: Array<{ name: string; url: string; keyring: string }>;
+  sources: Array<{ name: string; url: string; suites: string[]; keyring: string }>;
   architectures: string[];
   fileSets: Record<string, Record<string, unknown>>;
 }
@@ -53,12 +75,11 @@ export interface LiveManifest {
  * lock refuses that pair), keyrings made absolute, then `edit`ed. Returns the copy's path.
  */
 export function liveManifest(dir: string, edit: (m: LiveManifest) => void = () => {}): string {
-  const root = resolve(import.meta.dirname, "../..");
-  const manifest = JSON.parse(readFileSync(join(root, "scratch.json"), "utf8")) as LiveManifest;
+  const manifest = example();
   const now = new Date().toISOString().replace(/\.\d{3}Z$/, "Z").replace(/[-:]/g, "");
   for (const s of manifest.sources) {
     s.url = s.url.replace(/\/archive\/([^/]+)\/\d{8}T\d{6}Z$/, `/archive/$1/${now}`);
-    s.keyring = join(root, s.keyring);
+    s.keyring = join(ROOT, s.keyring);
   }
   edit(manifest);
   const file = join(dir, "scratch.json");

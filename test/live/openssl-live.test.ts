@@ -1,6 +1,6 @@
 /**
  * Live: OpenSSL's compiled-in default CA paths work in a layer. The example manifest plus a
- * file set with libssl3's libraries is locked against this machine's apt mirror (amd64), the
+ * file set with libssl3t64's libraries (trixie's libssl3) is locked against this machine's apt mirror (amd64), the
  * layer built and extracted, and a C program linked dynamically with the layer's libcrypto
  * (built here with gcc against libssl-dev) verifies a real root of ca-certificates using only
  * X509_STORE_set_default_paths, run with chroot and an empty environment (no SSL_CERT_FILE or
@@ -15,12 +15,11 @@ import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { findLiveMirror, liveManifest, LIVE_CACHE as CACHE } from "./mirror.js";
+import { EXAMPLE_SUITES, findLiveMirror, liveManifest, LIVE_CACHE as CACHE } from "./mirror.js";
 import { layerWith, lockWith, must, removeDir, repoRoot, run } from "../layer/helpers.js";
 import { hasCommand } from "../fixtures/deb.js";
 import { compileC } from "../fixtures/probe-program.js";
 
-const SUITES = ["bookworm", "bookworm-updates", "bookworm-security"];
 /**
  * Go's own build cache, kept between runs: compiling the standard library cold is ~20 s of CPU
  * and the binary is the same byte for byte either way (Go keys every entry by its inputs).
@@ -116,7 +115,9 @@ function setLinks(names: readonly LinkName[]): void {
 const inLayer = (prog: string) => run("/usr/bin/env", ["-i", CHROOT!, root, prog, ROOT_CERT]);
 
 beforeAll(async () => {
-  ({ skip } = await findLiveMirror(SUITES));
+  const found = await findLiveMirror(EXAMPLE_SUITES);
+  ({ skip } = found);
+  const mirrors = found.mirror?.mirrors ?? [];
   if (!skip && process.getuid?.() !== 0) skip = "chroot needs root";
   if (!skip && CHROOT === undefined) skip = "chroot is missing";
   if (!skip && process.arch !== "x64") skip = `the host is ${process.arch}, the proof runs amd64 programs`;
@@ -127,17 +128,17 @@ beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), "scratch-pkgs-live-openssl-"));
   const config = liveManifest(work, (manifest) => {
     manifest.architectures = ["amd64"];
-    manifest.fileSets.openssl = { packages: ["libssl3"], paths: ["/usr/lib/*/libssl.so.*", "/usr/lib/*/libcrypto.so.*"], exclude: [] };
+    manifest.fileSets.openssl = { packages: ["libssl3t64"], paths: ["/usr/lib/*/libssl.so.*", "/usr/lib/*/libcrypto.so.*"], exclude: [] };
   });
   const lockfile = join(work, "scratch.lock");
-  const { lock } = await lockWith({ config, lockfile, cache: CACHE, aptSources: "", live: true });
+  const { lock } = await lockWith({ config, lockfile, cache: CACHE, mirrors, live: true });
 
   // The lock records the recipe with the libraries that made it apply and the two links.
   const rec = lock.architectures.amd64!.derivations.find((d) => d.recipe === "openssl-paths");
   expect(rec?.inputs.map((i) => i.path)).toEqual(["/usr/lib/x86_64-linux-gnu/libcrypto.so.3", "/usr/lib/x86_64-linux-gnu/libssl.so.3"]);
   expect(rec?.outputs.map((o) => [o.path, o.type])).toEqual([["/usr/lib/ssl/cert.pem", "symlink"], ["/usr/lib/ssl/certs", "symlink"]]);
 
-  const [r] = await layerWith({ lockfile, cache: CACHE, aptSources: "", live: true, output: join(work, "layer.tar") });
+  const [r] = await layerWith({ lockfile, cache: CACHE, mirrors, live: true, output: join(work, "layer.tar") });
   root = join(work, "root");
   mkdirSync(root);
   await must("tar", ["-x", "--numeric-owner", "-f", r!.output!, "-C", root]);
@@ -147,7 +148,7 @@ afterAll(async () => {
   await removeDir(work);
 });
 
-describe("live: OpenSSL's default paths in a layer with libssl3 and the ca-certs set (chroot, empty environment)", () => {
+describe("live: OpenSSL's default paths in a layer with libssl3t64 and the ca-certs set (chroot, empty environment)", () => {
   it("a libcrypto program trusts a ca-certificates root through X509_STORE_set_default_paths only, and not without the links", async (ctx) => {
     const why = skip ?? (!hasCommand("gcc", "--version") ? "gcc is missing" : !existsSync("/usr/include/openssl/x509_vfy.h") ? "OpenSSL's headers are missing (libssl-dev)" : undefined);
     if (why) return ctx.skip(why);
