@@ -11,7 +11,7 @@ import { mebibytes } from "./deb822.js";
 
 /** Caps on what a hostile (or broken) file can make us hold; real files are far below. */
 export const CONTENTS_LIMITS = {
-  /** Bytes of one line. bookworm main amd64's longest is ~8 KB (a path shipped by many packages). */
+  /** Bytes of one line. bookworm main's longest (amd64 or all) is 329 bytes. */
   lineBytes: 1 << 20,
   /** Lines of the old free-text preamble before its `FILE LOCATION` header. */
   preambleLines: 200,
