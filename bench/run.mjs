@@ -115,6 +115,24 @@ const indexPath = await archive.index(base, "bookworm", bookworm, "main/binary-a
   peak("index parse process", parseRuns);
 }
 
+// --- 2b. Contents: one lookup pass over bookworm main Contents-amd64 and -all vs zcat ----------
+/** The memory target of a Contents lookup (issue 12, item 1). */
+const CONTENTS_RSS_MB = 200;
+{
+  const files = [];
+  for (const path of ["main/Contents-amd64.gz", "main/Contents-all.gz"]) files.push(await archive.index(base, "bookworm", bookworm, path));
+  const zcatFloor = timeIt(() => execFileSync("sh", ["-c", `zcat ${files.map((f) => `'${f}'`).join(" ")} > /dev/null`]));
+  const runs = await repeat(3, () => measure("node", [join(ROOT, "bench/contents-lookup.mjs"), ...files]));
+  report(`contents lookup (main amd64 + all): ${runs[0].stdout.trim()}`, wallOf(runs), zcatFloor, "zcat", "—");
+  const ok = runs.filter((r) => r.ok);
+  for (const r of runs.filter((r) => !r.ok)) fail(`run: contents lookup failed: ${r.error}`);
+  if (ok.length > 0) {
+    const mb = Math.max(...ok.map((r) => r.rssMB));
+    console.log(`${"  peak memory (contents lookup)".padEnd(52)} ${mb.toFixed(0)} MB  (target ≤ ${CONTENTS_RSS_MB} MB)`);
+    if (mb > CONTENTS_RSS_MB) fail(`memory: contents lookup peaked at ${mb.toFixed(0)} MB > ${CONTENTS_RSS_MB} MB`);
+  }
+}
+
 // --- 3. lock of the example manifest with a warm cache ----------------------------------------
 const exampleLock = join(work, "example.lock");
 // The example's snapshot URLs at now: the mirror's releases are newer than the committed

@@ -5,7 +5,9 @@
  * audit the lock offline with `--mirror NAME=file://…/snapshots/NAME`.
  *
  * The files are fetched and verified by the tool itself (pinned sha256 and size) and written
- * atomically; files already recorded are checked and left alone. Run after re-locking:
+ * atomically; files already recorded are checked and left alone. The suites named by
+ * --contents (default bookworm-updates, the smallest) also get their Contents indexes, chosen
+ * and pinned by the recorded release as the tool reads them. Run after re-locking:
  *
  *   npm run build && node scripts/record-snapshots.mjs --apt-sources
  *   node scripts/record-snapshots.mjs --lockfile scratch.lock --out snapshots [--mirror URL]… [--cache DIR]
@@ -14,12 +16,38 @@ import { parseArgs } from "node:util";
 import { readFile, mkdir, copyFile, rename, rm, stat } from "node:fs/promises";
 import { createHash } from "node:crypto";
 import { dirname, join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 
 const dist = (m) => import(new URL(`../dist/${m}`, import.meta.url).href);
-const [{ readLockfile }, { mirrorsFor }, { packageUrls }, { Fetcher }, { HttpClient }, { ContentCache, defaultCacheDir }, { silentProgress }, { fsyncDir }, { suitePath, suiteUrl, byHashUrl }] =
-  await Promise.all(
-    ["lockfile/read.js", "sources/mirrors.js", "layer/urls.js", "fetch/fetcher.js", "fetch/http.js", "fetch/cache.js", "fetch/progress.js", "util/atomic-write.js", "debian/suite-urls.js"].map(dist),
-  );
+const [
+  { readLockfile },
+  { mirrorsFor },
+  { packageUrls },
+  { Fetcher },
+  { HttpClient },
+  { ContentCache, defaultCacheDir },
+  { silentProgress },
+  { fsyncDir },
+  { suitePath, suiteUrl, byHashUrl },
+  { parseRelease },
+  { decodeUtf8, frameClearsigned },
+  { chooseContents },
+] = await Promise.all(
+  [
+    "lockfile/read.js",
+    "sources/mirrors.js",
+    "layer/urls.js",
+    "fetch/fetcher.js",
+    "fetch/http.js",
+    "fetch/cache.js",
+    "fetch/progress.js",
+    "util/atomic-write.js",
+    "debian/suite-urls.js",
+    "sources/release.js",
+    "sources/clearsigned.js",
+    "sources/contents.js",
+  ].map(dist),
+);
 
 // `--apt-sources` with no value means this machine's sources, as in the CLI.
 const argv = process.argv.slice(2);
@@ -33,6 +61,7 @@ const { values } = parseArgs({
     mirror: { type: "string", multiple: true, default: [] },
     "apt-sources": { type: "string" },
     cache: { type: "string" },
+    contents: { type: "string", multiple: true, default: ["bookworm-updates"] },
   },
 });
 
@@ -60,6 +89,7 @@ async function record() {
       for (const f of [suite.release, ...(suite.release.signature ? [suite.release.signature] : [])]) want(f, bases.map((b) => suiteUrl(b, suite.suite, f.path)));
       // Indexes by hash first, as lock reads them: a mirror that has moved on still has those.
       for (const f of suite.indexes) want(f, bases.flatMap((b) => [byHashUrl(b, suite.suite, f.path, f.sha256), suiteUrl(b, suite.suite, f.path)]));
+      if (values.contents.includes(suite.suite)) for (const f of await contentsOf(fetcher, lock, source, suite, bases)) want(f, f.urls);
     }
   }
   for (const arch of Object.keys(lock.architectures).sort()) {
@@ -97,6 +127,22 @@ async function record() {
     await http.close();
   }
   process.stdout.write(`${written} written, ${kept} already recorded, ${seen.size} files for ${values.lockfile}\n`);
+}
+
+/**
+ * The Contents indexes of a locked suite for the lock's architectures, as the tool chooses them
+ * from the release: the lock pins the release's bytes, so its SHA256 list pins these in turn.
+ */
+async function contentsOf(fetcher, lock, source, suite, bases) {
+  const label = suiteUrl(source.url, suite.suite, suite.release.path);
+  // The copy recorded already first: a mirror that has moved on serves another release.
+  const urls = [pathToFileURL(resolve(values.out, source.name, suitePath(suite.suite, suite.release.path))).href, ...bases.map((b) => suiteUrl(b, suite.suite, suite.release.path))];
+  const bytes = await readFile(await fetcher.fetchPinned({ urls, sha256: suite.release.sha256, size: suite.release.size, label }));
+  const text = suite.release.path === "InRelease" ? frameClearsigned(decodeUtf8(bytes, label), label).text : decodeUtf8(bytes, label);
+  const vs = { ref: { source: source.name, url: source.url, suite: suite.suite, bases }, release: parseRelease(text, label), label };
+  const components = [...new Set(suite.indexes.map((i) => i.component))].sort();
+  const choices = Object.keys(lock.architectures).sort().flatMap((arch) => chooseContents(vs, components, arch));
+  return choices.map((c) => ({ path: c.locked.path, size: c.locked.size, sha256: c.locked.sha256, urls: c.urls }));
 }
 
 async function recorded(path, f) {

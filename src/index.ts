@@ -35,3 +35,10 @@ export { loadManifest } from "./manifest/load.js";
 export { compareVersions, parseVersion, type DebVersion } from "./debian/version.js";
 export { parseRelations } from "./debian/relations.js";
 export { parseDeb822 } from "./debian/deb822.js";
+
+// Which packages ship given paths, from a suite's signed Contents indexes (the base `doctor` and
+// `add` are to be built on, issue 12): verify the suite's release, then look the paths up.
+export { fetchVerifiedSuite, type SuiteRef, type VerifiedSuite } from "./sources/archive.js";
+export { readKeyring, type PinnedKeyring } from "./sources/keyring.js";
+export { lookupContents, chooseContents, type ContentsRequest } from "./sources/contents.js";
+export type { ContentsHit } from "./debian/contents-lookup.js";

@@ -30,35 +30,51 @@ export function indexChoice(vs: VerifiedSuite, component: string, architecture: 
 
 const FORMS = [".xz", ".gz", ""] as const;
 
+/** `base` (e.g. "main/binary-amd64/Packages") in the smallest form the release lists, or undefined. */
+export function smallestForm(vs: VerifiedSuite, base: string): string | undefined {
+  const form = FORMS.find((f) => vs.release.files.has(base + f));
+  return form === undefined ? undefined : base + form;
+}
+
 /**
- * The Packages indexes to read for one architecture: binary-<arch> of each component in the
- * smallest form the release lists, and binary-all where the archive keeps `all` packages apart.
+ * Refuses an architecture or a component the release does not carry: the manifest asks for
+ * what the archive does not have, a request problem (exit 2), not a failed check.
  */
-export function chooseIndexes(vs: VerifiedSuite, components: string[], arch: string): IndexChoice[] {
+export function checkCarried(vs: VerifiedSuite, components: string[], arch: string): void {
   const { release, ref } = vs;
   if (release.architectures.length > 0 && !release.architectures.includes(arch)) {
-    // The manifest asks for what the archive does not carry: a request problem (exit 2), not a failed check.
     throw new ResolveError(`${vs.label} lists no architecture ${arch} (it has ${release.architectures.join(", ")})`, {
       hint: `remove ${arch} from "architectures" or use a suite that has it`,
     });
   }
-  const out: IndexChoice[] = [];
   for (const component of components) {
     if (release.components.length > 0 && !release.components.some((c) => c === component || c.endsWith("/" + component))) {
       throw new ResolveError(`${vs.label} lists no component ${component} (it has ${release.components.join(", ")})`, {
         hint: `fix "components" of source ${ref.source}`,
       });
     }
+  }
+}
+
+/**
+ * The Packages indexes to read for one architecture: binary-<arch> of each component in the
+ * smallest form the release lists, and binary-all where the archive keeps `all` packages apart.
+ */
+export function chooseIndexes(vs: VerifiedSuite, components: string[], arch: string): IndexChoice[] {
+  checkCarried(vs, components, arch);
+  const { release } = vs;
+  const out: IndexChoice[] = [];
+  for (const component of components) {
     const dirs = [`binary-${arch}`];
     if (!release.noArchAllPackages && release.architectures.includes("all")) dirs.push("binary-all");
     for (const dir of dirs) {
       const base = `${component}/${dir}/Packages`;
-      const form = FORMS.find((f) => release.files.has(base + f));
-      if (form === undefined) {
+      const path = smallestForm(vs, base);
+      if (path === undefined) {
         if (dir === "binary-all") continue;
         throw new VerificationError(`${vs.label} lists no ${base} index in any form`, { hint: "the suite may not carry this component/architecture" });
       }
-      out.push(indexChoice(vs, component, dir === "binary-all" ? "all" : arch, base + form));
+      out.push(indexChoice(vs, component, dir === "binary-all" ? "all" : arch, path));
     }
   }
   return out;

@@ -1,5 +1,5 @@
 /**
- * Reading one Packages index of a verified suite (chosen by index-choice.ts) — pinned by the
+ * Reading the indexes of a verified suite (chosen by index-choice.ts, contents.ts) — pinned by the
  * size and sha256 the signed release gives, decompressed and parsed streaming. `lock` and
  * `audit` both read indexes only through here.
  */
@@ -8,7 +8,6 @@ import { openVerified } from "../fetch/fetcher.js";
 import { decompress, compressionOf } from "../codec/decompress.js";
 import { parsePackages } from "../debian/packages.js";
 import type { PackageRecord } from "../model/package.js";
-import type { LockedIndex } from "../model/lock.js";
 import { FormatError } from "../model/errors.js";
 import type { VerifiedSuite } from "./archive.js";
 import type { IndexChoice } from "./index-choice.js";
@@ -17,13 +16,21 @@ import type { IndexChoice } from "./index-choice.js";
  * The records of one index, streamed. Bytes that match the signed hash yet do not decompress
  * are the archive's (or an attacker's) fault, never ours: a VerificationError naming the index.
  */
-export async function* readIndex(fetcher: Fetcher, vs: VerifiedSuite, choice: IndexChoice): AsyncGenerator<PackageRecord> {
+export function readIndex(fetcher: Fetcher, vs: VerifiedSuite, choice: IndexChoice): AsyncGenerator<PackageRecord> {
+  return parsePackages(readIndexBytes(fetcher, choice), { source: vs.ref.source, suite: vs.ref.suite, component: choice.locked.component }, choice.label);
+}
+
+/**
+ * One index file of a verified suite (Packages, Contents), decompressed and streamed: fetched
+ * by the sha256 and size its signed release lists, re-hashed as it is read from the cache.
+ */
+export async function* readIndexBytes(fetcher: Fetcher, choice: IndexChoice): AsyncGenerator<Uint8Array> {
   const { locked, label } = choice;
   const path = await fetcher.fetchPinned({ urls: choice.urls, sha256: locked.sha256, size: locked.size, label });
   try {
-    yield* parsePackages(decompress(compressionOf(locked.path), openVerified(path)), { source: vs.ref.source, suite: vs.ref.suite, component: locked.component }, label);
+    yield* decompress(compressionOf(locked.path), openVerified(path));
   } catch (e) {
-    if (e instanceof FormatError) throw e.asVerificationError(label, "the index matched its signed hash but does not decompress or parse: report it to the archive");
+    if (e instanceof FormatError) throw e.asVerificationError(label, "the index matched its signed hash but does not decompress: report it to the archive");
     throw e;
   }
 }

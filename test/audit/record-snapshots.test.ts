@@ -1,8 +1,8 @@
 /**
  * scripts/record-snapshots.mjs, the way snapshots/ is kept in step with a lock: it records
- * every file the lock pins (fetched and verified by the tool), laid out as the archive is; a
- * second run keeps what is already right and replaces what is not; and the recorded directory
- * serves `audit` as a file: mirror with no network. The archive here is the recorded
+ * every file the lock pins (fetched and verified by the tool) and the suite's Contents indexes,
+ * laid out as the archive is; a second run keeps what is already right and replaces what is
+ * not; and the recorded directory serves `audit` as a file: mirror with no network. The archive here is the recorded
  * bookworm-updates snapshot, served on 127.0.0.1.
  */
 import { execFile } from "node:child_process";
@@ -55,9 +55,15 @@ beforeAll(async () => {
   expect(locked.code, locked.stderr).toBe(0);
   lock = await readLock(join(work, "scratch.lock"));
   const suite = lock.sources[0]!.suites[0]!;
+  const release = await readFile(join(ROOT, "snapshots/debian/dists", suite.suite, "InRelease"), "utf8");
   pinned = [
     { rel: `dists/${suite.suite}/${suite.release.path}`, sha256: suite.release.sha256 },
     ...suite.indexes.map((i) => ({ rel: `dists/${suite.suite}/${i.path}`, sha256: i.sha256 })),
+    // Contents (recorded for bookworm-updates by default): pinned by the release's SHA256 list, read here with a regex.
+    ...["main/Contents-amd64.gz", "main/Contents-all.gz"].map((path) => {
+      const sha = new RegExp(`^ ([0-9a-f]{64}) +\\d+ ${path.replace(/\./g, "\\.")}$`, "m").exec(release)?.[1];
+      return { rel: `dists/${suite.suite}/${path}`, sha256: sha! };
+    }),
     ...lock.architectures.amd64!.packages.map((p) => ({ rel: p.url.slice(lock.sources[0]!.url.length + 1), sha256: p.sha256 })),
   ];
 }, 120_000);
