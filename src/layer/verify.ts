@@ -88,10 +88,10 @@ async function layerBlobs(built: BuiltLayer, layer: LockedLayer, asLocked: boole
   const make = kinds.filter((k) => !out.has(k));
   if (make.length === 0) return out;
   const keep: LayerCompression[] = cache && !out.has("none") ? [...new Set([...make, "none" as const])] : make;
-  const keeper = cache && (await openBlobKeeper(cache, layer, keep));
+  const keeper = cache && (await openBlobKeeper(cache, keep));
   try {
     const made = await streamLayerBlobs(built, keep, (kind) => (keeper ? keeper.into(kind, opts.into?.(kind)) : opts.into?.(kind)));
-    await keeper?.keep(made);
+    await keeper?.keep(made, layer);
     for (const kind of make) out.set(kind, made.get(kind)!);
   } catch (e) {
     await keeper?.drop();
