@@ -21,6 +21,7 @@ import { createHash } from "node:crypto";
 import { Deflate } from "pako";
 import { Zstd } from "@hpcc-js/wasm-zstd";
 import { Decompress as ZstdDecompress } from "fzstd";
+import { openWasmZstdStream, type WasmZstdStream } from "./wasm-zstd-stream.js";
 import type { CompressorSettings } from "../model/lock.js";
 import {
   compressorSettings,
@@ -156,18 +157,19 @@ function loadZstd(): Promise<Zstd> {
 }
 
 /** The stream libzstd's one streaming state belongs to; starting another abandons it. */
-let zstdOwner: object | undefined;
+let zstdOwner: WasmZstdStream | undefined;
 
 function zstdStream(zstd: Zstd, out: ChunkSink): RawStream {
   // libzstd's streaming API (ZSTD_compressStream2): one frame, no checksum, no dictionary, no
   // threads, and — the size being unknown up front — no content size in the header.
-  const me = {};
-  zstdOwner = me;
-  const own = () => {
-    if (zstdOwner !== me) throw new Error("zstd: another layer stream was started before this one ended");
-  };
+  zstdOwner?.free(); // an abandoned stream's buffers
   zstd.reset();
   zstd.setCompressionLevel(ZSTD_LEVEL);
+  const stream = openWasmZstdStream(zstd, STREAM_CHUNK);
+  zstdOwner = stream;
+  const own = () => {
+    if (zstdOwner !== stream) throw new Error("zstd: another layer stream was started before this one ended");
+  };
   // The wrapper may only log a libzstd error and return what it has, so an independent
   // decoder checks the round trip, streaming, before anyone hashes these bytes.
   const input = createHash("sha256");
@@ -193,12 +195,12 @@ function zstdStream(zstd: Zstd, out: ChunkSink): RawStream {
       own();
       input.update(chunk);
       inSize += chunk.length;
-      emit(zstd.compressChunk(chunk), false);
+      emit(stream.push(chunk), false);
     },
     end() {
       own();
       zstdOwner = undefined;
-      emit(zstd.compressEnd(), true);
+      emit(stream.end(), true);
       if (backSize !== inSize || back.digest("hex") !== input.digest("hex")) throw new Error(`zstd compression of a ${inSize}-byte layer did not round-trip`);
     },
   };

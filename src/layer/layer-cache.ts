@@ -82,13 +82,16 @@ export async function keepProvenance(cache: ContentCache, layer: LockedLayer, te
 export interface BlobKeeper {
   /** A sink that sends each chunk of `kind`'s blob to the cache and then to `next`. */
   into(kind: LayerCompression, next: ChunkSink | undefined): ChunkSink;
-  /** Keep each blob whose digest is the lock's; drop the rest. */
-  keep(blobs: ReadonlyMap<LayerCompression, LayerBlob>): Promise<void>;
+  /** Keep each blob whose digest is the one `layer` (the lock's) records; drop the rest. */
+  keep(blobs: ReadonlyMap<LayerCompression, LayerBlob>, layer: LockedLayer): Promise<void>;
   drop(): Promise<void>;
 }
 
-/** A keeper of the blobs of `kinds`, each written to a temp of the cache as it streams (opened before the pass). */
-export async function openBlobKeeper(cache: ContentCache, layer: LockedLayer, kinds: readonly LayerCompression[]): Promise<BlobKeeper> {
+/**
+ * A keeper of the blobs of `kinds`, each written to a temp of the cache as it streams (opened
+ * before the pass; the lock's digests may be known only after it, when `lock` makes them).
+ */
+export async function openBlobKeeper(cache: ContentCache, kinds: readonly LayerCompression[]): Promise<BlobKeeper> {
   const writers = new Map<LayerCompression, EntryWriter>();
   for (const kind of new Set(kinds)) {
     const w = await openEntryWriter(cache);
@@ -107,7 +110,7 @@ export async function openBlobKeeper(cache: ContentCache, layer: LockedLayer, ki
         next?.(chunk);
       };
     },
-    async keep(blobs) {
+    async keep(blobs, layer) {
       for (const [kind, w] of writers) {
         const blob = blobs.get(kind);
         const hex = blob && blob.digest === lockedBlob(layer, kind)?.digest ? OCI_SHA256.exec(blob.digest)?.[1] : undefined;

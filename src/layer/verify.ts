@@ -97,11 +97,11 @@ async function layerBlobs(built: BuiltLayer, layer: LockedLayer, treeAsLocked: b
   const make = kinds.filter((k) => !out.has(k));
   if (make.length === 0) return out;
   const keep: LayerCompression[] = cache && !out.has("none") ? [...new Set([...make, "none" as const])] : make;
-  const keeper = cache && (await openBlobKeeper(cache, layer, keep));
+  const keeper = cache && (await openBlobKeeper(cache, keep));
   try {
     // The digests are compared with the lock's (the diff_id above, the blobs by compressedAsLocked): the members need no hashing of their own.
     const made = await streamLayerBlobs(built, keep, (kind) => (keeper ? keeper.into(kind, opts.into?.(kind)) : opts.into?.(kind)), { wholeTarChecked: true });
-    if (built.diffId === layer.diffId) await keeper?.keep(made);
+    if (built.diffId === layer.diffId) await keeper?.keep(made, layer);
     else await keeper?.drop();
     for (const kind of make) out.set(kind, made.get(kind)!);
   } catch (e) {

@@ -24,7 +24,7 @@ type Memoised = Pick<LockedArchitecture, "derivations" | "layer"> & { decoded: D
 /** What building a lock's layers needs from the run. */
 export interface LayerDigestContext {
   fetcher: Fetcher;
-  /** Where the provenance manifests are kept (the cache). */
+  /** Where the provenance manifests and the built layer's blobs are kept (the cache). */
   blobs?: ContentCache;
   memo?: ResolutionMemo;
 }
@@ -63,7 +63,7 @@ export async function lockLayer(
     { fetcher: opts.fetcher, urlsFor: (p) => packageUrls(sources, mirrors, p), ...(opts.memo ? { derived: opts.memo.refs } : {}) },
   );
   opts.fetcher.progress.phase(`compressing the ${arch} layer`, LOCKED_COMPRESSIONS.join(" and "));
-  const layer = await lockedLayer(built).finally(() => built.release());
+  const layer = await lockedLayer(built, opts.blobs).finally(() => built.release());
   const result: Memoised = { derivations: built.derivations, layer, decoded: packages.map((p) => built.decoded.get(p.name)!) };
   // Kept so that `audit` can name the paths of a layer that no longer matches.
   if (opts.blobs) await storeBlob(opts.blobs, built.provenance.text);

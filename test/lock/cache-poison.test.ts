@@ -371,6 +371,25 @@ describe("built layers in the cache, by the lock's digests", () => {
     expect(sha256sum(output + ".provenance.jsonl")).toBe(`sha256:${layerOf().provenance.sha256}`);
   });
 
+  it("lock keeps the tar and both blobs it made: the first layer after it is a copy, offline, building and compressing nothing", async () => {
+    // The unpoisoned cache has seen only `lock` and rebuilding layers, which keep nothing.
+    const cache = await warmCopy();
+    const lockfile = await lockfileOfClean();
+    for (const kind of ["gzip", "zstd"] as const) {
+      const blob = layerOf().compressed[kind]!;
+      expect(sha256sum(entryPath(cache, hex(blob.digest))), `the ${kind} blob the lock records`).toBe(blob.digest);
+    }
+    for (const p of clean.lock.architectures.amd64!.packages) {
+      for (const sha of [p.sha256, p.decoded!["control.tar"].sha256, p.decoded!["data.tar"].sha256]) await rm(entryPath(cache, sha), { force: true });
+    }
+    compressors.count = 0;
+    const output = join(fresh("first-layer"), "layer.tar");
+    await layerIn(cache, lockfile, { reuse: true, offline: true, output });
+    expect(compressors.count).toBe(0);
+    expect(decodes.count).toBe(0);
+    expect(sha256sum(output)).toBe(layerOf().diffId);
+  });
+
   it.each(["overwritten", "truncated", "symlinked"] as const)("a cached layer (and provenance manifest) %s is not served: the run rebuilds the lock's layer and keeps it again", async (how) => {
     const { cache, lockfile } = await withLayer();
     const poisoned = [];
@@ -411,6 +430,8 @@ describe("built layers in the cache, by the lock's digests", () => {
 
   it("image takes the gzip blob from the cache once a build kept it; both give the lock's digest", async () => {
     const cache = await warmCopy();
+    // The blob `lock` kept, removed: the first image has to make it.
+    await rm(entryPath(cache, hex(layerOf().compressed.gzip!.digest)));
     const lockfile = await lockfileOfClean();
     const image = async (): Promise<string> => {
       const output = fresh("image");
