@@ -67,8 +67,9 @@ export class Fetcher {
   }
 
   /** This fetcher (same cache, connections and progress) asking `gone` where content went. */
-  withFallback(gone: GoneFallback): Fetcher {
-    return new Fetcher({ cache: this.cache, http: this.http, offline: this.offline, progress: this.progress, gone });
+  withFallback(gone: GoneFallback): this {
+    // A copy of this very object, of its own class (a subclass's methods stay), with `gone` set.
+    return Object.assign(Object.create(Object.getPrototypeOf(this) as object) as this, this, { gone });
   }
 
   /**
