@@ -9,6 +9,7 @@ import { readDeb } from "../../src/deb/read-deb.js";
 import { readExtent, streamExtent } from "../../src/util/file-extent.js";
 import type { NodeType } from "../../src/model/layer.js";
 import { buildAr } from "../fixtures/ar.js";
+import { heldDuring } from "../fixtures/held-memory.js";
 import {
   buildDeb,
   buildTar,
@@ -207,20 +208,8 @@ describe.skipIf(skipReason !== undefined)("want", () => {
   it("a 256 MiB file, wanted or not, is streamed past, not held in memory; a wanted one is an extent of the decoded tar", async () => {
     const size = 256 * 1024 * 1024;
     const deb = writeBytes(await bigFileDeb(size));
-    const peakDuring = async <T>(run: () => Promise<T>): Promise<{ grew: number; value: T }> => {
-      const base = process.memoryUsage().arrayBuffers;
-      let peak = base;
-      const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().arrayBuffers)), 2);
-      try {
-        const value = await run();
-        peak = Math.max(peak, process.memoryUsage().arrayBuffers);
-        return { grew: peak - base, value };
-      } finally {
-        clearInterval(timer);
-      }
-    };
     for (const want of [false, true]) {
-      const { grew, value: got } = await peakDuring(() => readDeb(deb, { label: "big.deb", want: () => want }));
+      const { held: grew, value: got } = await heldDuring(() => readDeb(deb, { label: "big.deb", want: () => want }));
       try {
         const big = got.data.find((m) => m.path === "/big")!;
         expect(big.size).toBe(size);
@@ -233,19 +222,18 @@ describe.skipIf(skipReason !== undefined)("want", () => {
         // The bytes are where the extent says (the sha256 of 256 MiB of zeros, taken independently)...
         expect(big.extent!.size).toBe(size);
         expect(big.extent!.sha256).toBe(sha256(new Uint8Array(size)));
-        const streamed = await peakDuring(async () => {
+        const streamed = await heldDuring(async () => {
           let n = 0;
           streamExtent(big.extent!, (c) => (n += c.length));
           return n;
         });
         expect(streamed.value).toBe(size);
-        expect(streamed.grew).toBeLessThan(size / 2);
+        expect(streamed.held).toBeLessThan(size / 2);
         // ...and the same measurement sees them when they are read whole (so the bounds above mean something).
-        // (The buffer is returned, so that it is still alive when the last sample is taken: a
-        // read that ends between two samples could otherwise be collected before it is seen.)
-        const whole = await peakDuring(async () => readExtent(big.extent!));
+        // (The buffer is returned, so that it is still alive when the last sample is taken.)
+        const whole = await heldDuring(async () => readExtent(big.extent!));
         expect(whole.value.length).toBe(size);
-        expect(whole.grew).toBeGreaterThan(size / 2);
+        expect(whole.held).toBeGreaterThan(size / 2);
       } finally {
         await got.release();
       }

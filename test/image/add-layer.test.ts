@@ -3,8 +3,6 @@
 // streamed through `image`, not held in memory.
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CheckFailedError, IOError } from "../../src/model/errors.js";
 import { loadAddedLayer } from "../../src/image/add-layer.js";
@@ -14,6 +12,7 @@ import type { Fetcher } from "../../src/fetch/fetcher.js";
 import { readExtent } from "../../src/util/file-extent.js";
 import { rejection, removeDir, tempDir } from "../lock/helpers.js";
 import { must } from "./helpers.js";
+import { heldDuring } from "../fixtures/held-memory.js";
 
 let work: string;
 
@@ -129,30 +128,10 @@ describe("a 64 MiB --add tar.gz", () => {
   const image = (output: string): Promise<unknown> =>
     runImage({ lockfile: "scratch.lock", noLock: true, arches: ["amd64"], output, add: [gz], entrypoint: [], cmd: [], user: undefined, env: [], workdir: undefined, labels: [], tag: undefined, sbom: undefined, mirrors: [], envMirror: undefined, aptSources: undefined, fetcher: undefined as unknown as Fetcher } satisfies ImageOptions);
 
-  /**
-   * How far ArrayBuffer memory (where file bytes live) still held after a full GC rose above
-   * where it was, sampled while `run` ran: what is held, not garbage not yet collected.
-   */
-  const heldDuring = async (run: () => Promise<unknown>): Promise<number> => {
-    setFlagsFromString("--expose-gc");
-    // A minor GC frees the chunks that have passed (they die young) and is cheap enough to run often.
-    const gc = runInNewContext("gc") as (o: { type: "minor" }) => void;
-    const held = () => (gc({ type: "minor" }), process.memoryUsage().arrayBuffers);
-    const base = held();
-    let peak = base;
-    const timer = setInterval(() => (peak = Math.max(peak, held())), 5);
-    try {
-      await run();
-      return Math.max(peak, held()) - base;
-    } finally {
-      clearInterval(timer);
-    }
-  };
-
   it("is streamed into an OCI layout and a docker-archive, never held whole; the digests are sha256sum's", async () => {
     const diffId = await sha(`gzip -dc "${gz}" | sha256sum`);
     const oci = join(work, "big-oci");
-    expect(await heldDuring(() => image(oci)), "OCI layout").toBeLessThan(size / 2);
+    expect((await heldDuring(() => image(oci))).held, "OCI layout").toBeLessThan(size / 2);
     const index = JSON.parse(await readFile(join(oci, "index.json"), "utf8")) as { manifests: Array<{ digest: string }> };
     const blobFile = (digest: string) => join(oci, "blobs/sha256", digest.slice("sha256:".length));
     const manifest = JSON.parse(await readFile(blobFile(index.manifests[1]!.digest), "utf8")) as { config: { digest: string }; layers: Array<{ digest: string; size: number }> };
@@ -163,7 +142,7 @@ describe("a 64 MiB --add tar.gz", () => {
     await must("cmp", [gz, blobFile(manifest.layers[0]!.digest)]);
 
     const archive = join(work, "big-docker.tar");
-    expect(await heldDuring(() => image(archive)), "docker-archive").toBeLessThan(size / 2);
+    expect((await heldDuring(() => image(archive))).held, "docker-archive").toBeLessThan(size / 2);
     expect(await sha(`tar -xOf "${archive}" "blobs/sha256/${diffId.slice("sha256:".length)}" | sha256sum`)).toBe(diffId);
   });
 });
