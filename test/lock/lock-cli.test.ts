@@ -2,7 +2,7 @@
 // --json, --quiet, `why`, and byte-identical locks whatever the TZ, locale, umask and working
 // directory. The CLI is compiled with tsc into a private dist/ in a temp dir, so this file never
 // races another build of the repository's dist/.
-import { chmod, copyFile, readFile, stat, writeFile } from "node:fs/promises";
+import { chmod, copyFile, cp, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Lockfile } from "../../src/model/lock.js";
@@ -10,6 +10,7 @@ import type { AuditReport } from "../../src/audit/report.js";
 import { compileCli, cleanEnv, runCommand, type CommandRun } from "../fixtures/cli.js";
 import { serveDirectory, type TestServer } from "../fixtures/server.js";
 import { serveSnapshots, type SnapshotServer } from "../fixtures/snapshot-server.js";
+import { RENAMES, killAt, ptraceWorks, renameTarget, syscalls } from "../fixtures/strace.js";
 import { makeKey, type TestKey } from "../sources/pgp-helpers.js";
 import {
   ARCHIVE_URL,
@@ -338,6 +339,57 @@ describe("snapshot URLs: the lock's own URLs serve what it pins", () => {
       expect(checks.get(name)!.hint).toContain("re-run later, or re-lock with scratch-pkgs lock --update --snapshot now");
     }
     expect(checks.get("package amd64/libc6")!.detail).toContain(`${snap.archiveUrl(early)}/pool/`);
+  });
+
+  it.skipIf(!ptraceWorks)("--snapshot killed at either rename: scratch.json and the lock are each whole, old or new, a pair --check calls stale; the next run completes and cleans", async () => {
+    const base = await project(small);
+    await writeFile(base.config, (await readFile(base.config, "utf8")).replace(ARCHIVE_URL, snap.archiveUrl(IMPORT_V1)));
+    const cache = join(work, `kill-cache-${n++}`);
+    const env = cleanEnv({ UV_THREADPOOL_SIZE: "1" });
+    const args = (dir: string, ...more: string[]) => ["lock", "--config", join(dir, "scratch.json"), "--lockfile", join(dir, "scratch.lock"), "--cache", cache, "--quiet", ...more];
+    expect((await cli(args(base.dir))).code).toBe(0);
+    /** A copy of the locked project (scratch.json, the lock, the keyring). */
+    const copy = async (name: string) => {
+      const dir = join(work, name);
+      await cp(base.dir, dir, { recursive: true });
+      return dir;
+    };
+    const files = async (dir: string) => new Map(await Promise.all((await readdir(dir)).sort().map(async (f): Promise<[string, string]> => [f, sha256(await readFile(join(dir, f)))])));
+    const old = await files(base.dir);
+    const moveArgs = (dir: string) => args(dir, "--snapshot", BETWEEN);
+
+    // One run first fills the cache with what the moved sources fetch, so that every run below
+    // renames the same cache entries (none); then the unkilled run: the new pair, and where its
+    // two renames are among the worker's.
+    expect((await cli(moveArgs(await copy(`kill-warm-${n++}`)))).code).toBe(0);
+    const ref = await copy(`kill-ref-${n++}`);
+    const trace = join(work, `kill-${n++}.trace`);
+    const r = await run("strace", ["-f", "-qq", "-y", "-o", trace, "-e", `trace=${RENAMES}`, process.execPath, main, ...moveArgs(ref)], { env });
+    expect(r.code, r.stderr).toBe(0);
+    const fresh = await files(ref);
+    expect(fresh.get("scratch.json")).not.toBe(old.get("scratch.json"));
+    expect(fresh.get("scratch.lock")).not.toBe(old.get("scratch.lock"));
+    const renames = (await syscalls(trace)).filter((c) => RENAMES.split(",").includes(c.name));
+    const worker = renames.at(-1)!.tid;
+    const ours = renames.filter((c) => c.tid === worker).map((c, i) => ({ n: i + 1, target: renameTarget(c.line) })).filter((c) => c.target.startsWith(`${ref}/`));
+    // scratch.json first, as documented: a half-done pair is then a lock --check calls stale.
+    expect(ours.map((c) => c.target.slice(ref.length + 1))).toEqual(["scratch.json", "scratch.lock"]);
+
+    for (const [i, point] of ours.entries()) {
+      const dir = await copy(`kill-${i}-${n++}`);
+      const k = await run("strace", ["-f", "-qq", ...killAt(RENAMES, point.n), process.execPath, main, ...moveArgs(dir)], { env });
+      expect(k.code, `rename #${point.n}: ${k.stderr}`).not.toBe(0);
+      const after = await files(dir);
+      const kept = new Map([...after].filter(([f]) => !f.startsWith(".")));
+      // Killed before the first rename: both old; before the second: scratch.json new, the lock old.
+      expect(kept, `rename #${point.n}`).toEqual(new Map([...old, ...(i === 1 ? [["scratch.json", fresh.get("scratch.json")!] as [string, string]] : [])]));
+      const check = await cli(args(dir, "--check", "--offline"));
+      expect(check.code, check.stderr).toBe(i === 0 ? 0 : 1);
+      if (i === 1) expect(check.stderr).toContain("scratch.json changed since the lock was made");
+      const again = await cli(moveArgs(dir));
+      expect(again.code, again.stderr).toBe(0);
+      expect(await files(dir), `after rename #${point.n}`).toEqual(fresh);
+    }
   });
 
   it("--apt-sources whose suites miss one the manifest asks for: exit 2 naming both, no fallback to the manifest URL", async () => {
