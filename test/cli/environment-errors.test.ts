@@ -99,8 +99,9 @@ describe("exit 2 or 3 naming the path, never 70 or a hang (CLI)", () => {
     expectExit(roOutput, 3, new RegExp(`^scratch-pkgs: error: .*${outDir}/img.*(EROFS|EACCES|ENOENT)`, "m"));
   });
 
-  it("a malformed SCRATCH_PKGS_MIN_RATE", async () => {
+  it("a malformed SCRATCH_PKGS_MIN_RATE or SCRATCH_PKGS_CACHE_TRIM_DAYS", async () => {
     expectExit(await cli(["lock", "--check", "--offline"], { SCRATCH_PKGS_MIN_RATE: "fast" }), 2, /^scratch-pkgs: error: SCRATCH_PKGS_MIN_RATE=fast is not BYTES\/SECONDS$/m);
+    expectExit(await cli(["lock", "--check", "--offline"], { SCRATCH_PKGS_CACHE_TRIM_DAYS: "a month" }), 2, /^scratch-pkgs: error: SCRATCH_PKGS_CACHE_TRIM_DAYS=a month is not a whole number of days$/m);
   });
 
   it("doctor on a device, a fifo, a directory and a file over 1 GiB", async () => {
