@@ -2,6 +2,7 @@
 // --json, --quiet, `why`, and byte-identical locks whatever the TZ, locale, umask and working
 // directory. The CLI is compiled with tsc into a private dist/ in a temp dir, so this file never
 // races another build of the repository's dist/.
+import { execFileSync } from "node:child_process";
 import { chmod, copyFile, cp, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -431,6 +432,35 @@ describe("--snapshot-fallback: a lock whose live-mirror URLs no longer serve a .
     const api = snap.requests.slice(asked);
     expect(api).toContain(`/mr/binary/libc6/${encodeURIComponent(V.libc6Update)}/binfiles`);
     expect(api.filter((r) => r.startsWith("/file/"))).toHaveLength(1);
+  });
+
+  it("image and audit take the same fallback: without the flag exit 3 (audit: the package check fails), with it an image whose layer is the lock's (audit: the package is ok)", async () => {
+    const env = { SCRATCH_PKGS_SNAPSHOT_URL: snap.url };
+    const image = (out: string, ...more: string[]) =>
+      cli(["image", "--lockfile", p.lockfile, "--arch", "amd64", "--mirror", `${server.url}/v2`, "--cache", join(p.dir, `cache-${n++}`), "--output", join(p.dir, out), "--quiet", ...more], { env: cleanEnv(env) });
+    const refused = await image("refused.tar");
+    expect(refused.code, refused.stderr).toBe(3);
+    expect(refused.stderr).toContain(gone);
+    expect(refused.stderr).toContain("--snapshot-fallback");
+    expect(await bytesOrNone(join(p.dir, "refused.tar"))).toBeUndefined();
+    const made = await image("image.tar", "--snapshot-fallback");
+    expect(made.code, made.stderr).toBe(0);
+    // The docker-archive's config lists the lock's diff_id (read back with tar, not our reader).
+    const manifest = JSON.parse(execFileSync("tar", ["-xOf", join(p.dir, "image.tar"), "manifest.json"], { encoding: "utf8" })) as Array<{ Config: string }>;
+    const config = JSON.parse(execFileSync("tar", ["-xOf", join(p.dir, "image.tar"), manifest[0]!.Config], { encoding: "utf8" })) as { rootfs: { diff_ids: string[] } };
+    const lock = JSON.parse(await readFile(p.lockfile, "utf8")) as Lockfile;
+    expect(config.rootfs.diff_ids).toEqual([lock.architectures.amd64!.layer.diffId]);
+
+    const audit = (...more: string[]) => cli(["audit", "--json", "--lockfile", p.lockfile, "--config", p.config, "--mirror", `${server.url}/v2`, "--cache", join(p.dir, `cache-${n++}`), ...more], { env: cleanEnv(env) });
+    // The mirror moved on, so its releases are not the locked ones either (audit fails them:
+    // the fallback finds .debs, not old InRelease files); the .deb check is what the flag changes.
+    const libc = async (...more: string[]) => {
+      const r = await audit(...more);
+      expect(r.code, r.stderr).toBe(1);
+      return (JSON.parse(r.stdout) as AuditReport).checks.find((c) => c.name === "package amd64/libc6");
+    };
+    expect(await libc()).toMatchObject({ status: "unavailable" });
+    expect(await libc("--snapshot-fallback")).toMatchObject({ status: "ok" });
   });
 
   it("a snapshot service that serves other bytes is refused (exit 1)", async () => {
