@@ -542,6 +542,19 @@ describe("why", () => {
     expect(c.stdout).toContain(`arm64: tzdata ${V.tzdata} ships it as ./usr/share/doc/tzdata/copyright (file sets: copyright)`);
   });
 
+  it("says when the layer made a path itself, and which sets a package directory is the parent for", async () => {
+    const why = (path: string) => cli(["why", path, "--lockfile", whyLock, "--cache", whyCache, "--arch", "arm64"]);
+    const made = await why("/var/lib/dpkg/status.d");
+    expect(made.code, made.stderr).toBe(0);
+    expect(made.stdout).toBe("arm64: /var/lib/dpkg/status.d is made by the layer itself (parent directory); no package ships it\n");
+    // /etc itself is taken by no rule: it is there for base-files' and netbase's files below it.
+    const dir = await why("/etc");
+    expect(dir.code, dir.stderr).toBe(0);
+    expect(dir.stdout).toBe(
+      [`arm64: base-files ${V.baseFiles} ships it as ./etc/ (the parent directory of what file sets base take)`, "  file set base", `arm64: netbase ${V.netbase} ships it as ./etc/ (the parent directory of what file sets base take)`, "  file set base", ""].join("\n"),
+    );
+  });
+
   it("--json gives one document", async () => {
     const r = await cli(["why", "libc6", "--lockfile", whyLock, "--json"]);
     expect(r.code).toBe(0);
