@@ -1,0 +1,148 @@
+/**
+ * findBinaryNeeds against a generated, signed fixture archive that publishes Contents indexes:
+ * a non-merged suite (bookworm's layout) and a merged-/usr one (trixie's), with hand-made ELF
+ * libraries whose DT_NEEDED chain, symlinks (soname → real file, a link into another package)
+ * and shipping packages (one, two, none) are the fixture's own definition.
+ */
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { traceBinaryNeeds, findBinaryNeeds } from "../../src/commands/binary-needs.js";
+import { parseElf } from "../../src/doctor/elf.js";
+import { ContentCache } from "../../src/fetch/cache.js";
+import { Fetcher } from "../../src/fetch/fetcher.js";
+import { HttpClient } from "../../src/fetch/http.js";
+import { silentProgress } from "../../src/fetch/progress.js";
+import { loadManifest } from "../../src/manifest/load.js";
+import { planMirrors } from "../../src/sources/mirrors.js";
+import { buildArchive, type FixturePackage } from "../fixtures/archive.js";
+import type { DebEntry } from "../fixtures/deb.js";
+import { makeKey, type TestKey } from "../sources/pgp-helpers.js";
+import { KEY_DATE, MAINTAINER, removeDir, signDateFor, STABLE_DATE, tempDir, writeProject } from "../lock/helpers.js";
+import { makeElf } from "./make-elf.js";
+
+const T = "x86_64-linux-gnu";
+const elf = (needed: string[] = []): Uint8Array => makeElf({ cls: 64, endian: "le", machine: 62, needed }).bytes;
+const file = (path: string, content: Uint8Array | string = elf()): DebEntry => ({ path: `.${path}`, type: "file", content });
+const link = (path: string, target: string): DebEntry => ({ path: `.${path}`, type: "symlink", target });
+
+function pkg(name: string, version: string, suite: string, files: DebEntry[], section = "libs"): FixturePackage {
+  return { suite, control: { Package: name, Version: version, Architecture: "amd64", Maintainer: MAINTAINER, Section: section, Description: `${name} fixture` }, files };
+}
+
+/** bookworm's layout: the loader's well-known path is a link into the multiarch directory. */
+const stable = (): FixturePackage[] => [
+  pkg("libc6", "2.36-1", "stable", [
+    file(`/lib/${T}/ld-linux-x86-64.so.2`),
+    file(`/lib/${T}/libc.so.6`, elf(["ld-linux-x86-64.so.2"])),
+    file(`/lib/${T}/libm.so.6`, elf(["libc.so.6"])),
+    link("/lib64/ld-linux-x86-64.so.2", `/lib/${T}/ld-linux-x86-64.so.2`),
+  ]),
+  pkg("libstdc++6", "12.2-1", "stable", [link(`/usr/lib/${T}/libstdc++.so.6`, "libstdc++.so.6.0.30"), file(`/usr/lib/${T}/libstdc++.so.6.0.30`, elf(["libm.so.6", "libgcc_s.so.1", "libc.so.6"]))]),
+  pkg("libgcc-s1", "12.2-1", "stable", [file(`/lib/${T}/libgcc_s.so.1`, elf(["libc.so.6"]))]),
+  pkg("libdup-a", "1", "stable", [file(`/usr/lib/${T}/libdup.so.1`)]),
+  pkg("libdup-b", "1", "stable", [file(`/usr/lib/${T}/libdup.so.1`)]),
+  // A soname link whose target another package ships.
+  pkg("libcross1", "1", "stable", [link(`/usr/lib/${T}/libcross.so.1`, "../../../opt/cross/libcross.so.1.0")]),
+  pkg("libcross-impl", "1", "stable", [file("/opt/cross/libcross.so.1.0", elf(["libc.so.6"]))]),
+];
+
+/** trixie's layout: everything under /usr, the loader link in /usr/lib64, the t64 rename. */
+const merged = (): FixturePackage[] => [
+  pkg("libc6", "2.41-1", "merged", [file(`/usr/lib/${T}/ld-linux-x86-64.so.2`), file(`/usr/lib/${T}/libc.so.6`, elf(["ld-linux-x86-64.so.2"])), link("/usr/lib64/ld-linux-x86-64.so.2", `../lib/${T}/ld-linux-x86-64.so.2`)]),
+  pkg("libssl3t64", "3.5-1", "merged", [file(`/usr/lib/${T}/libssl.so.3`, elf(["libcrypto.so.3", "libc.so.6"])), file(`/usr/lib/${T}/libcrypto.so.3`, elf(["libc.so.6"]))]),
+];
+
+let dir: string;
+let key: TestKey;
+let http: HttpClient;
+let root: string;
+
+beforeAll(async () => {
+  dir = await tempDir("binary-needs-");
+  key = await makeKey({ type: "ecc", date: KEY_DATE, signingSubkey: true });
+  root = join(dir, "archive");
+  await buildArchive({ root, suites: ["stable", "merged"], architectures: ["amd64"], packages: [...stable(), ...merged()], signWith: [key], date: STABLE_DATE, signDate: signDateFor(STABLE_DATE), contents: true });
+  http = new HttpClient({ timeoutMs: 2000, backoffMs: 10, retries: 1 });
+}, 60_000);
+afterAll(async () => {
+  await http?.close();
+  await removeDir(dir);
+});
+
+async function trace(suite: string, bytes: Uint8Array, locked?: Map<string, string>) {
+  const project = await writeProject(join(dir, `p-${suite}`), key, { suites: [suite], architectures: ["amd64"] });
+  const loaded = await loadManifest(project.config);
+  const fetcher = new Fetcher({ cache: new ContentCache(join(dir, "cache")), http, offline: false, progress: silentProgress });
+  const mirrors = planMirrors(loaded.manifest.sources, { mirrors: [`file://${root}`] });
+  return traceBinaryNeeds({ binary: "app", elf: parseElf(bytes, "app"), bytes, loaded, fetcher, mirrors, now: new Date(Date.UTC(2024, 0, 3)), locked });
+}
+
+const app = (interpreter: string, needed: string[]): Uint8Array => Buffer.concat([makeElf({ cls: 64, endian: "le", machine: 62, interpreter, needed }).bytes, Buffer.from("\0/etc/ssl/certs\0")]);
+
+describe("findBinaryNeeds through Contents", () => {
+  it("non-merged suite: the interpreter link and its target, soname links and real files, the libraries' own needs, links into another package", async () => {
+    const r = await trace("stable", app("/lib64/ld-linux-x86-64.so.2", ["libstdc++.so.6", "libc.so.6", "libdup.so.1", "libnowhere.so.1", "libcross.so.1"]));
+    expect(r.needs.files.map((f) => [f.path, f.package])).toEqual([
+      [`/lib/${T}/ld-linux-x86-64.so.2`, "libc6"],
+      [`/lib/${T}/libc.so.6`, "libc6"],
+      [`/lib/${T}/libgcc_s.so.1`, "libgcc-s1"],
+      [`/lib/${T}/libm.so.6`, "libc6"],
+      ["/lib64/ld-linux-x86-64.so.2", "libc6"],
+      ["/opt/cross/libcross.so.1.0", "libcross-impl"],
+      [`/usr/lib/${T}/libcross.so.1`, "libcross1"],
+      [`/usr/lib/${T}/libstdc++.so.6`, "libstdc++6"],
+      [`/usr/lib/${T}/libstdc++.so.6.0.30`, "libstdc++6"],
+    ]);
+    expect(r.needs.files.find((f) => f.path.endsWith("libstdc++.so.6.0.30"))?.reason).toBe(`target of /usr/lib/${T}/libstdc++.so.6`);
+    expect(r.needs.files.find((f) => f.path === "/lib64/ld-linux-x86-64.so.2")?.reason).toBe("interpreter /lib64/ld-linux-x86-64.so.2");
+    expect(r.needs.packages).toEqual(["libc6", "libcross-impl", "libcross1", "libgcc-s1", "libstdc++6"]);
+    expect(r.needs).toMatchObject({ binary: "app", architecture: "amd64", static: false, fileSets: ["ca-certs"] });
+    const dirs = [`/lib/${T}`, `/usr/lib/${T}`, "/lib", "/usr/lib", "/lib64", "/usr/lib64"];
+    expect(r.needs.unresolved).toEqual([
+      { name: "libdup.so.1", neededBy: ["app"], searched: dirs.map((d) => `${d}/libdup.so.1`), candidates: ["libdup-a", "libdup-b"] },
+      { name: "libnowhere.so.1", neededBy: ["app"], searched: dirs.map((d) => `${d}/libnowhere.so.1`) },
+    ]);
+    // Who needs what: libgcc_s.so.1 comes in through libstdc++.so.6, the loader's soname through libc.so.6.
+    expect(r.trace.find((n) => n.name === "libgcc_s.so.1")?.neededBy).toEqual(["libstdc++.so.6"]);
+    expect(r.trace.find((n) => n.name === "ld-linux-x86-64.so.2")).toMatchObject({ kind: "library", neededBy: ["libc.so.6"], package: "libc6" });
+    expect(r.trace.find((n) => n.name === "libc.so.6")?.neededBy).toEqual(["app", "libstdc++.so.6", "libm.so.6", "libgcc_s.so.1", "libcross.so.1"]);
+    // One Contents pass for the binary's needs, one for the next level; the third level asks nothing new.
+    expect(r.contentsPasses).toBe(2);
+  });
+
+  it("several packages ship a path: the one the lock has is taken", async () => {
+    const r = await trace("stable", app("/lib64/ld-linux-x86-64.so.2", ["libdup.so.1"]), new Map([["libdup-b", "1"]]));
+    expect(r.needs.files.find((f) => f.path.endsWith("/libdup.so.1"))).toEqual({ path: `/usr/lib/${T}/libdup.so.1`, package: "libdup-b", reason: "soname libdup.so.1" });
+    expect(r.needs.unresolved).toEqual([]);
+  });
+
+  it("merged /usr: found under the /usr spelling, the loader through /usr/lib64, trixie's package names", async () => {
+    const r = await trace("merged", app("/lib64/ld-linux-x86-64.so.2", ["libssl.so.3", "libc.so.6"]));
+    expect(r.needs.files.map((f) => [f.path, f.package])).toEqual([
+      [`/usr/lib/${T}/ld-linux-x86-64.so.2`, "libc6"],
+      [`/usr/lib/${T}/libc.so.6`, "libc6"],
+      [`/usr/lib/${T}/libcrypto.so.3`, "libssl3t64"],
+      [`/usr/lib/${T}/libssl.so.3`, "libssl3t64"],
+      ["/usr/lib64/ld-linux-x86-64.so.2", "libc6"],
+    ]);
+    expect(r.needs.unresolved).toEqual([]);
+  });
+
+  it("a static binary needs nothing and reads no archive", async () => {
+    const bytes = Buffer.concat([makeElf({ cls: 64, endian: "le", machine: 62 }).bytes, Buffer.from("\0/usr/share/zoneinfo\0")]);
+    const r = await trace("stable", bytes);
+    expect(r.needs).toEqual({ binary: "app", architecture: "amd64", static: true, files: [], packages: [], fileSets: ["tzdata"], unresolved: [] });
+    expect(r.contentsPasses).toBe(0);
+  });
+
+  it("findBinaryNeeds reads the binary and the manifest itself (what add calls)", async () => {
+    const project = await writeProject(join(dir, "p-find"), key, { suites: ["merged"], architectures: ["amd64"] });
+    const bin = join(dir, "app-find");
+    await writeFile(bin, app("/lib64/ld-linux-x86-64.so.2", ["libc.so.6"]));
+    const fetcher = new Fetcher({ cache: new ContentCache(join(dir, "cache")), http, offline: false, progress: silentProgress });
+    const needs = await findBinaryNeeds({ binary: bin, config: project.config, mirrors: [`file://${root}`], fetcher, now: new Date(Date.UTC(2024, 0, 3)) });
+    expect(needs.packages).toEqual(["libc6"]);
+    expect(needs.files.map((f) => f.path)).toEqual([`/usr/lib/${T}/ld-linux-x86-64.so.2`, `/usr/lib/${T}/libc.so.6`, "/usr/lib64/ld-linux-x86-64.so.2"]);
+  });
+});
