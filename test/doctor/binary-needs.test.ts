@@ -4,9 +4,12 @@
  * libraries whose DT_NEEDED chain, symlinks (soname → real file, a link into another package)
  * and shipping packages (one, two, none) are the fixture's own definition.
  */
-import { writeFile } from "node:fs/promises";
-import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { execFileSync } from "node:child_process";
+import { mkdir, symlink, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { main } from "../../src/cli/main.js";
+import type { DoctorReport } from "../../src/commands/doctor.js";
 import { traceBinaryNeeds, findBinaryNeeds } from "../../src/commands/binary-needs.js";
 import { parseElf } from "../../src/doctor/elf.js";
 import { ContentCache } from "../../src/fetch/cache.js";
@@ -144,5 +147,58 @@ describe("findBinaryNeeds through Contents", () => {
     const needs = await findBinaryNeeds({ binary: bin, config: project.config, mirrors: [`file://${root}`], fetcher, now: new Date(Date.UTC(2024, 0, 3)) });
     expect(needs.packages).toEqual(["libc6"]);
     expect(needs.files.map((f) => f.path)).toEqual([`/usr/lib/${T}/ld-linux-x86-64.so.2`, `/usr/lib/${T}/libc.so.6`, "/usr/lib64/ld-linux-x86-64.so.2"]);
+  });
+});
+
+describe("doctor with a manifest (the CLI)", () => {
+  async function doctor(args: string[]): Promise<{ code: number; out: string }> {
+    const writes: string[] = [];
+    const spy = vi.spyOn(process.stdout, "write").mockImplementation((c: string | Uint8Array) => (writes.push(String(c)), true));
+    const errSpy = vi.spyOn(process.stderr, "write").mockImplementation(() => true);
+    try {
+      const code = await main(["doctor", ...args, "--mirror", `file://${root}`, "--cache", join(dir, "cache")]);
+      return { code, out: writes.join("") };
+    } finally {
+      spy.mockRestore();
+      errSpy.mockRestore();
+    }
+  }
+
+  it("--json gives BinaryNeeds and the needs; a soname no package ships and one two packages ship fail it (exit 1)", async () => {
+    const project = await writeProject(join(dir, "p-cli"), key, { suites: ["stable"], architectures: ["amd64"] });
+    const bin = join(dir, "app-cli");
+    await writeFile(bin, app("/lib64/ld-linux-x86-64.so.2", ["libstdc++.so.6", "libdup.so.1", "libnowhere.so.1"]));
+    const json = await doctor([bin, "--config", project.config, "--json"]);
+    expect(json.code).toBe(1);
+    const doc = JSON.parse(json.out) as DoctorReport;
+    expect(doc.binaryNeeds?.packages).toEqual(["libc6", "libgcc-s1", "libstdc++6"]);
+    expect(doc.binaryNeeds?.files.map((f) => f.path)).toContain(`/usr/lib/${T}/libstdc++.so.6.0.30`);
+    expect(doc.needs.find((n) => n.name === "libgcc_s.so.1")).toMatchObject({ package: "libgcc-s1", neededBy: ["libstdc++.so.6"], status: "unchecked" });
+    const text = await doctor([bin, "--manifest", project.config]);
+    expect(text.code).toBe(1);
+    expect(text.out).toContain("need libdup.so.1: shipped by libdup-a and libdup-b: add the one you want to packages in scratch.json");
+    expect(text.out).toContain(`need libnowhere.so.1: no package of the manifest's suites ships it (searched /lib/${T}/libnowhere.so.1, /usr/lib/${T}/libnowhere.so.1, /lib/libnowhere.so.1,`);
+    expect(text.out).toContain(`need libgcc_s.so.1: package libgcc-s1 at /lib/${T}/libgcc_s.so.1 — needed by libstdc++.so.6`);
+    expect(text.out).toMatch(/^files: 7 paths from libc6, libgcc-s1, libstdc\+\+6 \(--json lists them\)$/m);
+  });
+
+  it("--layer: the layer is checked and each missing need names its package", async () => {
+    const project = await writeProject(join(dir, "p-layer"), key, { suites: ["stable"], architectures: ["amd64"] });
+    const bin = join(dir, "app-layer");
+    await writeFile(bin, app("/lib64/ld-linux-x86-64.so.2", ["libc.so.6", "libgcc_s.so.1"]));
+    // A layer with the loader and libc but not libgcc_s.so.1.
+    const staging = join(dir, "layer-root");
+    for (const [p, body] of [[`lib/${T}/ld-linux-x86-64.so.2`, elf()], [`lib/${T}/libc.so.6`, elf(["ld-linux-x86-64.so.2"])]] as const) {
+      await mkdir(join(staging, dirname(p)), { recursive: true });
+      await writeFile(join(staging, p), body);
+    }
+    await mkdir(join(staging, "lib64"), { recursive: true });
+    await symlink(`/lib/${T}/ld-linux-x86-64.so.2`, join(staging, "lib64/ld-linux-x86-64.so.2"));
+    const layer = join(dir, "layer.tar");
+    execFileSync("tar", ["-cf", layer, "-C", staging, "."]);
+    const r = await doctor([bin, "--config", project.config, "--layer", layer]);
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/^ok {3}\/lib64\/ld-linux-x86-64\.so\.2 \(interpreter\): in the layer as \/lib64\/ld-linux-x86-64\.so\.2 → \/lib\/x86_64-linux-gnu\/ld-linux-x86-64\.so\.2 \(libc6, file set libc\)$/m);
+    expect(r.out).toContain('MISS libgcc_s.so.1: not in the layer; package libgcc-s1 — add "libgcc-s1" to packages in scratch.json');
   });
 });
