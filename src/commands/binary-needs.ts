@@ -164,6 +164,7 @@ export async function traceBinaryNeeds(input: TraceInput): Promise<NeedsTrace> {
   };
   const debs = new DebReader(fetcher, manifest, suites, input.mirrors, arch, locked);
   let passes = 0;
+  debs.prepare();
   try {
     while (pending.length > 0) {
       const level = pending;
@@ -186,6 +187,8 @@ export async function traceBinaryNeeds(input: TraceInput): Promise<NeedsTrace> {
         return [{ n, path: pick.path, pkg: pick.package }];
       });
       // Downloads in parallel; the follow-up below runs in level order, so the answer never depends on timing.
+      const fresh = new Set(chosen.map((c) => c.pkg)).size;
+      if (fresh > 0) fetcher.progress.phase("reading the packages found", `${fresh} ${fresh === 1 ? "package" : "packages"}`);
       await Promise.all([...new Set(chosen.map((c) => c.pkg))].map((p) => debs.open(p)));
       for (const { n, path, pkg } of chosen) {
         const deb = await debs.open(pkg);
@@ -308,12 +311,19 @@ class DebReader {
     return p;
   }
 
-  private async load(name: string): Promise<OpenDeb> {
+  /** Starts reading the suites' Packages indexes (while Contents is scanned: both mostly wait on decompression). */
+  prepare(): Promise<Universe> {
     this.universe ??= (async () => {
       const choices = this.suites.flatMap((vs) => chooseIndexes(vs, this.manifest.sources.find((s) => s.name === vs.ref.source)!.components, this.arch).map((choice) => ({ vs, choice })));
       return new Universe(this.arch, await readIndexes(this.fetcher, choices));
     })();
-    const universe = await this.universe;
+    // Awaited by the first open(); a failure surfaces there, not as an unhandled rejection.
+    this.universe.catch(() => {});
+    return this.universe;
+  }
+
+  private async load(name: string): Promise<OpenDeb> {
+    const universe = await this.prepare();
     let record;
     try {
       record = resolve(universe, [{ name, reason: "doctor" }], "none", { prefer: this.locked }).packages.find((p) => p.record.name === name)?.record;
