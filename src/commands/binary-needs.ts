@@ -4,7 +4,8 @@
  * signed Contents indexes, the owning package's .deb read (pinned by its Packages sha256, the
  * record chosen by the lock's resolver) to follow the path's links and the library's own
  * DT_NEEDED in turn. Contents is scanned once per breadth-first level, for every path that
- * level asks, so a binary costs as many passes as its dependency chain is deep (two or three).
+ * level asks, so a binary costs as many passes as its dependency chain is deep (two or three);
+ * only Contents-<arch>, since every path asked is an ELF file of that architecture.
  */
 import type { ContentsHit } from "../debian/contents-lookup.js";
 import { lookupContents } from "../sources/contents.js";
@@ -242,7 +243,7 @@ async function contentsOwners(fetcher: Fetcher, manifest: LoadedManifest["manife
   const joined = new Map<string, Map<string, Set<string>>>();
   for (const vs of suites) {
     const components = manifest.sources.find((s) => s.name === vs.ref.source)!.components;
-    for (const [path, hits] of await lookupContents(fetcher, vs, { components, architecture: arch, paths })) {
+    for (const [path, hits] of await lookupContents(fetcher, vs, { components, architecture: arch, paths, architectureOnly: true })) {
       let bySpelling = joined.get(path);
       if (!bySpelling) joined.set(path, (bySpelling = new Map()));
       for (const h of hits) {

@@ -24,7 +24,7 @@ export function doctorCommand(out: Output, setCode: (c: number) => void): Comman
         .positional("binary", { type: "string", demandOption: true, describe: "the executable or shared library to check" })
         .option("config", { alias: "manifest", type: "string", describe: `the manifest whose suites are searched (default ${DEFAULT_CONFIG}; with --layer and no ${DEFAULT_CONFIG}, packages are not named)` })
         .option("layer", { type: "string", describe: "a layer tar (.tar, .tar.gz, .tar.zst) to look the needs up in" })
-        .option("lockfile", { type: "string", describe: "scratch.lock, to check architectures and locked packages (preferred where several packages ship a path)" })
+        .option("lockfile", { type: "string", describe: "scratch.lock: its architectures, its packages preferred" })
         .option("arch", { type: "string", describe: "the Debian architecture the binary must be built for" }) as never,
     handler: async (argv) => {
       const { runDoctor, formatDoctor } = await import("../../commands/doctor.js");
