@@ -17,6 +17,7 @@ import { readDeb, type DebContents } from "../deb/read-deb.js";
 import { Universe } from "../resolve/universe.js";
 import { resolve } from "../resolve/resolver.js";
 import { packageUrls } from "../layer/urls.js";
+import { decodedMemberStore } from "../layer/decoded-members.js";
 import { readIndexes } from "../lock/indexes.js";
 import { verifySuites } from "../lock/suites.js";
 import type { ResolutionMemo } from "../lock/memo.js";
@@ -163,7 +164,7 @@ export async function traceBinaryNeeds(input: TraceInput): Promise<NeedsTrace> {
   const file = (path: string, pkg: string, reason: string): void => {
     if (!files.has(path)) files.set(path, { path, package: pkg, reason });
   };
-  const debs = new DebReader(fetcher, manifest, suites, input.mirrors, arch, locked);
+  const debs = new DebReader(fetcher, manifest, suites, input.mirrors, arch, locked, input.memo);
   let passes = 0;
   debs.prepare();
   try {
@@ -304,6 +305,8 @@ class DebReader {
     private readonly mirrors: MirrorPlan,
     private readonly arch: string,
     private readonly locked: ReadonlyMap<string, string>,
+    /** Where `lock` keeps decoded .deb members: xz is decoded once per package and machine. */
+    private readonly memo: ResolutionMemo | undefined,
   ) {}
 
   open(name: string): Promise<OpenDeb> {
@@ -337,7 +340,8 @@ class DebReader {
     const url = `${source.url}/${record.filename}`;
     const urls = packageUrls(this.manifest.sources, this.mirrors, { name, source: source.name, suite: record.origin.suite, url });
     const path = await this.fetcher.fetchPinned({ urls, sha256: record.sha256, size: record.size, label: url });
-    const deb = await readDeb(path, { label: `${name}_${record.version}_${record.architecture}.deb`, want: (p, type) => type === "file" && LIBRARY_NAME.test(p) });
+    const plain = this.memo ? decodedMemberStore({ sha256: record.sha256 }, { derived: this.memo.refs }) : undefined;
+    const deb = await readDeb(path, { label: `${name}_${record.version}_${record.architecture}.deb`, want: (p, type) => type === "file" && LIBRARY_NAME.test(p), ...(plain ? { plain } : {}) });
     this.read.push(deb);
     return { members: membersByPath(deb.data) };
   }
