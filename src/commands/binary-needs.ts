@@ -203,7 +203,7 @@ export async function traceBinaryNeeds(input: TraceInput): Promise<NeedsTrace> {
           continue;
         }
         if (r.kind === "problem") {
-          n.unusable = r.reason;
+          n.serves.unusable = r.reason;
           continue;
         }
         file(r.file, pkg, via === undefined ? reason : `target of ${via}`);
@@ -348,7 +348,8 @@ class DebReader {
 
   /** Closes every .deb read (their extents cannot be read after this). */
   async close(): Promise<void> {
-    await Promise.allSettled([...this.opened.values()]);
+    // Nothing of this run is left reading once it returns, even when it failed early.
+    await Promise.allSettled([this.universe, ...this.opened.values()]);
     await Promise.all(this.read.map((d) => d.release()));
   }
 }
