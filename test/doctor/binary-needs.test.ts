@@ -48,6 +48,8 @@ const stable = (): FixturePackage[] => [
   // A soname link whose target another package ships.
   pkg("libcross1", "1", "stable", [link(`/usr/lib/${T}/libcross.so.1`, "../../../opt/cross/libcross.so.1.0")]),
   pkg("libcross-impl", "1", "stable", [file("/opt/cross/libcross.so.1.0", elf(["libc.so.6"]))]),
+  // Found, but ld.so could not load them.
+  pkg("libbad1", "1", "stable", [file(`/usr/lib/${T}/libbad.so.1`, "not a library\n"), file(`/usr/lib/${T}/libarm.so.1`, makeElf({ cls: 64, endian: "le", machine: 183 }).bytes)]),
 ];
 
 /** trixie's layout: everything under /usr, the loader link in /usr/lib64, the t64 rename. */
@@ -130,6 +132,17 @@ describe("findBinaryNeeds through Contents", () => {
       ["/usr/lib64/ld-linux-x86-64.so.2", "libc6"],
     ]);
     expect(r.needs.unresolved).toEqual([]);
+  });
+
+  it("a library that is not ELF, or built for another architecture, is named unusable", async () => {
+    const r = await trace("stable", app("/lib64/ld-linux-x86-64.so.2", ["libbad.so.1", "libarm.so.1"]));
+    expect(r.trace.find((n) => n.name === "libbad.so.1")?.unusable).toMatch(/^not an ELF shared library \(.*libbad\.so\.1 \(libbad1\): not an ELF file/);
+    expect(r.trace.find((n) => n.name === "libarm.so.1")?.unusable).toBe(`/usr/lib/${T}/libarm.so.1 in libbad1 is built for arm64, the binary for amd64`);
+    const { diagnose } = await import("../../src/commands/doctor.js");
+    const bytes = app("/lib64/ld-linux-x86-64.so.2", ["libbad.so.1", "libarm.so.1"]);
+    const report = diagnose({ binary: "app", elf: parseElf(bytes, "app"), bytes, found: r });
+    expect(report.ok).toBe(false);
+    expect(report.problems).toEqual([expect.stringMatching(/^libbad\.so\.1: not an ELF shared library/), `libarm.so.1: /usr/lib/${T}/libarm.so.1 in libbad1 is built for arm64, the binary for amd64`]);
   });
 
   it("a static binary needs nothing and reads no archive", async () => {
