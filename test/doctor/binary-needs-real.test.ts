@@ -12,6 +12,7 @@ import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { findBinaryNeeds } from "../../src/commands/binary-needs.js";
 import { ContentCache } from "../../src/fetch/cache.js";
+import { ResolutionMemo } from "../../src/lock/memo.js";
 import { Fetcher } from "../../src/fetch/fetcher.js";
 import { HttpClient } from "../../src/fetch/http.js";
 import { silentProgress } from "../../src/fetch/progress.js";
@@ -75,8 +76,11 @@ afterAll(async () => {
 
 async function needsOf(suite: keyof typeof RELEASES, binary: string) {
   const project = await writeProject(join(dir, `p-${suite}`), key, { suites: [suite], architectures: ["amd64"] });
-  const fetcher = new Fetcher({ cache: new ContentCache(join(dir, "cache")), http, offline: false, progress: silentProgress });
-  return findBinaryNeeds({ binary, config: project.config, mirrors: [`file://${join(dir, "archive")}`], fetcher, now: new Date(Date.UTC(2024, 0, 3)) });
+  const cache = new ContentCache(join(dir, "cache"));
+  const fetcher = new Fetcher({ cache, http, offline: false, progress: silentProgress });
+  // The memo keeps libc6's decoded data.tar for the suite's second program, as it does for lock.
+  const memo = new ResolutionMemo(cache, { keyFile: join(dir, "cache-key") });
+  return findBinaryNeeds({ binary, config: project.config, mirrors: [`file://${join(dir, "archive")}`], fetcher, now: new Date(Date.UTC(2024, 0, 3)), memo });
 }
 
 const canChroot = (): boolean => process.getuid?.() === 0 && spawnSync("chroot", ["--version"]).status === 0;
