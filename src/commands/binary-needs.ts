@@ -14,6 +14,7 @@ import { chooseIndexes } from "../sources/index-choice.js";
 import { mirrorsFor, type MirrorFlags, type MirrorPlan } from "../sources/mirrors.js";
 import type { Fetcher } from "../fetch/fetcher.js";
 import { readDeb, type DebContents } from "../deb/read-deb.js";
+import type { DebMember } from "../model/layer.js";
 import { Universe } from "../resolve/universe.js";
 import { resolve } from "../resolve/resolver.js";
 import { packageUrls } from "../layer/urls.js";
@@ -189,9 +190,9 @@ export async function traceBinaryNeeds(input: TraceInput): Promise<NeedsTrace> {
         return [{ n, path: pick.path, pkg: pick.package }];
       });
       // Downloads in parallel; the follow-up below runs in level order, so the answer never depends on timing.
-      const fresh = new Set(chosen.map((c) => c.pkg)).size;
-      if (fresh > 0) fetcher.progress.phase("reading the packages found", `${fresh} ${fresh === 1 ? "package" : "packages"}`);
-      await Promise.all([...new Set(chosen.map((c) => c.pkg))].map((p) => debs.open(p)));
+      const fresh = [...new Set(chosen.map((c) => c.pkg))];
+      if (fresh.length > 0) fetcher.progress.phase("reading the packages found", `${fresh.length} ${fresh.length === 1 ? "package" : "packages"}`);
+      await Promise.all(fresh.map((p) => debs.open(p)));
       for (const { n, path, pkg } of chosen) {
         const deb = await debs.open(pkg);
         const reason = n.kind === "interpreter" ? `interpreter ${n.name}` : n.kind === "library" ? `soname ${n.name}` : `target of ${n.neededBy[0]}`;
@@ -209,20 +210,9 @@ export async function traceBinaryNeeds(input: TraceInput): Promise<NeedsTrace> {
         file(r.file, pkg, via === undefined ? reason : `target of ${via}`);
         const root = n.serves;
         if (root.kind !== "library") continue;
-        if (r.member.extent === undefined) {
-          root.unusable = `${r.file} in ${pkg} is not named like a shared library, so its needs were not read`;
-          continue;
-        }
-        let lib: ElfInfo;
-        try {
-          lib = parseElf(readExtent(r.member.extent), `${r.file} (${pkg})`);
-        } catch (e) {
-          if (!(e instanceof ElfError)) throw e;
-          root.unusable = `not an ELF shared library (${e.message})`;
-          continue;
-        }
-        if (lib.debianArch !== arch) {
-          root.unusable = `${r.file} in ${pkg} is built for ${lib.debianArch ?? lib.machineName}, the binary for ${arch}`;
+        const lib = libraryElf(r.member, r.file, pkg, arch);
+        if (typeof lib === "string") {
+          root.unusable = lib;
           continue;
         }
         const libDirs = searchDirs(lib);
@@ -237,6 +227,20 @@ export async function traceBinaryNeeds(input: TraceInput): Promise<NeedsTrace> {
     files,
     passes,
   );
+}
+
+/** The library's ELF header and dynamic section, or why ld.so could not load it. */
+function libraryElf(member: DebMember, path: string, pkg: string, arch: string): ElfInfo | string {
+  if (member.extent === undefined) return `${path} in ${pkg} is not named like a shared library, so its needs were not read`;
+  let lib: ElfInfo;
+  try {
+    lib = parseElf(readExtent(member.extent), `${path} (${pkg})`);
+  } catch (e) {
+    if (!(e instanceof ElfError)) throw e;
+    return `not an ELF shared library (${e.message})`;
+  }
+  if (lib.debianArch !== arch) return `${path} in ${pkg} is built for ${lib.debianArch ?? lib.machineName}, the binary for ${arch}`;
+  return lib;
 }
 
 /** Each asked path → the spellings the suites' Contents list (the asked one first), packages joined over the suites. */
