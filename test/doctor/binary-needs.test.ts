@@ -187,6 +187,10 @@ describe("doctor with a manifest (the CLI)", () => {
     expect(doc.binaryNeeds?.packages).toEqual(["libc6", "libgcc-s1", "libstdc++6"]);
     expect(doc.binaryNeeds?.files.map((f) => f.path)).toContain(`/usr/lib/${T}/libstdc++.so.6.0.30`);
     expect(doc.needs.find((n) => n.name === "libgcc_s.so.1")).toMatchObject({ package: "libgcc-s1", neededBy: ["libstdc++.so.6"], status: "unchecked" });
+    // Everything it read is in the cache now: --offline gives the same answer.
+    const offline = await doctor([bin, "--config", project.config, "--json", "--offline"]);
+    expect(offline.code).toBe(1);
+    expect((JSON.parse(offline.out) as DoctorReport).binaryNeeds).toEqual(doc.binaryNeeds);
     const text = await doctor([bin, "--manifest", project.config]);
     expect(text.code).toBe(1);
     expect(text.out).toContain("need libdup.so.1: shipped by libdup-a and libdup-b: add the one you want to packages in scratch.json");
