@@ -28,6 +28,8 @@ import { followInDeb, membersByPath } from "../doctor/deb-links.js";
 import { runtimeHints } from "../doctor/runtime-hints.js";
 import { loadManifest } from "../manifest/load.js";
 import type { LoadedManifest } from "../model/manifest.js";
+import type { Lockfile } from "../model/lock.js";
+import { parseLockfile, readLockfileBytesIfAny } from "../lockfile/read.js";
 import type { BinaryNeeds, NeededFile, UnresolvedNeed } from "../model/binary-needs.js";
 import { FileTooLargeError, NotRegularFileError, readRegularFile } from "../util/regular-file.js";
 import { readExtent } from "../util/file-extent.js";
@@ -80,8 +82,8 @@ export interface FindBinaryNeedsOptions extends MirrorFlags {
   config: string;
   fetcher: Fetcher;
   now: Date;
-  /** The lock's packages of the binary's architecture, name → version (see TraceInput). */
-  locked?: ReadonlyMap<string, string> | undefined;
+  /** A lock whose packages (of the binary's architecture) are preferred and kept at their versions; no file there is no lock. */
+  lockfile?: string | undefined;
   memo?: ResolutionMemo | undefined;
 }
 
@@ -91,7 +93,15 @@ export async function findBinaryNeeds(opts: FindBinaryNeedsOptions): Promise<Bin
   const elf = parseElf(bytes, opts.binary);
   const loaded = await loadManifest(opts.config);
   const mirrors = await mirrorsFor(loaded.manifest.sources, opts);
-  return (await traceBinaryNeeds({ binary: opts.binary, elf, bytes, loaded, fetcher: opts.fetcher, mirrors, now: opts.now, locked: opts.locked, memo: opts.memo })).needs;
+  const text = opts.lockfile !== undefined ? await readLockfileBytesIfAny(opts.lockfile) : undefined;
+  const locked = lockedVersions(text && parseLockfile(text.toString("utf8"), opts.lockfile!), elf.debianArch);
+  return (await traceBinaryNeeds({ binary: opts.binary, elf, bytes, loaded, fetcher: opts.fetcher, mirrors, now: opts.now, locked, memo: opts.memo })).needs;
+}
+
+/** The lock's packages of the binary's architecture, name → version. */
+export function lockedVersions(lock: Lockfile | undefined, arch: string | undefined): Map<string, string> | undefined {
+  if (lock === undefined || arch === undefined) return undefined;
+  return new Map((lock.architectures[arch]?.packages ?? []).map((p) => [p.name, p.version]));
 }
 
 /** The largest binary doctor reads (it reads it whole, for the run-time file hints). */

@@ -15,7 +15,7 @@ import { lookup, readLayerTree, type LayerTree } from "../doctor/layer-files.js"
 import type { Fetcher } from "../fetch/fetcher.js";
 import type { MirrorFlags } from "../sources/mirrors.js";
 import type { ResolutionMemo } from "../lock/memo.js";
-import { readBinary, traceBinaryNeeds, type NeedsTrace, type TracedNeed } from "./binary-needs.js";
+import { lockedVersions, readBinary, traceBinaryNeeds, type NeedsTrace, type TracedNeed } from "./binary-needs.js";
 
 export { MAX_BINARY_BYTES } from "./binary-needs.js";
 
@@ -91,12 +91,6 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
     found = await traceBinaryNeeds({ binary: opts.binary, elf, bytes, loaded, fetcher: opts.fetch.fetcher, mirrors, now: opts.fetch.now, memo: opts.fetch.memo, locked: lockedVersions(lock, elf.debianArch) });
   }
   return diagnose({ binary: opts.binary, elf, bytes, lock, tree, layer: opts.layer, arch: opts.arch, found });
-}
-
-/** The lock's packages of the binary's architecture, name → version. */
-function lockedVersions(lock: Lockfile | undefined, arch: string | undefined): Map<string, string> | undefined {
-  if (lock === undefined || arch === undefined) return undefined;
-  return new Map((lock.architectures[arch]?.packages ?? []).map((p) => [p.name, p.version]));
 }
 
 export interface DiagnoseInput {

@@ -21,7 +21,7 @@ import { planMirrors } from "../../src/sources/mirrors.js";
 import { buildArchive, type FixturePackage } from "../fixtures/archive.js";
 import type { DebEntry } from "../fixtures/deb.js";
 import { makeKey, type TestKey } from "../sources/pgp-helpers.js";
-import { KEY_DATE, MAINTAINER, removeDir, signDateFor, STABLE_DATE, tempDir, writeProject } from "../lock/helpers.js";
+import { KEY_DATE, lockWith, MAINTAINER, removeDir, signDateFor, STABLE_DATE, tempDir, writeProject } from "../lock/helpers.js";
 import { makeElf } from "./make-elf.js";
 
 const T = "x86_64-linux-gnu";
@@ -160,6 +160,19 @@ describe("findBinaryNeeds through Contents", () => {
     const needs = await findBinaryNeeds({ binary: bin, config: project.config, mirrors: [`file://${root}`], fetcher, now: new Date(Date.UTC(2024, 0, 3)) });
     expect(needs.packages).toEqual(["libc6"]);
     expect(needs.files.map((f) => f.path)).toEqual([`/usr/lib/${T}/ld-linux-x86-64.so.2`, `/usr/lib/${T}/libc.so.6`, "/usr/lib64/ld-linux-x86-64.so.2"]);
+  });
+
+  it("findBinaryNeeds with a lockfile: the locked one of two owners is taken (a missing lock is no lock)", async () => {
+    const project = await writeProject(join(dir, "p-lock"), key, { suites: ["stable"], architectures: ["amd64"], fileSets: {}, packages: ["libdup-b"] });
+    const bin = join(dir, "app-lock");
+    await writeFile(bin, app("/lib64/ld-linux-x86-64.so.2", ["libdup.so.1"]));
+    const fetcher = new Fetcher({ cache: new ContentCache(join(dir, "cache")), http, offline: false, progress: silentProgress });
+    const opts = { binary: bin, config: project.config, mirrors: [`file://${root}`], fetcher, now: new Date(Date.UTC(2024, 0, 3)), lockfile: project.lockfile };
+    expect((await findBinaryNeeds(opts)).unresolved.map((u) => u.candidates)).toEqual([["libdup-a", "libdup-b"]]);
+    await lockWith({ config: project.config, lockfile: project.lockfile, mirror: `file://${root}`, cache: join(dir, "cache"), now: new Date(Date.UTC(2024, 0, 3)) });
+    const needs = await findBinaryNeeds(opts);
+    expect(needs.unresolved).toEqual([]);
+    expect(needs.files.find((f) => f.path.endsWith("/libdup.so.1"))?.package).toBe("libdup-b");
   });
 });
 
