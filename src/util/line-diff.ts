@@ -5,8 +5,8 @@
  */
 
 export function lineDiff(before: string, after: string, context = 2): string[] {
-  const a = before.split(/\r?\n/);
-  const b = after.split(/\r?\n/);
+  const a = lines(before);
+  const b = lines(after);
   let head = 0;
   while (head < a.length && head < b.length && a[head] === b[head]) head++;
   let tail = 0;
@@ -23,8 +23,9 @@ export function lineDiff(before: string, after: string, context = 2): string[] {
   let j = 0;
   while (i < x.length || j < y.length) {
     if (i < x.length && j < y.length && x[i] === y[j]) ops.push({ op: " ", text: x[i]!, ai: head + i++, bi: head + j++ });
-    else if (j < y.length && (i === x.length || lcs[i]![j + 1]! >= lcs[i + 1]![j]!)) ops.push({ op: "+", text: y[j]!, ai: head + i, bi: head + j++ });
-    else ops.push({ op: "-", text: x[i]!, ai: head + i++, bi: head + j });
+    // Removals before additions, as diff prints a changed line.
+    else if (i < x.length && (j === y.length || lcs[i + 1]![j]! >= lcs[i]![j + 1]!)) ops.push({ op: "-", text: x[i]!, ai: head + i++, bi: head + j });
+    else ops.push({ op: "+", text: y[j]!, ai: head + i, bi: head + j++ });
   }
   for (let k = 0; k < tail; k++) ops.push({ op: " ", text: a[a.length - tail + k]!, ai: a.length - tail + k, bi: b.length - tail + k });
 
@@ -41,5 +42,12 @@ export function lineDiff(before: string, after: string, context = 2): string[] {
     for (const o of hunk) out.push(o.op + o.text);
     c = last + 1;
   }
+  return out;
+}
+
+/** A text's lines, without their line ends (a final line end does not start another line). */
+function lines(text: string): string[] {
+  const out = text.split(/\r?\n/);
+  if (out[out.length - 1] === "") out.pop();
   return out;
 }
