@@ -4,12 +4,13 @@
 // the diff on stdout and exit 1 when scratch.json would change, exit 0 when it already has it
 // all, the same as one JSON document with --json, and no file touched (bytes and mtimes).
 import { execFileSync } from "node:child_process";
-import { readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { BinaryNeeds } from "../../src/model/binary-needs.js";
 import { needsFromTools } from "../fixtures/binary-needs.js";
 import { hasCommand } from "../fixtures/deb.js";
+import { dirState } from "../fixtures/dir-state.js";
 import { KEY_DATE, removeDir, repoRoot, tempDir, writeProject } from "../lock/helpers.js";
 import { makeKey } from "../sources/pgp-helpers.js";
 
@@ -50,21 +51,13 @@ async function cli(argv: string[]): Promise<{ code: number; stdout: string }> {
   }
 }
 
-async function files(dir: string): Promise<Array<[string, string, number]>> {
-  const out: Array<[string, string, number]> = [];
-  for (const name of (await readdir(dir)).sort()) {
-    const st = await stat(join(dir, name));
-    out.push([name, st.isFile() ? (await readFile(join(dir, name))).toString("base64") : "dir", st.mtimeMs]);
-  }
-  return out;
-}
 
 describe.skipIf(!tools)("add --check on the command line", () => {
   it("prints the diff and exits 1 when scratch.json would change, 0 once it has it all; touches nothing", async () => {
     const key = await makeKey({ type: "ecc", date: KEY_DATE });
     const p = await writeProject(join(work, "p"), key, { suites: ["stable"], architectures: ["amd64", "arm64"], fileSets: { base: {} } });
     const args = ["add", hello, "--check", "--config", p.config, "--lockfile", p.lockfile, "--cache", join(work, "cache"), "--offline"];
-    const before = await files(p.dir);
+    const before = await dirState(p.dir);
 
     const r = await cli(args);
     expect(r.code).toBe(1);
@@ -81,7 +74,7 @@ describe.skipIf(!tools)("add --check on the command line", () => {
     expect([doc.ok, doc.changed, doc.additions.map((a) => a.field)]).toEqual([false, true, ["fileSets.hello-amd64"]]);
     expect(doc.diff).toEqual(lines.slice(0, -1));
     expect(doc.needs).toEqual([answers.get(hello)]);
-    expect(await files(p.dir)).toEqual(before);
+    expect(await dirState(p.dir)).toEqual(before);
 
     // The manifest as add would leave it: nothing more to add.
     const { addBinaryNeeds } = await import("../../src/manifest/add-binary-needs.js");

@@ -8,7 +8,7 @@
 // built from what `add` wrote and locked (amd64), while arm64 gets none of it.
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { mkdir, readFile, readdir, stat, writeFile, copyFile } from "node:fs/promises";
+import { copyFile, mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runAdd, type AddOptions } from "../../src/commands/add.js";
@@ -22,7 +22,8 @@ import type { Lockfile } from "../../src/model/lock.js";
 import { buildArchive, type FixturePackage } from "../fixtures/archive.js";
 import { needsFromTools, type KnownDeb } from "../fixtures/binary-needs.js";
 import { hasCommand } from "../fixtures/deb.js";
-import { compileCli, cleanEnv, layerWith, run } from "../layer/helpers.js";
+import { dirState } from "../fixtures/dir-state.js";
+import { compileCli, cleanEnv, layerWith, rejection, run } from "../layer/helpers.js";
 import { KEY_DATE, STABLE_DATE, lockWith, removeDir, repoRoot, signDateFor, tempDir, writeProject } from "../lock/helpers.js";
 import { makeKey, type TestKey } from "../sources/pgp-helpers.js";
 
@@ -114,24 +115,7 @@ async function addWith(o: { config: string; lockfile: string; cache: string; bin
   }
 }
 
-/** Every entry of a directory with its bytes and mtime: what "nothing touched" compares. */
-async function snapshot(dir: string): Promise<Array<[string, string, number]>> {
-  const out: Array<[string, string, number]> = [];
-  for (const name of (await readdir(dir)).sort()) {
-    const st = await stat(join(dir, name));
-    out.push([name, st.isFile() ? (await readFile(join(dir, name))).toString("base64") : "dir", st.mtimeMs]);
-  }
-  return out;
-}
 
-async function rejection(p: Promise<unknown>): Promise<Error & { exitCode?: number; hint?: string }> {
-  try {
-    await p;
-  } catch (e) {
-    return e as Error & { exitCode: number };
-  }
-  throw new Error("expected a rejection");
-}
 
 describe("add on the command line", () => {
   const cli = (args: string[], cwd = work) => run(process.execPath, [main, ...args, "--json"], { cwd, env: cleanEnv() });
@@ -146,12 +130,12 @@ describe("add on the command line", () => {
 
   it("a binary that is missing, or a directory: exit 2 naming it, nothing written", async () => {
     const p = await project();
-    const before = await snapshot(p.dir);
+    const before = await dirState(p.dir);
     const missing = await cli(["add", join(work, "no-such-app"), "--config", p.config, "--lockfile", p.lockfile]);
     expect([missing.code, errorOf(missing).message]).toEqual([2, `${join(work, "no-such-app")}: no such file`]);
     const dir = await cli(["add", work, "--config", p.config, "--lockfile", p.lockfile]);
     expect([dir.code, errorOf(dir).message]).toEqual([2, `${work}: is a directory, not a binary`]);
-    expect(await snapshot(p.dir)).toEqual(before);
+    expect(await dirState(p.dir)).toEqual(before);
   });
 
   it("an invalid manifest: exit 2 naming the file and field", async () => {
@@ -165,13 +149,13 @@ describe("add on the command line", () => {
 
   it("until doctor's Contents lookup is wired in: exit 2 saying so, with --check too, and nothing written", async () => {
     const p = await project();
-    const before = await snapshot(p.dir);
+    const before = await dirState(p.dir);
     for (const check of [[], ["--check"]]) {
       const r = await cli(["add", join(repoRoot, "package.json"), ...check, "--config", p.config, "--lockfile", p.lockfile, "--offline", "--cache", p.cache]);
       expect(r.code).toBe(2);
       expect(errorOf(r).message).toBe("add cannot find a binary's needs in this build: it takes them from doctor's lookup in the archive's Contents index, which is not wired in yet");
     }
-    expect(await snapshot(p.dir)).toEqual(before);
+    expect(await dirState(p.dir)).toEqual(before);
   });
 });
 
@@ -189,8 +173,7 @@ describe.skipIf(!tools)("add with a real binary's needs", () => {
   it("--check prints the diff and touches no file: bytes and mtimes of scratch.json, the lock and the directory stay", async () => {
     const p = await project();
     await lockWith({ config: p.config, lockfile: p.lockfile, mirror: `file://${archive}`, cache: p.cache });
-    const before = await snapshot(p.dir);
-    const text = await readFile(p.config, "utf8");
+    const before = await dirState(p.dir);
     const needs = needsFromTools(hello, "amd64", AMD64_DEBS);
     const r = await addWith({ ...p, binaries: [hello], needs: [needs], check: true });
     expect(r.changed).toBe(true);
@@ -203,7 +186,7 @@ describe.skipIf(!tools)("add with a real binary's needs", () => {
     const added = r.diff.filter((l) => l.startsWith("+")).join("\n");
     expect(added).toContain('"hello-amd64": {');
     for (const f of needs.files) expect(added).toContain(JSON.stringify(f.path));
-    expect(await snapshot(p.dir)).toEqual(before);
+    expect(await dirState(p.dir)).toEqual(before);
   });
 
   it.skipIf(!gxx)("unresolved needs (a C++ program; the archive has no libstdc++6): exit 2 naming libstdc++.so.6, nothing written", async () => {
@@ -213,19 +196,19 @@ describe.skipIf(!tools)("add with a real binary's needs", () => {
     const needs = needsFromTools(hi, "amd64", AMD64_DEBS);
     expect(needs.unresolved.map((u) => u.name)).toEqual(["libstdc++.so.6"]);
     const p = await project();
-    const before = await snapshot(p.dir);
+    const before = await dirState(p.dir);
     const e = await rejection(addWith({ ...p, binaries: [hi], needs: [needs] }));
     expect(e.exitCode).toBe(2);
     expect(e.message).toContain(`${hi}: libstdc++.so.6 (needed by ${hi}): no package of the manifest's suites ships it (looked for /usr/lib/x86_64-linux-gnu/libstdc++.so.6, `);
-    expect(await snapshot(p.dir)).toEqual(before);
+    expect(await dirState(p.dir)).toEqual(before);
   });
 
   it("a lock that fails (offline, empty cache) leaves scratch.json as it was: the edit is written only with the lock", async () => {
     const p = await project();
-    const before = await snapshot(p.dir);
+    const before = await dirState(p.dir);
     const e = await rejection(addWith({ ...p, binaries: [hello], needs: [needsFromTools(hello, "amd64", AMD64_DEBS)], offline: true }));
     expect(e.exitCode).toBe(3);
-    expect(await snapshot(p.dir)).toEqual(before);
+    expect(await dirState(p.dir)).toEqual(before);
   });
 
   it("end to end: add writes the set and the lock; the amd64 layer runs the binary with chroot; arm64 gets none of it; a second add changes nothing", async () => {
