@@ -17,7 +17,8 @@
  * - The built-in sets the binary probably reads (`ca-certs`, `tzdata`) are added when absent.
  */
 import path from "node:path";
-import type { BinaryNeeds } from "../model/binary-needs.js";
+import type { BinaryNeeds, NeededFile } from "../model/binary-needs.js";
+import { BUILTIN_FILE_SETS } from "../model/builtin-file-sets.js";
 import { ManifestError, ResolveError, UsageError } from "../model/errors.js";
 import type { Manifest } from "../model/manifest.js";
 import { canonicalJson } from "../util/canonical-json.js";
@@ -79,6 +80,8 @@ export function addBinaryNeeds(text: string, file: string, needs: readonly Binar
     else if (n.files.length > 0) out = putFileSet(out, file, n, architectures, additions);
   }
   for (const set of [...new Set(needs.flatMap((n) => n.fileSets))].sort()) {
+    // A hint is doctor's word about a built-in set; anything else is a bug there, not the user's manifest.
+    if (!BUILTIN_FILE_SETS.includes(set)) throw new Error(`the needs of ${needs.filter((n) => n.fileSets.includes(set)).map((n) => n.binary).join(", ")} hint at file set ${JSON.stringify(set)}, which is not a built-in one`);
     const fileSets = (root(out).fileSets ?? {}) as Raw;
     if (Object.prototype.hasOwnProperty.call(fileSets, set)) continue;
     out = putFileSetMember(out, set, {});
@@ -108,7 +111,7 @@ function root(text: string): Raw {
 
 function putFileSet(text: string, file: string, n: BinaryNeeds, architectures: readonly string[], additions: ManifestAddition[]): string {
   const name = fileSetName(n.binary, n.architecture);
-  const value = { packages: n.packages.map((p) => requestEntry(p, n.architecture, architectures)), paths: n.files.map((f) => escapeGlob(f.path)) };
+  const value = { packages: n.packages.map((p) => requestEntry(p, n.architecture, architectures)), paths: n.files.map((f) => exactGlob(f, n.binary)) };
   const detail = `${n.packages.length} ${n.packages.length === 1 ? "package" : "packages"} (${n.packages.join(", ")}), ${n.files.length} ${n.files.length === 1 ? "path" : "paths"}${architectures.length > 1 ? `, for ${n.architecture} only` : ""}`;
   const fileSets = (root(text).fileSets ?? {}) as Raw;
   if (!Object.prototype.hasOwnProperty.call(fileSets, name)) {
@@ -124,6 +127,14 @@ function putFileSet(text: string, file: string, n: BinaryNeeds, architectures: r
   }
   additions.push({ field: `fileSets.${name}`, action: "replaced", binary: n.binary, detail });
   return replaceValue(text, `/fileSets/${pointerSegment(name)}`, value);
+}
+
+function exactGlob(f: NeededFile, binary: string): string {
+  const glob = escapeGlob(f.path);
+  if (glob !== undefined) return glob;
+  throw new ResolveError(`${binary} needs ${JSON.stringify(f.path)} of ${f.package}, and no path glob takes that path alone (picomatch reads two backslashes in a row as one)`, {
+    hint: "add it with --whole, which takes the packages whole, or write a file set with a glob that takes it",
+  });
 }
 
 /** Whether a file set could be one `add` wrote for a binary of `arch` (then a new add of that binary replaces it). */

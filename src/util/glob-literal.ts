@@ -8,8 +8,13 @@
 
 const SPECIAL = /[\\*?[\]{}()|]/g;
 
-/** A glob that matches `path` and nothing else. */
-export function escapeGlob(path: string): string {
+/**
+ * A glob that matches `path` and nothing else, or undefined for a path with two backslashes in
+ * a row: picomatch 4 reads two escaped backslashes as one, and a bracket `[\\]` also matches the
+ * text "[\\]", so no glob matches such a path alone.
+ */
+export function escapeGlob(path: string): string | undefined {
+  if (path.includes("\\\\")) return undefined;
   return path.replace(SPECIAL, "\\$&");
 }
 

@@ -233,6 +233,14 @@ describe("add's edit, on hand-made manifests", () => {
     expect(addBinaryNeeds(r.text, "s.json", [needsOf("app", "amd64", files)], { whole: false }).changed).toBe(false);
   });
 
+  it("refuses a path no glob can take alone (two backslashes in a row), pointing to --whole, which takes it", () => {
+    const odd = needsOf("./app", "amd64", [{ path: "/opt/a\\\\b.so", package: "odd", reason: "test" }]);
+    const run = () => addBinaryNeeds(manifest('  "fileSets": { "base": {} }'), "s.json", [odd], { whole: false });
+    expect(run).toThrow(ResolveError);
+    expect(run).toThrow('./app needs "/opt/a\\\\\\\\b.so" of odd, and no path glob takes that path alone');
+    expect(addBinaryNeeds(manifest('  "fileSets": { "base": {} }'), "s.json", [odd], { whole: true }).manifest.packages).toEqual([{ name: "odd" }]);
+  });
+
   it("refuses unresolved needs, naming each, and writes nothing", () => {
     const needs: BinaryNeeds = {
       ...needsOf("./app", "amd64", [libc]),
