@@ -34,6 +34,8 @@ import type { BinaryNeeds, NeededFile, UnresolvedNeed } from "../model/binary-ne
 import { FileTooLargeError, NotRegularFileError, readRegularFile } from "../util/regular-file.js";
 import { readExtent } from "../util/file-extent.js";
 import { IOError, ResolveError, UsageError } from "../model/errors.js";
+import { createHash } from "node:crypto";
+import * as posix from "node:path/posix";
 
 /** One need as the walk met it: the interpreter, a soname, or a link target another package ships. */
 export interface TracedNeed {
@@ -127,11 +129,18 @@ interface Walking extends TracedNeed {
 /** A library's real file is read for its DT_NEEDED: only such names are kept with their bytes' place. */
 const LIBRARY_NAME = /\.so(\.[0-9]+)*$/;
 
+/** Where a package would install a program of this file name: looked up to tell whether the binary is one. */
+export function packagedPaths(binary: string): string[] {
+  const name = posix.basename(binary);
+  return ["/usr/bin", "/usr/sbin", "/bin", "/sbin"].map((d) => `${d}/${name}`);
+}
+
 export async function traceBinaryNeeds(input: TraceInput): Promise<NeedsTrace> {
   const { elf, loaded, fetcher } = input;
   const { manifest } = loaded;
   const arch = elf.debianArch;
   const hints = runtimeHints(input.bytes).map((h) => h.fileSet);
+  let shippedBy: BinaryNeeds["shippedBy"];
   const result = (trace: TracedNeed[], files: Map<string, NeededFile>, contentsPasses: number): NeedsTrace => {
     const sorted = [...files.values()].sort((a, b) => byBytes(a.path, b.path));
     const unresolved: UnresolvedNeed[] = trace
@@ -139,7 +148,7 @@ export async function traceBinaryNeeds(input: TraceInput): Promise<NeedsTrace> {
       .map((n) => ({ name: n.name, neededBy: [...n.neededBy], searched: [...n.searched], ...(n.candidates ? { candidates: [...n.candidates] } : {}) }))
       .sort((a, b) => byBytes(a.name, b.name));
     return {
-      needs: { binary: input.binary, architecture: arch ?? "", static: elf.static, files: sorted, packages: [...new Set(sorted.map((f) => f.package))].sort(byBytes), fileSets: [...new Set(hints)].sort(byBytes), unresolved },
+      needs: { binary: input.binary, architecture: arch ?? "", static: elf.static, files: sorted, packages: [...new Set(sorted.map((f) => f.package))].sort(byBytes), fileSets: [...new Set(hints)].sort(byBytes), unresolved, ...(shippedBy ? { shippedBy } : {}) },
       trace,
       contentsPasses,
     };
@@ -175,14 +184,18 @@ export async function traceBinaryNeeds(input: TraceInput): Promise<NeedsTrace> {
   const file = (path: string, pkg: string, reason: string): void => {
     if (!files.has(path)) files.set(path, { path, package: pkg, reason });
   };
-  const debs = new DebReader(fetcher, manifest, suites, input.mirrors, arch, locked, input.memo);
+  // The binary's own name in the program directories, asked with the first level: a package
+  // shipping those very bytes there is the one the binary came from.
+  const self = packagedPaths(input.binary);
+  const debs = new DebReader(fetcher, manifest, suites, input.mirrors, arch, locked, input.memo, new Set(self));
   let passes = 0;
+  let selfChecked = false;
   debs.prepare();
   try {
     while (pending.length > 0) {
       const level = pending;
       pending = [];
-      const ask = [...new Set(level.flatMap((n) => n.searched))].filter((p) => !answers.has(p));
+      const ask = [...new Set([...level.flatMap((n) => n.searched), ...(passes === 0 ? self : [])])].filter((p) => !answers.has(p));
       if (ask.length > 0) {
         passes++;
         fetcher.progress.phase("reading the Contents indexes", `${ask.length} ${ask.length === 1 ? "path" : "paths"}`);
@@ -228,6 +241,10 @@ export async function traceBinaryNeeds(input: TraceInput): Promise<NeedsTrace> {
         const libDirs = searchDirs(lib);
         for (const s of lib.needed) need("library", s, root.name, libDirs);
       }
+      if (passes === 1 && !selfChecked) {
+        selfChecked = true;
+        shippedBy = await sameFileIn(debs, self, answers, locked, input.bytes);
+      }
     }
   } finally {
     await debs.close();
@@ -237,6 +254,25 @@ export async function traceBinaryNeeds(input: TraceInput): Promise<NeedsTrace> {
     files,
     passes,
   );
+}
+
+/**
+ * The package whose file at one of `self` (the first some package ships, chosen as for a
+ * library) has the binary's bytes; undefined when none has, or when that file is a link.
+ */
+async function sameFileIn(
+  debs: DebReader,
+  self: readonly string[],
+  answers: ReadonlyMap<string, ContentsHit[]>,
+  locked: ReadonlyMap<string, string>,
+  bytes: Uint8Array,
+): Promise<BinaryNeeds["shippedBy"]> {
+  const pick = choosePackage(self, answers, locked);
+  if (pick === undefined || "candidates" in pick) return undefined;
+  const member = (await debs.open(pick.package)).members.get(pick.path);
+  if (member?.type !== "file" || member.extent === undefined || member.size !== bytes.byteLength) return undefined;
+  const digest = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
+  return digest(readExtent(member.extent)) === digest(bytes) ? { package: pick.package, path: pick.path } : undefined;
 }
 
 /** The library's ELF header and dynamic section, or why ld.so could not load it. */
@@ -321,6 +357,8 @@ class DebReader {
     private readonly locked: ReadonlyMap<string, string>,
     /** Where `lock` keeps decoded .deb members: xz is decoded once per package and machine. */
     private readonly memo: ResolutionMemo | undefined,
+    /** Files besides libraries whose bytes are kept (the binary's own name, to compare). */
+    private readonly alsoFiles: ReadonlySet<string>,
   ) {}
 
   open(name: string): Promise<OpenDeb> {
@@ -355,7 +393,7 @@ class DebReader {
     const urls = packageUrls(this.manifest.sources, this.mirrors, { name, source: source.name, suite: record.origin.suite, url });
     const path = await this.fetcher.fetchPinned({ urls, sha256: record.sha256, size: record.size, label: url });
     const plain = this.memo ? decodedMemberStore({ sha256: record.sha256 }, { derived: this.memo.refs }) : undefined;
-    const deb = await readDeb(path, { label: `${name}_${record.version}_${record.architecture}.deb`, want: (p, type) => type === "file" && LIBRARY_NAME.test(p), ...(plain ? { plain } : {}) });
+    const deb = await readDeb(path, { label: `${name}_${record.version}_${record.architecture}.deb`, want: (p, type) => type === "file" && (LIBRARY_NAME.test(p) || this.alsoFiles.has(p)), ...(plain ? { plain } : {}) });
     this.read.push(deb);
     return { members: membersByPath(deb.data) };
   }

@@ -7,14 +7,17 @@
 //   SBOM whose Debian packages are exactly the lock's;
 // - a static Go program (CGO_ENABLED=0) that reads the system CA pool and a zone: add writes
 //   nothing but the built-in `ca-certs` and `tzdata` sets; in the layer it counts the bundle's
-//   certificates (as grep counts them) and prints a time in Europe/Amsterdam (as date does).
+//   certificates (as grep counts them) and prints a time in Europe/Amsterdam (as date does);
+// - a binary that is a package's own file (a gcc-built program packaged here as `greeter`,
+//   which prints the message its package ships beside it): add requests that package whole, so
+//   the layer has its data; the same program rebuilt (other bytes) is not taken for it.
 import { execFileSync } from "node:child_process";
 import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Lockfile } from "../../src/model/lock.js";
-import { buildArchive } from "../fixtures/archive.js";
+import { buildArchive, type FixturePackage } from "../fixtures/archive.js";
 import { needsFromTools } from "../fixtures/binary-needs.js";
 import { hasCommand } from "../fixtures/deb.js";
 import { realPackage } from "../fixtures/real-package.js";
@@ -23,6 +26,7 @@ import { KEY_DATE, STABLE_DATE, removeDir, repoRoot, signDateFor, tempDir, write
 import { makeKey, type TestKey } from "../sources/pgp-helpers.js";
 
 const tools = process.arch === "x64" && ["readelf", "dpkg-deb", "tar"].every((t) => hasCommand(t));
+const gcc = tools && hasCommand("gcc");
 const chroot = tools && process.getuid?.() === 0 && hasCommand("chroot", "--version");
 const gxx = tools && hasCommand("g++");
 const go = tools && hasCommand("go", "version");
@@ -54,7 +58,23 @@ let work: string;
 let main: string;
 let key: TestKey;
 let archive: string;
+let greeter: string;
 let n = 0;
+
+/** The packaged program: it prints the file its package ships in /usr/share/greeter. */
+const GREETER_C = '#include <stdio.h>\nint main(void) { char b[64]; FILE *f = fopen("/usr/share/greeter/message", "r"); if (!f || !fgets(b, sizeof b, f)) return 1; fputs(b, stdout); return 0; }\n';
+const MESSAGE = "hello from greeter's own package\n";
+
+/** `greeter` as Debian would package it: the program in /usr/bin, its data in /usr/share. */
+function greeterPackage(program: Uint8Array): FixturePackage {
+  return {
+    control: { Package: "greeter", Version: "1.0-1", Architecture: "amd64", Maintainer: "Fixture Maintainers <fixture@test.invalid>", Depends: "libc6 (>= 2.34)", Description: "prints its package's message" },
+    files: [
+      { path: "./usr/bin/greeter", type: "file", mode: 0o755, content: program },
+      { path: "./usr/share/greeter/message", type: "file", content: MESSAGE },
+    ],
+  };
+}
 
 beforeAll(async () => {
   work = await tempDir("add-cases-");
@@ -63,6 +83,12 @@ beforeAll(async () => {
   if (tools) {
     archive = join(work, "archive");
     const packages = Object.keys(DEBS).map((p) => realPackage(debPath(p)));
+    if (gcc) {
+      await writeFile(join(work, "greeter.c"), GREETER_C);
+      greeter = join(work, "greeter");
+      execFileSync("gcc", ["-O1", "-o", greeter, join(work, "greeter.c")]);
+      packages.push(greeterPackage(new Uint8Array(await readFile(greeter))));
+    }
     await buildArchive({ root: archive, suites: ["stable"], architectures: ["amd64"], packages, signWith: [key], date: STABLE_DATE, signDate: signDateFor(STABLE_DATE), indexForms: ["xz"], contents: true });
   }
   main = await built;
@@ -185,4 +211,32 @@ describe.skipIf(!go)("add a static Go program", () => {
       expect(execFileSync("chroot", [rootfs, "/tlszone"], { encoding: "utf8", env: { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin" } })).toBe(`${certs} ${amsterdam}`);
     }
   }, 180_000);
+});
+
+describe.skipIf(!gcc)("add a binary that is a package's own file", () => {
+  it("requests that package whole besides the set of its libraries: the layer has its data and the program prints it with chroot", async () => {
+    const p = await project();
+    const { rootfs, lock } = await addAndLayer(p, greeter, "greeter");
+    const manifest = JSON.parse(await readFile(p.config, "utf8")) as { packages?: unknown[]; fileSets: Record<string, { packages: string[] }> };
+    expect(manifest.packages).toEqual(["greeter"]);
+    expect(manifest.fileSets["greeter-amd64"]!.packages).toEqual(["libc6"]);
+    expect(lockedNames(lock)).toEqual([...new Set([...BASE, ...dependsClosure(["libc6"]), "greeter"])].sort());
+    expect(await readFile(join(rootfs, "usr/share/greeter/message"), "utf8")).toBe(MESSAGE);
+    if (chroot) expect(execFileSync("chroot", [rootfs, "/greeter"], { encoding: "utf8" })).toBe(MESSAGE);
+    // doctor says so too.
+    const doctor = await cli(["doctor", greeter, "--config", p.config, "--lockfile", p.lockfile, ...p.fetch]);
+    expect(doctor.stdout.toString()).toContain("hint the binary is /usr/bin/greeter of package greeter (the same bytes)");
+  }, 120_000);
+
+  it("a build of the same name with other bytes is not the package's: only its libraries (add --check --json)", async () => {
+    const other = join(work, "other", "greeter");
+    await mkdir(join(work, "other"));
+    execFileSync("gcc", ["-O0", "-o", other, join(work, "greeter.c")]);
+    expect(await readFile(other)).not.toEqual(await readFile(greeter));
+    const p = await project();
+    const r = await cli(["add", other, "--check", "--json", "--config", p.config, "--lockfile", p.lockfile, ...p.fetch]);
+    expect(r.code, r.stderr.toString()).toBe(1);
+    const out = JSON.parse(r.stdout.toString("utf8")) as { additions: Array<{ field: string }> };
+    expect(out.additions.map((a) => a.field)).toEqual(["fileSets.greeter-amd64"]);
+  }, 60_000);
 });

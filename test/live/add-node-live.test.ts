@@ -4,7 +4,8 @@
  * resolver over the example's verified trixie suites) and fetched pinned by that record's
  * sha256; then on the command line, as a user runs it on an amd64 copy of the example holding
  * only `base`: `add node --mirror …` (its needs through the suites' signed Contents, then the
- * re-lock), `layer`, and `chroot ROOTFS /node -e "console.log(6*7)"` prints 42. The set's
+ * re-lock), `layer`, and `chroot ROOTFS /node -e "console.log(6*7)"` prints 42. The binary is
+ * nodejs's own file, so nodejs is requested whole besides the set of its libraries. The set's
  * paths and packages are readelf's and dpkg-deb's answer over the .debs the lock pins (fetched
  * the same way, through the same cache). Skips with the reason without a mirror, root, chroot or dpkg-deb,
  * or where the mirror serves a Contents file its signed release does not list.
@@ -122,6 +123,8 @@ describe("live: add a binary from Debian (trixie's node)", () => {
     expect(set.paths).toEqual(want.files.map((f) => f.path));
     expect(set.packages).toEqual([...new Set(want.files.map((f) => f.package))].sort());
     expect(set.packages).toContain("libnode115");
+    // The binary is nodejs's /usr/bin/node, byte for byte: that package is requested whole.
+    expect((JSON.parse(readFileSync(config, "utf8")) as { packages?: unknown[] }).packages).toEqual(["nodejs"]);
 
     const tar = join(dir, "amd64.tar");
     const layer = await cli(["layer", "--lockfile", lockfile, "--arch", "amd64", "--output", tar, ...fetch]);
