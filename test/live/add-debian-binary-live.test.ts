@@ -1,14 +1,17 @@
 /**
- * Live: `add` of a binary taken from Debian itself, end to end through this machine's apt mirror.
- * /usr/bin/node comes out of trixie's nodejs .deb, the record chosen as lock chooses (the
- * resolver over the example's verified trixie suites) and fetched pinned by that record's
- * sha256; then on the command line, as a user runs it on an amd64 copy of the example holding
- * only `base`: `add node --mirror …` (its needs through the suites' signed Contents, then the
- * re-lock), `layer`, and `chroot ROOTFS /node -e "console.log(6*7)"` prints 42. The binary is
- * nodejs's own file, so nodejs is requested whole besides the set of its libraries. The set's
- * paths and packages are readelf's and dpkg-deb's answer over the .debs the lock pins (fetched
- * the same way, through the same cache). Skips with the reason without a mirror, root, chroot or dpkg-deb,
- * or where the mirror serves a Contents file its signed release does not list.
+ * Live: `add` of a binary taken from Debian itself, end to end through this machine's apt
+ * mirror: trixie's node and python3.13 (whose standard library no ELF header names: it comes
+ * with its package). Each comes out of its package's .deb (nodejs, python3.13-minimal), the
+ * record chosen as lock chooses (the resolver over the example's verified trixie suites) and
+ * fetched pinned by that record's sha256; then on the command line, as a user runs it on an
+ * amd64 copy of the example holding only `base`: `add BINARY --mirror …` (its needs through the
+ * suites' signed Contents, then the re-lock), `layer`, and in the layer `chroot ROOTFS
+ * /usr/bin/node -e "console.log(6*7)"` (python3.13 -c "print(6*7)") prints 42. The binary is
+ * its package's own file, so that package is requested whole besides the set of its libraries,
+ * and the layer's copy is the one run. The set's paths and packages are readelf's and
+ * dpkg-deb's answer over the .debs the lock pins (fetched the same way, through the same
+ * cache). Skips with the reason without a mirror, root, chroot or dpkg-deb, or where the
+ * mirror serves a Contents file its signed release does not list.
  */
 import { execFileSync } from "node:child_process";
 import { copyFileSync, mkdirSync, readFileSync } from "node:fs";
@@ -47,7 +50,7 @@ beforeAll(async () => {
     if (!skip) mirror = found.mirror!;
   }
   if (skip) {
-    console.log(`live add of node skipped: ${skip}`);
+    console.log(`live add of Debian binaries skipped: ${skip}`);
     return;
   }
   work = await tempDir("add-node-live-");
@@ -89,10 +92,16 @@ async function fetchDebs(config: string, want: { names: string[] } | { pinned: P
   }
 }
 
-describe("live: add a binary from Debian (trixie's node)", () => {
-  it("add writes node's runtime closure, lock and layer take it, and node runs with chroot in the layer", async (ctx) => {
+/** Binaries taken from Debian: the package shipping it, its path there, a run that prints 42, a library its set must have. */
+const CASES = [
+  { name: "node", pkg: "nodejs", args: ["-e", "console.log(6*7)"], library: "libnode115" },
+  { name: "python3.13", pkg: "python3.13-minimal", args: ["-c", "print(6*7)"], library: "libc6" },
+];
+
+describe.each(CASES)("live: add a binary from Debian (trixie's $name)", ({ name, pkg, args, library }) => {
+  it("add writes its library set and requests its package whole, lock and layer take them, and it runs with chroot in the layer", async (ctx) => {
     if (skip) return ctx.skip(skip);
-    const dir = join(work, "project");
+    const dir = join(work, name);
     mkdirSync(dir);
     const config = liveManifest(dir, (m) => {
       m.architectures = ["amd64"];
@@ -101,30 +110,31 @@ describe("live: add a binary from Debian (trixie's node)", () => {
     const lockfile = join(dir, "scratch.lock");
     const fetch = [...mirror.mirrorFlags, "--cache", LIVE_CACHE];
 
-    const nodejs = (await fetchDebs(config, { names: ["nodejs"] })).get("nodejs")!;
-    const unpacked = join(work, "nodejs");
-    execFileSync("dpkg-deb", ["-x", nodejs, unpacked]);
-    const node = join(work, "node");
-    copyFileSync(join(unpacked, "usr/bin/node"), node);
+    const deb = (await fetchDebs(config, { names: [pkg] })).get(pkg)!;
+    const unpacked = join(dir, "unpacked");
+    execFileSync("dpkg-deb", ["-x", deb, unpacked]);
+    const binary = join(dir, name);
+    copyFileSync(join(unpacked, "usr/bin", name), binary);
 
-    const cli = (args: string[]) => run(process.execPath, [main, ...args], { cwd: dir, env: cleanEnv() });
-    const added = await cli(["add", node, "--config", config, "--lockfile", lockfile, ...fetch]);
+    const cli = (a: string[]) => run(process.execPath, [main, ...a], { cwd: dir, env: cleanEnv() });
+    const added = await cli(["add", binary, "--config", config, "--lockfile", lockfile, ...fetch]);
     const err = added.stderr.toString();
     // A mirror caught between syncs serves a Contents file its signed release does not list: refused (exit 1), and nothing to run.
     if (added.code === 1 && /Contents-/.test(err)) return ctx.skip(`the mirror's Contents does not match its signed release: ${err.trim()}`);
     expect(added.code, err).toBe(0);
 
-    const set = (JSON.parse(readFileSync(config, "utf8")) as { fileSets: Record<string, { packages: string[]; paths: string[] }> }).fileSets["node-amd64"]!;
+    const manifest = JSON.parse(readFileSync(config, "utf8")) as { packages?: unknown[]; fileSets: Record<string, { packages: string[]; paths: string[] }> };
+    const set = manifest.fileSets[`${name.replace(/[^a-z0-9]+/g, "-")}-amd64`]!;
     // The independent answer: readelf's interpreter and DT_NEEDED looked up by dpkg-deb among the .debs the lock pins.
     const lock = JSON.parse(readFileSync(lockfile, "utf8")) as Lockfile;
     const debs = await fetchDebs(config, { pinned: lock.architectures.amd64!.packages });
-    const want = needsFromTools(node, "amd64", [...debs].map(([pkg, deb]) => ({ package: pkg, deb })));
+    const want = needsFromTools(binary, "amd64", [...debs].map(([p, d]) => ({ package: p, deb: d })));
     expect(want.unresolved).toEqual([]);
     expect(set.paths).toEqual(want.files.map((f) => f.path));
     expect(set.packages).toEqual([...new Set(want.files.map((f) => f.package))].sort());
-    expect(set.packages).toContain("libnode115");
-    // The binary is nodejs's /usr/bin/node, byte for byte: that package is requested whole.
-    expect((JSON.parse(readFileSync(config, "utf8")) as { packages?: unknown[] }).packages).toEqual(["nodejs"]);
+    expect(set.packages).toContain(library);
+    // The binary is that package's /usr/bin/NAME, byte for byte: the package is requested whole.
+    expect(manifest.packages).toEqual([pkg]);
 
     const tar = join(dir, "amd64.tar");
     const layer = await cli(["layer", "--lockfile", lockfile, "--arch", "amd64", "--output", tar, ...fetch]);
@@ -132,7 +142,8 @@ describe("live: add a binary from Debian (trixie's node)", () => {
     const rootfs = join(dir, "rootfs");
     mkdirSync(rootfs);
     execFileSync("tar", ["-xf", tar, "-C", rootfs]);
-    copyFileSync(node, join(rootfs, "node"));
-    expect(execFileSync("chroot", [rootfs, "/node", "-e", "console.log(6*7)"], { encoding: "utf8", env: { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin" } })).toBe("42\n");
+    // The layer's own copy, from the package: what an image's entrypoint would run.
+    expect(readFileSync(join(rootfs, "usr/bin", name)).equals(readFileSync(binary))).toBe(true);
+    expect(execFileSync("chroot", [rootfs, `/usr/bin/${name}`, ...args], { encoding: "utf8", env: { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin" } })).toBe("42\n");
   }, 900_000);
 });
