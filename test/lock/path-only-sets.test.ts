@@ -13,7 +13,7 @@ import { formatWhy, layerProvenance, why } from "../../src/commands/why.js";
 import { buildArchive, FIXTURE_DATE, type FixtureArchive, type FixturePackage } from "../fixtures/archive.js";
 import { serveDirectory, type TestServer } from "../fixtures/server.js";
 import { makeKey, type TestKey } from "../sources/pgp-helpers.js";
-import { KEY_DATE, MAINTAINER, layerWith, lockWith, readLock, rejection, removeDir, signDateFor, stablePackages, tempDir, writeProject, type ManifestSpec } from "./helpers.js";
+import { KEY_DATE, MAINTAINER, auditWith, layerWith, lockWith, readLock, rejection, removeDir, signDateFor, stablePackages, tempDir, writeProject, type ManifestSpec } from "./helpers.js";
 
 let work: string;
 let key: TestKey;
@@ -96,6 +96,24 @@ describe("a file set of paths alone", () => {
     const answer = why(lock, "/usr/bin/hello", "amd64", await layerProvenance(lock, new ContentCache(p.cache), [`${output}.provenance.jsonl`], "amd64"));
     expect(answer.matches.map((m) => [m.package, m.contents])).toEqual([["hello", [{ set: "tools", path: "/usr/bin/hello", listed: "/usr/bin/hello" }]]]);
     expect(formatWhy(answer)).toContain("  file set tools names /usr/bin/hello: through the archive's signed Contents index, hello ships it");
+  });
+
+  it("audit looks the recorded paths up again in the signed Contents and fails a lock whose answer they do not give", async () => {
+    const p = await project({ policy: "closure", fileSets: { tools: { paths: ["/usr/bin/hello"] } } });
+    await run(p);
+    const good = await auditWith({ ...p, mirror: server.url });
+    expect(good.checks.filter((c) => c.name.startsWith("paths "))).toEqual([
+      { name: "paths amd64", status: "ok", detail: "1 path of path-only sets, each shipped by its recorded package as the signed Contents indexes say" },
+      { name: "paths arm64", status: "ok", detail: "1 path of path-only sets, each shipped by its recorded package as the signed Contents indexes say" },
+    ]);
+    expect(good.ok).toBe(true);
+    // An edited lock: the path said to come from another locked package.
+    const lock = await readLock(p.lockfile);
+    lock.architectures.amd64!.paths![0]!.package = "libc6";
+    await writeFile(p.lockfile, JSON.stringify(lock));
+    const bad = await auditWith({ ...p, mirror: server.url });
+    expect(bad.ok).toBe(false);
+    expect(bad.checks.find((c) => c.name === "paths amd64")).toEqual({ name: "paths amd64", status: "fail", detail: "/usr/bin/hello (file set tools): the lock says libc6, the Contents indexes say hello" });
   });
 
   it("takes the package's own spelling of a merged-/usr twin: /usr/lib/… asked, /lib/… shipped", async () => {
