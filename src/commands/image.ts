@@ -14,8 +14,8 @@ import { checkOutputFiles, stageFiles, stageInOrder, type OutputFile, type Plann
 import { streamExtent } from "../util/file-extent.js";
 import { sha256Hex } from "../util/hash.js";
 import { LockfileError, UsageError } from "../model/errors.js";
-import { debianArchOfPlatform, imageConfig, lockFacts, NO_LOCK_FACTS, ociPlatform, parseExecForm, parseKeyValues, rfc3339, type ConfigFlags, type HistoryEntry, type LockFacts, type OciPlatform } from "../image/config.js";
-import { checkImageUser } from "../image/user.js";
+import { debianArchOfPlatform, imageConfig, lockAccounts, lockFacts, NO_LOCK_FACTS, ociPlatform, parseExecForm, parseKeyValues, rfc3339, type ConfigFlags, type HistoryEntry, type LockFacts, type OciPlatform } from "../image/config.js";
+import { accountsOver, checkImageUser } from "../image/user.js";
 import { checkAddedOver, loadAddedLayer, type AddedLayer } from "../image/add-layer.js";
 import type { LookUp } from "../deb/member-rules.js";
 import { copyrightLicense, type DeclaredLicense } from "../image/copyright.js";
@@ -177,7 +177,15 @@ async function writeImage(opts: ImageOptions, flags: ConfigFlags, format: Output
     ];
     const config = jsonBlob(
       MEDIA.config,
-      imageConfig({ platform, created: source.created, facts: base.facts, flags, diffIds: layers.map((l) => l.diffId), history: layers.map((l) => l.history) }),
+      imageConfig({
+        platform,
+        created: source.created,
+        facts: base.facts,
+        accounts: accountsOver(lockAccounts(base.facts), added.map((a) => a.accounts)),
+        flags,
+        diffIds: layers.map((l) => l.diffId),
+        history: layers.map((l) => l.history),
+      }),
     );
     const layerList = layers.map((l) => ({ digest: l.blob.digest, size: l.blob.size, diffId: l.diffId, from: l.from }));
     // The manifest before the SBOM, which names it; a docker-archive has none of its own, so

@@ -21,6 +21,8 @@ export interface WhyMatch {
   /** For each reason chain that starts at a scoped request: where that request applies ("requested for amd64 only"). */
   scopes?: Record<string, string>;
   sets: string[];
+  /** For a path no rule takes itself (a directory): `sets` are the sets that take paths below it. */
+  below?: true;
   /** For a path, from the provenance manifest: the .deb member(s) the package ships it as. */
   members?: string[];
   /**
@@ -83,7 +85,7 @@ export function why(lock: Lockfile, query: string, arch?: string, provenance?: R
   const derivations: WhyDerivation[] = [];
   const implicit: WhyImplicit[] = [];
   const skipped: WhyAnswer["skipped"] = [];
-  const match = (a: string, p: LockedPackage, sets: string[], members?: string[]): WhyMatch => {
+  const match = (a: string, p: LockedPackage, sets: string[], members?: string[], below?: boolean): WhyMatch => {
     const scopes: Record<string, string> = {};
     for (const r of p.reasons) {
       const req = requestOfChain(lock.requests, r, p.name);
@@ -99,6 +101,7 @@ export function why(lock: Lockfile, query: string, arch?: string, provenance?: R
       reasons: p.reasons,
       ...(Object.keys(scopes).length > 0 ? { scopes } : {}),
       sets,
+      ...(below ? { below: true as const } : {}),
       ...(members ? { members } : {}),
       ...(contents.length > 0 ? { contents } : {}),
     };
@@ -122,7 +125,12 @@ export function why(lock: Lockfile, query: string, arch?: string, provenance?: R
     const entry = prov.entries.find((e) => e.path === query);
     if (!entry) continue; // not in this layer, whatever the rules say
     if (entry.origin.kind === "implicit") implicit.push({ architecture: a, reason: entry.origin.reason });
-    for (const { pkg, members } of shippedBy(entry, locked.packages)) matches.push(match(a, pkg, setsTakingPath(pkg, query), members));
+    for (const { pkg, members } of shippedBy(entry, locked.packages)) {
+      const sets = setsTakingPath(pkg, query);
+      // A directory is in the layer as the parent of what a set takes from the package.
+      if (sets.length > 0) matches.push(match(a, pkg, sets, members));
+      else matches.push(match(a, pkg, setsTakingBelow(pkg, query, prov), members, true));
+    }
   }
   return { query, kind, matches, derivations, implicit, skipped };
 }
@@ -147,6 +155,18 @@ function setsTakingPath(p: LockedPackage, path: string): string[] {
     .map((rule) => rule.set);
 }
 
+/** The sets that take a path of this package below `dir` into the layer (its provenance says which paths are there). */
+function setsTakingBelow(p: LockedPackage, dir: string, prov: Provenance): string[] {
+  const prefix = `${dir}/`;
+  const sets = new Set<string>();
+  for (const e of prov.entries) {
+    if (!e.path.startsWith(prefix)) continue;
+    const fromPkg = [e.origin, ...(e.alsoFrom ?? [])].some((o) => o.kind === "package" && o.package === p.name && o.version === p.version && o.architecture === p.architecture);
+    if (fromPkg) for (const s of setsTakingPath(p, e.path)) sets.add(s);
+  }
+  return [...sets].sort();
+}
+
 export function formatWhy(ans: WhyAnswer): string[] {
   const lines: string[] = [];
   for (const d of ans.derivations) {
@@ -158,7 +178,8 @@ export function formatWhy(ans: WhyAnswer): string[] {
   for (const i of ans.implicit) lines.push(`${i.architecture}: ${ans.query} is made by the layer itself (${i.reason}); no package ships it`);
   for (const m of ans.matches) {
     const ships = m.members ? ` ships it as ${m.members.join(", ")}` : "";
-    lines.push(`${m.architecture}: ${m.package} ${m.version}${ships} (file sets: ${m.sets.join(", ")})`);
+    const sets = m.below ? `the parent directory of what file sets ${m.sets.join(", ")} take` : `file sets: ${m.sets.join(", ")}`;
+    lines.push(`${m.architecture}: ${m.package} ${m.version}${ships} (${sets})`);
     for (const r of m.reasons) lines.push(`  ${r}${m.scopes?.[r] ? ` (${m.scopes[r]})` : ""}`);
     for (const c of m.contents ?? []) {
       const as = c.listed !== c.path ? ` (listed as ${c.listed})` : "";

@@ -111,6 +111,11 @@ export function checkEntry(e: TarEntry, opts: Pick<TarRulesOptions, "refuse" | "
   if (e.name.includes("\uFFFD")) throw refuse("member name is not valid UTF-8");
   const name = normaliseName(e.name);
   if ("refused" in name) throw refuse(name.refused);
+  const base = name.path.slice(name.path.lastIndexOf("/") + 1);
+  if (base.startsWith(".wh.")) {
+    const what = base === ".wh..wh..opq" ? "everything the layers below have in its directory" : `${name.path.slice(0, name.path.lastIndexOf("/") + 1)}${base.slice(4)} of the layers below`;
+    throw refuse(`a name beginning with ".wh." is an OCI whiteout: in an image layer it deletes ${what} instead of adding a file`, "rename the file: no layer may carry a .wh. name as content");
+  }
   if (e.type === "unknown") throw refuse(`entry of an unsupported tar type (sparse file, volume label, …) refused: ${DEVICE_HINT}`);
   const device = REFUSED_TYPES[e.type];
   if (device !== undefined && !opts.allowDevices) throw refuse(`${device} refused: ${DEVICE_HINT}`);

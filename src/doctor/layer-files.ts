@@ -6,13 +6,13 @@
  * in a container whose root is the layer.
  */
 
-import { createReadStream } from "node:fs";
-import { open } from "node:fs/promises";
+import type { FileHandle } from "node:fs/promises";
 import * as posix from "node:path/posix";
 import { FormatError, IOError, UsageError } from "../model/errors.js";
 import { decompressMember, type MemberCompression } from "../deb/decompress.js";
 import { followPath, hasPathBelow, type PathView } from "../util/layer-path.js";
 import { readEntryBody, readTar, type TarEntryType } from "../deb/tar-reader.js";
+import { NotRegularFileError, openRegularFile } from "../util/regular-file.js";
 
 export interface LayerNode {
   type: TarEntryType;
@@ -36,10 +36,11 @@ export function normalize(p: string): string {
 }
 
 export async function readLayerTree(file: string): Promise<LayerTree> {
-  const kind = await sniff(file);
+  const fh = await openLayer(file);
   const tree: LayerTree = new Map();
   try {
-    await readTar(decompressMember(kind, createReadStream(file) as AsyncIterable<Uint8Array>), async (e) => {
+    const kind = await sniff(file, fh);
+    await readTar(decompressMember(kind, fh.createReadStream({ start: 0, autoClose: false }) as AsyncIterable<Uint8Array>), async (e) => {
       const node: LayerNode = { type: e.type };
       if (e.linkname !== undefined && (e.type === "symlink" || e.type === "hardlink")) node.linkname = e.linkname;
       const name = normalize(e.name);
@@ -54,25 +55,32 @@ export async function readLayerTree(file: string): Promise<LayerTree> {
     if (e instanceof FormatError) throw e.asInputError(file, "argument", "pass a layer built by `scratch-pkgs layer` (.tar, .tar.gz or .tar.zst)");
     if (typeof (e as NodeJS.ErrnoException).code === "string") throw new IOError(`${file}: cannot read the layer: ${(e as Error).message}`, { cause: e });
     throw e;
+  } finally {
+    await fh.close();
   }
   return tree;
 }
 
-/** Compression from the first bytes, not the name: gzip 1f 8b, zstd 28 b5 2f fd. */
-async function sniff(file: string): Promise<MemberCompression> {
-  let head: Buffer;
+/** The layer file, open; a fifo, device or directory is refused before it is read (it would block or never end). */
+async function openLayer(file: string): Promise<FileHandle> {
+  const hint = "pass the path of a layer tar with --layer";
   try {
-    const fh = await open(file, "r");
-    try {
-      head = Buffer.alloc(4);
-      const { bytesRead } = await fh.read(head, 0, 4, 0);
-      head = head.subarray(0, bytesRead);
-    } finally {
-      await fh.close();
-    }
+    return (await openRegularFile(file)).file;
   } catch (e) {
+    if (e instanceof NotRegularFileError) throw new UsageError(`${file}: is ${e.kind}, not a layer tar`, { hint, cause: e });
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") throw new UsageError(`${file}: no such layer file`, { hint: "pass the path of a layer tar with --layer", cause: e });
+    if (code === "ENOENT") throw new UsageError(`${file}: no such layer file`, { hint, cause: e });
+    throw new IOError(`${file}: cannot read the layer: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+/** Compression from the first bytes, not the name: gzip 1f 8b, zstd 28 b5 2f fd. */
+async function sniff(file: string, fh: FileHandle): Promise<MemberCompression> {
+  let head = Buffer.alloc(4);
+  try {
+    const { bytesRead } = await fh.read(head, 0, 4, 0);
+    head = head.subarray(0, bytesRead);
+  } catch (e) {
     throw new IOError(`${file}: cannot read the layer: ${(e as Error).message}`, { cause: e });
   }
   if (head[0] === 0x1f && head[1] === 0x8b) return "gz";

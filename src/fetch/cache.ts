@@ -25,6 +25,7 @@ import { IOError } from "../model/errors.js";
 import { fsyncDir } from "../util/atomic-write.js";
 import { sha256Hex } from "../util/hash.js";
 import { sweepStaleTemp, tempFileName } from "../util/temp-files.js";
+import { DEFAULT_TRIM_DAYS, touchUsed, trimCache } from "./cache-trim.js";
 
 const HEX64 = /^[0-9a-f]{64}$/;
 /** Read-only; a symlink in the last component fails (ELOOP) instead of being followed; a fifo does not block the open. */
@@ -63,12 +64,32 @@ export interface CacheRef {
   mac?: string;
 }
 
+export interface CacheOptions {
+  /** Remove entries and refs unused for this many days (0: never). Default 30 (cache-trim.ts). */
+  trimDays?: number | undefined;
+  /** The clock for use times and trims (tests); default Date.now. */
+  now?: () => number;
+}
+
 export class ContentCache {
   private sweptTemp = false;
   /** The cache's own directories already checked to be real directories, not symlinks. */
   private readonly checkedDirs = new Set<string>();
+  private readonly now: () => number;
+  private readonly trimDays: number;
 
-  constructor(readonly dir: string) {}
+  constructor(
+    readonly dir: string,
+    opts: CacheOptions = {},
+  ) {
+    this.now = opts.now ?? Date.now;
+    this.trimDays = opts.trimDays ?? DEFAULT_TRIM_DAYS;
+  }
+
+  /** At the end of a run: remove what nobody used for the trim age, at most once a day (best effort). */
+  async trim(): Promise<number> {
+    return trimCache(this.dir, this.now(), this.trimDays);
+  }
 
   pathFor(sha256: string): string {
     const h = normalizeHash(sha256);
@@ -106,6 +127,7 @@ export class ContentCache {
     }
     // Right content but a different expected size: the caller's record is wrong, not the entry.
     if (size !== undefined && actual.size !== size) return undefined;
+    await touchUsed(path, this.now());
     return path;
   }
 
@@ -130,6 +152,7 @@ export class ContentCache {
         await fh.close();
         return undefined;
       }
+      await touchUsed(this.pathFor(want), this.now());
       return { file: fh, size: actual.size };
     } catch (e) {
       await fh.close().catch(() => {});
@@ -154,7 +177,10 @@ export class ContentCache {
     } finally {
       await fh.close();
     }
-    if (sha256Hex(bytes) === want) return bytes;
+    if (sha256Hex(bytes) === want) {
+      await touchUsed(path, this.now());
+      return bytes;
+    }
     await this.discard(path, st.dev, st.ino);
     return undefined;
   }
@@ -238,6 +264,7 @@ export class ContentCache {
     try {
       const ref = JSON.parse(text) as { key?: unknown; sha256?: unknown; mac?: unknown };
       if (ref.key !== key || typeof ref.sha256 !== "string" || !HEX64.test(ref.sha256)) return undefined;
+      await touchUsed(this.refPath(key), this.now());
       return { sha256: ref.sha256, ...(typeof ref.mac === "string" && HEX64.test(ref.mac) ? { mac: ref.mac } : {}) };
     } catch {
       // A damaged ref is the same as none: the content will be fetched again.

@@ -17,20 +17,22 @@ export interface FetchSessionOptions {
   progress?: Progress | undefined;
   /** Timeouts, retries and concurrency of the HTTP client. */
   http?: HttpOptions | undefined;
+  /** Remove cache entries unused for this many days when the session closes (0: never); default 30. */
+  cacheTrimDays?: number | undefined;
 }
 
 export interface FetchSession {
   fetcher: Fetcher;
   cache: ContentCache;
   progress: Progress;
-  /** Ends the progress display and closes the HTTP connections; call it once, when done. */
+  /** Ends the progress display, closes the HTTP connections and trims the cache; call it once, when done. */
   close: () => Promise<void>;
 }
 
 export function openFetchSession(opts: FetchSessionOptions = {}): FetchSession {
   const http = new HttpClient(opts.http ?? {});
   const progress = opts.progress ?? silentProgress;
-  const cache = new ContentCache(opts.cacheDir ?? defaultCacheDir());
+  const cache = new ContentCache(opts.cacheDir ?? defaultCacheDir(), { trimDays: opts.cacheTrimDays });
   const fetcher = new Fetcher({ cache, http, offline: opts.offline ?? false, progress });
   return {
     fetcher,
@@ -39,6 +41,7 @@ export function openFetchSession(opts: FetchSessionOptions = {}): FetchSession {
     close: async () => {
       progress.close();
       await http.close();
+      await cache.trim();
     },
   };
 }

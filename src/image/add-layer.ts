@@ -22,6 +22,7 @@ import { createLayerCompressor } from "../codec/compress.js";
 import { createDigestSink, type DigestSink } from "../layer/digest.js";
 import type { FileExtent } from "../model/layer.js";
 import { CheckFailedError, FormatError, IOError } from "../model/errors.js";
+import type { LayerAccountFiles } from "./user.js";
 
 export interface AddedLayer {
   /** The path given (after {arch} substitution). */
@@ -42,6 +43,8 @@ export interface AddedLayer {
   files: AddedFile[];
   /** Every member in archive order, checked: what checkAddedOver replays over the layers below. */
   members: CheckedMember[];
+  /** What it puts at /etc/passwd and /etc/group (for `--user` names), as the layer over the ones below. */
+  accounts: LayerAccountFiles;
   /** Close the file and remove the spool: the extents cannot be read after this. */
   remove(): void;
 }
@@ -211,20 +214,26 @@ async function* gunzipped(file: string, gz: AsyncIterable<Uint8Array>): AsyncGen
  * on their own; hashes its regular files in the same pass. Whether it is safe over the layers
  * below it is checkAddedOver's question, per image.
  */
-async function checkMembers(file: string, tar: AsyncIterable<Uint8Array>, allowDevices: boolean): Promise<{ members: CheckedMember[]; files: AddedFile[] }> {
+async function checkMembers(file: string, tar: AsyncIterable<Uint8Array>, allowDevices: boolean): Promise<{ members: CheckedMember[]; files: AddedFile[]; accounts: LayerAccountFiles }> {
   const members: CheckedMember[] = [];
   /** Regular files by index, for hard links (a link is its file's bytes under another name). */
   const hashed = new Map<number, { sha1: string; sha256: string }>();
   const files = new Map<string, AddedFile>();
+  const accounts: LayerAccountFiles = { from: `--add ${file}` };
   const rules = new TarRules({ refuse: refuser(file), allowDevices, ownWhere: `earlier in ${file}` });
   try {
     await readTar(tar, async (e) => {
       const { member, placed } = rules.check(e);
       members.push(member);
-      const hashes = member.type === "file" ? await fileHashes(e.body) : placed.shares !== undefined ? hashed.get(placed.shares) : undefined;
+      const account = ACCOUNT_FILES[member.path];
+      const text = account !== undefined && member.type === "file" && member.size <= MAX_ACCOUNT_FILE ? new TextCollector() : undefined;
+      const hashes = member.type === "file" ? await fileHashes(e.body, text) : placed.shares !== undefined ? hashed.get(placed.shares) : undefined;
       if (member.type === "file") hashed.set(placed.index, hashes!);
       if (hashes) files.set(member.path, { path: member.path, ...hashes });
       else files.delete(member.path);
+      // The latest member at the path decides; one whose text is not at hand makes the names unknown.
+      if (account !== undefined) accounts[account] = text?.text() ?? null;
+      if (member.path === "/etc" && member.type !== "dir") accounts.passwd = accounts.group = null;
     });
   } catch (e) {
     // Exit 1 like the member checks: README promises `image` refuses an unsafe --add tar.
@@ -232,7 +241,22 @@ async function checkMembers(file: string, tar: AsyncIterable<Uint8Array>, allowD
     throw e;
   }
   if (members.length === 0) throw new CheckFailedError(`--add ${file} is not a tar archive, or an empty one`, { hint: "give a tar (or tar.gz) of the files to add" });
-  return { members, files: [...files.values()].sort((a, b) => comparePaths(a.path, b.path)) };
+  return { members, files: [...files.values()].sort((a, b) => comparePaths(a.path, b.path)), accounts };
+}
+
+/** The account files `--user` names are looked up in, and the largest read (real ones are a few KB). */
+const ACCOUNT_FILES: Readonly<Record<string, "passwd" | "group">> = { "/etc/passwd": "passwd", "/etc/group": "group" };
+const MAX_ACCOUNT_FILE = 1 << 20;
+
+/** The chunks of one small file, as text. */
+class TextCollector {
+  private readonly chunks: Uint8Array[] = [];
+  add(chunk: Uint8Array): void {
+    this.chunks.push(chunk.slice());
+  }
+  text(): string {
+    return Buffer.concat(this.chunks).toString("utf8");
+  }
 }
 
 /**
@@ -254,10 +278,11 @@ function refuser(file: string): Refuse {
   return (member, detail, hint) => new CheckFailedError(`--add ${file}: member ${JSON.stringify(member)}: ${detail}; refusing to put it in the image`, { hint: hint ?? HINT });
 }
 
-async function fileHashes(body: AsyncIterable<Uint8Array>): Promise<{ sha1: string; sha256: string }> {
+async function fileHashes(body: AsyncIterable<Uint8Array>, keep?: TextCollector): Promise<{ sha1: string; sha256: string }> {
   const sha1 = createHash("sha1");
   const sha256 = createHash("sha256");
   for await (const chunk of body) {
+    keep?.add(chunk);
     sha1.update(chunk);
     sha256.update(chunk);
   }

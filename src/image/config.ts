@@ -156,12 +156,15 @@ export function imageEnv(facts: LockFacts, overrides: ReadonlyArray<[string, str
   return env.map(([k, v]) => `${k}=${v}`);
 }
 
-/** The accounts of the base set's /etc/passwd and /etc/group. */
-const BASE_ACCOUNTS: Accounts = { users: accountNames(PASSWD), groups: accountNames(GROUP) };
+/** The accounts of the lock's layer: the base set's /etc/passwd and /etc/group, when it has the set. */
+export function lockAccounts(facts: LockFacts): Accounts {
+  return facts.hasBase ? { users: { names: accountNames(PASSWD) }, groups: { names: accountNames(GROUP) } } : { users: undefined, groups: undefined };
+}
 
-export function imageUser(facts: LockFacts, flag: string | undefined): string | undefined {
+/** `accounts`: the image's (accountsOver the --add layers); default: the lock's layer's alone. */
+export function imageUser(facts: LockFacts, flag: string | undefined, accounts: Accounts = lockAccounts(facts)): string | undefined {
   if (flag !== undefined) {
-    checkImageUser(flag, facts.hasBase ? BASE_ACCOUNTS : undefined);
+    checkImageUser(flag, accounts);
     return flag === "" ? undefined : flag;
   }
   return facts.hasBase ? NONROOT_USER : undefined;
@@ -177,6 +180,8 @@ export interface ConfigInput {
   /** Seconds since the epoch (the lock's sourceDateEpoch). */
   created: number;
   facts: LockFacts;
+  /** The image's /etc/passwd and /etc/group, for --user names; default: the lock's layer's. */
+  accounts?: Accounts;
   flags: ConfigFlags;
   diffIds: string[];
   history: HistoryEntry[];
@@ -191,7 +196,7 @@ export function rfc3339(epochSeconds: number): string {
 export function imageConfig(input: ConfigInput): Record<string, unknown> {
   const { flags } = input;
   const created = rfc3339(input.created);
-  const user = imageUser(input.facts, flags.user);
+  const user = imageUser(input.facts, flags.user, input.accounts);
   const config: Record<string, unknown> = {};
   if (user !== undefined) config.User = user;
   config.Env = imageEnv(input.facts, flags.env);

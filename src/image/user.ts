@@ -11,10 +11,36 @@ export const MAX_USER_ID = 2 ** 31 - 1;
 const NAME = /^[a-z_][a-z0-9_.-]{0,31}$/;
 const NUMBER = /^[0-9]+$/;
 
-/** The names an image's /etc/passwd and /etc/group define; undefined when the image has neither. */
+/**
+ * What the image's /etc/passwd or /etc/group is, as far as the build can know it: the names it
+ * defines and which layer's file it is (`from`: an --add tar; absent: the base set), or why its
+ * names cannot be read (it is a link or another kind of node there).
+ */
+export type AccountFile = { names: ReadonlySet<string>; from?: string } | { unreadable: string };
+
+/** The image's account files; undefined where the image has none. */
 export interface Accounts {
-  users: ReadonlySet<string>;
-  groups: ReadonlySet<string>;
+  users: AccountFile | undefined;
+  groups: AccountFile | undefined;
+}
+
+/** What an added layer puts at /etc/passwd and /etc/group: its text, null for a node whose text is unknown (a link, a directory), absent when it leaves the path alone. */
+export interface LayerAccountFiles {
+  from: string;
+  passwd?: string | null;
+  group?: string | null;
+}
+
+/** The accounts of the image: the lowest layers' (the base set's), each added layer's files replacing them where it has one. */
+export function accountsOver(base: Accounts, layers: readonly LayerAccountFiles[]): Accounts {
+  let { users, groups } = base;
+  const file = (text: string | null, path: string, from: string): AccountFile =>
+    text === null ? { unreadable: `${path} in ${from} is not a regular file` } : { names: accountNames(text), from };
+  for (const l of layers) {
+    if (l.passwd !== undefined) users = file(l.passwd, "/etc/passwd", l.from);
+    if (l.group !== undefined) groups = file(l.group, "/etc/group", l.from);
+  }
+  return { users, groups };
 }
 
 /** The account names of passwd(5) / group(5) text. */
@@ -32,7 +58,7 @@ export function accountNames(text: string): Set<string> {
  * `user[:group]` with each part an id in range or a name `accounts` define ("not yet": names
  * are only checked for their form, before the image's accounts are known).
  */
-export function checkImageUser(value: string, accounts: Accounts | undefined | "not yet"): void {
+export function checkImageUser(value: string, accounts: Accounts | "not yet"): void {
   if (value === "") return;
   const parts = value.split(":");
   const bad = (detail: string, hint: string): UsageError => new UsageError(`--user ${JSON.stringify(value)}: ${detail}`, { hint });
@@ -45,8 +71,13 @@ export function checkImageUser(value: string, accounts: Accounts | undefined | "
     }
     if (!NAME.test(part)) throw bad(`${JSON.stringify(part)} is neither a numeric ${what} id nor a ${what} name`, "give uid[:gid] as numbers, or names from the image's /etc/passwd and /etc/group");
     if (accounts === "not yet") continue;
-    const known = accounts === undefined ? undefined : i === 0 ? accounts.users : accounts.groups;
-    if (known === undefined) throw bad(`${what} name ${JSON.stringify(part)}, but the image has no /etc/${i === 0 ? "passwd" : "group"} of the base set to look it up in`, "give a numeric uid[:gid], or add the base file set to the manifest");
-    if (!known.has(part)) throw bad(`no ${what} ${JSON.stringify(part)} in the image's /etc/${i === 0 ? "passwd" : "group"} (it has ${[...known].join(", ")})`, "give one of those names, or a numeric uid[:gid]");
+    const path = i === 0 ? "/etc/passwd" : "/etc/group";
+    const known = i === 0 ? accounts.users : accounts.groups;
+    if (known === undefined) throw bad(`${what} name ${JSON.stringify(part)}, but the image has no ${path} to look it up in`, "give a numeric uid[:gid], add the base file set to the manifest, or add a tar with the file");
+    if ("unreadable" in known) throw bad(`${what} name ${JSON.stringify(part)}, but ${known.unreadable}, so its names cannot be checked`, "give a numeric uid[:gid], or ship the file as a regular file");
+    if (!known.names.has(part)) {
+      const from = known.from !== undefined ? `from ${known.from}; ` : "";
+      throw bad(`no ${what} ${JSON.stringify(part)} in the image's ${path} (${from}it has ${[...known.names].join(", ")})`, "give one of those names, or a numeric uid[:gid]");
+    }
   }
 }

@@ -3,7 +3,7 @@
  * fifo would block the run forever and a device such as /dev/zero never ends.
  */
 import { constants, type Stats } from "node:fs";
-import { open } from "node:fs/promises";
+import { open, type FileHandle } from "node:fs/promises";
 
 /** What a path names when it is not a regular file: "a directory", "a fifo", … */
 export type NotRegularKind = "a directory" | "a fifo" | "a character device" | "a block device" | "a socket" | "not a regular file";
@@ -41,24 +41,36 @@ function kindOf(st: Stats): NotRegularKind {
 }
 
 /**
- * The bytes of the regular file at `path` (symlinks followed), at most the size it had when
- * opened. Errors from the file system (ENOENT, EACCES, …) pass through unchanged.
+ * The regular file at `path` (symlinks followed), open for reading; the caller closes it. A fifo,
+ * device or directory is refused before a byte is read. Errors from the file system (ENOENT,
+ * EACCES, …) pass through unchanged.
  */
-export async function readRegularFile(path: string, opts: { maxBytes?: number } = {}): Promise<Buffer> {
+export async function openRegularFile(path: string): Promise<{ file: FileHandle; size: number }> {
   // O_NONBLOCK: opening a fifo for reading would otherwise wait for a writer.
   const fh = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
     const st = await fh.stat();
     if (!st.isFile()) throw new NotRegularFileError(path, kindOf(st));
-    if (opts.maxBytes !== undefined && st.size > opts.maxBytes) throw new FileTooLargeError(path, st.size, opts.maxBytes);
-    const buf = Buffer.allocUnsafe(st.size);
+    return { file: fh, size: st.size };
+  } catch (e) {
+    await fh.close();
+    throw e;
+  }
+}
+
+/** The bytes of the regular file at `path`, at most the size it had when opened (see openRegularFile). */
+export async function readRegularFile(path: string, opts: { maxBytes?: number } = {}): Promise<Buffer> {
+  const { file: fh, size } = await openRegularFile(path);
+  try {
+    if (opts.maxBytes !== undefined && size > opts.maxBytes) throw new FileTooLargeError(path, size, opts.maxBytes);
+    const buf = Buffer.allocUnsafe(size);
     let got = 0;
-    while (got < st.size) {
-      const { bytesRead } = await fh.read(buf, got, st.size - got, got);
+    while (got < size) {
+      const { bytesRead } = await fh.read(buf, got, size - got, got);
       if (bytesRead === 0) break; // shrank while being read
       got += bytesRead;
     }
-    return got === st.size ? buf : buf.subarray(0, got);
+    return got === size ? buf : buf.subarray(0, got);
   } finally {
     await fh.close();
   }

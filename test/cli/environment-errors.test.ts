@@ -99,11 +99,12 @@ describe("exit 2 or 3 naming the path, never 70 or a hang (CLI)", () => {
     expectExit(roOutput, 3, new RegExp(`^scratch-pkgs: error: .*${outDir}/img.*(EROFS|EACCES|ENOENT)`, "m"));
   });
 
-  it("a malformed SCRATCH_PKGS_MIN_RATE", async () => {
+  it("a malformed SCRATCH_PKGS_MIN_RATE or SCRATCH_PKGS_CACHE_TRIM_DAYS", async () => {
     expectExit(await cli(["lock", "--check", "--offline"], { SCRATCH_PKGS_MIN_RATE: "fast" }), 2, /^scratch-pkgs: error: SCRATCH_PKGS_MIN_RATE=fast is not BYTES\/SECONDS$/m);
+    expectExit(await cli(["lock", "--check", "--offline"], { SCRATCH_PKGS_CACHE_TRIM_DAYS: "a month" }), 2, /^scratch-pkgs: error: SCRATCH_PKGS_CACHE_TRIM_DAYS=a month is not a whole number of days$/m);
   });
 
-  it("doctor on a device, a fifo, a directory and a file over 1 GiB", async () => {
+  it("doctor on a device, a fifo, a directory and a file over 1 GiB, as the binary or as --layer", async () => {
     const big = join(work, "big.bin");
     const fh = await open(big, "w");
     await fh.truncate(2 ** 30 + 1); // sparse: nothing is written
@@ -113,5 +114,11 @@ describe("exit 2 or 3 naming the path, never 70 or a hang (CLI)", () => {
     expectExit(fifo, 2, /^scratch-pkgs: error: fifo: is a fifo, not a binary$/m);
     expectExit(dir, 2, /^scratch-pkgs: error: dir: is a directory, not a binary$/m);
     expectExit(tooBig, 2, new RegExp(`^scratch-pkgs: error: ${big}: is 1073741825 bytes, larger than the 1 GiB doctor reads$`, "m"));
+    // The same for --layer: refused before a byte is read, never a hang on a fifo or /dev/zero.
+    const layer = (path: string) => cli(["doctor", process.execPath, "--layer", path]);
+    const [lzero, lfifo, ldir] = await Promise.all([layer("/dev/zero"), layer("fifo"), layer("dir")]);
+    expectExit(lzero, 2, /^scratch-pkgs: error: \/dev\/zero: is a character device, not a layer tar$/m);
+    expectExit(lfifo, 2, /^scratch-pkgs: error: fifo: is a fifo, not a layer tar$/m);
+    expectExit(ldir, 2, /^scratch-pkgs: error: dir: is a directory, not a layer tar$/m);
   });
 });

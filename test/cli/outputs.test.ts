@@ -6,29 +6,20 @@
 // after which the outputs are the old ones, or exactly a prefix of the documented commit order,
 // and the next run completes and leaves no temp file. Files of the user's beside the outputs
 // survive everything.
-import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { cp, mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hasCommand } from "../fixtures/deb.js";
+import { RENAMES, killAt, ptraceWorks, renameTarget, syscalls } from "../fixtures/strace.js";
 import { serveDirectory, type TestServer } from "../fixtures/server.js";
 import { PROJECT, layerArchive } from "../layer/fixture.js";
 import { cleanEnv, compileCli, removeDir, run, tempDir, writeProject, type Run } from "../layer/helpers.js";
 
 const tools = ["gzip", "zstd", "xz"].every((t) => hasCommand(t));
-/** Whether ptrace works here (it does not in some containers); the kill tests need it. */
-const ptrace = ((): boolean => {
-  try {
-    execFileSync("strace", ["-f", "-qq", "-o", "/dev/null", "true"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const ptrace = ptraceWorks;
 if (tools && !ptrace) console.warn("skipping the kill tests: strace cannot trace here (no strace, or ptrace is not permitted)");
 
-const RENAMES = "rename,renameat,renameat2";
 const USER_FILE = "notes.txt";
 const sha256 = (b: Uint8Array | string) => createHash("sha256").update(b).digest("hex");
 
@@ -43,7 +34,7 @@ const env = () => cleanEnv({ UV_THREADPOOL_SIZE: "1" });
 const cli = (args: string[]): Promise<Run> => run(process.execPath, [main, ...args], { cwd: work, env: env() });
 const traced = (strace: string[], args: string[]): Promise<Run> => run("strace", ["-f", "-qq", ...strace, process.execPath, main, ...args], { cwd: work, env: env() });
 /** SIGKILL the CLI on the `n`th call (in its one worker thread) of `syscalls`. */
-const killedAt = (syscalls: string, n: number, args: string[]) => traced(["-o", "/dev/null", "-e", `trace=${syscalls}`, "-e", `inject=${syscalls}:signal=KILL:when=${n}`], args);
+const killedAt = (calls: string, n: number, args: string[]) => traced(killAt(calls, n), args);
 
 const layerArgs = (out: string) => ["layer", "--lockfile", lockfile, "--cache", cache, "--offline", "--output", join(out, "{arch}.tar"), "--quiet"];
 const imageArgs = (out: string, sbom: string, stamp: string) => ["image", "--lockfile", lockfile, "--cache", cache, "--offline", "--arch", "amd64", "--env", `STAMP=${stamp}`, "--output", out, "--sbom", sbom, "--quiet"];
@@ -60,15 +51,6 @@ async function state(dir: string): Promise<Map<string, string>> {
 }
 
 const temps = (s: Map<string, string>) => [...s.keys()].filter((p) => basename(p).startsWith(".scratch-pkgs-") || basename(p).includes(".tmp"));
-
-/** Syscall lines of a `strace -f -y -o FILE` trace (the pid column is padded): thread, name, the line. */
-async function syscalls(file: string): Promise<Array<{ tid: string; name: string; line: string }>> {
-  return (await readFile(file, "utf8"))
-    .split("\n")
-    .map((line) => /^(\d+)\s+(\w+)\(/.exec(line))
-    .filter((m): m is RegExpExecArray => m !== null)
-    .map((m) => ({ tid: m[1]!, name: m[2]!, line: m.input }));
-}
 
 /** Run `tasks` two at a time (the machine has two cores). */
 async function inPairs<T>(tasks: Array<() => Promise<T>>): Promise<T[]> {
@@ -153,7 +135,7 @@ describe.skipIf(!tools || !ptrace)("outputs whole or not at all (CLI under strac
     const renames = calls.filter((c) => RENAMES.split(",").includes(c.name));
     expect(renames.length, await readFile(trace, "utf8")).toBeGreaterThan(0);
     // The documented commit order, all on the one worker thread whose calls strace counts.
-    expect(renames.map((c) => basename(/"([^"]+)"\) = 0$/.exec(c.line)![1]!))).toEqual(names);
+    expect(renames.map((c) => basename(renameTarget(c.line)))).toEqual(names);
     const worker = renames[0]!.tid;
     expect(new Set(renames.map((c) => c.tid))).toEqual(new Set([worker]));
     const fsyncs = calls.filter((c) => c.tid === worker && c.name === "fsync");
@@ -211,7 +193,7 @@ describe.skipIf(!tools || !ptrace)("outputs whole or not at all (CLI under strac
     const renames = calls.filter((c) => RENAMES.split(",").includes(c.name));
     const worker = renames[0]!.tid;
     expect(new Set(renames.map((c) => c.tid))).toEqual(new Set([worker]));
-    const targets = renames.map((c) => /"([^"]+)"\) = 0$/.exec(c.line)![1]!.slice(ref.length + 1));
+    const targets = renames.map((c) => renameTarget(c.line).slice(ref.length + 1));
     const isBlob = (t: string) => /^oci\/blobs\/sha256\/[0-9a-f]{64}$/.test(t);
     const unlinks = calls.filter((c) => c.tid === worker && /^unlink/.test(c.name));
     const gc = unlinks.findIndex((c) => c.line.includes(`${ref}/oci/blobs/sha256/`) && !c.line.includes(".scratch-pkgs-"));

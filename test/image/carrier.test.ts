@@ -144,6 +144,42 @@ describe("an OCI layout of only the --add tars", () => {
   });
 });
 
+describe("--user names come from the image's own /etc/passwd and /etc/group: the topmost --add tar that has them", () => {
+  /** A GNU tar of etc/passwd and etc/group with these lines (and, optionally, etc/passwd a symlink instead). */
+  const accountsTar = async (name: string, passwd: string, group: string, link = false) => {
+    const root = join(work, `accounts-${name}`);
+    await mkdir(join(root, "etc"), { recursive: true });
+    if (link) await must("ln", ["-s", "../usr/share/passwd", join(root, "etc/passwd")]);
+    else await writeFile(join(root, "etc/passwd"), passwd);
+    await writeFile(join(root, "etc/group"), group);
+    const tar = join(work, `accounts-${name}.tar`);
+    await must("tar", ["-C", root, "--sort=name", "--owner=0", "--group=0", "--mtime=@0", "-cf", tar, "etc"]);
+    return tar;
+  };
+  const user = (tars: string[], value: string) => cli(["--no-lock", "--arch", "amd64", ...tars.flatMap((t) => ["--add", t]), "--output", out("user"), "--user", value, "--json"]);
+
+  it("accepts names the image defines, refuses others naming the tar, and names a link it cannot read", async () => {
+    const app = await accountsTar("app", "root:x:0:0:root:/root:/sbin/nologin\napp:x:1000:1000::/home/app:/sbin/nologin\n", "root:x:0:\napp:x:1000:\n");
+    const other = await accountsTar("other", "root:x:0:0:root:/root:/sbin/nologin\nsvc:x:2000:2000::/:/sbin/nologin\n", "root:x:0:\nsvc:x:2000:\n");
+    const linked = await accountsTar("linked", "", "root:x:0:\n", true);
+    const ok = await user([app], "app:app");
+    expect(ok.code, ok.stderr).toBe(0);
+    // The later tar's files are the image's: app is gone, svc is there.
+    const gone = await user([app, other], "app");
+    expect(gone.code).toBe(2);
+    expect(json<{ error: { message: string } }>(gone.stdout).error.message).toBe(`--user "app": no user "app" in the image's /etc/passwd (from --add ${other}; it has root, svc)`);
+    expect((await user([app, other], "svc:svc")).code).toBe(0);
+    const unreadable = await user([linked], "root");
+    expect(unreadable.code).toBe(2);
+    expect(json<{ error: { message: string } }>(unreadable.stdout).error.message).toBe(`--user "root": user name "root", but /etc/passwd in --add ${linked} is not a regular file, so its names cannot be checked`);
+    // Without any account file: names cannot be looked up at all, numbers can.
+    const none = await user([join(work, "data.tar.gz")], "app");
+    expect(none.code).toBe(2);
+    expect(json<{ error: { message: string } }>(none.stdout).error.message).toContain("but the image has no /etc/passwd to look it up in");
+    expect((await user([join(work, "data.tar.gz")], "1000:1000")).code).toBe(0);
+  });
+});
+
 describe("a docker-archive of only the --add tars", () => {
   it.skipIf(!hasSkopeo)("holds one platform that skopeo reads, with the tars' diff_ids", async () => {
     const tar = out("carrier.tar");

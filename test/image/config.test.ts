@@ -2,7 +2,8 @@
 // lock implies, --env overrides, platforms, and the fixed key order of the JSON.
 import { describe, expect, it } from "vitest";
 import { UsageError } from "../../src/model/errors.js";
-import { debianArchOfPlatform, imageConfig, imageEnv, imageUser, ociPlatform, parseExecForm, parseKeyValues, rfc3339, type LockFacts } from "../../src/image/config.js";
+import { debianArchOfPlatform, imageConfig, imageEnv, imageUser, lockAccounts, ociPlatform, parseExecForm, parseKeyValues, rfc3339, type LockFacts } from "../../src/image/config.js";
+import { accountsOver } from "../../src/image/user.js";
 
 const refused = (f: () => unknown): UsageError => {
   try {
@@ -75,8 +76,16 @@ describe("env, user and labels", () => {
     expect(refused(all, "0:99999999999").message).toBe('--user "0:99999999999": group id 99999999999 is out of range (0 to 2147483647)');
     expect(refused(all, "alice").message).toBe('--user "alice": no user "alice" in the image\'s /etc/passwd (it has root, nobody, nonroot)');
     expect(refused(all, "nonroot:wheel").message).toMatch(/no group "wheel" in the image's \/etc\/group/);
-    expect(refused(none, "nonroot").message).toMatch(/user name "nonroot", but the image has no \/etc\/passwd of the base set/);
+    expect(refused(none, "nonroot").message).toMatch(/user name "nonroot", but the image has no \/etc\/passwd to look it up in/);
     for (const bad of ["-1", "1:2:3", "root:", ":0", "ro ot", "Root", "1e3"]) expect(refused(all, bad).message).toMatch(/^--user "/);
+  });
+
+  it("--user over --add layers: a layer's /etc/passwd or /etc/group replaces the base set's, each on its own", () => {
+    const accounts = accountsOver(lockAccounts(all), [{ from: "--add app.tar", group: "root:x:0:\nstaff:x:50:\n" }]);
+    expect(imageUser(all, "nonroot:staff", accounts)).toBe("nonroot:staff");
+    expect(() => imageUser(all, "nonroot:nonroot", accounts)).toThrow('--user "nonroot:nonroot": no group "nonroot" in the image\'s /etc/group (from --add app.tar; it has root, staff)');
+    expect(accountsOver(lockAccounts(all), [{ from: "--add a.tar" }])).toEqual(lockAccounts(all));
+    expect(accountsOver(lockAccounts(none), [{ from: "--add a.tar", passwd: null }]).users).toEqual({ unreadable: "/etc/passwd in --add a.tar is not a regular file" });
   });
 
   it("--env replaces a default in place and appends new keys in the order given", () => {

@@ -2,7 +2,8 @@
 // --json, --quiet, `why`, and byte-identical locks whatever the TZ, locale, umask and working
 // directory. The CLI is compiled with tsc into a private dist/ in a temp dir, so this file never
 // races another build of the repository's dist/.
-import { chmod, copyFile, readFile, stat, writeFile } from "node:fs/promises";
+import { execFileSync } from "node:child_process";
+import { chmod, copyFile, cp, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Lockfile } from "../../src/model/lock.js";
@@ -10,6 +11,7 @@ import type { AuditReport } from "../../src/audit/report.js";
 import { compileCli, cleanEnv, runCommand, type CommandRun } from "../fixtures/cli.js";
 import { serveDirectory, type TestServer } from "../fixtures/server.js";
 import { serveSnapshots, type SnapshotServer } from "../fixtures/snapshot-server.js";
+import { RENAMES, killAt, ptraceWorks, renameTarget, syscalls } from "../fixtures/strace.js";
 import { makeKey, type TestKey } from "../sources/pgp-helpers.js";
 import {
   ARCHIVE_URL,
@@ -340,6 +342,57 @@ describe("snapshot URLs: the lock's own URLs serve what it pins", () => {
     expect(checks.get("package amd64/libc6")!.detail).toContain(`${snap.archiveUrl(early)}/pool/`);
   });
 
+  it.skipIf(!ptraceWorks)("--snapshot killed at either rename: scratch.json and the lock are each whole, old or new, a pair --check calls stale; the next run completes and cleans", async () => {
+    const base = await project(small);
+    await writeFile(base.config, (await readFile(base.config, "utf8")).replace(ARCHIVE_URL, snap.archiveUrl(IMPORT_V1)));
+    const cache = join(work, `kill-cache-${n++}`);
+    const env = cleanEnv({ UV_THREADPOOL_SIZE: "1" });
+    const args = (dir: string, ...more: string[]) => ["lock", "--config", join(dir, "scratch.json"), "--lockfile", join(dir, "scratch.lock"), "--cache", cache, "--quiet", ...more];
+    expect((await cli(args(base.dir))).code).toBe(0);
+    /** A copy of the locked project (scratch.json, the lock, the keyring). */
+    const copy = async (name: string) => {
+      const dir = join(work, name);
+      await cp(base.dir, dir, { recursive: true });
+      return dir;
+    };
+    const files = async (dir: string) => new Map(await Promise.all((await readdir(dir)).sort().map(async (f): Promise<[string, string]> => [f, sha256(await readFile(join(dir, f)))])));
+    const old = await files(base.dir);
+    const moveArgs = (dir: string) => args(dir, "--snapshot", BETWEEN);
+
+    // One run first fills the cache with what the moved sources fetch, so that every run below
+    // renames the same cache entries (none); then the unkilled run: the new pair, and where its
+    // two renames are among the worker's.
+    expect((await cli(moveArgs(await copy(`kill-warm-${n++}`)))).code).toBe(0);
+    const ref = await copy(`kill-ref-${n++}`);
+    const trace = join(work, `kill-${n++}.trace`);
+    const r = await run("strace", ["-f", "-qq", "-y", "-o", trace, "-e", `trace=${RENAMES}`, process.execPath, main, ...moveArgs(ref)], { env });
+    expect(r.code, r.stderr).toBe(0);
+    const fresh = await files(ref);
+    expect(fresh.get("scratch.json")).not.toBe(old.get("scratch.json"));
+    expect(fresh.get("scratch.lock")).not.toBe(old.get("scratch.lock"));
+    const renames = (await syscalls(trace)).filter((c) => RENAMES.split(",").includes(c.name));
+    const worker = renames.at(-1)!.tid;
+    const ours = renames.filter((c) => c.tid === worker).map((c, i) => ({ n: i + 1, target: renameTarget(c.line) })).filter((c) => c.target.startsWith(`${ref}/`));
+    // scratch.json first, as documented: a half-done pair is then a lock --check calls stale.
+    expect(ours.map((c) => c.target.slice(ref.length + 1))).toEqual(["scratch.json", "scratch.lock"]);
+
+    for (const [i, point] of ours.entries()) {
+      const dir = await copy(`kill-${i}-${n++}`);
+      const k = await run("strace", ["-f", "-qq", ...killAt(RENAMES, point.n), process.execPath, main, ...moveArgs(dir)], { env });
+      expect(k.code, `rename #${point.n}: ${k.stderr}`).not.toBe(0);
+      const after = await files(dir);
+      const kept = new Map([...after].filter(([f]) => !f.startsWith(".")));
+      // Killed before the first rename: both old; before the second: scratch.json new, the lock old.
+      expect(kept, `rename #${point.n}`).toEqual(new Map([...old, ...(i === 1 ? [["scratch.json", fresh.get("scratch.json")!] as [string, string]] : [])]));
+      const check = await cli(args(dir, "--check", "--offline"));
+      expect(check.code, check.stderr).toBe(i === 0 ? 0 : 1);
+      if (i === 1) expect(check.stderr).toContain("scratch.json changed since the lock was made");
+      const again = await cli(moveArgs(dir));
+      expect(again.code, again.stderr).toBe(0);
+      expect(await files(dir), `after rename #${point.n}`).toEqual(fresh);
+    }
+  });
+
   it("--apt-sources whose suites miss one the manifest asks for: exit 2 naming both, no fallback to the manifest URL", async () => {
     const sources = join(p.dir, "stable-only.sources");
     await writeFile(sources, `Types: deb\nURIs: ${server.url}/v1\nSuites: stable\nComponents: main\n`);
@@ -379,6 +432,35 @@ describe("--snapshot-fallback: a lock whose live-mirror URLs no longer serve a .
     const api = snap.requests.slice(asked);
     expect(api).toContain(`/mr/binary/libc6/${encodeURIComponent(V.libc6Update)}/binfiles`);
     expect(api.filter((r) => r.startsWith("/file/"))).toHaveLength(1);
+  });
+
+  it("image and audit take the same fallback: without the flag exit 3 (audit: the package check fails), with it an image whose layer is the lock's (audit: the package is ok)", async () => {
+    const env = { SCRATCH_PKGS_SNAPSHOT_URL: snap.url };
+    const image = (out: string, ...more: string[]) =>
+      cli(["image", "--lockfile", p.lockfile, "--arch", "amd64", "--mirror", `${server.url}/v2`, "--cache", join(p.dir, `cache-${n++}`), "--output", join(p.dir, out), "--quiet", ...more], { env: cleanEnv(env) });
+    const refused = await image("refused.tar");
+    expect(refused.code, refused.stderr).toBe(3);
+    expect(refused.stderr).toContain(gone);
+    expect(refused.stderr).toContain("--snapshot-fallback");
+    expect(await bytesOrNone(join(p.dir, "refused.tar"))).toBeUndefined();
+    const made = await image("image.tar", "--snapshot-fallback");
+    expect(made.code, made.stderr).toBe(0);
+    // The docker-archive's config lists the lock's diff_id (read back with tar, not our reader).
+    const manifest = JSON.parse(execFileSync("tar", ["-xOf", join(p.dir, "image.tar"), "manifest.json"], { encoding: "utf8" })) as Array<{ Config: string }>;
+    const config = JSON.parse(execFileSync("tar", ["-xOf", join(p.dir, "image.tar"), manifest[0]!.Config], { encoding: "utf8" })) as { rootfs: { diff_ids: string[] } };
+    const lock = JSON.parse(await readFile(p.lockfile, "utf8")) as Lockfile;
+    expect(config.rootfs.diff_ids).toEqual([lock.architectures.amd64!.layer.diffId]);
+
+    const audit = (...more: string[]) => cli(["audit", "--json", "--lockfile", p.lockfile, "--config", p.config, "--mirror", `${server.url}/v2`, "--cache", join(p.dir, `cache-${n++}`), ...more], { env: cleanEnv(env) });
+    // The mirror moved on, so its releases are not the locked ones either (audit fails them:
+    // the fallback finds .debs, not old InRelease files); the .deb check is what the flag changes.
+    const libc = async (...more: string[]) => {
+      const r = await audit(...more);
+      expect(r.code, r.stderr).toBe(1);
+      return (JSON.parse(r.stdout) as AuditReport).checks.find((c) => c.name === "package amd64/libc6");
+    };
+    expect(await libc()).toMatchObject({ status: "unavailable" });
+    expect(await libc("--snapshot-fallback")).toMatchObject({ status: "ok" });
   });
 
   it("a snapshot service that serves other bytes is refused (exit 1)", async () => {
@@ -458,6 +540,19 @@ describe("why", () => {
     const c = await cli(["why", "/usr/share/doc/tzdata/copyright", "--lockfile", whyLock, "--cache", whyCache, "--arch", "arm64"]);
     expect(c.code).toBe(0);
     expect(c.stdout).toContain(`arm64: tzdata ${V.tzdata} ships it as ./usr/share/doc/tzdata/copyright (file sets: copyright)`);
+  });
+
+  it("says when the layer made a path itself, and which sets a package directory is the parent for", async () => {
+    const why = (path: string) => cli(["why", path, "--lockfile", whyLock, "--cache", whyCache, "--arch", "arm64"]);
+    const made = await why("/var/lib/dpkg/status.d");
+    expect(made.code, made.stderr).toBe(0);
+    expect(made.stdout).toBe("arm64: /var/lib/dpkg/status.d is made by the layer itself (parent directory); no package ships it\n");
+    // /etc itself is taken by no rule: it is there for base-files' and netbase's files below it.
+    const dir = await why("/etc");
+    expect(dir.code, dir.stderr).toBe(0);
+    expect(dir.stdout).toBe(
+      [`arm64: base-files ${V.baseFiles} ships it as ./etc/ (the parent directory of what file sets base take)`, "  file set base", `arm64: netbase ${V.netbase} ships it as ./etc/ (the parent directory of what file sets base take)`, "  file set base", ""].join("\n"),
+    );
   });
 
   it("--json gives one document", async () => {

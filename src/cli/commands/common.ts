@@ -56,6 +56,7 @@ export async function makeFetcher(flags: FetchFlags): Promise<FetchSession> {
     cacheDir: flags.cache,
     offline: flags.offline,
     ...(minThroughput ? { http: { minThroughput } } : {}),
+    cacheTrimDays: cacheTrimDaysFromEnv(),
     progress: createProgress({ quiet: flags.quiet || flags.json, stream: process.stderr }),
   });
 }
@@ -69,6 +70,14 @@ function minThroughputFromEnv(): MinThroughput | undefined {
     throw new UsageError(`SCRATCH_PKGS_MIN_RATE=${v} is not BYTES/SECONDS`, { hint: 'give e.g. "32768/30" (at least 32 KiB in every 30 s), "0" for no floor, or unset it' });
   }
   return floor;
+}
+
+/** SCRATCH_PKGS_CACHE_TRIM_DAYS=N: remove cache entries unused for N days (0: never); unset: the default. */
+function cacheTrimDaysFromEnv(): number | undefined {
+  const v = process.env.SCRATCH_PKGS_CACHE_TRIM_DAYS;
+  if (v === undefined || v === "") return undefined;
+  if (!/^\d{1,5}$/.test(v)) throw new UsageError(`SCRATCH_PKGS_CACHE_TRIM_DAYS=${v} is not a whole number of days`, { hint: 'give e.g. "30", "0" never to trim the cache, or unset it' });
+  return Number(v);
 }
 
 /** SOURCE_DATE_EPOCH (reproducible-builds.org): `lock` takes it for the layers' mtime, a file-carrier `image` for `created`. */
