@@ -56,7 +56,9 @@ export async function findPathOrigins(fetcher: Fetcher, o: FindOptions): Promise
     const spellings = found.get(a.path)!;
     const names = [...new Set([...spellings.values()].flatMap((s) => [...s]))].sort();
     if (names.length !== 1) {
-      problems.push(names.length === 0 ? `${a.path} (file set ${a.set}): no package ships it` : `${a.path} (file set ${a.set}): ${names.length} packages ship it: ${names.join(", ")}`);
+      // Each with the spelling it ships where that is the twin: /lib/x in one, /usr/lib/x in another.
+      const as = (name: string) => [...spellings].filter(([sp, s]) => sp !== a.path && s.has(name)).map(([sp]) => ` (as ${sp})`).join("");
+      problems.push(names.length === 0 ? `${a.path} (file set ${a.set}): no package ships it` : `${a.path} (file set ${a.set}): ${names.length} packages ship it: ${names.map((n) => n + as(n)).join(", ")}`);
       continue;
     }
     // The spelling the package ships: the path as written where the index lists it so.

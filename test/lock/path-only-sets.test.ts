@@ -28,13 +28,16 @@ const tool = (name: string, arch: string, path: string): FixturePackage => ({
   controlCompression: "gz",
 });
 
-/** The lock fixture's stable suite, plus: /usr/bin/fetch from another package per architecture, /usr/bin/dup in two packages. */
+/**
+ * The lock fixture's stable suite, plus: /usr/bin/fetch from another package per architecture,
+ * /usr/bin/dup in two packages, and /bin/split in one and its merged-/usr twin in another.
+ */
 function packages(): FixturePackage[] {
   return [
     ...stablePackages(),
     tool("fetch-x86", "amd64", "/usr/bin/fetch"),
     tool("fetch-arm", "arm64", "/usr/bin/fetch"),
-    ...["amd64", "arm64"].flatMap((a) => [tool("dup-a", a, "/usr/bin/dup"), tool("dup-b", a, "/usr/bin/dup")]),
+    ...["amd64", "arm64"].flatMap((a) => [tool("dup-a", a, "/usr/bin/dup"), tool("dup-b", a, "/usr/bin/dup"), tool("split-old", a, "/bin/split"), tool("split-new", a, "/usr/bin/split")]),
   ];
 }
 
@@ -154,6 +157,8 @@ describe("a file set of paths alone", () => {
     expect(e.exitCode).toBe(2);
     expect(e.message).toContain("/usr/bin/dup (file set d): 2 packages ship it: dup-a, dup-b");
     expect(e.hint).toContain('"packages": ["NAME"]');
+    const twins = await rejection(run(await project({ fileSets: { s: { paths: ["/bin/split"] } } })));
+    expect(twins.message).toContain("/bin/split (file set s): 2 packages ship it: split-new (as /usr/bin/split), split-old");
 
     const picked = await project({ fileSets: { d: { packages: ["dup-b"], paths: ["/usr/bin/dup"] } } });
     await run(picked);
@@ -190,6 +195,8 @@ describe("a file set of paths alone", () => {
       expect(e).toBeInstanceOf(NetworkError);
       expect(e.message).toMatch(/Contents-(amd64|all)/);
       await writeFile(p.lockfile, first);
+      // --update looks everything up again.
+      expect(await rejection(lockWith({ ...p, cache: join(p.dir, "fresh-3"), mirror: bareServer.url, update: true }))).toBeInstanceOf(NetworkError);
     } finally {
       await bareServer.close();
     }
