@@ -102,12 +102,12 @@ export async function runLock(opts: LockOptions): Promise<LockResult> {
     if (!m) read.set(vs, (m = new Map()));
     m.set(locked.path, locked);
   };
-  const asked = askedPaths(manifest);
   const architectures: Record<string, LockedArchitecture> = {};
   // One architecture at a time: only its indexes are in memory.
   for (const arch of [...manifest.architectures].sort()) {
     // Path-only sets first: the packages Contents names for them are requested like any other.
     let origins: LockedPathOrigin[] = [];
+    const asked = askedPaths(manifest, arch);
     if (asked.length > 0) {
       // Loaded only here: a manifest without path-only sets never touches Contents.
       const { contentsChoices, findPathOrigins } = await import("../lock/contents-paths.js");

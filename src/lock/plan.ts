@@ -70,11 +70,12 @@ export interface AskedPath {
   path: string;
 }
 
-/** Every path of the manifest's path-only sets (whose packages Contents names), sorted by set then path. */
-export function askedPaths(manifest: Manifest): AskedPath[] {
+/** Every path the manifest's path-only sets (whose packages Contents names) ask on `arch`, sorted by set then path. */
+export function askedPaths(manifest: Manifest, arch: string): AskedPath[] {
   const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
   return manifest.fileSets
     .filter(isPathOnlySet)
+    .filter((s) => appliesOn(s, arch))
     .flatMap((s) => [...new Set(s.paths)].map((path) => ({ set: s.name, path })))
     .sort((a, b) => cmp(a.set, b.set) || cmp(a.path, b.path));
 }

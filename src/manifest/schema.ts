@@ -140,6 +140,7 @@ export const MANIFEST_SCHEMA: AnySchemaObject = {
           packages: nonEmptyUniqueStrings(packageEntry(packageName, packageName)),
           paths: { type: "array", minItems: 1, items: absGlob },
           exclude: { type: "array", items: absGlob },
+          architectures: nonEmptyUniqueStrings(architecture),
         },
       },
     },

@@ -37,7 +37,7 @@ interface RawManifest {
   sources: RawSource[];
   architectures: string[];
   policy?: "none" | "closure";
-  fileSets?: Record<string, { timezone?: string; packages?: RawSetPackage[]; paths?: string[]; exclude?: string[] }>;
+  fileSets?: Record<string, { timezone?: string; packages?: RawSetPackage[]; paths?: string[]; exclude?: string[]; architectures?: string[] }>;
   packages?: RawPackage[];
   dpkgStatus?: boolean;
   copyright?: boolean;
@@ -165,6 +165,17 @@ function semanticProblems(raw: RawManifest, doc: PositionedJson): Problem[] {
 
   for (const [set, v] of Object.entries(raw.fileSets ?? {})) {
     if (v.paths !== undefined && v.packages === undefined) out.push(...pathOnlyProblems(set, v.paths, v.exclude, at));
+    if (v.architectures !== undefined) {
+      const ptr = `/fileSets/${pointerSegment(set)}`;
+      if (v.packages !== undefined) {
+        out.push({
+          path: `fileSets.${set}.architectures`,
+          detail: `file set ${JSON.stringify(set)} names "packages": scope each of them instead (a set's own "architectures" is for a set of paths alone)`,
+          hint: 'write the package as {"name": "NAME", "architectures": ["amd64"]}, or remove "architectures"',
+          at: at(`${ptr}/architectures`),
+        });
+      } else scopeProblems({ name: set, architectures: v.architectures }, `fileSets.${set}`, ptr);
+    }
     const names = new Map<string, number>();
     (v.packages ?? []).forEach((entry, i) => {
       const p = `fileSets.${set}.packages[${i}]`;
@@ -281,7 +292,14 @@ function normalise(raw: RawManifest): Manifest {
         case "tzdata":
           return { kind: "tzdata", name: "tzdata", timezone: v.timezone ?? "UTC" };
         default:
-          return { kind: "user", name, ...(v.packages ? { packages: v.packages.map(setPackageOf) } : {}), paths: [...v.paths!], exclude: [...(v.exclude ?? [])] };
+          return {
+            kind: "user",
+            name,
+            ...(v.packages ? { packages: v.packages.map(setPackageOf) } : {}),
+            paths: [...v.paths!],
+            exclude: [...(v.exclude ?? [])],
+            ...(v.architectures ? { architectures: [...v.architectures] } : {}),
+          };
       }
     });
   return {

@@ -52,6 +52,11 @@ export interface UserFileSet {
   paths: string[];
   /** Absolute path globs to leave out. Default []. */
   exclude: string[];
+  /**
+   * A path-only set's architectures (as written; absent: every one): its exact paths, which often
+   * name an architecture's triplet, are looked up there only. A set with packages scopes those instead.
+   */
+  architectures?: string[];
 }
 
 export type FileSet = BuiltinFileSet | TzdataFileSet | UserFileSet;

@@ -129,6 +129,20 @@ describe("a file set of paths alone", () => {
     expect(listing).not.toMatch(/libc\.so\.6\n[\s\S]*libc\.so\.6/); // once, under the package's spelling
   });
 
+  it("looks a set scoped to some architectures up there only: a triplet path on a two-architecture manifest", async () => {
+    const p = await project({ fileSets: { c: { paths: ["/usr/lib/x86_64-linux-gnu/libc.so.6"], architectures: ["amd64"] } } });
+    await run(p);
+    const lock = await readLock(p.lockfile);
+    expect(lock.architectures.amd64!.paths?.map((o) => o.package)).toEqual(["libc6"]);
+    expect(lock.architectures.arm64!.paths).toBeUndefined();
+    expect(pkgNames(lock, "arm64")).toEqual([]);
+    // Only amd64's Contents (and all) were read.
+    expect(lock.sources[0]!.suites[0]!.contents?.map((c) => c.architecture)).toEqual(["all", "amd64"]);
+    // Unscoped, the path is in no arm64 package.
+    const unscoped = await project({ fileSets: { c: { paths: ["/usr/lib/x86_64-linux-gnu/libc.so.6"] } } });
+    expect((await rejection(run(unscoped))).message).toContain("the Contents indexes of arm64 (and all)");
+  });
+
   it("looks each architecture up in its own Contents: another package where another ships the path", async () => {
     const p = await project({ fileSets: { f: { paths: ["/usr/bin/fetch"] } } });
     await run(p);

@@ -100,7 +100,7 @@ describe("path-only sets on the recorded bookworm-updates", () => {
       const vs = await verifyRelease(ref, { path: "InRelease", bytes: await readFile(join(DEBIAN, "dists", SUITE, "InRelease")) }, new Date(Date.UTC(2026, 10, 22)));
       for (const [arch, paths] of Object.entries(asked)) {
         const m = parseManifest(manifest({ twins: { paths } }), "scratch.json");
-        const origins = await findPathOrigins(fetcher, { manifest: m, arch, suites: [vs], asked: askedPaths(m), choices: contentsChoices(m, [vs], arch) });
+        const origins = await findPathOrigins(fetcher, { manifest: m, arch, suites: [vs], asked: askedPaths(m, arch), choices: contentsChoices(m, [vs], arch) });
         const twin = (p: string) => (p.startsWith("/usr/") ? p.slice(4) : "/usr" + p);
         expect(origins).toEqual([...paths].sort().map((path) => ({ set: "twins", path, listed: twin(path), package: zgrep(twin(path), arch)[0] })));
         for (const path of paths) {

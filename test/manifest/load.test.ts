@@ -397,6 +397,14 @@ describe("loadManifest: file sets", () => {
     expect(e.hint).toContain('add "packages"');
   });
 
+  it("scopes a set without packages to some of the manifest's architectures, and only such a set", async () => {
+    const two = (sets: unknown) => edit((m) => ((m.architectures = ["amd64", "arm64"]), (m.fileSets = sets)));
+    const { manifest } = await loadManifest(await write(two({ ssl: { paths: ["/usr/lib/x86_64-linux-gnu/libssl.so.3"], architectures: ["amd64"] } })));
+    expect(manifest.fileSets).toEqual([{ kind: "user", name: "ssl", paths: ["/usr/lib/x86_64-linux-gnu/libssl.so.3"], exclude: [], architectures: ["amd64"] }]);
+    await expectError(two({ ssl: { paths: ["/x"], architectures: ["amd46"] } }), "fileSets.ssl.architectures[0]", /"amd46" is not an architecture this manifest builds; it builds "amd64", "arm64"/);
+    await expectError(two({ ssl: { packages: ["libssl3"], paths: ["/x"], architectures: ["amd64"] } }), "fileSets.ssl.architectures", /names "packages": scope each of them instead/);
+  });
+
   it("refuses exclude in a set without packages", async () => {
     await expectError(edit((m) => (m.fileSets = { tools: { paths: ["/usr/bin/curl"], exclude: ["/usr/share/doc/**"] } })), "fileSets.tools.exclude", /its exact paths leave nothing to exclude/);
   });
