@@ -94,7 +94,7 @@ function lookupError(o: FindOptions, problems: string[]): ResolveError {
   const many = problems.some((p) => p.includes("packages ship it"));
   const none = problems.some((p) => p.endsWith("no package ships it"));
   const hints = [
-    ...(none ? ["check the path's spelling (`apt-file search PATH` on a Debian machine with the same suites); a generated file such as /etc/ssl/certs/ca-certificates.crt is in no package: use its built-in file set"] : []),
+    ...(none ? ["check the path's spelling (`apt-file search PATH` on a Debian machine with the same suites); a generated file such as /etc/ssl/certs/ca-certificates.crt is in no package: use its built-in file set; a path of some architectures only (its triplet, such as x86_64-linux-gnu) needs the set scoped to them: \"architectures\": [\"amd64\"]"] : []),
     ...(many ? ['pick the package: give the set "packages": ["NAME"] (its paths then take from it as globs)'] : []),
   ];
   return new ResolveError(
