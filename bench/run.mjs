@@ -133,6 +133,25 @@ const CONTENTS_RSS_MB = 200;
   }
 }
 
+// --- 2c. doctor: a program of this machine through bookworm main, warm cache ------------------
+// Its walk reads Contents-amd64 once per level (two or three times), the Packages index and the
+// .debs found: the floor is one zcat of that Contents file.
+{
+  const binary = ["/usr/bin/openssl", "/bin/ls"].find((p) => existsSync(p));
+  const config = join(work, "doctor.json");
+  const keyring = join(ROOT, "keys/debian-archive-bookworm.asc");
+  writeFileSync(config, JSON.stringify({ sources: [{ name: "debian", url: base, suites: ["bookworm"], components: ["main"], keyring }], architectures: ["amd64"], fileSets: { libc: {} } }));
+  const args = [CLI, "doctor", binary, "--config", config, "--cache", CACHE, "--quiet"];
+  const filled = await measure("node", args);
+  if (!filled.ok) fail(`run: doctor ${binary} failed: ${filled.error}`);
+  const runs = await repeat(3, () => measure("node", [...args, "--offline"]));
+  for (const r of runs.filter((r) => !r.ok)) fail(`run: doctor ${binary} --offline failed: ${r.error}`);
+  const contents = await archive.index(base, "bookworm", bookworm, "main/Contents-amd64.gz");
+  const zcatFloor = timeIt(() => execFileSync("sh", ["-c", `zcat '${contents}' > /dev/null`]));
+  report(`doctor ${binary} (bookworm main, warm cache)`, wallOf(runs), zcatFloor, "zcat Contents-amd64", "—");
+  peak("doctor", runs);
+}
+
 // --- 3. lock of the example manifest with a warm cache ----------------------------------------
 const exampleLock = join(work, "example.lock");
 // The example's snapshot URLs at now: the mirror's releases are newer than the committed

@@ -27,6 +27,8 @@ export { runImage, type ImageOptions, type ImageResult, type ImageArchResult, ty
 export { runAudit, type AuditOptions } from "./commands/audit.js";
 export { formatReport, type AuditReport, type AuditCheck, type CheckStatus } from "./audit/report.js";
 export { runDoctor, formatDoctor, type DoctorOptions, type DoctorReport, type DoctorNeed, type NeedStatus } from "./commands/doctor.js";
+export { findBinaryNeeds, type FindBinaryNeedsOptions } from "./commands/binary-needs.js";
+export type { BinaryNeeds, NeededFile, UnresolvedNeed } from "./model/binary-needs.js";
 export { why, formatWhy, type WhyAnswer, type WhyMatch, type WhyDerivation } from "./commands/why.js";
 
 // The files and the Debian formats they are made from.
@@ -36,8 +38,8 @@ export { compareVersions, parseVersion, type DebVersion } from "./debian/version
 export { parseRelations } from "./debian/relations.js";
 export { parseDeb822 } from "./debian/deb822.js";
 
-// Which packages ship given paths, from a suite's signed Contents indexes (the base `doctor` and
-// `add` are to be built on, issue 12): verify the suite's release, then look the paths up.
+// Which packages ship given paths, from a suite's signed Contents indexes (what `doctor` and
+// findBinaryNeeds use): verify the suite's release, then look the paths up.
 export { fetchVerifiedSuite, type SuiteRef, type VerifiedSuite } from "./sources/archive.js";
 export { readKeyring, type PinnedKeyring } from "./sources/keyring.js";
 export { lookupContents, chooseContents, type ContentsRequest } from "./sources/contents.js";

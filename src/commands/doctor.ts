@@ -1,17 +1,23 @@
 /**
  * `scratch-pkgs doctor BINARY`: what a binary needs at run time (its ELF interpreter and
- * DT_NEEDED sonames), which Debian package ships each (a table of common ones: the lock holds
- * no file lists), and — with a layer — whether the layer has it, searched the way ld.so would
- * (RUNPATH/RPATH, then the multiarch and default library directories), following each found
- * library's own needs in turn.
+ * DT_NEEDED sonames, and the libraries' own in turn), which Debian package of the manifest's
+ * suites ships each (through the signed Contents indexes: binary-needs.ts), and — with a layer —
+ * whether the layer has it, searched the way ld.so would (RUNPATH/RPATH, then the multiarch and
+ * default library directories), following each found library's own needs in turn.
  */
 
-import { FileTooLargeError, NotRegularFileError, readRegularFile } from "../util/regular-file.js";
-import { IOError, UsageError } from "../model/errors.js";
 import type { Lockfile } from "../model/lock.js";
+import type { BinaryNeeds } from "../model/binary-needs.js";
 import { ElfError, parseElf, type ElfInfo } from "../doctor/elf.js";
-import { architecture } from "../debian/architectures.js";
+import { candidatePaths, searchDirs } from "../doctor/library-search.js";
+import { runtimeHints } from "../doctor/runtime-hints.js";
 import { lookup, readLayerTree, type LayerTree } from "../doctor/layer-files.js";
+import type { Fetcher } from "../fetch/fetcher.js";
+import type { MirrorFlags } from "../sources/mirrors.js";
+import type { ResolutionMemo } from "../lock/memo.js";
+import { lockedVersions, readBinary, traceBinaryNeeds, type NeedsTrace, type TracedNeed } from "./binary-needs.js";
+
+export { MAX_BINARY_BYTES } from "./binary-needs.js";
 
 export interface DoctorOptions {
   binary: string;
@@ -19,6 +25,12 @@ export interface DoctorOptions {
   layer?: string;
   lockfile?: string;
   arch?: string;
+  /**
+   * The manifest whose suites' Contents name the packages, and how to fetch them; absent: no
+   * package is named (only a layer check).
+   */
+  config?: string;
+  fetch?: MirrorFlags & { fetcher: Fetcher; now: Date; memo?: ResolutionMemo | undefined };
 }
 
 export type NeedStatus = "ok" | "missing" | "unchecked";
@@ -31,6 +43,10 @@ export interface DoctorNeed {
   package?: string;
   /** The built-in file set that selects it from that package, when there is one. */
   fileSet?: string;
+  /** The path the package ships it at (as Contents spells it). */
+  path?: string;
+  /** Two or more packages ship it (the lock has none or several of them): all of them. */
+  candidates?: string[];
   /** With --lockfile: whether that package is locked for the binary's architecture. */
   inLock?: boolean;
   status: NeedStatus;
@@ -56,40 +72,10 @@ export interface DoctorReport {
   needs: DoctorNeed[];
   /** File sets the binary probably reads at run time (found by a byte search of the binary). */
   runtimeFileSets: Array<{ fileSet: string; reason: string }>;
+  /** With a manifest: every file (and its package) the binary needs from the manifest's suites. */
+  binaryNeeds?: BinaryNeeds;
   problems: string[];
   summary: { needs: number; ok: number; missing: number; unusable: number; unchecked: number };
-}
-
-interface Known {
-  package: string;
-  fileSet?: string;
-}
-
-/** Sonames of common Debian packages; libc6's are also selected by the built-in "libc" file set. */
-const KNOWN: Array<[RegExp, Known]> = [
-  [/^(libc\.so\.6|libm\.so\.6|libpthread\.so\.0|libdl\.so\.2|librt\.so\.1|libresolv\.so\.2|libutil\.so\.1|libanl\.so\.1|libnss_[a-z]+\.so\.2|ld-linux[-a-z0-9_.]*\.so\.[0-9]+|ld64\.so\.[12]|ld\.so\.1)$/, { package: "libc6", fileSet: "libc" }],
-  [/^libgcc_s\.so\.1$/, { package: "libgcc-s1" }],
-  [/^libstdc\+\+\.so\.6$/, { package: "libstdc++6" }],
-  [/^(libssl|libcrypto)\.so\.3$/, { package: "libssl3" }],
-  [/^libz\.so\.1$/, { package: "zlib1g" }],
-];
-
-export function packageFor(soname: string): Known | undefined {
-  for (const [re, k] of KNOWN) if (re.test(soname)) return k;
-  return undefined;
-}
-
-/** Library directories ld.so searches, RUNPATH (or else RPATH) first; $ORIGIN entries skipped. */
-export function searchDirs(elf: ElfInfo): string[] {
-  const dirs: string[] = [];
-  const extra = elf.runpath ?? elf.rpath;
-  if (extra !== undefined) {
-    for (const d of extra.split(":")) if (d.startsWith("/") && !d.includes("$")) dirs.push(d.replace(/\/+$/, "") || "/");
-  }
-  const triplet = elf.debianArch !== undefined ? architecture(elf.debianArch)?.triplet : undefined;
-  if (triplet !== undefined) dirs.push(`/lib/${triplet}`, `/usr/lib/${triplet}`);
-  dirs.push("/lib", "/usr/lib", "/lib64", "/usr/lib64");
-  return [...new Set(dirs)];
 }
 
 export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
@@ -97,22 +83,14 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
   const elf = parseElf(bytes, opts.binary);
   const lock = opts.lockfile !== undefined ? await (await import("../lockfile/read.js")).readLockfile(opts.lockfile) : undefined;
   const tree = opts.layer !== undefined ? await readLayerTree(opts.layer) : undefined;
-  return diagnose({ binary: opts.binary, elf, bytes, lock, tree, layer: opts.layer, arch: opts.arch });
-}
-
-/** The largest binary doctor reads (it reads it whole, for the run-time file hints). */
-export const MAX_BINARY_BYTES = 1 << 30;
-
-async function readBinary(path: string): Promise<Uint8Array> {
-  try {
-    return new Uint8Array(await readRegularFile(path, { maxBytes: MAX_BINARY_BYTES }));
-  } catch (e) {
-    if (e instanceof NotRegularFileError) throw new UsageError(`${path}: is ${e.kind}, not a binary`, { hint: "pass the path of the binary (a regular ELF file) to check", cause: e });
-    if (e instanceof FileTooLargeError) throw new UsageError(`${path}: is ${e.size} bytes, larger than the 1 GiB doctor reads`, { hint: "pass the path of the binary to check", cause: e });
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") throw new UsageError(`${path}: no such file`, { hint: "pass the path of the binary to check", cause: e });
-    throw new IOError(`${path}: cannot read the binary: ${(e as Error).message}`, { hint: "check the file's permissions", cause: e });
+  let found: NeedsTrace | undefined;
+  if (opts.config !== undefined && opts.fetch !== undefined) {
+    const [{ loadManifest }, { mirrorsFor }] = await Promise.all([import("../manifest/load.js"), import("../sources/mirrors.js")]);
+    const loaded = await loadManifest(opts.config);
+    const mirrors = await mirrorsFor(loaded.manifest.sources, opts.fetch);
+    found = await traceBinaryNeeds({ binary: opts.binary, elf, bytes, loaded, fetcher: opts.fetch.fetcher, mirrors, now: opts.fetch.now, memo: opts.fetch.memo, locked: lockedVersions(lock, elf.debianArch) });
   }
+  return diagnose({ binary: opts.binary, elf, bytes, lock, tree, layer: opts.layer, arch: opts.arch, found });
 }
 
 export interface DiagnoseInput {
@@ -124,6 +102,8 @@ export interface DiagnoseInput {
   tree?: LayerTree | undefined;
   layer?: string | undefined;
   arch?: string | undefined;
+  /** What the manifest's suites ship (binary-needs.ts); absent: no package is named. */
+  found?: NeedsTrace | undefined;
 }
 
 /** The pure core: everything but reading files. */
@@ -141,9 +121,69 @@ export function diagnose(input: DiagnoseInput): DoctorReport {
   const lockArch = elf.debianArch ?? (expected.length === 1 ? expected[0] : undefined);
   const locked = lock !== undefined && lockArch !== undefined ? new Set((lock.architectures[lockArch]?.packages ?? []).map((p) => p.name)) : undefined;
 
-  // Breadth first from the binary: with a layer, each library found there is read in turn for
-  // its own DT_NEEDED, as ld.so loads them (libstdc++.so.6 brings libm.so.6 and libgcc_s.so.1).
+  // What the manifest's suites ship, by need (a soname or the interpreter's path).
+  const traced = new Map((input.found?.trace ?? []).filter((t) => t.kind !== "link").map((t) => [t.name, t]));
+  const describe = (kind: DoctorNeed["kind"], name: string, by: string[]): DoctorNeed => {
+    const need: DoctorNeed = { kind, name, status: "unchecked", neededBy: [...by] };
+    const t = traced.get(name);
+    if (t?.package !== undefined) {
+      need.package = t.package;
+      // The built-in file set still selects what libc6 ships.
+      if (t.package === "libc6") need.fileSet = "libc";
+      if (t.path !== undefined) need.path = t.path;
+      if (locked) need.inLock = locked.has(t.package);
+    }
+    if (t?.candidates !== undefined) need.candidates = [...t.candidates];
+    return need;
+  };
   const needs: DoctorNeed[] = [];
+  if (tree) layerWalk(input, tree, describe, needs, problems);
+  else if (input.found) {
+    // No layer: the needs as the walk through the packages met them, the libraries' own included.
+    for (const t of input.found.trace) {
+      if (t.kind === "link") continue;
+      const need = describe(t.kind, t.name, t.neededBy);
+      if (t.unusable !== undefined) {
+        need.unusable = t.unusable;
+        problems.push(`${t.name}: ${t.unusable}`);
+      }
+      needs.push(need);
+    }
+  } else {
+    const by = [input.binary];
+    if (elf.interpreter !== undefined) needs.push(describe("interpreter", elf.interpreter, by));
+    for (const n of elf.needed) needs.push(describe("library", n, by));
+  }
+  for (const need of needs) {
+    const t = traced.get(need.name);
+    if (need.status !== "ok") need.advice = adviceFor(need, t, input.found !== undefined);
+    // A need no package ships (or several do) fails unless the layer has it anyway.
+    if (t !== undefined && t.package === undefined && need.status !== "ok") problems.push(`${need.name}: ${need.advice}`);
+  }
+
+  const runtimeFileSets: DoctorReport["runtimeFileSets"] = runtimeHints(input.bytes);
+
+  const count = (s: NeedStatus): number => needs.filter((n) => n.status === s && n.unusable === undefined).length;
+  return {
+    ok: problems.length === 0,
+    binary: input.binary,
+    ...(input.layer !== undefined ? { layer: input.layer } : {}),
+    elf,
+    arch: { binary: elf.debianArch, expected, mismatch },
+    needs,
+    runtimeFileSets,
+    ...(input.found !== undefined ? { binaryNeeds: input.found.needs } : {}),
+    problems,
+    summary: { needs: needs.length, ok: count("ok"), missing: count("missing"), unusable: needs.filter((n) => n.unusable !== undefined).length, unchecked: count("unchecked") },
+  };
+}
+
+/**
+ * Breadth first from the binary through the layer: each library found there is read in turn for
+ * its own DT_NEEDED, as ld.so loads them (libstdc++.so.6 brings libm.so.6 and libgcc_s.so.1).
+ */
+function layerWalk(input: DiagnoseInput, tree: LayerTree, describe: (kind: DoctorNeed["kind"], name: string, by: string[]) => DoctorNeed, needs: DoctorNeed[], problems: string[]): void {
+  const { elf } = input;
   const byName = new Map<string, DoctorNeed>();
   const queue: Array<{ kind: DoctorNeed["kind"]; name: string; by: string; dirs: string[] }> = [];
   const dirs = searchDirs(elf);
@@ -157,37 +197,26 @@ export function diagnose(input: DiagnoseInput): DoctorReport {
       if (!seen.neededBy.includes(by)) seen.neededBy.push(by);
       continue;
     }
-    const base = name.slice(name.lastIndexOf("/") + 1);
-    const known = packageFor(base);
-    const need: DoctorNeed = { kind, name, status: "unchecked", neededBy: [by] };
+    const need = describe(kind, name, [by]);
     byName.set(name, need);
-    if (known) {
-      need.package = known.package;
-      if (known.fileSet !== undefined) need.fileSet = known.fileSet;
-      if (locked) need.inLock = locked.has(known.package);
-    }
-    if (tree) {
-      // A soname with a slash is used as a path as is; so is the interpreter.
-      const candidates = kind === "interpreter" || name.includes("/") ? [name] : item.dirs.map((d) => `${d === "/" ? "" : d}/${name}`);
-      for (const c of candidates) {
-        const r = lookup(tree, c);
-        if (r.resolved !== undefined) {
-          need.status = "ok";
-          need.foundAt = c;
-          need.resolved = r.resolved;
-          break;
-        }
-      }
-      if (need.status !== "ok") {
-        need.status = "missing";
-        need.searched = candidates;
+    const candidates = candidatePaths(kind, name, item.dirs);
+    for (const c of candidates) {
+      const r = lookup(tree, c);
+      if (r.resolved !== undefined) {
+        need.status = "ok";
+        need.foundAt = c;
+        need.resolved = r.resolved;
+        break;
       }
     }
-    if (need.status !== "ok") need.advice = adviceFor(need, base);
-    if (need.status === "missing") problems.push(`${name}${kind === "interpreter" ? " (interpreter)" : ""} is not in the layer ${input.layer ?? ""}`.trimEnd());
+    if (need.status !== "ok") {
+      need.status = "missing";
+      need.searched = candidates;
+      problems.push(`${name}${kind === "interpreter" ? " (interpreter)" : ""} is not in the layer ${input.layer ?? ""}`.trimEnd());
+    }
     needs.push(need);
 
-    const body = need.resolved !== undefined && kind === "library" ? tree?.get(need.resolved)?.body : undefined;
+    const body = need.resolved !== undefined && kind === "library" ? tree.get(need.resolved)?.body : undefined;
     if (body === undefined) continue;
     let lib: ElfInfo;
     try {
@@ -206,37 +235,19 @@ export function diagnose(input: DiagnoseInput): DoctorReport {
     const libDirs = searchDirs(lib);
     for (const n of lib.needed) queue.push({ kind: "library", name: n, by: name, dirs: libDirs });
   }
-
-  const runtimeFileSets: DoctorReport["runtimeFileSets"] = [];
-  if (contains(input.bytes, "/etc/ssl/certs")) runtimeFileSets.push({ fileSet: "ca-certs", reason: 'the binary mentions "/etc/ssl/certs" (TLS certificate verification)' });
-  if (contains(input.bytes, "zoneinfo")) runtimeFileSets.push({ fileSet: "tzdata", reason: 'the binary mentions "zoneinfo" (time zone data)' });
-
-  const count = (s: NeedStatus): number => needs.filter((n) => n.status === s && n.unusable === undefined).length;
-  return {
-    ok: problems.length === 0,
-    binary: input.binary,
-    ...(input.layer !== undefined ? { layer: input.layer } : {}),
-    elf,
-    arch: { binary: elf.debianArch, expected, mismatch },
-    needs,
-    runtimeFileSets,
-    problems,
-    summary: { needs: needs.length, ok: count("ok"), missing: count("missing"), unusable: needs.filter((n) => n.unusable !== undefined).length, unchecked: count("unchecked") },
-  };
 }
 
-function adviceFor(need: DoctorNeed, base: string): string {
+function adviceFor(need: DoctorNeed, traced: TracedNeed | undefined, searchedContents: boolean): string {
+  const base = need.name.slice(need.name.lastIndexOf("/") + 1);
   if (need.package === undefined) {
-    return `unknown package: add the package that ships ${base} to packages in scratch.json (tip: \`apt-file search ${base}\` finds it)`;
+    if (need.candidates !== undefined) return `shipped by ${need.candidates.join(" and ")}: add the one you want to packages in scratch.json`;
+    if (traced !== undefined) return `no package of the manifest's suites ships it (searched ${traced.searched.join(", ")})`;
+    if (searchedContents) return "not looked up: the layer walk found it through a library the manifest's suites do not ship";
+    return `package not looked up: pass --config scratch.json (the manifest whose suites' Contents name it) to find the package that ships ${base}`;
   }
   const add = need.fileSet !== undefined ? `add the "${need.fileSet}" file set (or "${need.package}" to packages)` : `add "${need.package}" to packages`;
   if (need.inLock === true) return `package ${need.package} is in the lock; check that its file selection keeps ${base}`;
   return `package ${need.package} — ${add} in scratch.json`;
-}
-
-/** Plain byte search (the binary's strings are ASCII). */
-function contains(hay: Uint8Array, needle: string): boolean {
-  return Buffer.from(hay.buffer, hay.byteOffset, hay.byteLength).includes(needle, 0, "latin1");
 }
 
 export function formatDoctor(r: DoctorReport): string[] {
@@ -264,12 +275,18 @@ export function formatDoctor(r: DoctorReport): string[] {
     } else if (n.status === "missing") {
       lines.push(`MISS ${label}: not in the layer; ${n.advice ?? ""}${byNote}`);
     } else {
-      lines.push(`need ${label}: ${n.package !== undefined ? `package ${n.package}${n.fileSet !== undefined ? ` (file set ${n.fileSet})` : ""}${lockNote}` : (n.advice ?? "")}`);
+      const at = n.path !== undefined && n.path !== n.name ? ` at ${n.path}` : "";
+      const what = n.package !== undefined ? `package ${n.package}${n.fileSet !== undefined ? ` (file set ${n.fileSet})` : ""}${at}${lockNote}` : (n.advice ?? "");
+      lines.push(`${n.unusable !== undefined ? "FAIL" : "need"} ${label}: ${what}${n.unusable !== undefined ? `, but ${n.unusable}` : ""}${byNote}`);
     }
+  }
+  const b = r.binaryNeeds;
+  if (b !== undefined && b.files.length > 0) {
+    lines.push(`files: ${b.files.length} path${b.files.length === 1 ? "" : "s"} from ${b.packages.join(", ")} (--json lists them)`);
   }
   for (const h of r.runtimeFileSets) lines.push(`hint ${h.reason}: consider the "${h.fileSet}" file set`);
   const s = r.summary;
-  const checked = r.layer !== undefined ? `${s.ok} in the layer, ${s.missing} missing${s.unusable > 0 ? `, ${s.unusable} unusable` : ""}` : "no layer checked (pass --layer TAR to check it and follow the libraries' own needs)";
+  const checked = r.layer !== undefined ? `${s.ok} in the layer, ${s.missing} missing${s.unusable > 0 ? `, ${s.unusable} unusable` : ""}` : "no layer checked (pass --layer TAR to check one)";
   lines.push(`${r.ok ? "ok" : "FAILED"}: ${s.needs} run-time need${s.needs === 1 ? "" : "s"}; ${checked}${r.arch.mismatch ? "; architecture mismatch" : ""}`);
   return lines;
 }

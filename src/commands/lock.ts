@@ -3,17 +3,13 @@
  * The only module of the lock stage that does I/O in sequence; every step it calls is tested
  * on its own.
  */
-import { resolve as resolvePath } from "node:path";
 import { realpath, stat } from "node:fs/promises";
 import { loadManifest, loadManifestText, readManifestText } from "../manifest/load.js";
 import { moveSnapshotTimestamps } from "../manifest/snapshot-timestamps.js";
 import { checkSnapshots, snapshotTimestampFor } from "../sources/snapshot-rule.js";
-import type { Manifest } from "../model/manifest.js";
-import { readKeyring, type PinnedKeyring } from "../sources/keyring.js";
-import { SignatureVerdicts } from "../sources/signature-verdicts.js";
-import { mirrorsFor, type MirrorPlan } from "../sources/mirrors.js";
-import { fetchVerifiedSuite, type VerifiedSuite } from "../sources/archive.js";
-import { SuiteNotFoundError } from "../sources/missing-suite.js";
+import { mirrorsFor } from "../sources/mirrors.js";
+import type { VerifiedSuite } from "../sources/archive.js";
+import { verifySuites } from "../lock/suites.js";
 import { chooseIndexes, type IndexChoice } from "../sources/index-choice.js";
 import type { Fetcher } from "../fetch/fetcher.js";
 import type { ContentCache } from "../fetch/cache.js";
@@ -213,48 +209,6 @@ async function movedManifest(opts: LockOptions) {
 function manifestFileName(config: string): string {
   const parts = config.split(/[\\/]/);
   return parts[parts.length - 1]!;
-}
-
-async function verifySuites(
-  manifest: Manifest,
-  dir: string,
-  mirrors: MirrorPlan,
-  opts: LockOptions,
-): Promise<VerifiedSuite[]> {
-  const keyrings = new Map<string, Promise<PinnedKeyring>>();
-  const verdicts = opts.memo && new SignatureVerdicts(opts.memo);
-  const jobs: Array<Promise<VerifiedSuite>> = [];
-  for (const source of manifest.sources) {
-    const file = resolvePath(dir, source.keyring);
-    if (!keyrings.has(file)) keyrings.set(file, readKeyring(file));
-    for (const suite of source.suites) {
-      jobs.push(
-        keyrings.get(file)!.then((keyring) =>
-          fetchVerifiedSuite(
-            opts.fetcher,
-            {
-              source: source.name,
-              url: source.url,
-              suite,
-              bases: mirrors.basesFor(source.name, suite),
-              keyring,
-              allowExpired: source.allowExpired,
-              missingHint: mirrors.missingSuiteHint(source.name),
-            },
-            opts.now,
-            verdicts,
-          ),
-        ),
-      );
-    }
-  }
-  // Every job settles before any error is thrown: the error is then the first suite's in manifest
-  // order, and a missing suite's did-you-mean can name the suites that did verify.
-  const settled = await Promise.allSettled(jobs);
-  const verified = settled.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
-  const failed = settled.find((r) => r.status === "rejected");
-  if (failed) throw failed.reason instanceof SuiteNotFoundError ? failed.reason.alsoNaming(verified) : failed.reason;
-  return verified;
 }
 
 function pinsFor(old: Lockfile | undefined, arch: string, update: LockOptions["update"]): Map<string, string> {

@@ -23,7 +23,7 @@ export interface DecodedMemberPlaces {
   derived?: DerivedRefs;
 }
 
-export function decodedMemberStore(pkg: LockedPackage, places: DecodedMemberPlaces): PlainTarStore | undefined {
+export function decodedMemberStore(pkg: Pick<LockedPackage, "decoded" | "sha256">, places: DecodedMemberPlaces): PlainTarStore | undefined {
   const recorded = pkg.decoded;
   if (recorded) return places.cache ? byRecordedDigest(places.cache, recorded) : undefined;
   return places.derived ? byAuthenticatedRef(places.derived, pkg.sha256) : undefined;

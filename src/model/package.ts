@@ -13,6 +13,9 @@ export interface PackageRecord {
   depends: string;
   preDepends: string;
   provides: string;
+  /** Conflicts and Breaks: apt installs no two packages that one of them names. */
+  conflicts: string;
+  breaks: string;
   /** Source package name (the Source field without its "(version)", or the package name). */
   sourcePackage: string;
   /** Path relative to the archive root, e.g. "pool/main/g/glibc/libc6_2.36-9+deb12u14_amd64.deb". */

@@ -42,15 +42,15 @@ import type { PackageRecord } from "../model/package.js";
 import {
   archRestrictionMatches,
   formatRelation,
-  parseRelations,
   satisfiesVersion,
   type Relation,
 } from "../debian/relations.js";
 import { compareVersions, isValidVersion } from "../debian/version.js";
 import type { DependencyPolicy, PackageRequest, ResolveResult, ResolvedPackage } from "./types.js";
-import type { Provider, Universe } from "./universe.js";
+import { recordRelations, type Provider, type Universe } from "./universe.js";
 import { CHAIN_ARROW, joinChain } from "./reason-chain.js";
 import { compareProviders } from "./provider-rank.js";
+import { findConflict } from "./conflicts.js";
 
 export interface ResolveOptions {
   /** name → version to keep when it is still available and satisfies (lock pins). */
@@ -76,14 +76,7 @@ function dependenciesOf(r: PackageRecord): Relation[][] {
     ["Pre-Depends", r.preDepends],
     ["Depends", r.depends],
   ] as const) {
-    try {
-      deps.push(...parseRelations(text));
-    } catch (e) {
-      throw new ResolveError(
-        `package ${r.name} ${r.version} (${r.architecture}) from ${r.origin.source} ${r.origin.suite}/${r.origin.component}: ${field}: ${(e as Error).message}`,
-        { hint: "the archive index is malformed; report it to the archive's maintainers or drop that source", cause: e },
-      );
-    }
+    deps.push(...recordRelations(r, field, text));
   }
   relationsCache.set(r, deps);
   return deps;
@@ -346,9 +339,18 @@ function resolveWith(
     }
   }
 
+  const packages = collectReasons(selected, policy === "closure" ? dependencyEdges(selected, arch, selectedSatisfying) : new Map(), rootsByReason);
+  const conflict = findConflict(packages.map((p) => p.record), arch);
+  if (conflict) {
+    const chains = (r: PackageRecord) => packages.find((p) => p.record === r)!.reasons[0]!;
+    throw new ResolveError(
+      `cannot resolve for ${arch}: ${conflict.by.name} ${conflict.by.version} and ${conflict.other.name} ${conflict.other.version} cannot be installed together (${conflict.by.name} ${conflict.field}: ${conflict.relation}); ${conflict.by.name} comes from ${chains(conflict.by)}, ${conflict.other.name} from ${chains(conflict.other)}`,
+      { hint: "apt would refuse this set too: drop one of the requests that bring them in, or request an alternative that does not conflict" },
+    );
+  }
   return {
     architecture: arch,
-    packages: collectReasons(selected, policy === "closure" ? dependencyEdges(selected, arch, selectedSatisfying) : new Map(), rootsByReason),
+    packages,
     skipped: skipped.sort((a, b) => cmp(a.name, b.name) || cmp(a.reason, b.reason)),
   };
 }

@@ -16,7 +16,7 @@
 
 import { ResolveError } from "../model/errors.js";
 import type { PackageRecord } from "../model/package.js";
-import { parseRelations } from "../debian/relations.js";
+import { parseRelations, type Relation } from "../debian/relations.js";
 import { compareVersions, isValidVersion } from "../debian/version.js";
 
 /** One package offering a virtual name, with the version of a versioned `Provides: name (= v)`. */
@@ -107,18 +107,22 @@ export class Universe {
   }
 }
 
-/** The (name, version?) pairs a record's Provides field declares. */
-function providedBy(r: PackageRecord): Array<{ name: string; version?: string }> {
-  if (r.provides.trim() === "") return [];
-  let groups;
+/** A record's relationship field, parsed; a malformed one is a ResolveError naming the package and the field. */
+export function recordRelations(r: PackageRecord, field: string, text: string): Relation[][] {
   try {
-    groups = parseRelations(r.provides);
+    return parseRelations(text);
   } catch (e) {
-    throw new ResolveError(`package ${describe(r)}: Provides: ${(e as Error).message}`, {
+    throw new ResolveError(`package ${describe(r)}: ${field}: ${(e as Error).message}`, {
       hint: "the archive index is malformed; report it to the archive's maintainers or drop that source",
       cause: e,
     });
   }
+}
+
+/** The (name, version?) pairs a record's Provides field declares. */
+export function providedBy(r: PackageRecord): Array<{ name: string; version?: string }> {
+  if (r.provides.trim() === "") return [];
+  const groups = recordRelations(r, "Provides", r.provides);
   const out: Array<{ name: string; version?: string }> = [];
   for (const group of groups) {
     for (const rel of group) {

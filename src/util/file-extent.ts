@@ -15,6 +15,9 @@ const EMPTY = new Uint8Array(0);
 /**
  * Hand the extent's bytes to `emit` in chunks, then check their sha256. A chunk is valid only
  * during the call: it is a plain Uint8Array view of a reused buffer, so a `slice()` copies it.
+ * The bytes are emitted before the check can fail (a VerificationError after the last chunk),
+ * so whatever they went into must be discarded then: every caller writes into staged output
+ * (a temp file, a hash) that is renamed or used only after this returns.
  */
 export function streamExtent(e: FileExtent, emit: (chunk: Uint8Array) => void): void {
   const buf = new Uint8Array(Math.min(READ_CHUNK, Math.max(e.size, 1)));

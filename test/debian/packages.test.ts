@@ -42,6 +42,8 @@ function expectedRecord(p: Paragraph): PackageRecord {
     depends: field(p, "Depends") ?? "",
     preDepends: field(p, "Pre-Depends") ?? "",
     provides: field(p, "Provides") ?? "",
+    conflicts: field(p, "Conflicts") ?? "",
+    breaks: field(p, "Breaks") ?? "",
     sourcePackage: (field(p, "Source") ?? name).split(" ")[0]!,
     filename: field(p, "Filename")!,
     size: Number(field(p, "Size")),

@@ -8,7 +8,9 @@ import * as tar from "tar-stream";
 import { parseElf } from "../../src/doctor/elf.js";
 import { architecture } from "../../src/debian/architectures.js";
 import { lookup, normalize, type LayerTree } from "../../src/doctor/layer-files.js";
-import { diagnose, formatDoctor, packageFor, runDoctor, searchDirs } from "../../src/commands/doctor.js";
+import { diagnose, formatDoctor, runDoctor } from "../../src/commands/doctor.js";
+import { searchDirs } from "../../src/doctor/library-search.js";
+import type { NeedsTrace } from "../../src/commands/binary-needs.js";
 import { main } from "../../src/cli/main.js";
 import type { Lockfile } from "../../src/model/lock.js";
 import { C_DYNAMIC, C_STATIC_TLS, CXX, compile, readelf } from "./helpers.js";
@@ -92,25 +94,27 @@ describe("runDoctor with a layer", () => {
       expect(r.ok).toBe(true);
       expect(r.summary.missing).toBe(0);
       const interp = r.needs.find((n) => n.kind === "interpreter");
-      expect(interp).toMatchObject({ status: "ok", package: "libc6", fileSet: "libc" });
+      // No manifest: the layer is checked, no package is named.
+      expect(interp).toMatchObject({ status: "ok" });
+      expect(interp?.package).toBeUndefined();
       expect(interp?.resolved).toMatch(/^\/lib\/[^/]+-linux-gnu[a-z0-9]*\/ld-/);
-      expect(r.needs.find((n) => n.name === "libc.so.6")).toMatchObject({ status: "ok", package: "libc6" });
+      expect(r.needs.find((n) => n.name === "libc.so.6")).toMatchObject({ status: "ok" });
       const text = formatDoctor(r);
-      expect(text.some((l) => /^ok {3}\/.*\(interpreter\): in the layer.*libc6, file set libc/.test(l))).toBe(true);
+      expect(text.some((l) => /^ok {3}\/.*\(interpreter\): in the layer.*\(package unknown\)/.test(l))).toBe(true);
       expect(text.at(-1)).toMatch(/^ok: /);
     }
   });
 
-  it("the C++ program lacks libstdc++.so.6: MISS, the package to add, exit 1", async (ctx) => {
+  it("the C++ program lacks libstdc++.so.6: MISS, exit 1", async (ctx) => {
     if (cxx === undefined) return ctx.skip();
     const r = await runDoctor({ binary: cxx, layer: layerTar });
     expect(r.ok).toBe(false);
     const miss = r.needs.find((n) => n.name === "libstdc++.so.6");
-    expect(miss).toMatchObject({ status: "missing", package: "libstdc++6" });
+    expect(miss).toMatchObject({ status: "missing" });
     expect(miss?.searched).toContain(`/usr/lib/${architecture(r.elf.debianArch ?? "amd64")?.triplet}/libstdc++.so.6`);
     expect(r.needs.find((n) => n.name === "libc.so.6")?.status).toBe("ok");
     const text = formatDoctor(r);
-    expect(text).toContain('MISS libstdc++.so.6: not in the layer; package libstdc++6 — add "libstdc++6" to packages in scratch.json');
+    expect(text).toContain("MISS libstdc++.so.6: not in the layer; package not looked up: pass --config scratch.json (the manifest whose suites' Contents name it) to find the package that ships libstdc++.so.6");
     expect(text.at(-1)).toMatch(/^FAILED: /);
 
     // The CLI: JSON on stdout and exit code 1.
@@ -118,9 +122,13 @@ describe("runDoctor with a layer", () => {
     const spy = vi.spyOn(process.stdout, "write").mockImplementation((c: string | Uint8Array) => (writes.push(String(c)), true));
     const errSpy = vi.spyOn(process.stderr, "write").mockImplementation(() => true);
     let code: number;
+    // Where no scratch.json is: with --layer, the layer alone is checked.
+    const cwd = process.cwd();
     try {
+      process.chdir(dir);
       code = await main(["doctor", cxx, "--layer", layerTar, "--json"]);
     } finally {
+      process.chdir(cwd);
       spy.mockRestore();
       errSpy.mockRestore();
     }
@@ -145,13 +153,13 @@ describe("runDoctor with a layer", () => {
     expect(new Set(r.needs.filter((n) => n.kind === "library").map((n) => n.name))).toEqual(expected);
     expect(expected.has("libgcc_s.so.1")).toBe(true);
     const gcc = r.needs.find((n) => n.name === "libgcc_s.so.1")!;
-    expect(gcc).toMatchObject({ status: "missing", package: "libgcc-s1" });
+    expect(gcc).toMatchObject({ status: "missing" });
     expect(gcc.neededBy).toContain("libstdc++.so.6");
     expect(r.needs.find((n) => n.name === "libm.so.6")).toMatchObject({ status: "ok", neededBy: expect.arrayContaining(["libstdc++.so.6"]) as unknown });
     expect(r.needs.find((n) => n.name === "ld-linux-x86-64.so.2" || n.name === "ld-linux-aarch64.so.1")).toMatchObject({ status: "ok", neededBy: expect.arrayContaining(["libc.so.6"]) as unknown });
     expect(r.ok).toBe(false);
     expect(r.problems).toEqual([expect.stringMatching(/^libgcc_s\.so\.1 is not in the layer/)]);
-    expect(formatDoctor(r)).toContain(`MISS libgcc_s.so.1: not in the layer; package libgcc-s1 — add "libgcc-s1" to packages in scratch.json — needed by ${gcc.neededBy.filter((b) => b !== cxx).join(", ")}`);
+    expect(formatDoctor(r)).toContain(`MISS libgcc_s.so.1: not in the layer; ${gcc.advice} — needed by ${gcc.neededBy.filter((b) => b !== cxx).join(", ")}`);
   });
 
   it("a library found but unloadable (not ELF, or another architecture) fails", async (ctx) => {
@@ -169,23 +177,29 @@ describe("runDoctor with a layer", () => {
     expect(formatDoctor(wrong).some((l) => l.startsWith("FAIL libc.so.6: in the layer") && l.includes("built for"))).toBe(true);
   });
 
-  it("without --layer: exit 0, needs listed with suggested packages", async (ctx) => {
+  it("without --layer or a manifest: the binary's own needs, unchecked; the CLI wants the manifest", async (ctx) => {
     if (cxx === undefined) return ctx.skip();
     const r = await runDoctor({ binary: cxx });
     expect(r.ok).toBe(true);
     expect(r.needs.every((n) => n.status === "unchecked")).toBe(true);
-    expect(r.needs.find((n) => n.name === "libstdc++.so.6")?.package).toBe("libstdc++6");
+    expect(r.needs.map((n) => n.name)).toEqual([...(readelf(cxx).interpreter ? [readelf(cxx).interpreter] : []), ...readelf(cxx).needed]);
     expect(formatDoctor(r).at(-1)).toMatch(/no layer checked/);
+    // The CLI reads scratch.json by default: none in this directory is a usage error naming it.
+    const cwd = process.cwd();
     const writes: string[] = [];
     const spy = vi.spyOn(process.stdout, "write").mockImplementation((c: string | Uint8Array) => (writes.push(String(c)), true));
+    const errSpy = vi.spyOn(process.stderr, "write").mockImplementation(() => true);
     let code: number;
     try {
-      code = await main(["doctor", cxx]);
+      process.chdir(dir);
+      code = await main(["doctor", cxx, "--json"]);
     } finally {
+      process.chdir(cwd);
       spy.mockRestore();
+      errSpy.mockRestore();
     }
-    expect(code).toBe(0);
-    expect(writes.join("")).toMatch(/need libstdc\+\+\.so\.6: package libstdc\+\+6/);
+    expect(code).toBe(2);
+    expect(writes.join("")).toMatch(/scratch\.json/);
   });
 
   it("a static binary needs nothing; its strings suggest the ca-certs file set", async (ctx) => {
@@ -224,17 +238,44 @@ describe("diagnose (pure) with a lock", () => {
       architectures: Object.fromEntries(Object.entries(arches).map(([a, names]) => [a, { packages: names.map((name) => ({ name })), skipped: [], derivations: [] }])),
     }) as unknown as Lockfile;
 
-  it("marks packages in or not in the lock, and checks the lock's architectures", () => {
-    const bytes = makeElf({ cls: 64, endian: "le", machine: 183, interpreter: "/lib/ld-linux-aarch64.so.1", needed: ["libz.so.1", "libfoo.so.9"] }).bytes;
+  /** What traceBinaryNeeds would answer (its own tests check it against an archive): made here for the pure core. */
+  const found = (trace: NeedsTrace["trace"]): NeedsTrace => ({
+    needs: { binary: "app", architecture: "arm64", static: false, files: [], packages: [], fileSets: [], unresolved: [] },
+    trace,
+    contentsPasses: 1,
+  });
+  const dirs = ["/lib/aarch64-linux-gnu", "/usr/lib/aarch64-linux-gnu"];
+
+  it("names the packages the Contents walk found, marks them in or not in the lock, and checks the lock's architectures", () => {
+    const bytes = makeElf({ cls: 64, endian: "le", machine: 183, interpreter: "/lib/ld-linux-aarch64.so.1", needed: ["libz.so.1", "libfoo.so.9", "libdup.so.1"] }).bytes;
     const elf = parseElf(bytes, "app");
-    const r = diagnose({ binary: "app", elf, bytes, lock: lock({ arm64: ["libc6"], amd64: ["libc6", "zlib1g"] }) });
-    expect(r.arch).toEqual({ binary: "arm64", expected: ["amd64", "arm64"], mismatch: false });
-    expect(r.needs.map((n) => [n.name, n.package, n.inLock])).toEqual([
-      ["/lib/ld-linux-aarch64.so.1", "libc6", true],
-      ["libz.so.1", "zlib1g", false],
-      ["libfoo.so.9", undefined, undefined],
+    const trace = found([
+      { kind: "interpreter", name: "/lib/ld-linux-aarch64.so.1", neededBy: ["app"], searched: ["/lib/ld-linux-aarch64.so.1"], path: "/usr/lib/ld-linux-aarch64.so.1", package: "libc6" },
+      { kind: "library", name: "libz.so.1", neededBy: ["app"], searched: dirs.map((d) => `${d}/libz.so.1`), path: "/usr/lib/aarch64-linux-gnu/libz.so.1", package: "zlib1g" },
+      { kind: "library", name: "libfoo.so.9", neededBy: ["app"], searched: dirs.map((d) => `${d}/libfoo.so.9`) },
+      { kind: "library", name: "libdup.so.1", neededBy: ["app"], searched: dirs.map((d) => `${d}/libdup.so.1`), candidates: ["liba", "libb"] },
+      { kind: "library", name: "libc.so.6", neededBy: ["libz.so.1"], searched: dirs.map((d) => `${d}/libc.so.6`), path: "/usr/lib/aarch64-linux-gnu/libc.so.6", package: "libc6" },
     ]);
-    expect(r.needs[2]?.advice).toMatch(/unknown package: add the package that ships libfoo\.so\.9 to packages in scratch\.json.*apt-file search libfoo\.so\.9/);
+    const r = diagnose({ binary: "app", elf, bytes, lock: lock({ arm64: ["libc6"], amd64: ["libc6", "zlib1g"] }), found: trace });
+    expect(r.arch).toEqual({ binary: "arm64", expected: ["amd64", "arm64"], mismatch: false });
+    // Without a layer the needs are the walk's, the libraries' own included.
+    expect(r.needs.map((n) => [n.name, n.package, n.fileSet, n.inLock])).toEqual([
+      ["/lib/ld-linux-aarch64.so.1", "libc6", "libc", true],
+      ["libz.so.1", "zlib1g", undefined, false],
+      ["libfoo.so.9", undefined, undefined, undefined],
+      ["libdup.so.1", undefined, undefined, undefined],
+      ["libc.so.6", "libc6", "libc", true],
+    ]);
+    expect(r.binaryNeeds).toBe(trace.needs);
+    // A soname no package ships, or two do, is a problem naming where it was searched or both packages.
+    expect(r.ok).toBe(false);
+    expect(r.problems).toEqual([
+      `libfoo.so.9: no package of the manifest's suites ships it (searched ${dirs.map((d) => `${d}/libfoo.so.9`).join(", ")})`,
+      "libdup.so.1: shipped by liba and libb: add the one you want to packages in scratch.json",
+    ]);
+    const text = formatDoctor(r);
+    expect(text).toContain("need /lib/ld-linux-aarch64.so.1 (interpreter): package libc6 (file set libc) at /usr/lib/ld-linux-aarch64.so.1, locked");
+    expect(text).toContain("need libc.so.6: package libc6 (file set libc) at /usr/lib/aarch64-linux-gnu/libc.so.6, locked — needed by libz.so.1");
     const other = diagnose({ binary: "app", elf, bytes, lock: lock({ amd64: ["libc6"] }) });
     expect(other.ok).toBe(false);
     expect(other.problems[0]).toMatch(/binary is arm64 .* the lock wants amd64/);
@@ -247,14 +288,6 @@ describe("diagnose (pure) with a lock", () => {
     const tree: LayerTree = new Map([["/opt/app/lib/libapp.so.1", { type: "file" }]]);
     const r = diagnose({ binary: "app", elf, bytes, tree, layer: "l.tar" });
     expect(r.needs[0]).toMatchObject({ status: "ok", foundAt: "/opt/app/lib/libapp.so.1" });
-  });
-
-  it("knows the common sonames", () => {
-    expect(packageFor("libpthread.so.0")).toEqual({ package: "libc6", fileSet: "libc" });
-    expect(packageFor("ld-linux-x86-64.so.2")).toEqual({ package: "libc6", fileSet: "libc" });
-    expect(packageFor("libgcc_s.so.1")?.package).toBe("libgcc-s1");
-    expect(packageFor("libcrypto.so.3")?.package).toBe("libssl3");
-    expect(packageFor("libfoo.so.1")).toBeUndefined();
   });
 });
 

@@ -113,10 +113,10 @@ function aptRoot(root: string, repo: string, suite: string, arch: string): { opt
 
 export type Closure = { ok: string[] } | { error: string };
 
-/** The package names apt would install for `name`, or why it refuses. */
-export async function aptClosure(s: PreparedSuite, name: string): Promise<Closure> {
+/** The package names apt would install for `requests` (one, or several at once), or why it refuses. */
+export async function aptClosure(s: PreparedSuite, requests: string | readonly string[]): Promise<Closure> {
   try {
-    const { stdout } = await apt([...s.aptOptions, "-s", "install", "--no-install-recommends", name], s.aptEnv);
+    const { stdout } = await apt([...s.aptOptions, "-s", "install", "--no-install-recommends", ...(typeof requests === "string" ? [requests] : requests)], s.aptEnv);
     const names = stdout
       .split("\n")
       .filter((l) => l.startsWith("Inst "))
@@ -129,10 +129,10 @@ export async function aptClosure(s: PreparedSuite, name: string): Promise<Closur
   }
 }
 
-/** Our resolver's closure of the single request `name`. */
-export function ourClosure(s: PreparedSuite, name: string): Closure {
+/** Our resolver's closure of the request `names` (one, or several at once). */
+export function ourClosure(s: PreparedSuite, names: string | readonly string[]): Closure {
   try {
-    const r = resolve(s.universe, [{ name, reason: "request" }], "closure");
+    const r = resolve(s.universe, (typeof names === "string" ? [names] : names).map((name, i) => ({ name, reason: `packages[${i}]` })), "closure");
     return { ok: r.packages.map((p) => p.record.name).sort() };
   } catch (e) {
     if (e instanceof ResolveError) return { error: e.message };

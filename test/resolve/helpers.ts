@@ -20,6 +20,8 @@ export function rec(
     depends: "",
     preDepends: "",
     provides: "",
+    conflicts: "",
+    breaks: "",
     sourcePackage: name,
     filename: `pool/main/${name[0]}/${name}/${name}_${version.replace(/^\d+:/, "")}_${architecture}.deb`,
     size: 1000,

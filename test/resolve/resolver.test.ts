@@ -429,6 +429,27 @@ describe("closure", () => {
       expect(e.message).toBe("cannot resolve for amd64: r2 → x (<< 2) → x 3 was already chosen for r1 → x, and it does not satisfy << 2");
     });
 
+    it("refuses packages that Conflict or Break, by name, version or a provided virtual name, as apt does", () => {
+      const both = errorOf(() => run([rec("curl-openssl", "8", { conflicts: "curl-gnutls" }), rec("curl-gnutls", "8")], [req("curl-openssl", "packages[0]"), req("curl-gnutls", "packages[1]")]));
+      expect(both.message).toBe(
+        "cannot resolve for amd64: curl-openssl 8 and curl-gnutls 8 cannot be installed together (curl-openssl Conflicts: curl-gnutls); curl-openssl comes from packages[0], curl-gnutls from packages[1]",
+      );
+      expect(both.hint).toMatch(/^apt would refuse this set too/);
+      // Through the closure: the chain of the dependency is named.
+      const deep = errorOf(() => run([rec("app", "1", { depends: "old-lib" }), rec("old-lib", "1"), rec("new-lib", "2", { breaks: "old-lib (<< 2)" })], [req("app", "packages[0]"), req("new-lib", "packages[1]")]));
+      expect(deep.message).toContain("new-lib 2 and old-lib 1 cannot be installed together (new-lib Breaks: old-lib (<< 2)); new-lib comes from packages[1], old-lib from packages[0] → app → old-lib");
+      // A version the relation does not cover, an architecture it is restricted from, and the
+      // one-provider idiom (Provides and Conflicts the same virtual name) are fine.
+      expect(picked(run([rec("new-lib", "2", { breaks: "old-lib (<< 2)" }), rec("old-lib", "2")], [req("new-lib"), req("old-lib")]))).toEqual({ "new-lib": "2", "old-lib": "2" });
+      expect(picked(run([rec("aa", "1", { conflicts: "bb [arm64]" }), rec("bb", "1")], [req("aa"), req("bb")]))).toEqual({ aa: "1", bb: "1" });
+      expect(picked(run([rec("exim", "4", { provides: "mail-transport-agent", conflicts: "mail-transport-agent" })], [req("exim")]))).toEqual({ exim: "4" });
+      const mta = errorOf(() => run([rec("exim", "4", { provides: "mail-transport-agent", conflicts: "mail-transport-agent" }), rec("postfix", "3", { provides: "mail-transport-agent" })], [req("exim"), req("postfix")]));
+      expect(mta.message).toContain("exim 4 and postfix 3 cannot be installed together (exim Conflicts: mail-transport-agent)");
+      // Policy none (exactly the requests) is held to the same rule.
+      expect(() => run([rec("aa", "1", { conflicts: "bb" }), rec("bb", "1")], [req("aa"), req("bb")], "none")).toThrow(/aa 1 and bb 1 cannot be installed together/);
+      expect(errorOf(() => run([rec("aa", "1", { breaks: "bb (<< )" })], [req("aa")])).message).toMatch(/^package aa 1 \(amd64\) from debian stable\/main: Breaks: invalid relationship/);
+    });
+
     it("names the package and field of a malformed Depends", () => {
       const e = errorOf(() => run([rec("a", "1", { depends: "b (>= )" })], [req("a")]));
       expect(e.message).toMatch(/^package a 1 \(amd64\) from debian stable\/main: Depends: invalid relationship/);

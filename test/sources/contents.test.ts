@@ -91,6 +91,14 @@ describe("Contents of a verified suite", () => {
     for (const c of choices) expect(c.urls[0]).toBe(`${byHashMirror}/dists/${SUITE}/main/by-hash/SHA256/${c.locked.sha256}`);
   });
 
+  it("architectureOnly: Contents-<arch> alone (doctor's ELF lookups)", async () => {
+    const vs = await suiteAt(byHashMirror);
+    expect(chooseContents(vs, ["main"], "amd64", false).map((c) => c.locked.path)).toEqual(["main/Contents-amd64.gz"]);
+    const path = "/usr/lib/x86_64-linux-gnu/libssl.so.3";
+    const got = await lookupContents(fetcherFor(join(work, "arch-only")), vs, { components: ["main"], architecture: "amd64", paths: [path], architectureOnly: true });
+    expect(got.get(path)).toEqual([{ path, packages: oracle().get(path) }]);
+  });
+
   it("answers every listed path and its merged-/usr spelling as zcat | awk reads the same files, from the cache when offline", async () => {
     const want = oracle();
     const unlisted = ["/usr/bin/no-such-program", "/lib/no/such.so", "/usr/lib/systemd/system/ctdb.service"];
