@@ -12,6 +12,7 @@ import type { Lockfile } from "../../src/model/lock.js";
 import { formatWhy, layerProvenance, why } from "../../src/commands/why.js";
 import { buildArchive, FIXTURE_DATE, type FixtureArchive, type FixturePackage } from "../fixtures/archive.js";
 import { serveDirectory, type TestServer } from "../fixtures/server.js";
+import { compileCli, runCommand } from "../fixtures/cli.js";
 import { makeKey, type TestKey } from "../sources/pgp-helpers.js";
 import { KEY_DATE, MAINTAINER, auditWith, layerWith, lockWith, readLock, rejection, removeDir, signDateFor, stablePackages, tempDir, writeProject, type ManifestSpec } from "./helpers.js";
 
@@ -180,6 +181,29 @@ describe("a file set of paths alone", () => {
     expect(pkgNames(lock, "amd64")).toEqual(["dup-b"]);
     expect(lock.architectures.amd64!.paths).toBeUndefined();
     expect(lock.sources[0]!.suites[0]!.contents).toBeUndefined();
+  });
+
+  it("on the command line: lock --json says exit 2 and kind resolve for a path no package ships; why /PATH names the Contents origin", async () => {
+    const main = await compileCli(join(work, "cli"));
+    const cli = (args: string[]) => runCommand(process.execPath, [main, ...args], { cwd: work });
+    const p = await project({ fileSets: { tools: { paths: ["/usr/bin/hello", "/usr/bin/no-such-tool"] } } });
+    const flags = ["--config", p.config, "--lockfile", p.lockfile, "--mirror", server.url, "--cache", p.cache];
+    const bad = await cli(["lock", "--json", ...flags]);
+    expect(bad.code).toBe(2);
+    const doc = JSON.parse(bad.stdout) as { ok: boolean; error: { kind: string; message: string; exitCode: number } };
+    expect(doc).toMatchObject({ ok: false, error: { kind: "resolve", exitCode: 2 } });
+    expect(doc.error.message).toContain("/usr/bin/no-such-tool (file set tools): no package ships it");
+
+    const m = JSON.parse(await readFile(p.config, "utf8")) as { fileSets: { tools: { paths: string[] } } };
+    m.fileSets.tools.paths = ["/usr/bin/hello"];
+    await writeFile(p.config, JSON.stringify(m));
+    const ok = await cli(["lock", "--quiet", ...flags]);
+    expect(ok.code, ok.stderr).toBe(0);
+    const text = await cli(["why", "/usr/bin/hello", "--lockfile", p.lockfile, "--cache", p.cache, "--arch", "amd64"]);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain("  file set tools names /usr/bin/hello: through the archive's signed Contents index, hello ships it\n");
+    const json = await cli(["why", "/usr/bin/hello", "--json", "--lockfile", p.lockfile, "--cache", p.cache, "--arch", "amd64"]);
+    expect(JSON.stringify(JSON.parse(json.stdout))).toContain('"contents":[{"set":"tools","path":"/usr/bin/hello","listed":"/usr/bin/hello"}]');
   });
 
   it("re-locks without reading Contents while the lock records the answer from the same signed indexes; reads them (the cache when offline) once they or the paths differ", async () => {
