@@ -26,9 +26,12 @@ export type { LayerCompression } from "./codec/compress.js";
 export { runImage, type ImageOptions, type ImageResult, type ImageArchResult, type OutputFormat } from "./commands/image.js";
 export { runAudit, type AuditOptions } from "./commands/audit.js";
 export { formatReport, type AuditReport, type AuditCheck, type CheckStatus } from "./audit/report.js";
+export { runAdd, type AddOptions, type AddResult } from "./commands/add.js";
+export type { FindBinaryNeeds, NeedsContext } from "./commands/binary-needs-source.js";
+export { addBinaryNeeds, type AddNeedsOptions, type AddNeedsResult, type ManifestAddition } from "./manifest/add-binary-needs.js";
+export type { BinaryNeeds, NeededFile, UnresolvedNeed } from "./model/binary-needs.js";
 export { runDoctor, formatDoctor, type DoctorOptions, type DoctorReport, type DoctorNeed, type NeedStatus } from "./commands/doctor.js";
 export { findBinaryNeeds, type FindBinaryNeedsOptions } from "./commands/binary-needs.js";
-export type { BinaryNeeds, NeededFile, UnresolvedNeed } from "./model/binary-needs.js";
 export { why, formatWhy, type WhyAnswer, type WhyMatch, type WhyDerivation } from "./commands/why.js";
 
 // The files and the Debian formats they are made from.

@@ -12,6 +12,7 @@ import { layerCommand } from "./commands/layer.js";
 import { auditCommand } from "./commands/audit.js";
 import { doctorCommand } from "./commands/doctor.js";
 import { imageCommand } from "./commands/image.js";
+import { addCommand } from "./commands/add.js";
 import { VERSION } from "../util/version.js";
 
 export async function main(argv: string[]): Promise<number> {
@@ -28,7 +29,7 @@ export async function main(argv: string[]): Promise<number> {
   return code;
 }
 
-const COMMANDS = [lockCommand, layerCommand, imageCommand, auditCommand, doctorCommand, whyCommand];
+const COMMANDS = [lockCommand, layerCommand, imageCommand, auditCommand, doctorCommand, addCommand, whyCommand];
 
 // In the epilogue, not .example(): yargs's two columns would break the commands mid-word.
 const EXAMPLES = `Examples:

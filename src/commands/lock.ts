@@ -37,6 +37,11 @@ export interface LockOptions {
   aptSourcesFallback?: boolean;
   /** --snapshot: "now" or a timestamp; every snapshot source URL of the manifest is moved there first. */
   snapshot?: string | undefined;
+  /**
+   * An edit of the manifest's text (`add`: a binary's needs written in), made before locking;
+   * the edited manifest is locked and written with the lock, only if the lock succeeds.
+   */
+  editManifest?: ((text: string) => string) | undefined;
   fetcher: Fetcher;
   now: Date;
   /** Where to keep the provenance manifests of the layers it builds (the cache). */
@@ -59,7 +64,7 @@ export interface LockResult {
 }
 
 export async function runLock(opts: LockOptions): Promise<LockResult> {
-  const moved = opts.snapshot === undefined ? undefined : await movedManifest(opts);
+  const moved = opts.snapshot === undefined && opts.editManifest === undefined ? undefined : await stagedManifest(opts);
   const { manifest, sha256: manifestSha, dir } = moved?.loaded ?? (await loadManifest(opts.config));
 
   // --check needs a lock to compare with, so a missing one fails before any download.
@@ -187,23 +192,31 @@ export async function runLock(opts: LockOptions): Promise<LockResult> {
 }
 
 /**
- * `--snapshot`: the manifest with its snapshot URLs at the timestamp asked for, as text to write
- * back (its own file mode, through a symlink to the file it names) once the lock is made.
+ * The manifest as `editManifest` and then `--snapshot` (its snapshot URLs at the timestamp asked
+ * for) change it, as text to write back (its own file mode, through a symlink to the file it
+ * names) once the lock is made.
  */
-async function movedManifest(opts: LockOptions) {
-  if (opts.check) throw new UsageError("--snapshot moves the snapshot timestamps in the manifest, and --check writes nothing", { hint: "run scratch-pkgs lock --update --snapshot now without --check" });
-  const timestamp = snapshotTimestampFor(opts.snapshot!, opts.now);
+async function stagedManifest(opts: LockOptions) {
+  if (opts.check && opts.snapshot !== undefined) throw new UsageError("--snapshot moves the snapshot timestamps in the manifest, and --check writes nothing", { hint: "run scratch-pkgs lock --update --snapshot now without --check" });
   const text = await readManifestText(opts.config);
   await loadManifestText(text, opts.config);
-  const edit = moveSnapshotTimestamps(text, opts.config, timestamp);
-  if (edit.moved.length === 0) {
-    throw new UsageError(`--snapshot ${opts.snapshot}: no source in ${opts.config} has a snapshot URL (…/archive/NAME/YYYYMMDDTHHMMSSZ)`, { hint: "give the sources snapshot.debian.org URLs, or drop --snapshot" });
-  }
-  const changed = edit.text !== text;
-  for (const m of edit.moved) if (m.from !== m.to) opts.note(`${opts.config}: source "${m.source}" snapshot ${m.from} → ${m.to}`);
+  let edited = opts.editManifest ? opts.editManifest(text) : text;
+  if (opts.snapshot !== undefined) edited = movedSnapshots(edited, opts.snapshot, opts);
+  const changed = edited !== text;
   const file = await realpath(opts.config);
   const mode = (await stat(file)).mode & 0o7777;
-  return { loaded: await loadManifestText(edit.text, opts.config), changed, output: { path: file, data: edit.text, mode, exactMode: true } };
+  return { loaded: await loadManifestText(edited, opts.config), changed, output: { path: file, data: edited, mode, exactMode: true } };
+}
+
+/** `--snapshot`: the manifest's text with every snapshot URL at the timestamp asked for. */
+function movedSnapshots(text: string, snapshot: string, opts: LockOptions): string {
+  const timestamp = snapshotTimestampFor(snapshot, opts.now);
+  const edit = moveSnapshotTimestamps(text, opts.config, timestamp);
+  if (edit.moved.length === 0) {
+    throw new UsageError(`--snapshot ${snapshot}: no source in ${opts.config} has a snapshot URL (…/archive/NAME/YYYYMMDDTHHMMSSZ)`, { hint: "give the sources snapshot.debian.org URLs, or drop --snapshot" });
+  }
+  for (const m of edit.moved) if (m.from !== m.to) opts.note(`${opts.config}: source "${m.source}" snapshot ${m.from} → ${m.to}`);
+  return edit.text;
 }
 
 function manifestFileName(config: string): string {

@@ -6,6 +6,7 @@
 import { parseSnapshotUrl } from "../debian/snapshot-url.js";
 import { ManifestError } from "../model/errors.js";
 import { parseJsonWithPositions } from "../util/json.js";
+import { valueEnd } from "../util/json-text-edit.js";
 
 export interface MovedSnapshot {
   source: string;
@@ -17,15 +18,14 @@ export interface MovedSnapshot {
 export function moveSnapshotTimestamps(text: string, file: string, timestamp: string): { text: string; moved: MovedSnapshot[] } {
   const doc = parseJsonWithPositions(text);
   const sources = (doc.value as { sources: Array<{ name: string; url: string }> }).sources;
-  // The parser's offsets are into the text without a leading BOM.
-  const shift = text.charCodeAt(0) === 0xfeff ? 1 : 0;
   const edits: Array<{ at: number; length: number }> = [];
   const moved: MovedSnapshot[] = [];
   sources.forEach((s, i) => {
     const snap = parseSnapshotUrl(s.url);
     if (!snap) return;
-    const start = doc.valueAt.get(`/sources/${i}/url`)! + shift;
-    const raw = text.slice(start, stringEnd(text, start));
+    // The parser's offsets are into `text` itself (a leading BOM counted).
+    const start = doc.valueAt.get(`/sources/${i}/url`)!;
+    const raw = text.slice(start, valueEnd(text, start));
     const at = raw.lastIndexOf(snap.timestamp);
     if (at < 0) throw new ManifestError(file, `sources[${i}].url`, "the snapshot timestamp is written with escapes, so it cannot be moved in place", { hint: "write the URL without \\u escapes" });
     edits.push({ at: start + at, length: snap.timestamp.length });
@@ -34,13 +34,4 @@ export function moveSnapshotTimestamps(text: string, file: string, timestamp: st
   let out = text;
   for (const e of edits.reverse()) out = out.slice(0, e.at) + timestamp + out.slice(e.at + e.length);
   return { text: out, moved };
-}
-
-/** The offset just past the JSON string literal that starts at `start` (its opening quote). */
-function stringEnd(text: string, start: number): number {
-  for (let i = start + 1; i < text.length; i++) {
-    if (text[i] === "\\") i++;
-    else if (text[i] === '"') return i + 1;
-  }
-  return text.length;
 }

@@ -38,7 +38,7 @@ describe("--help", () => {
   it("describes every option and positional of every command", async () => {
     const top = await helpOf([]);
     const commands = [...top.slice(top.indexOf("Commands:"), top.indexOf("Options:")).matchAll(/^ {2}scratch-pkgs (\w+)/gm)].map((m) => m[1]!);
-    expect(commands).toEqual(["lock", "layer", "image", "audit", "doctor", "why"]);
+    expect(commands).toEqual(["lock", "layer", "image", "audit", "doctor", "add", "why"]);
     expect(undescribed(top)).toEqual([]);
     for (const c of commands) {
       const help = await helpOf([c]);

@@ -1,6 +1,8 @@
 /** Flags and collaborators shared by the commands that fetch. */
 import type { Argv } from "yargs";
 import type { FetchSession } from "../../fetch/session.js";
+import type { ResolutionMemo } from "../../lock/memo.js";
+import type { Output } from "../output.js";
 import { parseMinThroughput, type MinThroughput } from "../../fetch/throughput.js";
 import { UsageError } from "../../model/errors.js";
 import { DEFAULT_SNAPSHOT_SERVICE } from "../../sources/snapshot-files.js";
@@ -86,4 +88,28 @@ export function sourceDateEpochFromEnv(): { sourceDateEpoch?: number } {
   if (v === undefined || v === "") return {};
   if (!/^\d{1,12}$/.test(v)) throw new UsageError(`SOURCE_DATE_EPOCH=${v} is not a number of seconds`, { hint: "unset it or give whole seconds since 1970" });
   return { sourceDateEpoch: Number(v) };
+}
+
+/** The flags of the commands that lock (`lock`, and `add`, which re-locks). */
+export interface LockingFlags extends FetchFlags {
+  config: string;
+  lockfile: string;
+}
+
+/** What `lock` and `add` hand runLock from their flags and fetch session. */
+export function lockingOptions(argv: LockingFlags, session: FetchSession, memo: ResolutionMemo, out: Output) {
+  return {
+    config: argv.config,
+    lockfile: argv.lockfile,
+    mirrors: argv.mirror,
+    envMirror: process.env.SCRATCH_PKGS_MIRROR,
+    aptSources: argv["apt-sources"],
+    aptSourcesFallback: argv["apt-sources-fallback"],
+    fetcher: session.fetcher,
+    memo,
+    blobs: session.cache,
+    now: new Date(),
+    ...sourceDateEpochFromEnv(),
+    note: (l: string) => out.note(l),
+  };
 }

@@ -1,10 +1,8 @@
 import type { CommandModule } from "yargs";
 import type { Output } from "../output.js";
-import { fetchOptions, makeFetcher, sourceDateEpochFromEnv, type FetchFlags } from "./common.js";
+import { fetchOptions, lockingOptions, makeFetcher, type LockingFlags } from "./common.js";
 
-interface LockFlags extends FetchFlags {
-  config: string;
-  lockfile: string;
+interface LockFlags extends LockingFlags {
   check: boolean;
   update?: string[] | undefined;
   snapshot?: string | undefined;
@@ -23,25 +21,14 @@ export function lockCommand(out: Output, setCode: (c: number) => void): CommandM
         .option("snapshot", { type: "string", describe: "now|YYYYMMDDTHHMMSSZ: first move every snapshot URL's timestamp in the manifest there (lock --update --snapshot now)" }) as never,
     handler: async (argv) => {
       const [{ runLock }, { ResolutionMemo }] = await Promise.all([import("../../commands/lock.js"), import("../../lock/memo.js")]);
-      const { fetcher, cache, close } = await makeFetcher(argv);
+      const session = await makeFetcher(argv);
       try {
         const update = argv.update === undefined ? undefined : argv.update.filter((u) => u !== "").length === 0 ? true : argv.update.filter((u) => u !== "");
         const result = await runLock({
-          config: argv.config,
-          lockfile: argv.lockfile,
+          ...lockingOptions(argv, session, new ResolutionMemo(session.cache), out),
           check: argv.check,
           update,
-          mirrors: argv.mirror,
-          envMirror: process.env.SCRATCH_PKGS_MIRROR,
-          aptSources: argv["apt-sources"],
-          aptSourcesFallback: argv["apt-sources-fallback"],
           snapshot: argv.snapshot,
-          fetcher,
-          memo: new ResolutionMemo(cache),
-          blobs: cache,
-          now: new Date(),
-          ...sourceDateEpochFromEnv(),
-          note: (l) => out.note(l),
         });
         const counts = Object.entries(result.lock.architectures).map(([a, v]) => `${a} ${v.packages.length} packages`);
         if (argv.check) out.result(`${argv.lockfile} is up to date (${counts.join(", ")})`);
@@ -52,7 +39,7 @@ export function lockCommand(out: Output, setCode: (c: number) => void): CommandM
         out.json({ ok: true, lockfile: argv.lockfile, changed: result.changed, written: result.written, changes: result.changes, lock: result.lock });
         setCode(0);
       } finally {
-        await close();
+        await session.close();
       }
     },
   };
