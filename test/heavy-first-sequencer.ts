@@ -26,6 +26,7 @@ export const HEAVY_FILES: readonly string[] = [
   "test/live/doctor-live.test.ts",
   "test/live/add-debian-binary-live.test.ts",
   "test/image/docker-engine.test.ts",
+  "test/live/paths-live.test.ts",
 ];
 
 /** `files` with the heavy ones first, in HEAVY_FILES order; the rest keep `files`' order. */

@@ -8,7 +8,7 @@ import { readFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { readLockfile } from "../lockfile/read.js";
-import type { Lockfile, LockedSource, LockedSuite } from "../model/lock.js";
+import type { Lockfile, LockedPathOrigin, LockedSource, LockedSuite } from "../model/lock.js";
 import { loadManifest, keyringPath } from "../manifest/load.js";
 import type { Manifest } from "../model/manifest.js";
 import { readKeyring } from "../sources/keyring.js";
@@ -103,6 +103,7 @@ export async function runAudit(opts: AuditOptions): Promise<AuditReport> {
   }
 
   const mirrors = await mirrorsFor(lock.sources, opts);
+  const verifiedSuites: VerifiedSuite[] = [];
   const fetcher = withLockedDebFallback(lock, opts.fetcher, opts.snapshotFallback);
   fetcher.progress.phase("verifying releases and indexes", count(lock.sources.reduce((n, s) => n + s.suites.length, 0), "suite"));
 
@@ -129,6 +130,7 @@ export async function runAudit(opts: AuditOptions): Promise<AuditReport> {
         ),
       );
       const verified = held.vs;
+      if (verified) verifiedSuites.push(verified);
       checks.push(
         verified
           ? await check(`index ${where}`, () => auditIndexes(fetcher, lock, source, suite, verified), lag)
@@ -157,6 +159,8 @@ export async function runAudit(opts: AuditOptions): Promise<AuditReport> {
         }, source && lagOf(mirrors, source, pkg.suite)),
       );
     }
+    const paths = lock.architectures[arch]!.paths;
+    if (paths) checks.push(await auditPaths(fetcher, lock, arch, paths, manifest, verifiedSuites));
     fetcher.progress.phase(`rebuilding the ${arch} layer`, count(packages.length, "package"));
     checks.push(await check(`layer ${arch}`, () => auditLayer(fetcher, opts, mirrors, lock, arch)));
   }
@@ -179,13 +183,31 @@ function compareRelease(vs: VerifiedSuite, suite: LockedSuite, lag: string | und
   if (got.signedBy !== suite.signedBy) problems.push(`signed by ${got.signedBy}, the lock says ${suite.signedBy}`);
   if (got.date !== suite.date) problems.push(`Date ${got.date}, the lock says ${suite.date}`);
   if (got.validUntil !== suite.validUntil) problems.push(`Valid-Until ${got.validUntil ?? "absent"}, the lock says ${suite.validUntil ?? "absent"}`);
-  const unlisted = suite.indexes.filter((i) => {
+  const unlisted = [...suite.indexes, ...(suite.contents ?? [])].filter((i) => {
     const e = vs.release.files.get(i.path);
     return !e || e.sha256 !== i.sha256 || e.size !== i.size;
   });
   for (const i of unlisted) problems.push(`the signed release does not list ${suiteUrl(vs.ref.url, vs.ref.suite, i.path)} with sha256 ${i.sha256} (${i.size} bytes) as the lock records it`);
   if (problems.length > 0) return { status: "fail" as const, detail: problems.join("; "), ...(lag ? { hint: lag } : {}) };
   return `sha256 and signature by ${got.signedBy} verified; lists the ${suite.indexes.length} recorded indexes`;
+}
+
+/**
+ * The recorded path origins of an architecture, looked up again in the Contents indexes the
+ * verified releases list (never reusing the lock's answer: a lock cannot vouch for itself).
+ */
+async function auditPaths(fetcher: Fetcher, lock: Lockfile, arch: string, paths: LockedPathOrigin[], manifest: Manifest | undefined, verified: VerifiedSuite[]): Promise<AuditCheck> {
+  const name = `paths ${arch}`;
+  const suites = lock.sources.reduce((n, s) => n + s.suites.length, 0);
+  if (!manifest || verified.length < suites) return { name, status: "unavailable", detail: "not checked: not every release was verified, so no signed hashes pin the Contents indexes" };
+  return check(name, async () => {
+    const { contentsChoices, findPathOrigins } = await import("../lock/contents-paths.js");
+    const asked = paths.map((o) => ({ set: o.set, path: o.path }));
+    const now = await findPathOrigins(fetcher, { manifest, arch, suites: verified, asked, choices: contentsChoices(manifest, verified, arch) });
+    const differ = paths.filter((o, i) => o.listed !== now[i]!.listed || o.package !== now[i]!.package);
+    if (differ.length === 0) return `${count(paths.length, "path")} of path-only sets, each shipped by its recorded package as the signed Contents indexes say`;
+    return { status: "fail" as const, detail: differ.map((o) => `${o.path} (file set ${o.set}): the lock says ${o.package}, the Contents indexes say ${now[paths.indexOf(o)]!.package}`).join("; ") };
+  });
 }
 
 /** The locked packages of a suite, checked against its indexes as the verified release pins them. */

@@ -14,7 +14,8 @@ import { chooseIndexes, type IndexChoice } from "../sources/index-choice.js";
 import type { Fetcher } from "../fetch/fetcher.js";
 import type { ContentCache } from "../fetch/cache.js";
 import type { ResolutionMemo } from "../lock/memo.js";
-import { planRequests, scopedRequests } from "../lock/plan.js";
+import { askedPaths, planRequests, scopedRequests } from "../lock/plan.js";
+import type { LockedPathOrigin } from "../model/lock.js";
 import type { ResolvedArchitecture } from "../lock/resolve-arch.js";
 import { lockLayer } from "../lock/layer-digests.js";
 import { LOCKFILE_VERSION, type Lockfile, type LockedArchitecture, type LockedSource, type LockedIndex } from "../model/lock.js";
@@ -96,20 +97,32 @@ export async function runLock(opts: LockOptions): Promise<LockResult> {
   const sourceDateEpoch = opts.sourceDateEpoch ?? Math.max(...suites.map((s) => Math.floor(s.release.date.getTime() / 1000)));
 
   const indexesRead = new Map<VerifiedSuite, Map<string, LockedIndex>>();
+  const contentsRead = new Map<VerifiedSuite, Map<string, LockedIndex>>();
+  const record = (read: Map<VerifiedSuite, Map<string, LockedIndex>>, vs: VerifiedSuite, locked: LockedIndex): void => {
+    let m = read.get(vs);
+    if (!m) read.set(vs, (m = new Map()));
+    m.set(locked.path, locked);
+  };
   const architectures: Record<string, LockedArchitecture> = {};
   // One architecture at a time: only its indexes are in memory.
   for (const arch of [...manifest.architectures].sort()) {
-    const group = planRequests(manifest, arch);
+    // Path-only sets first: the packages Contents names for them are requested like any other.
+    let origins: LockedPathOrigin[] = [];
+    const asked = askedPaths(manifest, arch);
+    if (asked.length > 0) {
+      // Loaded only here: a manifest without path-only sets never touches Contents.
+      const { contentsChoices, findPathOrigins } = await import("../lock/contents-paths.js");
+      const contents = contentsChoices(manifest, suites, arch);
+      for (const c of contents) record(contentsRead, c.vs, c.locked);
+      origins = await findPathOrigins(opts.fetcher, { manifest, arch, suites, asked, choices: contents, old: opts.update === true ? undefined : old });
+    }
+    const group = planRequests(manifest, arch, origins);
     const choices: Array<{ vs: VerifiedSuite; choice: IndexChoice }> = [];
     for (const vs of suites) {
       const source = manifest.sources.find((s) => s.name === vs.ref.source)!;
       for (const choice of chooseIndexes(vs, source.components, arch)) choices.push({ vs, choice });
     }
-    for (const { vs, choice } of choices) {
-      let m = indexesRead.get(vs);
-      if (!m) indexesRead.set(vs, (m = new Map()));
-      m.set(choice.locked.path, choice.locked);
-    }
+    for (const { vs, choice } of choices) record(indexesRead, vs, choice.locked);
     const prefer = pinsFor(old, arch, opts.update);
     // Everything the result depends on: verified index contents (by hash), requests, pins, rules.
     const memoKey = opts.memo?.key({
@@ -129,10 +142,15 @@ export async function runLock(opts: LockOptions): Promise<LockResult> {
       locked = await resolveFromIndexes(opts.fetcher, { manifest, arch, suites, choices, group, prefer });
       if (memoKey) await opts.memo!.set(memoKey, locked);
     }
-    architectures[arch] = { ...locked, ...(await lockLayer(manifest, arch, locked.packages, sourceDateEpoch, opts, mirrors, manifest.sources)) };
+    architectures[arch] = {
+      ...locked,
+      ...(await lockLayer(manifest, arch, locked.packages, sourceDateEpoch, opts, mirrors, manifest.sources, origins)),
+      ...(origins.length > 0 ? { paths: origins } : {}),
+    };
     noteDroppedPins(old, arch, architectures[arch]!, opts);
   }
 
+  const sorted = (m: Map<string, LockedIndex> | undefined): LockedIndex[] => [...(m?.values() ?? [])].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const sources: LockedSource[] = manifest.sources.map((s) => ({
     name: s.name,
     url: s.url,
@@ -140,7 +158,8 @@ export async function runLock(opts: LockOptions): Promise<LockResult> {
       .filter((vs) => vs.ref.source === s.name)
       .map((vs) => ({
         ...vs.locked,
-        indexes: [...(indexesRead.get(vs)?.values() ?? [])].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
+        indexes: sorted(indexesRead.get(vs)),
+        ...(contentsRead.has(vs) ? { contents: sorted(contentsRead.get(vs)) } : {}),
       })),
   }));
 

@@ -25,6 +25,11 @@ export interface WhyMatch {
   below?: true;
   /** For a path, from the provenance manifest: the .deb member(s) the package ships it as. */
   members?: string[];
+  /**
+   * The paths of path-only file sets this package was found for through the archive's Contents
+   * index (the lock's `paths`): for a path, those naming it; for a package, all of them.
+   */
+  contents?: Array<{ set: string; path: string; listed: string }>;
 }
 
 export interface WhyDerivation {
@@ -86,7 +91,20 @@ export function why(lock: Lockfile, query: string, arch?: string, provenance?: R
       const req = requestOfChain(lock.requests, r, p.name);
       if (req) scopes[r] = describeScope(req);
     }
-    return { architecture: a, package: p.name, version: p.version, reasons: p.reasons, ...(Object.keys(scopes).length > 0 ? { scopes } : {}), sets, ...(below ? { below: true as const } : {}), ...(members ? { members } : {}) };
+    const contents = (lock.architectures[a]!.paths ?? [])
+      .filter((o) => o.package === p.name && (kind === "package" || o.listed === query || o.path === query))
+      .map((o) => ({ set: o.set, path: o.path, listed: o.listed }));
+    return {
+      architecture: a,
+      package: p.name,
+      version: p.version,
+      reasons: p.reasons,
+      ...(Object.keys(scopes).length > 0 ? { scopes } : {}),
+      sets,
+      ...(below ? { below: true as const } : {}),
+      ...(members ? { members } : {}),
+      ...(contents.length > 0 ? { contents } : {}),
+    };
   };
   for (const a of Object.keys(lock.architectures).sort()) {
     if (arch && a !== arch) continue;
@@ -163,6 +181,10 @@ export function formatWhy(ans: WhyAnswer): string[] {
     const sets = m.below ? `the parent directory of what file sets ${m.sets.join(", ")} take` : `file sets: ${m.sets.join(", ")}`;
     lines.push(`${m.architecture}: ${m.package} ${m.version}${ships} (${sets})`);
     for (const r of m.reasons) lines.push(`  ${r}${m.scopes?.[r] ? ` (${m.scopes[r]})` : ""}`);
+    for (const c of m.contents ?? []) {
+      const as = c.listed !== c.path ? ` (listed as ${c.listed})` : "";
+      lines.push(`  file set ${c.set} names ${c.path}: through the archive's signed Contents index, ${m.package} ships it${as}`);
+    }
   }
   for (const s of ans.skipped) lines.push(`${s.architecture}: ${s.name} is not in the lock: ${s.reason}`);
   return lines;

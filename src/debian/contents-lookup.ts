@@ -27,6 +27,11 @@ export function usrMergeAlias(path: string): string | undefined {
   return undefined;
 }
 
+/** An absolute path with no trailing "/" and no empty, "." or ".." segment: what a Contents index can list. */
+export function isNormalFilePath(path: string): boolean {
+  return path.startsWith("/") && !path.endsWith("/") && !path.split("/").some((s, i) => i > 0 && (s === "" || s === "." || s === ".."));
+}
+
 interface Wanted {
   spelling: string;
   names: Set<string>;
@@ -44,7 +49,7 @@ export class ContentsQuery {
   constructor(paths: Iterable<string>) {
     const asked: Array<[string, string[]]> = [];
     for (const path of new Set(paths)) {
-      if (!path.startsWith("/") || path.endsWith("/") || path.split("/").some((s, i) => i > 0 && (s === "" || s === "." || s === ".."))) {
+      if (!isNormalFilePath(path)) {
         throw new UsageError(`Contents lookup: ${JSON.stringify(path)} is not an absolute, normal file path`, { hint: 'ask for paths such as "/usr/lib/x86_64-linux-gnu/libc.so.6"' });
       }
       const alias = usrMergeAlias(path);

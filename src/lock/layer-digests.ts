@@ -14,7 +14,7 @@ import type { Fetcher } from "../fetch/fetcher.js";
 import type { ContentCache } from "../fetch/cache.js";
 import type { ResolutionMemo } from "./memo.js";
 import { fileSetPlans } from "./plan.js";
-import type { DecodedMembers, LockedArchitecture, LockedPackage } from "../model/lock.js";
+import type { DecodedMembers, LockedArchitecture, LockedPackage, LockedPathOrigin } from "../model/lock.js";
 
 /** What lockLayer adds to an architecture: its packages with their decoded digests, derivations and layer. */
 type LockedLayerParts = Pick<LockedArchitecture, "packages" | "derivations" | "layer">;
@@ -38,6 +38,8 @@ export async function lockLayer(
   opts: LayerDigestContext,
   mirrors: MirrorPlan,
   sources: readonly MirrorSource[],
+  /** This architecture's packages of path-only sets (contents-paths.ts): their paths must be taken too. */
+  origins: readonly LockedPathOrigin[] = [],
 ): Promise<LockedLayerParts> {
   const steps = derivationSteps({
     arch,
@@ -48,7 +50,7 @@ export async function lockLayer(
   // shapes their bytes key the memo too, or an upgraded or reconfigured compressor would leave
   // stale compressed digests in the lock. Known without loading the compressors (a hit uses none).
   const compressors = LOCKED_COMPRESSIONS.map((kind) => compressorSettings(kind));
-  const everyGlobTakes = fileSetPlans(manifest)
+  const everyGlobTakes = fileSetPlans(manifest, origins)
     .filter((s) => s.everyGlobMustMatch)
     .map((s) => ({ name: s.name, packages: s.packages.filter((p) => appliesOn(p, arch)) }));
   const key = opts.memo?.key({ kind: "layer", arch, mtime, steps, compressors, everyGlobTakes, packages: packages.map((p) => ({ name: p.name, sha256: p.sha256, select: p.select })) }, "layer");

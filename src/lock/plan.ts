@@ -2,10 +2,10 @@
  * From a manifest to resolver requests, and from resolved packages back to the selection rules
  * each one gets. Pure: no I/O.
  */
-import { appliesOn, type Manifest, type RequestScope } from "../model/manifest.js";
+import { appliesOn, isPathOnlySet, type Manifest, type RequestScope } from "../model/manifest.js";
 import type { PackageRequest, ResolvedPackage } from "../resolve/types.js";
-import { builtinFileSet, userFileSet, DEFAULT_EXCLUDE, WHOLE_PACKAGE, type FileSetPlan } from "../resolve/filesets.js";
-import { COPYRIGHT_SET, type LockedRequest, type SelectionRule } from "../model/lock.js";
+import { builtinFileSet, pathOnlyFileSet, userFileSet, DEFAULT_EXCLUDE, WHOLE_PACKAGE, type FileSetPlan } from "../resolve/filesets.js";
+import { COPYRIGHT_SET, type LockedPathOrigin, type LockedRequest, type SelectionRule } from "../model/lock.js";
 import { copyrightPath, docDir } from "../layer/copyright.js";
 import { splitChain } from "../resolve/reason-chain.js";
 
@@ -21,21 +21,29 @@ export interface RequestGroup {
   setOfReason: Map<string, FileSetPlan>;
 }
 
-export function fileSetPlans(manifest: Manifest): FileSetPlan[] {
+/**
+ * The manifest's file sets as plans. A path-only set's packages are the ones `origins` (one
+ * architecture's answers from Contents, see contents-paths.ts) name; without them it has none.
+ */
+export function fileSetPlans(manifest: Manifest, origins: readonly LockedPathOrigin[] = []): FileSetPlan[] {
   const plans: FileSetPlan[] = [];
   for (const set of manifest.fileSets) {
-    if (set.kind === "user") plans.push(userFileSet(set.name, set.packages, set.paths, set.exclude));
-    else plans.push(builtinFileSet(set.name)!);
+    if (set.kind !== "user") plans.push(builtinFileSet(set.name)!);
+    else if (set.packages) plans.push(userFileSet(set.name, set.packages, set.paths, set.exclude));
+    else plans.push(pathOnlyFileSet(set.name, origins));
   }
   return plans;
 }
 
-/** The requests made on `arch`: those whose scope names it (or names no architecture). */
-export function planRequests(manifest: Manifest, arch: string): RequestGroup {
+/**
+ * The requests made on `arch`: those whose scope names it (or names no architecture), and the
+ * packages `origins` found for the path-only sets there, as if the manifest named them.
+ */
+export function planRequests(manifest: Manifest, arch: string, origins: readonly LockedPathOrigin[] = []): RequestGroup {
   const withDeps: PackageRequest[] = [];
   const alone: PackageRequest[] = [];
   const setOfReason = new Map<string, FileSetPlan>();
-  for (const plan of fileSetPlans(manifest)) {
+  for (const plan of fileSetPlans(manifest, origins)) {
     const reason = `file set ${plan.name}`;
     setOfReason.set(reason, plan);
     for (const p of plan.packages) {
@@ -54,6 +62,22 @@ export function planRequests(manifest: Manifest, arch: string): RequestGroup {
     withDeps.push({ name, reason, ...(version ? { constraint: { op: "=" as const, version } } : {}), ...(spec.optional ? { optional: true } : {}) });
   });
   return { withDeps, alone, setOfReason };
+}
+
+/** A path a path-only set asks for. */
+export interface AskedPath {
+  set: string;
+  path: string;
+}
+
+/** Every path the manifest's path-only sets (whose packages Contents names) ask on `arch`, sorted by set then path. */
+export function askedPaths(manifest: Manifest, arch: string): AskedPath[] {
+  const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+  return manifest.fileSets
+    .filter(isPathOnlySet)
+    .filter((s) => appliesOn(s, arch))
+    .flatMap((s) => [...new Set(s.paths)].map((path) => ({ set: s.name, path })))
+    .sort((a, b) => cmp(a.set, b.set) || cmp(a.path, b.path));
 }
 
 /** What the lock records of the manifest's scoped requests (plain ones are not listed). */

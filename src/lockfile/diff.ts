@@ -1,4 +1,4 @@
-import type { Lockfile, LockedRequest } from "../model/lock.js";
+import type { Lockfile, LockedPathOrigin, LockedRequest } from "../model/lock.js";
 import { canonicalJson } from "../util/canonical-json.js";
 
 /** Human lines saying what differs between two locks: packages added, removed, changed; releases moved; requests. */
@@ -31,6 +31,7 @@ export function describeLockChanges(old: Lockfile | undefined, cur: Lockfile): s
       else if (x && y && canonicalJson(x) !== canonicalJson(y)) out.push(`${arch}: ${name}: decoded member digests ${x.decoded ? "changed" : "recorded"}`);
     }
   }
+  for (const arch of arches) out.push(...describePathChanges(arch, old.architectures[arch]?.paths ?? [], cur.architectures[arch]?.paths ?? []));
   for (const arch of arches) {
     const a = old.architectures[arch];
     const b = cur.architectures[arch];
@@ -44,19 +45,35 @@ export function describeLockChanges(old: Lockfile | undefined, cur: Lockfile): s
   return out;
 }
 
+/**
+ * Entries of two keyed lists that were added, removed, or whose `value` (what the line shows)
+ * differs, in key order; `line` words each one.
+ */
+function keyedChanges<T>(old: readonly T[], cur: readonly T[], key: (t: T) => string, value: (t: T) => string, line: (was: T | undefined, now: T | undefined) => string): string[] {
+  const a = new Map(old.map((t) => [key(t), t]));
+  const b = new Map(cur.map((t) => [key(t), t]));
+  return [...new Set([...a.keys(), ...b.keys()])]
+    .sort()
+    .filter((k) => !a.has(k) || !b.has(k) || value(a.get(k)!) !== value(b.get(k)!))
+    .map((k) => line(a.get(k), b.get(k)));
+}
+
 /** Requests (per-architecture or optional) added, removed, or applying elsewhere, by reason and name. */
 function describeRequestChanges(old: readonly LockedRequest[], cur: readonly LockedRequest[]): string[] {
-  const key = (r: LockedRequest) => `${r.reason} ${r.name}`;
   const scope = (r: LockedRequest) => `${r.architectures ? r.architectures.join(", ") : "every architecture"}${r.optional ? ", optional" : ""}`;
-  const a = new Map(old.map((r) => [key(r), r]));
-  const b = new Map(cur.map((r) => [key(r), r]));
-  const out: string[] = [];
-  for (const k of [...new Set([...a.keys(), ...b.keys()])].sort()) {
-    const x = a.get(k);
-    const y = b.get(k);
-    if (x && !y) out.push(`request ${x.reason} (${x.name}): removed (was ${scope(x)})`);
-    else if (!x && y) out.push(`request ${y.reason} (${y.name}): new (${scope(y)})`);
-    else if (x && y && scope(x) !== scope(y)) out.push(`request ${y.reason} (${y.name}): ${scope(x)} → ${scope(y)}`);
-  }
-  return out;
+  return keyedChanges(old, cur, (r) => `${r.reason} ${r.name}`, scope, (x, y) => {
+    if (!y) return `request ${x!.reason} (${x!.name}): removed (was ${scope(x!)})`;
+    if (!x) return `request ${y.reason} (${y.name}): new (${scope(y)})`;
+    return `request ${y.reason} (${y.name}): ${scope(x)} → ${scope(y)}`;
+  });
+}
+
+/** Paths of path-only sets whose package (as Contents names it) is new, gone or another, by set and path. */
+function describePathChanges(arch: string, old: readonly LockedPathOrigin[], cur: readonly LockedPathOrigin[]): string[] {
+  const from = (o: LockedPathOrigin) => `${o.package}${o.listed !== o.path ? ` (listed as ${o.listed})` : ""}`;
+  return keyedChanges(old, cur, (o) => `${o.set}\0${o.path}`, from, (x, y) => {
+    if (!y) return `${arch}: - path ${x!.path} (file set ${x!.set}) from ${from(x!)}`;
+    if (!x) return `${arch}: + path ${y.path} (file set ${y.set}) from ${from(y)}`;
+    return `${arch}: path ${y.path} (file set ${y.set}): from ${from(x)} → ${from(y)}`;
+  });
 }

@@ -114,7 +114,8 @@ function checkOtherVersion(version: unknown, file: string): boolean {
 /**
  * Rules between fields: source URLs are base URLs as a manifest gives them, versions parse,
  * packages name a locked source and suite and lie under that source's URL, requests name only
- * the lock's architectures, and there is at least one architecture (an empty lock would build
+ * the lock's architectures, each path origin names a package of its architecture, and there is
+ * at least one architecture (an empty lock would build
  * nothing and audit nothing, with exit 0).
  */
 function checkReferences(lock: Lockfile, file: string): void {
@@ -140,6 +141,10 @@ function checkReferences(lock: Lockfile, file: string): void {
       if (!known.suites.has(p.suite)) throw fail(file, `${where}.suite`, `package ${p.name} names suite ${JSON.stringify(p.suite)}, which source ${JSON.stringify(p.source)} does not list`);
       const under = packagePath(known.url, p.url);
       if ("problem" in under) throw fail(file, `${where}.url`, `package ${p.name} (${arch}): ${under.problem}`);
+    });
+    const locked = lock.architectures[arch]!;
+    (locked.paths ?? []).forEach((o, i) => {
+      if (!locked.packages.some((p) => p.name === o.package)) throw fail(file, `architectures.${arch}.paths[${i}].package`, `path ${o.path} (file set ${o.set}) names package ${JSON.stringify(o.package)}, which architecture ${arch} does not lock`);
     });
   }
 }

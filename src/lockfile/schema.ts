@@ -39,6 +39,7 @@ export function lockfileSchema(closed: boolean): AnySchemaObject {
     validUntil: { type: ["string", "null"] },
     signedBy: { type: "string", pattern: "^([0-9A-F]{40}|[0-9A-F]{64})$", errorHint: "an OpenPGP fingerprint in upper-case hex (40 or 64 digits)" },
     indexes: { type: "array", items: index },
+    contents: { type: "array", items: index },
   });
   const source = obj(["name", "url", "suites"], {
     name: { type: "string", pattern: "^[a-z0-9][a-z0-9._-]*$", errorHint: "a manifest source name" },
@@ -102,6 +103,7 @@ export function lockfileSchema(closed: boolean): AnySchemaObject {
     skipped: { type: "array", items: obj(["name", "reason"], { name: TEXT, reason: TEXT }) },
     derivations: { type: "array", items: derivation },
     layer,
+    paths: { type: "array", items: obj(["set", "path", "listed", "package"], { set: TEXT, path: ABS, listed: ABS, package: NAME }) },
   });
   return {
     $schema: "http://json-schema.org/draft-07/schema#",

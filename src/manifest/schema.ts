@@ -134,11 +134,13 @@ export const MANIFEST_SCHEMA: AnySchemaObject = {
       additionalProperties: {
         type: "object",
         additionalProperties: false,
-        required: ["packages", "paths"],
+        // Without "packages", lock finds them through the archive's Contents index (exact paths only: validate.ts).
+        required: ["paths"],
         properties: {
           packages: nonEmptyUniqueStrings(packageEntry(packageName, packageName)),
           paths: { type: "array", minItems: 1, items: absGlob },
           exclude: { type: "array", items: absGlob },
+          architectures: nonEmptyUniqueStrings(architecture),
         },
       },
     },

@@ -13,6 +13,8 @@ import { MANIFEST_SCHEMA } from "./schema.js";
 import { BUILTIN_FILE_SETS, builtinFileSetSpec } from "../model/builtin-file-sets.js";
 import { type FileSet, type Manifest, type ManifestSource, type PackageSpec, type RequestScope, type SetPackage } from "../model/manifest.js";
 import { isPackageName, PACKAGE_NAME_RULE } from "../debian/package-name.js";
+import { isNormalFilePath } from "../debian/contents-lookup.js";
+import { createRequire } from "node:module";
 
 let validator: ReturnType<typeof compileSchema> | undefined;
 
@@ -35,7 +37,7 @@ interface RawManifest {
   sources: RawSource[];
   architectures: string[];
   policy?: "none" | "closure";
-  fileSets?: Record<string, { timezone?: string; packages?: RawSetPackage[]; paths?: string[]; exclude?: string[] }>;
+  fileSets?: Record<string, { timezone?: string; packages?: RawSetPackage[]; paths?: string[]; exclude?: string[]; architectures?: string[] }>;
   packages?: RawPackage[];
   dpkgStatus?: boolean;
   copyright?: boolean;
@@ -47,9 +49,9 @@ const BUILTINS_ARE = `built-in sets are ${BUILTINS.map((b) => JSON.stringify(b))
 const wording: Wording = {
   required(p, key) {
     const m = /^fileSets\.([^.[]+)$/.exec(p);
-    if (!m || (key !== "packages" && key !== "paths")) return undefined;
+    if (!m || key !== "paths") return undefined;
     return {
-      detail: `a user-defined file set needs "packages" (the packages to take files from) and "paths" (absolute path globs to take)`,
+      detail: `a user-defined file set needs "paths": absolute path globs to take from its "packages", or, without "packages", exact paths whose packages lock finds through the archive's Contents index`,
       hint: BUILTINS_ARE,
     };
   },
@@ -61,7 +63,7 @@ const wording: Wording = {
     const near = m && !own && !BUILTINS.includes(m[1]!) ? didYouMean(m[1]!, BUILTINS) : undefined;
     if (near === undefined) return undefined;
     return {
-      detail: `there is no built-in file set ${JSON.stringify(m![1])}: did you mean ${JSON.stringify(near)}? (a set of your own needs "packages" and "paths")`,
+      detail: `there is no built-in file set ${JSON.stringify(m![1])}: did you mean ${JSON.stringify(near)}? (a set of your own needs "paths", and "packages" unless its paths are exact)`,
       hint: BUILTINS_ARE,
     };
   },
@@ -162,6 +164,18 @@ function semanticProblems(raw: RawManifest, doc: PositionedJson): Problem[] {
   };
 
   for (const [set, v] of Object.entries(raw.fileSets ?? {})) {
+    if (v.paths !== undefined && v.packages === undefined) out.push(...pathOnlyProblems(set, v.paths, v.exclude, at));
+    if (v.architectures !== undefined) {
+      const ptr = `/fileSets/${pointerSegment(set)}`;
+      if (v.packages !== undefined) {
+        out.push({
+          path: `fileSets.${set}.architectures`,
+          detail: `file set ${JSON.stringify(set)} names "packages": scope each of them instead (a set's own "architectures" is for a set of paths alone)`,
+          hint: 'write the package as {"name": "NAME", "architectures": ["amd64"]}, or remove "architectures"',
+          at: at(`${ptr}/architectures`),
+        });
+      } else scopeProblems({ name: set, architectures: v.architectures }, `fileSets.${set}`, ptr);
+    }
     const names = new Map<string, number>();
     (v.packages ?? []).forEach((entry, i) => {
       const p = `fileSets.${set}.packages[${i}]`;
@@ -198,6 +212,44 @@ function semanticProblems(raw: RawManifest, doc: PositionedJson): Problem[] {
     } else seenPkg.set(name, i);
   });
   return out;
+}
+
+/**
+ * A set without "packages" names each path's package through the Contents index, which lists
+ * exact paths: a glob would have to be matched against every line of every index (and could take
+ * any number of packages), so it is refused, as is "exclude", which has nothing to leave out.
+ */
+function pathOnlyProblems(set: string, paths: string[], exclude: string[] | undefined, at: (ptr: string) => number): Problem[] {
+  const out: Problem[] = [];
+  const ptr = `/fileSets/${pointerSegment(set)}`;
+  paths.forEach((p, i) => {
+    const why = exactPathProblem(p);
+    if (why === undefined) return;
+    out.push({
+      path: `fileSets.${set}.paths[${i}]`,
+      detail: `file set ${JSON.stringify(set)} names no "packages", so its paths must be exact file paths for the archive's Contents index to look up, and ${JSON.stringify(p)} ${why}`,
+      hint: `write the exact path (e.g. "/usr/lib/x86_64-linux-gnu/libssl.so.3"), or add "packages" to take a glob from named packages`,
+      at: at(`${ptr}/paths/${i}`),
+    });
+  });
+  if (exclude !== undefined && exclude.length > 0) {
+    out.push({
+      path: `fileSets.${set}.exclude`,
+      detail: `file set ${JSON.stringify(set)} names no "packages": its exact paths leave nothing to exclude`,
+      hint: 'remove "exclude", or the paths it would leave out',
+      at: at(`${ptr}/exclude`),
+    });
+  }
+  return out;
+}
+
+/** Why `p` is not an exact file path (picomatch would read it as a glob, or it is not normal), or undefined. */
+function exactPathProblem(p: string): string | undefined {
+  // Loaded only for a path-only set: a warm lock of any other manifest does not pay for it.
+  const picomatch = createRequire(import.meta.url)("picomatch") as typeof import("picomatch");
+  if (picomatch.scan(p).isGlob || p.includes("\\")) return "is a glob (it has glob syntax or a backslash)";
+  if (!isNormalFilePath(p)) return 'is not a normal absolute file path (no trailing "/", no empty, "." or ".." segment)';
+  return undefined;
 }
 
 /** Why a source URL is unusable, or undefined when it is fine. */
@@ -240,7 +292,14 @@ function normalise(raw: RawManifest): Manifest {
         case "tzdata":
           return { kind: "tzdata", name: "tzdata", timezone: v.timezone ?? "UTC" };
         default:
-          return { kind: "user", name, packages: v.packages!.map(setPackageOf), paths: [...v.paths!], exclude: [...(v.exclude ?? [])] };
+          return {
+            kind: "user",
+            name,
+            ...(v.packages ? { packages: v.packages.map(setPackageOf) } : {}),
+            paths: [...v.paths!],
+            exclude: [...(v.exclude ?? [])],
+            ...(v.architectures ? { architectures: [...v.architectures] } : {}),
+          };
       }
     });
   return {

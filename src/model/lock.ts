@@ -2,7 +2,7 @@
  * scratch.lock, format 1.x. Written as canonical JSON (src/util/canonical-json.ts).
  * Minor versions may add optional fields; a reader accepts any 1.x it knows the major of.
  */
-export const LOCKFILE_VERSION = "1.2.0";
+export const LOCKFILE_VERSION = "1.3.0";
 /** semver range of lockfile versions this build reads. */
 export const LOCKFILE_SUPPORTED = "^1.0.0";
 
@@ -53,6 +53,12 @@ export interface LockedSuite {
   signedBy: string;
   /** The Packages indexes read, as the Release lists them (the form fetched: xz, gz or plain). */
   indexes: LockedIndex[];
+  /**
+   * The Contents indexes the packages of path-only file sets were found in (since 1.3.0), as
+   * the Release lists them; absent when none was read. A re-lock whose release lists the same
+   * ones (by sha256) reuses the recorded answers (LockedArchitecture.paths) instead of reading them.
+   */
+  contents?: LockedIndex[];
 }
 
 export interface LockedIndex {
@@ -73,6 +79,22 @@ export interface LockedArchitecture {
   derivations: LockedDerivation[];
   /** What `layer` must produce for this architecture. */
   layer: LockedLayer;
+  /**
+   * Each path of a path-only file set and the package this architecture's Contents index says
+   * ships it (since 1.3.0), sorted by set then path; absent when the manifest has no such set.
+   */
+  paths?: LockedPathOrigin[];
+}
+
+/** Where a path of a path-only file set came from: the one package the signed Contents index lists for it. */
+export interface LockedPathOrigin {
+  /** The file set's name. */
+  set: string;
+  /** The path as the manifest writes it. */
+  path: string;
+  /** The path as the Contents index (and so the package) spells it: the path itself or its merged-/usr twin. */
+  listed: string;
+  package: string;
 }
 
 export interface LockedPackage {

@@ -42,15 +42,29 @@ export interface UserFileSet {
   kind: "user";
   /** /^[a-z0-9][a-z0-9-]*$/, not a built-in name, not "packages" and not "copyright". */
   name: string;
-  /** Its packages, at least one: plain names, or names with a scope (see SetPackage). */
-  packages: SetPackage[];
-  /** Absolute path globs (picomatch) to take from those packages, at least one. */
+  /**
+   * Its packages, at least one: plain names, or names with a scope (see SetPackage). Absent: a
+   * path-only set, whose `paths` are exact paths and whose packages `lock` finds per
+   * architecture through the archive's signed Contents index.
+   */
+  packages?: SetPackage[];
+  /** Absolute path globs (picomatch) to take from those packages, at least one; exact paths in a path-only set. */
   paths: string[];
   /** Absolute path globs to leave out. Default []. */
   exclude: string[];
+  /**
+   * A path-only set's architectures (as written; absent: every one): its exact paths, which often
+   * name an architecture's triplet, are looked up there only. A set with packages scopes those instead.
+   */
+  architectures?: string[];
 }
 
 export type FileSet = BuiltinFileSet | TzdataFileSet | UserFileSet;
+
+/** A user set that names only paths: its packages are found through Contents. */
+export function isPathOnlySet(set: FileSet): set is UserFileSet & { packages: undefined } {
+  return set.kind === "user" && set.packages === undefined;
+}
 
 /**
  * Where a request applies. Both fields are absent for a plain entry, so that a manifest without

@@ -5,6 +5,7 @@
 
 import { builtinFileSetSpec, DEFAULT_EXCLUDE } from "../model/builtin-file-sets.js";
 import { setPackageName, setPackageScope, type RequestScope, type SetPackage } from "../model/manifest.js";
+import type { LockedPathOrigin } from "../model/lock.js";
 
 export { DEFAULT_EXCLUDE };
 
@@ -54,5 +55,24 @@ export function userFileSet(name: string, packages: readonly SetPackage[], paths
     everyGlobMustMatch: true,
     followDependencies: true,
     packages: packages.map((p) => ({ name: setPackageName(p), include: [...paths], exclude: [...exclude], ...setPackageScope(p) })),
+  };
+}
+
+/**
+ * A path-only set on one architecture: each package the Contents index named takes exactly the
+ * paths it ships there, spelt as it ships them (the merged-/usr twin where the index lists that).
+ */
+export function pathOnlyFileSet(name: string, origins: readonly LockedPathOrigin[]): FileSetPlan {
+  const byPackage = new Map<string, Set<string>>();
+  for (const o of origins) {
+    if (o.set !== name) continue;
+    (byPackage.get(o.package) ?? byPackage.set(o.package, new Set()).get(o.package)!).add(o.listed);
+  }
+  return {
+    name,
+    builtin: false,
+    everyGlobMustMatch: true,
+    followDependencies: true,
+    packages: [...byPackage.keys()].sort().map((p) => ({ name: p, include: [...byPackage.get(p)!].sort(), exclude: [] })),
   };
 }

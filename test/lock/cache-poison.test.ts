@@ -206,7 +206,7 @@ describe("the lock records each package's decoded members", () => {
       const tar = gunzipSync(execFileSync("ar", ["p", deb, `${member}.gz`], { maxBuffer: 1 << 26 }));
       expect(hello.decoded![member]).toEqual({ sha256: sha256(tar), size: tar.length });
     }
-    expect(clean.lock.lockfileVersion).toBe("1.2.0");
+    expect(clean.lock.lockfileVersion).toBe("1.3.0");
   });
 });
 

@@ -430,7 +430,7 @@ describe("per-architecture and optional requests", () => {
     });
     await lockWith({ ...p, mirror: mirrorV1() });
     const lock = await readLock(p.lockfile);
-    expect(lock.lockfileVersion).toBe("1.2.0");
+    expect(lock.lockfileVersion).toBe("1.3.0");
     expect(lock.requests).toEqual([
       { reason: "file set quad", name: "libquadmath0", architectures: ["amd64"] },
       { reason: "packages[1]", name: "libquadmath0", optional: true },

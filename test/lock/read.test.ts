@@ -281,7 +281,43 @@ describe("parseLockfile: package URLs lie under their source's URL", () => {
   });
 });
 
+describe("parseLockfile: path origins (format 1.3.0)", () => {
+  const origin = { set: "tools", path: "/usr/lib/x86_64-linux-gnu/libc.so.6", listed: "/lib/x86_64-linux-gnu/libc.so.6", package: "libc6" };
+  const contents = { component: "main", architecture: "amd64", path: "main/Contents-amd64.gz", sha256: H("9"), size: 12_000_000 };
+
+  it("reads the Contents indexes and the path origins, and an older lock without them", () => {
+    const lock = parseLockfile(mutate((l) => ((l.sources[0].suites[0].contents = [contents]), (l.architectures.amd64.paths = [origin]))), "scratch.lock");
+    expect(lock.architectures.amd64!.paths).toEqual([origin]);
+    expect(lock.sources[0]!.suites[0]!.contents).toEqual([contents]);
+    for (const older of ["1.0.0", "1.1.0", "1.2.0"]) expect(parseLockfile(mutate((l) => (l.lockfileVersion = older)), "scratch.lock").architectures.amd64!.paths).toBeUndefined();
+  });
+
+  it.each<[string, (l: any) => void, RegExp]>([
+    ["architectures.amd64.paths[0].package", (l) => (l.architectures.amd64.paths = [{ ...origin, package: "libssl3" }]), /path \/usr\/lib\/x86_64-linux-gnu\/libc\.so\.6 \(file set tools\) names package "libssl3", which architecture amd64 does not lock/],
+    ["architectures.amd64.paths[0].listed", (l) => (l.architectures.amd64.paths = [{ ...origin, listed: "lib/x" }]), /absolute layer path/],
+    ["architectures.amd64.paths[0].package", (l) => (l.architectures.amd64.paths = [{ set: "tools", path: "/x", listed: "/x" }]), /missing required key "package"/],
+    ["sources[0].suites[0].contents[0].sha256", (l) => (l.sources[0].suites[0].contents = [{ ...contents, sha256: "x" }]), /sha256 digest/],
+  ])("reports %s", (fieldPath, f, detail) => {
+    const err = lockError(mutate(f));
+    expect(err.message).toContain(`scratch.lock: ${fieldPath}: `);
+    expect(err.message).toMatch(detail);
+  });
+});
+
 describe("describeLockChanges", () => {
+  it("names paths of path-only sets whose package is new, gone or another", () => {
+    const at = (path: string, pkg: string, listed = path) => ({ set: "tools", path, listed, package: pkg });
+    const old = sample();
+    old.architectures.amd64!.paths = [at("/usr/bin/a", "a"), at("/usr/bin/b", "b")];
+    const cur = sample();
+    cur.architectures.amd64!.paths = [at("/usr/bin/b", "b2", "/bin/b"), at("/usr/bin/c", "c")];
+    expect(describeLockChanges(old, cur)).toEqual([
+      "amd64: - path /usr/bin/a (file set tools) from a",
+      "amd64: path /usr/bin/b (file set tools): from b → b2 (listed as /bin/b)",
+      "amd64: + path /usr/bin/c (file set tools) from c",
+    ]);
+  });
+
   it("names requests added, removed and applying elsewhere", () => {
     const old = sample();
     old.requests = [

@@ -56,7 +56,7 @@ function needsOf(binary: string, architecture: string, files: NeededFile[], file
 /** What the lock's matcher takes, on `arch`, from `candidates`, for the user set `name` of the manifest text. */
 function taken(text: string, name: string, arch: string, candidates: string[]): string[] {
   const set = parseManifest(text, "scratch.json").fileSets.find((s) => s.name === name);
-  if (set?.kind !== "user") throw new Error(`no user set ${name}`);
+  if (set?.kind !== "user" || !set.packages) throw new Error(`no user set ${name} with packages`);
   const plan = userFileSet(set.name, set.packages, set.paths, set.exclude);
   const rules = plan.packages.filter((p) => appliesOn(p, arch)).map((p) => ({ set: name, include: p.include, exclude: p.exclude }));
   const take = selector(rules);

@@ -353,9 +353,8 @@ describe("loadManifest: file sets", () => {
     expect(manifest.fileSets[0]).toEqual({ kind: "tzdata", name: "tzdata", timezone: "America/Argentina/Buenos_Aires" });
   });
 
-  it("requires packages and paths in a user-defined set", async () => {
-    await expectError(edit((m) => (m.fileSets = { ssl: { paths: ["/usr/lib/**"] } })), "fileSets.ssl.packages", /missing required key "packages": a user-defined file set needs/);
-    await expectError(edit((m) => (m.fileSets = { ssl: { packages: ["libssl3"] } })), "fileSets.ssl.paths", /missing required key "paths"/);
+  it("requires paths in a user-defined set, and packages unless its paths are exact", async () => {
+    await expectError(edit((m) => (m.fileSets = { ssl: { packages: ["libssl3"] } })), "fileSets.ssl.paths", /missing required key "paths": a user-defined file set needs "paths"/);
     await expectError(edit((m) => (m.fileSets = { ssl: { packages: [], paths: ["/x"] } })), "fileSets.ssl.packages", /must not be empty/);
     await expectError(edit((m) => (m.fileSets = { ssl: { packages: ["libssl3"], paths: [] } })), "fileSets.ssl.paths", /must not be empty/);
   });
@@ -374,6 +373,40 @@ describe("loadManifest: file sets", () => {
     await expectError(edit((m) => (m.fileSets = { ssl: { packages: ["libssl3"], paths: ["usr/lib/**"] } })), "fileSets.ssl.paths[0]", /is not valid: use an absolute path glob/);
     await expectError(edit((m) => (m.fileSets = { ssl: { packages: ["libssl3"], paths: ["/x"], exclude: ["doc/**"] } })), "fileSets.ssl.exclude[0]", /absolute path glob/);
     await expectError(edit((m) => (m.fileSets = { ssl: { packages: ["libssl3"], paths: ["/x"], include: ["/y"] } })), "fileSets.ssl.include", /unknown key "include"/);
+  });
+
+  it("takes a set of exact paths alone (its packages come from Contents), keeping the canonical form of sets with packages", async () => {
+    const { manifest, sha256 } = await loadManifest(await write(edit((m) => (m.fileSets = { curl: { paths: ["/usr/bin/[", "/usr/lib/x86_64-linux-gnu/libstdc++.so.6", "/lib64/ld-linux-x86-64.so.2"] } }))));
+    expect(manifest.fileSets).toEqual([{ kind: "user", name: "curl", paths: ["/usr/bin/[", "/usr/lib/x86_64-linux-gnu/libstdc++.so.6", "/lib64/ld-linux-x86-64.so.2"], exclude: [] }]);
+    expect(canonicalJson(manifest.fileSets[0])).not.toContain('"packages"');
+    expect(sha256).toBe(createHash("sha256").update(canonicalJson(manifest)).digest("hex"));
+  });
+
+  it.each([
+    ["/usr/lib/*/libssl.so.3", "is a glob"],
+    ["/usr/lib/**", "is a glob"],
+    ["/usr/bin/{a,b}", "is a glob"],
+    ["/usr/lib/libfoo.so.?", "is a glob"],
+    ["/usr/bin/a\\b", "is a glob"],
+    ["/usr/bin/", "is not a normal absolute file path"],
+    ["/usr/../etc/passwd", "is not a normal absolute file path"],
+  ])("refuses %s in a set without packages, naming the set and the path", async (bad, why) => {
+    const e = await expectError(edit((m) => (m.fileSets = { tools: { paths: ["/usr/bin/curl", bad] } })), "fileSets.tools.paths[1]", /names no "packages", so its paths must be exact file paths/);
+    expect(e.message).toContain(`file set "tools" names no "packages"`);
+    expect(e.message).toContain(`${JSON.stringify(bad)} ${why}`);
+    expect(e.hint).toContain('add "packages"');
+  });
+
+  it("scopes a set without packages to some of the manifest's architectures, and only such a set", async () => {
+    const two = (sets: unknown) => edit((m) => ((m.architectures = ["amd64", "arm64"]), (m.fileSets = sets)));
+    const { manifest } = await loadManifest(await write(two({ ssl: { paths: ["/usr/lib/x86_64-linux-gnu/libssl.so.3"], architectures: ["amd64"] } })));
+    expect(manifest.fileSets).toEqual([{ kind: "user", name: "ssl", paths: ["/usr/lib/x86_64-linux-gnu/libssl.so.3"], exclude: [], architectures: ["amd64"] }]);
+    await expectError(two({ ssl: { paths: ["/x"], architectures: ["amd46"] } }), "fileSets.ssl.architectures[0]", /"amd46" is not an architecture this manifest builds; it builds "amd64", "arm64"/);
+    await expectError(two({ ssl: { packages: ["libssl3"], paths: ["/x"], architectures: ["amd64"] } }), "fileSets.ssl.architectures", /names "packages": scope each of them instead/);
+  });
+
+  it("refuses exclude in a set without packages", async () => {
+    await expectError(edit((m) => (m.fileSets = { tools: { paths: ["/usr/bin/curl"], exclude: ["/usr/share/doc/**"] } })), "fileSets.tools.exclude", /its exact paths leave nothing to exclude/);
   });
 
   it('reserves the name "packages"', async () => {
