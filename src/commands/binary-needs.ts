@@ -257,8 +257,10 @@ export async function traceBinaryNeeds(input: TraceInput): Promise<NeedsTrace> {
 }
 
 /**
- * The package whose file at one of `self` (the first some package ships, chosen as for a
- * library) has the binary's bytes; undefined when none has, or when that file is a link.
+ * The package whose file at the first of `self` some package ships has the binary's bytes:
+ * where several ship that path (bookworm's python3.11-minimal and python3.11-nopie), each is
+ * compared; the one that matches is the answer, or the lock's where several do. Undefined when
+ * none matches (or the file is a link): a package the Packages indexes lack is no match here.
  */
 async function sameFileIn(
   debs: DebReader,
@@ -267,12 +269,22 @@ async function sameFileIn(
   locked: ReadonlyMap<string, string>,
   bytes: Uint8Array,
 ): Promise<BinaryNeeds["shippedBy"]> {
-  const pick = choosePackage(self, answers, locked);
-  if (pick === undefined || "candidates" in pick) return undefined;
-  const member = (await debs.open(pick.package)).members.get(pick.path);
-  if (member?.type !== "file" || member.extent === undefined || member.size !== bytes.byteLength) return undefined;
+  const hit = self.map((p) => answers.get(p)?.[0]).find((h) => h !== undefined);
+  if (hit === undefined) return undefined;
   const digest = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
-  return digest(readExtent(member.extent)) === digest(bytes) ? { package: pick.package, path: pick.path } : undefined;
+  const want = digest(bytes);
+  const matches: string[] = [];
+  for (const pkg of hit.packages) {
+    const deb = await debs.open(pkg).catch((e: unknown) => {
+      if (e instanceof ResolveError) return undefined;
+      throw e;
+    });
+    const member = deb?.members.get(hit.path);
+    if (member?.type === "file" && member.extent !== undefined && member.size === bytes.byteLength && digest(readExtent(member.extent)) === want) matches.push(pkg);
+  }
+  const inLock = matches.filter((m) => locked.has(m));
+  const pkg = matches.length === 1 ? matches[0] : inLock.length === 1 ? inLock[0] : undefined;
+  return pkg === undefined ? undefined : { package: pkg, path: hit.path };
 }
 
 /** The library's ELF header and dynamic section, or why ld.so could not load it. */

@@ -9,8 +9,9 @@
 //   nothing but the built-in `ca-certs` and `tzdata` sets; in the layer it counts the bundle's
 //   certificates (as grep counts them) and prints a time in Europe/Amsterdam (as date does);
 // - a binary that is a package's own file (a gcc-built program packaged here as `greeter`,
-//   which prints the message its package ships beside it): add requests that package whole, so
-//   the layer has its data; the same program rebuilt (other bytes) is not taken for it.
+//   which prints the message its package ships beside it; another package ships that path with
+//   other bytes): add requests that package whole, so the layer has its data; the same program
+//   rebuilt (other bytes) is not taken for it.
 import { execFileSync } from "node:child_process";
 import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -88,6 +89,8 @@ beforeAll(async () => {
       greeter = join(work, "greeter");
       execFileSync("gcc", ["-O1", "-o", greeter, join(work, "greeter.c")]);
       packages.push(greeterPackage(new Uint8Array(await readFile(greeter))));
+      // Another package ships /usr/bin/greeter too (as bookworm's python3.11-nopie ships /usr/bin/python3.11): its bytes are not the binary's.
+      packages.push({ control: { ...greeterPackage(new Uint8Array()).control, Package: "greeter-nopie" }, files: [{ path: "./usr/bin/greeter", type: "file", mode: 0o755, content: "#!/bin/sh\necho nopie\n" }] });
     }
     await buildArchive({ root: archive, suites: ["stable"], architectures: ["amd64"], packages, signWith: [key], date: STABLE_DATE, signDate: signDateFor(STABLE_DATE), indexForms: ["xz"], contents: true });
   }
@@ -214,7 +217,7 @@ describe.skipIf(!go)("add a static Go program", () => {
 });
 
 describe.skipIf(!gcc)("add a binary that is a package's own file", () => {
-  it("requests that package whole besides the set of its libraries: the layer has its data and the program prints it with chroot", async () => {
+  it("requests that package whole (not the other package shipping that path) besides the set of its libraries: the layer has its data and the program prints it with chroot", async () => {
     const p = await project();
     const { rootfs, lock } = await addAndLayer(p, greeter, "greeter");
     const manifest = JSON.parse(await readFile(p.config, "utf8")) as { packages?: unknown[]; fileSets: Record<string, { packages: string[] }> };

@@ -10,8 +10,10 @@
  * its package's own file, so that package is requested whole besides the set of its libraries,
  * and the layer's copy is the one run. The set's paths and packages are readelf's and
  * dpkg-deb's answer over the .debs the lock pins (fetched the same way, through the same
- * cache). Skips with the reason without a mirror, root, chroot or dpkg-deb, or where the
- * mirror serves a Contents file its signed release does not list.
+ * cache). Where the mirror serves a trixie Contents file its signed release does not list,
+ * the same runs on bookworm (node 18, python3.11: Contents gives /usr/bin/python3.11 to
+ * python3.11-minimal and python3.11-nopie, and the bytes tell them apart). Skips with the
+ * reason without a mirror of either, root, chroot or dpkg-deb.
  */
 import { execFileSync } from "node:child_process";
 import { copyFileSync, mkdirSync, readFileSync } from "node:fs";
@@ -33,27 +35,21 @@ import { planMirrors } from "../../src/sources/mirrors.js";
 import { needsFromTools } from "../fixtures/binary-needs.js";
 import { hasCommand } from "../fixtures/deb.js";
 import { cleanEnv, compileCli, removeDir, run, tempDir } from "../layer/helpers.js";
-import { findLiveMirror, liveManifest, LIVE_CACHE, type LiveMirror } from "./mirror.js";
+import { findLiveMirror, liveManifest, LIVE_CACHE, LIVE_RELEASES, type LiveMirror } from "./mirror.js";
 
 let skip: string | undefined;
-let mirror: LiveMirror;
 let work: string;
 let main: string;
 
 beforeAll(async () => {
-  if (process.arch !== "x64") skip = "node from the amd64 .deb runs on an amd64 machine only";
-  else if (process.getuid?.() !== 0 || !hasCommand("chroot", "--version")) skip = "running node in the layer needs root and chroot";
+  if (process.arch !== "x64") skip = "the amd64 .debs' programs run on an amd64 machine only";
+  else if (process.getuid?.() !== 0 || !hasCommand("chroot", "--version")) skip = "running the programs in the layer needs root and chroot";
   else if (!hasCommand("dpkg-deb")) skip = "dpkg-deb is missing";
-  else {
-    const found = await findLiveMirror(["trixie", "trixie-updates", "trixie-security"]);
-    skip = found.skip;
-    if (!skip) mirror = found.mirror!;
-  }
   if (skip) {
     console.log(`live add of Debian binaries skipped: ${skip}`);
     return;
   }
-  work = await tempDir("add-node-live-");
+  work = await tempDir("add-debian-binary-live-");
   main = await compileCli(join(work, "build"));
 }, 240_000);
 afterAll(async () => {
@@ -67,7 +63,7 @@ type Pinned = Pick<LockedPackage, "name" | "source" | "suite" | "url" | "sha256"
  * its verified suites), or, given `pinned`, those: each .deb fetched through the live cache,
  * pinned by sha256 and size. Name → path.
  */
-async function fetchDebs(config: string, want: { names: string[] } | { pinned: Pinned[] }): Promise<Map<string, string>> {
+async function fetchDebs(mirror: LiveMirror, config: string, want: { names: string[] } | { pinned: Pinned[] }): Promise<Map<string, string>> {
   const http = new HttpClient({});
   try {
     const fetcher = new Fetcher({ cache: new ContentCache(LIVE_CACHE), http, offline: false, progress: silentProgress });
@@ -92,58 +88,81 @@ async function fetchDebs(config: string, want: { names: string[] } | { pinned: P
   }
 }
 
-/** Binaries taken from Debian: the package shipping it, its path there, a run that prints 42, a library its set must have. */
+type Release = keyof typeof LIVE_RELEASES;
+
+/** Binaries taken from Debian, per release: the package shipping it in /usr/bin, a library its set must have; and a run that prints 42. */
 const CASES = [
-  { name: "node", pkg: "nodejs", args: ["-e", "console.log(6*7)"], library: "libnode115" },
-  { name: "python3.13", pkg: "python3.13-minimal", args: ["-c", "print(6*7)"], library: "libc6" },
-];
+  { kind: "node", args: ["-e", "console.log(6*7)"], on: { trixie: { name: "node", pkg: "nodejs", library: "libnode115" }, bookworm: { name: "node", pkg: "nodejs", library: "libnode108" } } },
+  { kind: "python", args: ["-c", "print(6*7)"], on: { trixie: { name: "python3.13", pkg: "python3.13-minimal", library: "libc6" }, bookworm: { name: "python3.11", pkg: "python3.11-minimal", library: "libc6" } } },
+] as const;
 
-describe.each(CASES)("live: add a binary from Debian (trixie's $name)", ({ name, pkg, args, library }) => {
-  it("add writes its library set and requests its package whole, lock and layer take them, and it runs with chroot in the layer", async (ctx) => {
+/**
+ * The case on `release`, as a user runs it; undefined when done, else why it could not run
+ * there (no mirror of it, or a Contents file the mirror serves that its signed release does not list).
+ */
+async function runOn(release: Release, c: (typeof CASES)[number]): Promise<string | undefined> {
+  const found = await findLiveMirror(LIVE_RELEASES[release].suites);
+  if (found.skip) return `${release}: ${found.skip}`;
+  const mirror = found.mirror!;
+  const { name, pkg, library } = c.on[release];
+  const dir = join(work, `${c.kind}-${release}`);
+  mkdirSync(dir);
+  const config = liveManifest(dir, (m) => {
+    LIVE_RELEASES[release].edit(m);
+    m.architectures = ["amd64"];
+    m.fileSets = { base: {} };
+  });
+  const lockfile = join(dir, "scratch.lock");
+  const fetch = [...mirror.mirrorFlags, "--cache", LIVE_CACHE];
+
+  const deb = (await fetchDebs(mirror, config, { names: [pkg] })).get(pkg)!;
+  const unpacked = join(dir, "unpacked");
+  execFileSync("dpkg-deb", ["-x", deb, unpacked]);
+  const binary = join(dir, name);
+  copyFileSync(join(unpacked, "usr/bin", name), binary);
+
+  const cli = (a: string[]) => run(process.execPath, [main, ...a], { cwd: dir, env: cleanEnv() });
+  const added = await cli(["add", binary, "--config", config, "--lockfile", lockfile, ...fetch]);
+  const err = added.stderr.toString();
+  // A mirror caught between syncs serves a Contents file its signed release does not list: refused (exit 1), and nothing to run.
+  if (added.code === 1 && /Contents-/.test(err)) return `${release}: the mirror's Contents does not match its signed release: ${err.trim().split("\n")[0]}`;
+  expect(added.code, err).toBe(0);
+
+  const manifest = JSON.parse(readFileSync(config, "utf8")) as { packages?: unknown[]; fileSets: Record<string, { packages: string[]; paths: string[] }> };
+  const set = manifest.fileSets[`${name.replace(/[^a-z0-9]+/g, "-")}-amd64`]!;
+  // The independent answer: readelf's interpreter and DT_NEEDED looked up by dpkg-deb among the .debs the lock pins.
+  const lock = JSON.parse(readFileSync(lockfile, "utf8")) as Lockfile;
+  const debs = await fetchDebs(mirror, config, { pinned: lock.architectures.amd64!.packages });
+  const want = needsFromTools(binary, "amd64", [...debs].map(([p, d]) => ({ package: p, deb: d })));
+  expect(want.unresolved).toEqual([]);
+  expect(set.paths).toEqual(want.files.map((f) => f.path));
+  expect(set.packages).toEqual([...new Set(want.files.map((f) => f.package))].sort());
+  expect(set.packages).toContain(library);
+  // The binary is that package's /usr/bin/NAME, byte for byte: the package is requested whole.
+  expect(manifest.packages).toEqual([pkg]);
+
+  const tar = join(dir, "amd64.tar");
+  const layer = await cli(["layer", "--lockfile", lockfile, "--arch", "amd64", "--output", tar, ...fetch]);
+  expect(layer.code, layer.stderr.toString()).toBe(0);
+  const rootfs = join(dir, "rootfs");
+  mkdirSync(rootfs);
+  execFileSync("tar", ["-xf", tar, "-C", rootfs]);
+  // The layer's own copy, from the package: what an image's entrypoint would run.
+  expect(readFileSync(join(rootfs, "usr/bin", name)).equals(readFileSync(binary))).toBe(true);
+  expect(execFileSync("chroot", [rootfs, `/usr/bin/${name}`, ...c.args], { encoding: "utf8", env: { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin" } })).toBe("42\n");
+  return undefined;
+}
+
+describe.each(CASES)("live: add a binary from Debian ($kind)", (c) => {
+  it("add writes its library set and requests its package whole, lock and layer take them, and it runs with chroot in the layer: on trixie, or bookworm where the mirror cannot serve trixie", async (ctx) => {
     if (skip) return ctx.skip(skip);
-    const dir = join(work, name);
-    mkdirSync(dir);
-    const config = liveManifest(dir, (m) => {
-      m.architectures = ["amd64"];
-      m.fileSets = { base: {} };
-    });
-    const lockfile = join(dir, "scratch.lock");
-    const fetch = [...mirror.mirrorFlags, "--cache", LIVE_CACHE];
-
-    const deb = (await fetchDebs(config, { names: [pkg] })).get(pkg)!;
-    const unpacked = join(dir, "unpacked");
-    execFileSync("dpkg-deb", ["-x", deb, unpacked]);
-    const binary = join(dir, name);
-    copyFileSync(join(unpacked, "usr/bin", name), binary);
-
-    const cli = (a: string[]) => run(process.execPath, [main, ...a], { cwd: dir, env: cleanEnv() });
-    const added = await cli(["add", binary, "--config", config, "--lockfile", lockfile, ...fetch]);
-    const err = added.stderr.toString();
-    // A mirror caught between syncs serves a Contents file its signed release does not list: refused (exit 1), and nothing to run.
-    if (added.code === 1 && /Contents-/.test(err)) return ctx.skip(`the mirror's Contents does not match its signed release: ${err.trim()}`);
-    expect(added.code, err).toBe(0);
-
-    const manifest = JSON.parse(readFileSync(config, "utf8")) as { packages?: unknown[]; fileSets: Record<string, { packages: string[]; paths: string[] }> };
-    const set = manifest.fileSets[`${name.replace(/[^a-z0-9]+/g, "-")}-amd64`]!;
-    // The independent answer: readelf's interpreter and DT_NEEDED looked up by dpkg-deb among the .debs the lock pins.
-    const lock = JSON.parse(readFileSync(lockfile, "utf8")) as Lockfile;
-    const debs = await fetchDebs(config, { pinned: lock.architectures.amd64!.packages });
-    const want = needsFromTools(binary, "amd64", [...debs].map(([p, d]) => ({ package: p, deb: d })));
-    expect(want.unresolved).toEqual([]);
-    expect(set.paths).toEqual(want.files.map((f) => f.path));
-    expect(set.packages).toEqual([...new Set(want.files.map((f) => f.package))].sort());
-    expect(set.packages).toContain(library);
-    // The binary is that package's /usr/bin/NAME, byte for byte: the package is requested whole.
-    expect(manifest.packages).toEqual([pkg]);
-
-    const tar = join(dir, "amd64.tar");
-    const layer = await cli(["layer", "--lockfile", lockfile, "--arch", "amd64", "--output", tar, ...fetch]);
-    expect(layer.code, layer.stderr.toString()).toBe(0);
-    const rootfs = join(dir, "rootfs");
-    mkdirSync(rootfs);
-    execFileSync("tar", ["-xf", tar, "-C", rootfs]);
-    // The layer's own copy, from the package: what an image's entrypoint would run.
-    expect(readFileSync(join(rootfs, "usr/bin", name)).equals(readFileSync(binary))).toBe(true);
-    expect(execFileSync("chroot", [rootfs, `/usr/bin/${name}`, ...args], { encoding: "utf8", env: { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin" } })).toBe("42\n");
+    const skipped: string[] = [];
+    for (const release of ["trixie", "bookworm"] as const) {
+      const why = await runOn(release, c);
+      if (why === undefined) break;
+      skipped.push(why);
+    }
+    if (skipped.length > 0) console.log(`live add of ${c.kind}: ${skipped.join("; ")}`);
+    if (skipped.length === 2) return ctx.skip(skipped.join("; "));
   }, 900_000);
 });
