@@ -5,8 +5,12 @@
  * record chosen by the lock's resolver) to follow the path's links and the library's own
  * DT_NEEDED in turn. Contents is scanned once per breadth-first level, for every path that
  * level asks, so a binary costs as many passes as its dependency chain is deep (two or three);
- * only Contents-<arch>, since every path asked is an ELF file of that architecture.
+ * only Contents-<arch>, since every path asked is an ELF file of that architecture. The first
+ * pass also asks the binary's own name in the program directories: a package shipping the very
+ * same bytes there is the one the binary is a file of (`shippedBy`).
  */
+import { createHash } from "node:crypto";
+import * as posix from "node:path/posix";
 import type { ContentsHit } from "../debian/contents-lookup.js";
 import { lookupContents } from "../sources/contents.js";
 import type { VerifiedSuite } from "../sources/archive.js";
@@ -34,8 +38,6 @@ import type { BinaryNeeds, NeededFile, UnresolvedNeed } from "../model/binary-ne
 import { FileTooLargeError, NotRegularFileError, readRegularFile } from "../util/regular-file.js";
 import { readExtent } from "../util/file-extent.js";
 import { IOError, ResolveError, UsageError } from "../model/errors.js";
-import { createHash } from "node:crypto";
-import * as posix from "node:path/posix";
 
 /** One need as the walk met it: the interpreter, a soname, or a link target another package ships. */
 export interface TracedNeed {
