@@ -95,8 +95,10 @@ export async function runLock(opts: LockOptions): Promise<LockResult> {
   const sourceDateEpoch = opts.sourceDateEpoch ?? Math.max(...suites.map((s) => Math.floor(s.release.date.getTime() / 1000)));
 
   const indexesRead = new Map<VerifiedSuite, Map<string, LockedIndex>>();
-  const architectures: Record<string, LockedArchitecture> = {};
-  // One architecture at a time: only its indexes are in memory.
+  const resolved = new Map<string, ResolvedArchitecture>();
+  // One architecture at a time: only its indexes are in memory. Every architecture is resolved
+  // before any layer is built, so that no index is parsed on top of what a layer build leaves
+  // behind (its buffers, the compressor's heap), and a resolution error comes before any build.
   for (const arch of [...manifest.architectures].sort()) {
     const group = planRequests(manifest, arch);
     const choices: Array<{ vs: VerifiedSuite; choice: IndexChoice }> = [];
@@ -128,6 +130,10 @@ export async function runLock(opts: LockOptions): Promise<LockResult> {
       locked = await resolveFromIndexes(opts.fetcher, { manifest, arch, suites, choices, group, prefer });
       if (memoKey) await opts.memo!.set(memoKey, locked);
     }
+    resolved.set(arch, locked);
+  }
+  const architectures: Record<string, LockedArchitecture> = {};
+  for (const [arch, locked] of resolved) {
     architectures[arch] = { ...locked, ...(await lockLayer(manifest, arch, locked.packages, sourceDateEpoch, opts, mirrors, manifest.sources)) };
     noteDroppedPins(old, arch, architectures[arch]!, opts);
   }
