@@ -24,6 +24,7 @@ import { lockLayer } from "../lock/layer-digests.js";
 import { LOCKFILE_VERSION, type Lockfile, type LockedArchitecture, type LockedSource, type LockedIndex } from "../model/lock.js";
 import { parseLockfile, readLockfileBytes, readLockfileBytesIfAny } from "../lockfile/read.js";
 import { canonicalJson } from "../util/canonical-json.js";
+import { collectGarbage } from "../util/collect-garbage.js";
 import { CheckFailedError, UsageError } from "../model/errors.js";
 
 export interface LockOptions {
@@ -128,6 +129,8 @@ export async function runLock(opts: LockOptions): Promise<LockResult> {
       // Loaded only here: a warm lock reads no index and resolves nothing.
       const { resolveFromIndexes } = await import("../lock/resolve-from-indexes.js");
       locked = await resolveFromIndexes(opts.fetcher, { manifest, arch, suites, choices, group, prefer });
+      // The parsed index is garbage now: collected before the next index or a layer adds to it.
+      collectGarbage();
       if (memoKey) await opts.memo!.set(memoKey, locked);
     }
     resolved.set(arch, locked);
