@@ -3,8 +3,9 @@
  * nothing will replace before the next phase allocates its own: an architecture's parsed index
  * (~100 MB of records and their resolution) once it is resolved. V8 would keep that garbage
  * until the old generation reaches a limit it set while the index was live, so the next index,
- * or a layer's build, was added on top of it or not, by the collector's timing: the same lock
- * peaked at 236 MB in one run and 319 MB in the next. This is no tuning of the collector (its
+ * or a layer's build, was added on top of it or not, by the collector's timing (a nodejs lock
+ * peaked at 319 MB with the amd64 index still in the heap while arm64's was parsed, 223 MB
+ * with this collection). This is no tuning of the collector (its
  * flags and limits are untouched): the collection V8 would run anyway, at the point where it
  * pays. `gc` is reachable from JavaScript only behind --expose-gc, set here for new contexts.
  */
