@@ -14,14 +14,14 @@
  *   containerd/buildkit use for zstd layers.
  */
 
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import * as path from "node:path";
-import { createHash } from "node:crypto";
-import { Deflate } from "pako";
+import { ZStream, zlibDeflate, zlibDeflateEnd, zlibDeflateInit2, Z_BUF_ERROR, Z_FINISH, Z_NO_FLUSH, Z_OK, Z_STREAM_END } from "pako";
 import { Zstd } from "@hpcc-js/wasm-zstd";
-import { Decompress as ZstdDecompress } from "fzstd";
 import { openWasmZstdStream, type WasmZstdStream } from "./wasm-zstd-stream.js";
+import { checkZstdRoundTrip } from "./zstd-round-trip.js";
 import type { CompressorSettings } from "../model/lock.js";
 import {
   compressorSettings,
@@ -43,7 +43,11 @@ export interface CompressedLayer {
   settings: CompressorSettings;
 }
 
-/** Receives compressed bytes in order; a chunk is the receiver's to keep. */
+/**
+ * Receives compressed bytes in order. A chunk is a view of the compressor's reused buffer, valid
+ * only during the call: a receiver that keeps it copies it. (A fresh buffer per chunk was a
+ * layer's size in garbage, which V8 let pile up for the length of the synchronous pass.)
+ */
 export type ChunkSink = (chunk: Uint8Array) => void;
 
 /** A layer compressor fed chunk by chunk: memory stays bounded whatever the layer's size. */
@@ -57,8 +61,9 @@ export interface LayerCompressor {
 /**
  * A streaming compressor for "gzip" or "zstd" whose output goes to `out`. The whole stream must
  * be pushed and ended synchronously after this resolves (zstd's streaming state is one per
- * process). Throws a plain Error if the compressor fails (a bug or out of memory), never
- * passes on a damaged blob.
+ * process). Throws a plain Error if the compressor reports a failure (a bug or out of memory).
+ * A zstd blob whose digest is to be recorded is first decoded back (checkZstdRoundTrip): that
+ * check runs after the pass, on the blob as written, not inside it.
  */
 export async function createLayerCompressor(kind: LayerCompression, out: ChunkSink): Promise<LayerCompressor> {
   switch (kind) {
@@ -75,16 +80,18 @@ export async function createLayerCompressor(kind: LayerCompression, out: ChunkSi
 /**
  * Compress a whole in-memory blob (an --add layer, a test). "none" returns the input itself (not
  * a copy) and settings { compressor: "none", level: 0 }. The same streaming compressors as a
- * layer's, so both give the same bytes.
+ * layer's, so both give the same bytes; a zstd blob is decoded back before it is returned.
  */
 export async function compressLayer(data: Uint8Array, kind: LayerCompression): Promise<CompressedLayer> {
   if (kind === "none") return { bytes: data, settings: NO_COMPRESSION };
   if (!LAYER_COMPRESSIONS.includes(kind)) throw new Error(`unknown layer compression ${JSON.stringify(kind)}; use one of ${LAYER_COMPRESSIONS.join(", ")}`);
   const chunks: Uint8Array[] = [];
-  const c = await createLayerCompressor(kind, (chunk) => chunks.push(chunk));
+  const c = await createLayerCompressor(kind, (chunk) => chunks.push(chunk.slice()));
   c.push(data);
   c.end();
-  return { bytes: Buffer.concat(chunks), settings: c.settings };
+  const bytes = Buffer.concat(chunks);
+  if (kind === "zstd") await checkZstdRoundTrip([bytes], { digest: `sha256:${createHash("sha256").update(data).digest("hex")}`, size: data.length });
+  return { bytes, settings: c.settings };
 }
 
 interface RawStream {
@@ -122,27 +129,58 @@ function rechunked(inner: RawStream, settings: CompressorSettings): LayerCompres
   };
 }
 
+/** Size of gzip's output buffer, reused for the whole stream. */
+const GZIP_OUT = 1 << 16;
+
 function gzipStream(out: ChunkSink): RawStream {
-  // Every option that shapes the deflate stream is passed explicitly rather than left to pako's
-  // defaults. No `header` object: pako then writes the fixed header described at GZIP_OS (compressor-settings.ts).
+  // zlib's own streaming API (pako's port of deflateInit2/deflate/deflateEnd) over one output
+  // buffer: pako's Deflate wrapper allocates a new one each time it fills. Output space does
+  // not shape the deflate stream, so the bytes are those of Deflate (and of one-shot gzip()).
+  // Every option that shapes the stream is passed explicitly: level, method 8 (deflate),
+  // windowBits 15 + 16 (the gzip wrapper, with the fixed header described at GZIP_OS in
+  // compressor-settings.ts: no header object is set), memLevel 8, strategy 0 (default).
   // legacyHash: zlib's classic hash chain instead of pako 3's faster default, so the bytes equal
   // what canonical zlib (checked against 1.2.13) writes with the same level, windowBits and memLevel
   // — anyone can re-create the blob with a stock zlib — and they come out ~1% smaller.
   // Pushed without flushes, the stream is the one-shot `gzip()` of the same bytes.
-  const deflate = new Deflate({ level: GZIP_LEVEL, windowBits: 15, memLevel: 8, strategy: 0, legacyHash: true, gzip: true });
-  deflate.onData = (chunk: Uint8Array) => out(chunk);
-  const check = () => {
-    if (deflate.err) throw new Error(`gzip compression failed: ${deflate.msg || String(deflate.err)}`);
+  const strm = new ZStream();
+  const init = zlibDeflateInit2(strm, GZIP_LEVEL, 8, 15 + 16, 8, 0, true);
+  if (init !== Z_OK) throw new Error(`gzip compression failed to start: ${strm.msg || String(init)}`);
+  const buf = new Uint8Array(GZIP_OUT);
+  const room = () => {
+    strm.output = buf;
+    strm.next_out = 0;
+    strm.avail_out = buf.length;
+  };
+  room();
+  const drain = () => {
+    if (strm.next_out > 0) out(buf.subarray(0, strm.next_out));
+    room();
+  };
+  let ended = false;
+  const deflate = (input: Uint8Array, flush: typeof Z_NO_FLUSH | typeof Z_FINISH) => {
+    if (ended) throw new Error("gzip: the stream has ended");
+    strm.input = input;
+    strm.next_in = 0;
+    strm.avail_in = input.length;
+    for (;;) {
+      const status = zlibDeflate(strm, flush);
+      if (status === Z_STREAM_END) {
+        drain();
+        ended = true;
+        zlibDeflateEnd(strm);
+        return;
+      }
+      // No progress possible (all input taken, nothing pending: the buffer had filled exactly) is not an error.
+      if (status === Z_BUF_ERROR && flush === Z_NO_FLUSH && strm.avail_in === 0) return;
+      if (status !== Z_OK) throw new Error(`gzip compression failed: ${strm.msg || String(status)}`);
+      if (strm.avail_out === 0) drain();
+      else if (flush === Z_NO_FLUSH && strm.avail_in === 0) return;
+    }
   };
   return {
-    push(chunk) {
-      deflate.push(chunk, false);
-      check();
-    },
-    end() {
-      deflate.push(new Uint8Array(0), true);
-      check();
-    },
+    push: (chunk) => deflate(chunk, Z_NO_FLUSH),
+    end: () => deflate(new Uint8Array(0), Z_FINISH),
   };
 }
 
@@ -170,38 +208,18 @@ function zstdStream(zstd: Zstd, out: ChunkSink): RawStream {
   const own = () => {
     if (zstdOwner !== stream) throw new Error("zstd: another layer stream was started before this one ended");
   };
-  // The wrapper may only log a libzstd error and return what it has, so an independent
-  // decoder checks the round trip, streaming, before anyone hashes these bytes.
-  const input = createHash("sha256");
-  const back = createHash("sha256");
-  let inSize = 0;
-  let backSize = 0;
-  const check = new ZstdDecompress((c) => {
-    back.update(c);
-    backSize += c.length;
-  });
-  const emit = (c: Uint8Array, final: boolean) => {
-    if (c.length > 0 || final) {
-      try {
-        check.push(c, final);
-      } catch (err) {
-        throw new Error(`zstd compression of a ${inSize}-byte layer produced an unreadable frame`, { cause: err });
-      }
-    }
+  const emit = (c: Uint8Array) => {
     if (c.length > 0) out(c);
   };
   return {
     push(chunk) {
       own();
-      input.update(chunk);
-      inSize += chunk.length;
-      emit(stream.push(chunk), false);
+      emit(stream.push(chunk));
     },
     end() {
       own();
       zstdOwner = undefined;
-      emit(stream.end(), true);
-      if (backSize !== inSize || back.digest("hex") !== input.digest("hex")) throw new Error(`zstd compression of a ${inSize}-byte layer did not round-trip`);
+      emit(stream.end());
     },
   };
 }

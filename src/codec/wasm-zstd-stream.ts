@@ -4,7 +4,8 @@
  * layer's size. The package's own compressChunk() mallocs both buffers on every call and copies
  * each output through a JS array of numbers (`new Uint8Array([...view])`): for a layer of a few
  * hundred MB that was tens of MB of JS heap garbage a second, which V8 left to pile up in a
- * synchronous pass. The calls into libzstd, their inputs and their output capacities are the
+ * synchronous pass. The output is handed out as a view of the WASM heap, not a copy, for the
+ * same reason. The calls into libzstd, their inputs and their output capacities are the
  * package's, so the bytes are the same; package.json pins the version whose internals these are.
  */
 import type { Zstd } from "@hpcc-js/wasm-zstd";
@@ -17,9 +18,12 @@ interface ZstdInternals {
 }
 
 export interface WasmZstdStream {
-  /** Compress `chunk` (at most `maxChunk` bytes); returns a copy of what libzstd emitted, the caller's to keep. */
+  /**
+   * Compress `chunk` (at most `maxChunk` bytes); returns what libzstd emitted as a view of the
+   * WASM heap, valid until the next call into the stream (a caller that keeps it copies it).
+   */
   push(chunk: Uint8Array): Uint8Array;
-  /** End the frame; returns its last bytes. Frees the buffers. */
+  /** End the frame; returns its last bytes (a copy: the buffers are freed). */
   end(): Uint8Array;
   /** Free the buffers without ending (after a failure). */
   free(): void;
@@ -50,7 +54,7 @@ export function openWasmZstdStream(zstd: Zstd, maxChunk: number): WasmZstdStream
       free();
       throw new Error(`zstd ${what} failed: ${z._zstdClass.getErrorName(size)}`);
     }
-    return module.HEAPU8.slice(out, out + size);
+    return module.HEAPU8.subarray(out, out + size);
   };
   return {
     push(chunk) {
@@ -62,7 +66,7 @@ export function openWasmZstdStream(zstd: Zstd, maxChunk: number): WasmZstdStream
     },
     end() {
       if (freed) throw new Error("zstd: end called twice");
-      const last = result(z._zstd.compressEnd(out, outSize), "compressEnd");
+      const last = result(z._zstd.compressEnd(out, outSize), "compressEnd").slice();
       free();
       return last;
     },

@@ -21,6 +21,7 @@ import { lockLayer } from "../lock/layer-digests.js";
 import { LOCKFILE_VERSION, type Lockfile, type LockedArchitecture, type LockedSource, type LockedIndex } from "../model/lock.js";
 import { parseLockfile, readLockfileBytes, readLockfileBytesIfAny } from "../lockfile/read.js";
 import { canonicalJson } from "../util/canonical-json.js";
+import { collectGarbage } from "../util/collect-garbage.js";
 import { CheckFailedError, UsageError } from "../model/errors.js";
 
 export interface LockOptions {
@@ -103,8 +104,10 @@ export async function runLock(opts: LockOptions): Promise<LockResult> {
     if (!m) read.set(vs, (m = new Map()));
     m.set(locked.path, locked);
   };
-  const architectures: Record<string, LockedArchitecture> = {};
-  // One architecture at a time: only its indexes are in memory.
+  const resolved = new Map<string, { locked: ResolvedArchitecture; origins: LockedPathOrigin[] }>();
+  // One architecture at a time: only its indexes are in memory. Every architecture is resolved
+  // before any layer is built, so that no index is parsed on top of what a layer build leaves
+  // behind (its buffers, the compressor's heap), and a resolution error comes before any build.
   for (const arch of [...manifest.architectures].sort()) {
     // Path-only sets first: the packages Contents names for them are requested like any other.
     let origins: LockedPathOrigin[] = [];
@@ -140,8 +143,14 @@ export async function runLock(opts: LockOptions): Promise<LockResult> {
       // Loaded only here: a warm lock reads no index and resolves nothing.
       const { resolveFromIndexes } = await import("../lock/resolve-from-indexes.js");
       locked = await resolveFromIndexes(opts.fetcher, { manifest, arch, suites, choices, group, prefer });
+      // The parsed index is garbage now: collected before the next index or a layer adds to it.
+      collectGarbage();
       if (memoKey) await opts.memo!.set(memoKey, locked);
     }
+    resolved.set(arch, { locked, origins });
+  }
+  const architectures: Record<string, LockedArchitecture> = {};
+  for (const [arch, { locked, origins }] of resolved) {
     architectures[arch] = {
       ...locked,
       ...(await lockLayer(manifest, arch, locked.packages, sourceDateEpoch, opts, mirrors, manifest.sources, origins)),

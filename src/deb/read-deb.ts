@@ -15,6 +15,7 @@ import { FormatError } from "../model/errors.js";
 import type { DebMember, FileExtent, NodeType } from "../model/layer.js";
 import { hashRange, readExtent } from "../util/file-extent.js";
 import { tempFileName } from "../util/temp-files.js";
+import { fileChunks } from "../util/file-chunks.js";
 import type { DecodedDigest, DecodedMemberName, DecodedMembers } from "../model/lock.js";
 import { readArMembers, type ArMember } from "./ar.js";
 import { decompressMember, memberCompression, type MemberCompression } from "./decompress.js";
@@ -73,7 +74,6 @@ export interface PlainTarStore {
 }
 
 const MAX_DEBIAN_BINARY = 1024;
-const READ_CHUNK = 1 << 20;
 
 export async function readDeb(path: string, opts: ReadDebOptions): Promise<DebContents> {
   const opened: FileHandle[] = [];
@@ -180,17 +180,6 @@ async function throughStore<T>(
   const digest = { sha256: hash.digest("hex"), size };
   if (store) await store.keep(name, tmp, digest);
   return { value, digest };
-}
-
-/** A file's content from its start, in chunks (each a fresh buffer: the parser may keep it). */
-async function* fileChunks(file: FileHandle): AsyncGenerator<Uint8Array> {
-  for (let pos = 0; ; ) {
-    const buf = Buffer.allocUnsafe(READ_CHUNK);
-    const { bytesRead } = await file.read(buf, 0, READ_CHUNK, pos);
-    if (bytesRead === 0) return;
-    pos += bytesRead;
-    yield buf.subarray(0, bytesRead);
-  }
 }
 
 /** Pass chunks through, awaiting `see` on each first. */

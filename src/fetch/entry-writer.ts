@@ -7,10 +7,13 @@
 import { closeSync, fsyncSync, openSync, writeSync } from "node:fs";
 import { unlink } from "node:fs/promises";
 import type { ContentCache } from "./cache.js";
+import { pathChunks } from "../util/file-chunks.js";
 
 export interface EntryWriter {
   /** Append a chunk (synchronously; the chunk is not kept). A write error only stops the writer. */
   write(chunk: Uint8Array): void;
+  /** What was written so far, read back from the file; undefined when a write failed (nothing to read back). */
+  written(): AsyncIterable<Uint8Array> | undefined;
   /** Store what was written under `sha256`, which the caller checked it hashes to; false when it could not be stored. */
   keep(sha256: string): Promise<boolean>;
   /** Remove what was written. */
@@ -50,6 +53,7 @@ export async function openEntryWriter(cache: ContentCache): Promise<EntryWriter 
         failed = true;
       }
     },
+    written: () => (failed || fd === undefined ? undefined : pathChunks(tmp)),
     async keep(sha256) {
       if (!failed && fd !== undefined) {
         try {

@@ -82,6 +82,8 @@ export async function keepProvenance(cache: ContentCache, layer: LockedLayer, te
 export interface BlobKeeper {
   /** A sink that sends each chunk of `kind`'s blob to the cache and then to `next`. */
   into(kind: LayerCompression, next: ChunkSink | undefined): ChunkSink;
+  /** The bytes of `kind`'s blob as written to the cache's temp so far; undefined when there is none (no writer, or a write failed). */
+  written(kind: LayerCompression): AsyncIterable<Uint8Array> | undefined;
   /** Keep each blob whose digest is the one `layer` (the lock's) records; drop the rest. */
   keep(blobs: ReadonlyMap<LayerCompression, LayerBlob>, layer: LockedLayer): Promise<void>;
   drop(): Promise<void>;
@@ -110,6 +112,7 @@ export async function openBlobKeeper(cache: ContentCache, kinds: readonly LayerC
         next?.(chunk);
       };
     },
+    written: (kind) => writers.get(kind)?.written(),
     async keep(blobs, layer) {
       for (const [kind, w] of writers) {
         const blob = blobs.get(kind);

@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { StreamedData } from "./atomic-write.js";
 import type { FileExtent } from "../model/layer.js";
+import { pathChunks } from "./file-chunks.js";
 
 const READ_CHUNK = 1 << 20;
 
@@ -16,6 +17,8 @@ export interface SpoolFile {
   write(chunk: Uint8Array): void;
   /** The whole content, streamed in chunks (an output's StreamedData). */
   readonly data: StreamedData;
+  /** The whole content, read back asynchronously in fresh chunks (for a consumer that keeps them). */
+  chunks(): AsyncIterable<Uint8Array>;
   /** The whole content as a file node's extent, which reads check against `sha256`. */
   extent(size: number, sha256: string, label: string): FileExtent;
   remove(): void;
@@ -39,6 +42,7 @@ export function createSpoolFile(): SpoolFile {
         closeSync(rd);
       }
     },
+    chunks: () => pathChunks(path),
     extent: (size, sha256, label) => ({ fd, offset: 0, size, sha256, label }),
     remove() {
       if (open) closeSync(fd);

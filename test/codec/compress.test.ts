@@ -200,7 +200,7 @@ describe("streaming compressors", () => {
   };
   const streamed = async (kind: LayerCompression, data: Uint8Array, step: number): Promise<Buffer> => {
     const out: Uint8Array[] = [];
-    const c = await createLayerCompressor(kind, (chunk) => out.push(chunk));
+    const c = await createLayerCompressor(kind, (chunk) => out.push(chunk.slice()));
     for (let at = 0; at < data.length; at += step) c.push(data.subarray(at, at + step));
     c.end();
     return Buffer.concat(out);

@@ -376,7 +376,8 @@ describe("snapshot URLs: the lock's own URLs serve what it pins", () => {
     // scratch.json first, as documented: a half-done pair is then a lock --check calls stale.
     expect(ours.map((c) => c.target.slice(ref.length + 1))).toEqual(["scratch.json", "scratch.lock"]);
 
-    for (const [i, point] of ours.entries()) {
+    // Both kill points at once (the machine has two cores).
+    await Promise.all(ours.map(async (point, i) => {
       const dir = await copy(`kill-${i}-${n++}`);
       const k = await run("strace", ["-f", "-qq", ...killAt(RENAMES, point.n), process.execPath, main, ...moveArgs(dir)], { env });
       expect(k.code, `rename #${point.n}: ${k.stderr}`).not.toBe(0);
@@ -390,7 +391,7 @@ describe("snapshot URLs: the lock's own URLs serve what it pins", () => {
       const again = await cli(moveArgs(dir));
       expect(again.code, again.stderr).toBe(0);
       expect(await files(dir), `after rename #${point.n}`).toEqual(fresh);
-    }
+    }));
   });
 
   it("--apt-sources whose suites miss one the manifest asks for: exit 2 naming both, no fallback to the manifest URL", async () => {
