@@ -24,6 +24,7 @@ export const HEAVY_FILES: readonly string[] = [
   "test/cli/outputs.test.ts",
   "test/live/openssl-live.test.ts",
   "test/live/doctor-live.test.ts",
+  "test/live/add-debian-binary-live.test.ts",
   "test/image/docker-engine.test.ts",
   "test/live/paths-live.test.ts",
 ];

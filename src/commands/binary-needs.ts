@@ -5,8 +5,12 @@
  * record chosen by the lock's resolver) to follow the path's links and the library's own
  * DT_NEEDED in turn. Contents is scanned once per breadth-first level, for every path that
  * level asks, so a binary costs as many passes as its dependency chain is deep (two or three);
- * only Contents-<arch>, since every path asked is an ELF file of that architecture.
+ * only Contents-<arch>, since every path asked is an ELF file of that architecture. The first
+ * pass also asks the binary's own name in the program directories: a package shipping the very
+ * same bytes there is the one the binary is a file of (`shippedBy`).
  */
+import { createHash } from "node:crypto";
+import * as posix from "node:path/posix";
 import type { ContentsHit } from "../debian/contents-lookup.js";
 import { lookupContents } from "../sources/contents.js";
 import type { VerifiedSuite } from "../sources/archive.js";
@@ -127,11 +131,18 @@ interface Walking extends TracedNeed {
 /** A library's real file is read for its DT_NEEDED: only such names are kept with their bytes' place. */
 const LIBRARY_NAME = /\.so(\.[0-9]+)*$/;
 
+/** Where a package would install a program of this file name: looked up to tell whether the binary is one. */
+export function packagedPaths(binary: string): string[] {
+  const name = posix.basename(binary);
+  return ["/usr/bin", "/usr/sbin", "/bin", "/sbin"].map((d) => `${d}/${name}`);
+}
+
 export async function traceBinaryNeeds(input: TraceInput): Promise<NeedsTrace> {
   const { elf, loaded, fetcher } = input;
   const { manifest } = loaded;
   const arch = elf.debianArch;
   const hints = runtimeHints(input.bytes).map((h) => h.fileSet);
+  let shippedBy: BinaryNeeds["shippedBy"];
   const result = (trace: TracedNeed[], files: Map<string, NeededFile>, contentsPasses: number): NeedsTrace => {
     const sorted = [...files.values()].sort((a, b) => byBytes(a.path, b.path));
     const unresolved: UnresolvedNeed[] = trace
@@ -139,7 +150,7 @@ export async function traceBinaryNeeds(input: TraceInput): Promise<NeedsTrace> {
       .map((n) => ({ name: n.name, neededBy: [...n.neededBy], searched: [...n.searched], ...(n.candidates ? { candidates: [...n.candidates] } : {}) }))
       .sort((a, b) => byBytes(a.name, b.name));
     return {
-      needs: { binary: input.binary, architecture: arch ?? "", static: elf.static, files: sorted, packages: [...new Set(sorted.map((f) => f.package))].sort(byBytes), fileSets: [...new Set(hints)].sort(byBytes), unresolved },
+      needs: { binary: input.binary, architecture: arch ?? "", static: elf.static, files: sorted, packages: [...new Set(sorted.map((f) => f.package))].sort(byBytes), fileSets: [...new Set(hints)].sort(byBytes), unresolved, ...(shippedBy ? { shippedBy } : {}) },
       trace,
       contentsPasses,
     };
@@ -175,14 +186,18 @@ export async function traceBinaryNeeds(input: TraceInput): Promise<NeedsTrace> {
   const file = (path: string, pkg: string, reason: string): void => {
     if (!files.has(path)) files.set(path, { path, package: pkg, reason });
   };
-  const debs = new DebReader(fetcher, manifest, suites, input.mirrors, arch, locked, input.memo);
+  // The binary's own name in the program directories, asked with the first level: a package
+  // shipping those very bytes there is the one the binary came from.
+  const self = packagedPaths(input.binary);
+  const debs = new DebReader(fetcher, manifest, suites, input.mirrors, arch, locked, input.memo, new Set(self));
   let passes = 0;
+  let selfChecked = false;
   debs.prepare();
   try {
     while (pending.length > 0) {
       const level = pending;
       pending = [];
-      const ask = [...new Set(level.flatMap((n) => n.searched))].filter((p) => !answers.has(p));
+      const ask = [...new Set([...level.flatMap((n) => n.searched), ...(passes === 0 ? self : [])])].filter((p) => !answers.has(p));
       if (ask.length > 0) {
         passes++;
         fetcher.progress.phase("reading the Contents indexes", `${ask.length} ${ask.length === 1 ? "path" : "paths"}`);
@@ -228,6 +243,10 @@ export async function traceBinaryNeeds(input: TraceInput): Promise<NeedsTrace> {
         const libDirs = searchDirs(lib);
         for (const s of lib.needed) need("library", s, root.name, libDirs);
       }
+      if (passes === 1 && !selfChecked) {
+        selfChecked = true;
+        shippedBy = await sameFileIn(debs, self, answers, locked, input.bytes);
+      }
     }
   } finally {
     await debs.close();
@@ -237,6 +256,37 @@ export async function traceBinaryNeeds(input: TraceInput): Promise<NeedsTrace> {
     files,
     passes,
   );
+}
+
+/**
+ * The package whose file at the first of `self` some package ships has the binary's bytes:
+ * where several ship that path (bookworm's python3.11-minimal and python3.11-nopie), each is
+ * compared; the one that matches is the answer, or the lock's where several do. Undefined when
+ * none matches (or the file is a link): a package the Packages indexes lack is no match here.
+ */
+async function sameFileIn(
+  debs: DebReader,
+  self: readonly string[],
+  answers: ReadonlyMap<string, ContentsHit[]>,
+  locked: ReadonlyMap<string, string>,
+  bytes: Uint8Array,
+): Promise<BinaryNeeds["shippedBy"]> {
+  const hit = self.map((p) => answers.get(p)?.[0]).find((h) => h !== undefined);
+  if (hit === undefined) return undefined;
+  const digest = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
+  const want = digest(bytes);
+  const matches: string[] = [];
+  for (const pkg of hit.packages) {
+    const deb = await debs.open(pkg).catch((e: unknown) => {
+      if (e instanceof ResolveError) return undefined;
+      throw e;
+    });
+    const member = deb?.members.get(hit.path);
+    if (member?.type === "file" && member.extent !== undefined && member.size === bytes.byteLength && digest(readExtent(member.extent)) === want) matches.push(pkg);
+  }
+  const inLock = matches.filter((m) => locked.has(m));
+  const pkg = matches.length === 1 ? matches[0] : inLock.length === 1 ? inLock[0] : undefined;
+  return pkg === undefined ? undefined : { package: pkg, path: hit.path };
 }
 
 /** The library's ELF header and dynamic section, or why ld.so could not load it. */
@@ -321,6 +371,8 @@ class DebReader {
     private readonly locked: ReadonlyMap<string, string>,
     /** Where `lock` keeps decoded .deb members: xz is decoded once per package and machine. */
     private readonly memo: ResolutionMemo | undefined,
+    /** Files besides libraries whose bytes are kept (the binary's own name, to compare). */
+    private readonly alsoFiles: ReadonlySet<string>,
   ) {}
 
   open(name: string): Promise<OpenDeb> {
@@ -355,7 +407,7 @@ class DebReader {
     const urls = packageUrls(this.manifest.sources, this.mirrors, { name, source: source.name, suite: record.origin.suite, url });
     const path = await this.fetcher.fetchPinned({ urls, sha256: record.sha256, size: record.size, label: url });
     const plain = this.memo ? decodedMemberStore({ sha256: record.sha256 }, { derived: this.memo.refs }) : undefined;
-    const deb = await readDeb(path, { label: `${name}_${record.version}_${record.architecture}.deb`, want: (p, type) => type === "file" && LIBRARY_NAME.test(p), ...(plain ? { plain } : {}) });
+    const deb = await readDeb(path, { label: `${name}_${record.version}_${record.architecture}.deb`, want: (p, type) => type === "file" && (LIBRARY_NAME.test(p) || this.alsoFiles.has(p)), ...(plain ? { plain } : {}) });
     this.read.push(deb);
     return { members: membersByPath(deb.data) };
   }

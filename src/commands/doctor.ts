@@ -284,6 +284,7 @@ export function formatDoctor(r: DoctorReport): string[] {
   if (b !== undefined && b.files.length > 0) {
     lines.push(`files: ${b.files.length} path${b.files.length === 1 ? "" : "s"} from ${b.packages.join(", ")} (--json lists them)`);
   }
+  if (b?.shippedBy !== undefined) lines.push(`hint the binary is ${b.shippedBy.path} of package ${b.shippedBy.package} (the same bytes): it may read that package's other files; consider the package whole (add requests it)`);
   for (const h of r.runtimeFileSets) lines.push(`hint ${h.reason}: consider the "${h.fileSet}" file set`);
   const s = r.summary;
   const checked = r.layer !== undefined ? `${s.ok} in the layer, ${s.missing} missing${s.unusable > 0 ? `, ${s.unusable} unusable` : ""}` : "no layer checked (pass --layer TAR to check one)";

@@ -15,6 +15,8 @@
  *   as add scopes them) is the same binary's earlier needs: it is replaced. Any other set of
  *   that name is the user's own: refused, naming it. Adding the same needs again changes nothing.
  * - The built-in sets the binary probably reads (`ca-certs`, `tzdata`) are added when absent.
+ * - A binary that is a package's own file (needs.shippedBy) gets that package requested whole,
+ *   as `--whole` requests one: the files besides ELF it reads are the package's to say.
  */
 import path from "node:path";
 import type { BinaryNeeds, NeededFile } from "../model/binary-needs.js";
@@ -78,6 +80,8 @@ export function addBinaryNeeds(text: string, file: string, needs: readonly Binar
   for (const n of needs) {
     if (opts.whole) for (const p of n.packages) out = putPackage(out, p, n, architectures, additions);
     else if (n.files.length > 0) out = putFileSet(out, file, n, architectures, additions);
+    // The binary is that package's own file: the package whole, for the non-ELF files it may read.
+    if (n.shippedBy) out = putPackage(out, n.shippedBy.package, n, architectures, additions, `the package whose ${n.shippedBy.path} the binary is`);
   }
   for (const set of [...new Set(needs.flatMap((n) => n.fileSets))].sort()) {
     // A hint is doctor's word about a built-in set; anything else is a bug there, not the user's manifest.
@@ -168,12 +172,12 @@ function putTopLevel(text: string, key: string, value: unknown): string {
 }
 
 /** `--whole`: the package requested at top level on the binary's architecture (a request already there is kept, its scope widened if needed). */
-function putPackage(text: string, pkg: string, n: BinaryNeeds, architectures: readonly string[], additions: ManifestAddition[]): string {
+function putPackage(text: string, pkg: string, n: BinaryNeeds, architectures: readonly string[], additions: ManifestAddition[], why?: string): string {
   const top = root(text);
   const entries = (top.packages ?? []) as unknown[];
   const i = entries.findIndex((e) => (typeof e === "string" ? parsePackageSpec(e).name : (e as { name: string }).name) === pkg);
   if (i < 0) {
-    additions.push({ field: `packages[${entries.length}]`, action: "added", binary: n.binary, detail: `${pkg}${architectures.length > 1 ? ` for ${n.architecture} only` : ""}` });
+    additions.push({ field: `packages[${entries.length}]`, action: "added", binary: n.binary, detail: `${pkg}${architectures.length > 1 ? ` for ${n.architecture} only` : ""}${why ? ` (${why})` : ""}` });
     const entry = requestEntry(pkg, n.architecture, architectures);
     return Object.prototype.hasOwnProperty.call(top, "packages") ? appendElement(text, "/packages", entry) : putTopLevel(text, "packages", [entry]);
   }

@@ -40,4 +40,9 @@ export interface BinaryNeeds {
   fileSets: string[];
   /** Needs no package of the manifest's suites ships, or more than one does. */
   unresolved: UnresolvedNeed[];
+  /**
+   * The binary is itself a file of a package (the same bytes at /usr/bin/NAME, …): that package,
+   * whose non-ELF files (an interpreter's library, data) the program may read. Absent otherwise.
+   */
+  shippedBy?: { package: string; path: string };
 }

@@ -7,7 +7,6 @@
 // fails leaves scratch.json as it was, and end to end the binary runs with chroot in the layer
 // built from what `add` wrote and locked (amd64), while arm64 gets none of it.
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { copyFile, mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -19,7 +18,8 @@ import { silentProgress } from "../../src/fetch/progress.js";
 import { addBinaryNeeds } from "../../src/manifest/add-binary-needs.js";
 import type { BinaryNeeds } from "../../src/model/binary-needs.js";
 import type { Lockfile } from "../../src/model/lock.js";
-import { buildArchive, type FixturePackage } from "../fixtures/archive.js";
+import { buildArchive } from "../fixtures/archive.js";
+import { realPackage } from "../fixtures/real-package.js";
 import { needsFromTools, type KnownDeb } from "../fixtures/binary-needs.js";
 import { hasCommand } from "../fixtures/deb.js";
 import { dirState } from "../fixtures/dir-state.js";
@@ -44,25 +44,6 @@ const REAL_DEBS = [
 ] as const;
 const debOf = (pkg: string, arch: string): string => join(POOL, REAL_DEBS.find(([p]) => p === pkg)![1].replace("ARCH", arch));
 const AMD64_DEBS: KnownDeb[] = REAL_DEBS.map(([pkg]) => ({ package: pkg, deb: debOf(pkg, "amd64") }));
-
-/** A real .deb as a fixture package: its own bytes, and its control fields as dpkg-deb prints them. */
-function realPackage(deb: string): FixturePackage {
-  const control: Record<string, string> = {};
-  let last = "";
-  for (const line of execFileSync("dpkg-deb", ["-I", deb, "control"], { encoding: "utf8" }).replace(/\n$/, "").split("\n")) {
-    if (line.startsWith(" ")) control[last] += "\n" + line.slice(1);
-    else {
-      last = line.slice(0, line.indexOf(":"));
-      control[last] = line.slice(line.indexOf(":") + 1).trim();
-    }
-  }
-  // Its Contents lines: every member that is not a directory, as dpkg-deb lists them.
-  const contentsPaths = execFileSync("dpkg-deb", ["-c", deb], { encoding: "utf8" })
-    .split("\n")
-    .filter((l) => l !== "" && !l.startsWith("d"))
-    .map((l) => /\.(\/\S+)/.exec(l.split(/\s+/).slice(5).join(" "))![1]!);
-  return { control, files: [], contentsPaths, debBytes: new Uint8Array(readFileSync(deb)) };
-}
 
 let work: string;
 let main: string;

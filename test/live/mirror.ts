@@ -86,3 +86,20 @@ export function liveManifest(dir: string, edit: (m: LiveManifest) => void = () =
   writeFileSync(file, JSON.stringify(manifest, null, 2));
   return file;
 }
+
+/**
+ * The example manifest's release as it is (trixie), or moved to bookworm (its suites and
+ * keyrings), for a live test to fall back on where the mirror cannot serve trixie's files.
+ */
+export const LIVE_RELEASES = {
+  trixie: { suites: EXAMPLE_SUITES, edit: (_: LiveManifest) => {} },
+  bookworm: {
+    suites: ["bookworm", "bookworm-updates", "bookworm-security"],
+    edit: (m: LiveManifest) => {
+      m.sources[0]!.suites = ["bookworm", "bookworm-updates"];
+      m.sources[0]!.keyring = join(ROOT, "keys/debian-archive-bookworm.asc");
+      m.sources[1]!.suites = ["bookworm-security"];
+      m.sources[1]!.keyring = join(ROOT, "keys/debian-security-bookworm.asc");
+    },
+  },
+};

@@ -16,8 +16,8 @@ import { VerificationError } from "../../src/model/errors.js";
 import type { Lockfile } from "../../src/model/lock.js";
 import { hasCommand } from "../fixtures/deb.js";
 import { zgrepContents } from "../lock/contents-oracle.js";
-import { lockWith, removeDir, repoRoot } from "../layer/helpers.js";
-import { EXAMPLE_SUITES, findLiveMirror, liveManifest, LIVE_CACHE, type LiveManifest } from "./mirror.js";
+import { lockWith, removeDir } from "../layer/helpers.js";
+import { findLiveMirror, liveManifest, LIVE_CACHE, LIVE_RELEASES } from "./mirror.js";
 
 const LIB = "/usr/lib/x86_64-linux-gnu";
 /** curl and what `readelf -d` of trixie's curl and libcurl list as NEEDED (a sample: the test needs no exact closure). */
@@ -28,29 +28,16 @@ afterAll(async () => {
   if (work) await removeDir(work);
 });
 
-/** The example manifest (trixie) as is, or moved to bookworm: its suites and keyrings. */
-const RELEASES = {
-  trixie: { suites: EXAMPLE_SUITES, edit: () => {} },
-  bookworm: {
-    suites: ["bookworm", "bookworm-updates", "bookworm-security"],
-    edit: (m: LiveManifest) => {
-      m.sources[0]!.suites = ["bookworm", "bookworm-updates"];
-      m.sources[0]!.keyring = join(repoRoot, "keys/debian-archive-bookworm.asc");
-      m.sources[1]!.suites = ["bookworm-security"];
-      m.sources[1]!.keyring = join(repoRoot, "keys/debian-security-bookworm.asc");
-    },
-  },
-};
 
 /** Locks the path-only set on `release`; undefined (with why in `skipped`) when the mirror cannot serve it. */
-async function lockOn(release: keyof typeof RELEASES, skipped: string[]): Promise<Lockfile | undefined> {
-  const found = await findLiveMirror(RELEASES[release].suites);
+async function lockOn(release: keyof typeof LIVE_RELEASES, skipped: string[]): Promise<Lockfile | undefined> {
+  const found = await findLiveMirror(LIVE_RELEASES[release].suites);
   if (found.skip) return void skipped.push(`${release}: ${found.skip}`);
   work ??= await mkdtemp(join(tmpdir(), "scratch-pkgs-live-paths-"));
   const dir = join(work, release);
   mkdirSync(dir);
   const config = liveManifest(dir, (m) => {
-    RELEASES[release].edit(m);
+    LIVE_RELEASES[release].edit(m);
     m.architectures = ["amd64"];
     m.fileSets = { curl: { paths: PATHS } };
     (m as unknown as { policy: string }).policy = "none";

@@ -154,6 +154,24 @@ describe.skipIf(!dpkgDeb)("add on the committed trixie manifest", () => {
   });
 });
 
+describe.skipIf(!dpkgDeb)("add of a binary that is a package's own file", () => {
+  const files = () => filesOf(DEBS.trixieLibc, "libc6", ["ld-linux-x86-64.so.2", "libc.so.6"]);
+  const node = (): BinaryNeeds => ({ ...needsOf("./node", "amd64", files()), shippedBy: { package: "nodejs", path: "/usr/bin/node" } });
+
+  it("requests that package at top level, scoped to the binary's architecture, besides the set; again changes nothing; with --whole too", () => {
+    const r = addBinaryNeeds(COMMITTED, "scratch.json", [node()], { whole: false });
+    expect(r.additions.map((a) => `${a.field} ${a.action} ${a.detail}`)).toEqual([
+      `fileSets.node-amd64 added 1 package (libc6), ${files().length} paths, for amd64 only`,
+      "packages[0] added nodejs for amd64 only (the package whose /usr/bin/node the binary is)",
+    ]);
+    const top = JSON.parse(r.text) as { packages: unknown[] };
+    expect(top.packages).toEqual([{ name: "nodejs", architectures: ["amd64"] }]);
+    expect(addBinaryNeeds(r.text, "scratch.json", [node()], { whole: false }).changed).toBe(false);
+    const whole = JSON.parse(addBinaryNeeds(COMMITTED, "scratch.json", [node()], { whole: true }).text) as { packages: unknown[] };
+    expect(whole.packages).toEqual([{ name: "libc6", architectures: ["amd64"] }, { name: "nodejs", architectures: ["amd64"] }]);
+  });
+});
+
 describe.skipIf(!dpkgDeb)("add on the bookworm example", () => {
   const files = () => filesOf(DEBS.bookwormLibc, "libc6", ["ld-linux-x86-64.so.2", "libc.so.6"]);
 
