@@ -1,7 +1,9 @@
 // Child of bench/run.mjs: picks the requests of the scale table. Given one Packages.xz per
 // architecture (same suite), it orders the package names both architectures have by
 // sha256(seed + name) — a fixed seed, so every run picks the same — and keeps, in that order,
-// those that resolve alone (closure policy) on every architecture, until the largest size.
+// those that resolve (closure policy) on every architecture together with the ones kept before
+// them (two packages may each resolve alone and conflict, e.g. two mail transport agents), until
+// the largest size.
 // Each size takes a prefix, so 1 ⊂ 10 ⊂ 100 ⊂ 500. Prints JSON
 // {sizes: {n: {requests, locked: {arch: count}, error?}}}.
 import { createHash } from "node:crypto";
@@ -19,13 +21,13 @@ for (const pair of pairs) {
   const [arch, index] = pair.split("=");
   universes.push({ arch, universe: (await load(index, arch, suite)).universe });
 }
-const resolvesAlone = (name) =>
+const resolvesWith = (kept, name) =>
   universes.every(({ universe }) => {
     try {
-      resolveRequests(universe, [{ name, reason: "probe" }], "closure");
+      resolveRequests(universe, [...kept, name].map((n, i) => ({ name: n, reason: `packages[${i}]` })), "closure");
       return true;
     } catch {
-      return false; // broken in the archive on its own: not a useful sample
+      return false; // broken in the archive, alone or beside the ones kept: not a useful sample
     }
   });
 const onAll = universes.slice(1).reduce((names, { universe }) => {
@@ -38,7 +40,7 @@ const picked = [];
 const most = Math.max(...sizes);
 for (const { name } of ordered) {
   if (picked.length === most) break;
-  if (resolvesAlone(name)) picked.push(name);
+  if (resolvesWith(picked, name)) picked.push(name);
 }
 const out = {};
 for (const n of sizes) {

@@ -9,12 +9,13 @@ const { load, resolve: resolveRequests } = await universeLoader(ROOT);
 const [index, n] = [process.argv[2], Number(process.argv[3])];
 const { universe, parseMs } = await load(index, "amd64", "bookworm");
 const names = universe.names();
-// Every k-th package name: deterministic and spread over the alphabet; skip ones that fail alone.
+// Every k-th package name: deterministic and spread over the alphabet; skip ones that fail alone
+// or beside the ones kept before them (two may each resolve and conflict, e.g. two mail transport agents).
 const step = Math.max(1, Math.floor(names.length / (n * 3)));
 const picked = [];
 for (let i = 0; i < names.length && picked.length < n; i += step) {
   try {
-    resolveRequests(universe, [{ name: names[i], reason: "probe" }], "closure");
+    resolveRequests(universe, [...picked, names[i]].map((name, j) => ({ name, reason: `packages[${j}]` })), "closure");
     picked.push(names[i]);
   } catch {
     // An uninstallable package (broken in the archive on its own) is not a useful sample.

@@ -5,6 +5,7 @@
 // closures of 1, 10, 100 and 500 requested packages, the large layer). A script, not a test: it
 // prints every figure, a FAIL line for each lock or layer past the memory target (or failing),
 // and then exits 1 if there was any. --quick: only 1 and 10 in the scale table, no large layer.
+// --sizes=1,10,100: the scale table's sizes (--sizes= leaves the table out).
 import { execFileSync, spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -241,7 +242,8 @@ async function lockIntoBenchCache(what, manifest) {
 
 // 6. The scale table: closures of requests picked with a fixed seed, cold (fresh empty caches)
 // and warm (the bench cache, after one unmeasured lock), each command a separate process.
-const SIZES = QUICK ? [1, 10] : [1, 10, 100, 500];
+const sizesArg = process.argv.find((a) => a.startsWith("--sizes="));
+const SIZES = sizesArg !== undefined ? sizesArg.slice("--sizes=".length).split(",").filter((x) => x !== "").map(Number) : QUICK ? [1, 10] : [1, 10, 100, 500];
 const trixie = await archive.release(trixieBase, "trixie", trixieKeys);
 const trixieIndexes = {};
 for (const arch of ARCHS) trixieIndexes[arch] = await archive.index(trixieBase, "trixie", trixie, `main/binary-${arch}/Packages.xz`);
