@@ -12,7 +12,8 @@
 import { createHash } from "node:crypto";
 import * as posix from "node:path/posix";
 import type { ContentsHit } from "../debian/contents-lookup.js";
-import { lookupContents } from "../sources/contents.js";
+import { lookupContentsAcross } from "../sources/contents.js";
+import { comparePaths } from "../util/byte-order.js";
 import type { VerifiedSuite } from "../sources/archive.js";
 import { chooseIndexes } from "../sources/index-choice.js";
 import { mirrorsFor, type MirrorFlags, type MirrorPlan } from "../sources/mirrors.js";
@@ -144,13 +145,13 @@ export async function traceBinaryNeeds(input: TraceInput): Promise<NeedsTrace> {
   const hints = runtimeHints(input.bytes).map((h) => h.fileSet);
   let shippedBy: BinaryNeeds["shippedBy"];
   const result = (trace: TracedNeed[], files: Map<string, NeededFile>, contentsPasses: number): NeedsTrace => {
-    const sorted = [...files.values()].sort((a, b) => byBytes(a.path, b.path));
+    const sorted = [...files.values()].sort((a, b) => comparePaths(a.path, b.path));
     const unresolved: UnresolvedNeed[] = trace
       .filter((n) => n.package === undefined)
       .map((n) => ({ name: n.name, neededBy: [...n.neededBy], searched: [...n.searched], ...(n.candidates ? { candidates: [...n.candidates] } : {}) }))
-      .sort((a, b) => byBytes(a.name, b.name));
+      .sort((a, b) => comparePaths(a.name, b.name));
     return {
-      needs: { binary: input.binary, architecture: arch ?? "", static: elf.static, files: sorted, packages: [...new Set(sorted.map((f) => f.package))].sort(byBytes), fileSets: [...new Set(hints)].sort(byBytes), unresolved, ...(shippedBy ? { shippedBy } : {}) },
+      needs: { binary: input.binary, architecture: arch ?? "", static: elf.static, files: sorted, packages: [...new Set(sorted.map((f) => f.package))].sort(comparePaths), fileSets: [...new Set(hints)].sort(comparePaths), unresolved, ...(shippedBy ? { shippedBy } : {}) },
       trace,
       contentsPasses,
     };
@@ -304,28 +305,9 @@ function libraryElf(member: DebMember, path: string, pkg: string, arch: string):
 }
 
 /** Each asked path → the spellings the suites' Contents list (the asked one first), packages joined over the suites. */
-async function contentsOwners(fetcher: Fetcher, manifest: LoadedManifest["manifest"], suites: VerifiedSuite[], arch: string, paths: string[]): Promise<Map<string, ContentsHit[]>> {
-  const joined = new Map<string, Map<string, Set<string>>>();
-  for (const vs of suites) {
-    const components = manifest.sources.find((s) => s.name === vs.ref.source)!.components;
-    for (const [path, hits] of await lookupContents(fetcher, vs, { components, architecture: arch, paths, architectureOnly: true })) {
-      let bySpelling = joined.get(path);
-      if (!bySpelling) joined.set(path, (bySpelling = new Map()));
-      for (const h of hits) {
-        let names = bySpelling.get(h.path);
-        if (!names) bySpelling.set(h.path, (names = new Set()));
-        for (const p of h.packages) names.add(p);
-      }
-    }
-  }
-  const out = new Map<string, ContentsHit[]>();
-  for (const path of paths) {
-    const bySpelling = joined.get(path) ?? new Map<string, Set<string>>();
-    // The asked spelling first, as lookupContents orders them.
-    const spellings = [...bySpelling.keys()].sort((a, b) => (a === path ? -1 : b === path ? 1 : byBytes(a, b)));
-    out.set(path, spellings.map((s) => ({ path: s, packages: [...bySpelling.get(s)!].sort(byBytes) })));
-  }
-  return out;
+function contentsOwners(fetcher: Fetcher, manifest: LoadedManifest["manifest"], suites: VerifiedSuite[], arch: string, paths: string[]): Promise<Map<string, ContentsHit[]>> {
+  const withComponents = suites.map((vs) => ({ vs, components: manifest.sources.find((s) => s.name === vs.ref.source)!.components }));
+  return lookupContentsAcross(fetcher, withComponents, { architecture: arch, paths, architectureOnly: true });
 }
 
 /**
@@ -418,8 +400,4 @@ class DebReader {
     await Promise.allSettled([this.universe, ...this.opened.values()]);
     await Promise.all(this.read.map((d) => d.release()));
   }
-}
-
-function byBytes(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a), Buffer.from(b));
 }

@@ -10,7 +10,7 @@ import type { LockedIndex, LockedPathOrigin, Lockfile } from "../model/lock.js";
 import { ResolveError } from "../model/errors.js";
 import type { Fetcher } from "../fetch/fetcher.js";
 import type { VerifiedSuite } from "../sources/archive.js";
-import { chooseContents, lookupContents } from "../sources/contents.js";
+import { chooseContents, lookupContentsAcross } from "../sources/contents.js";
 import type { AskedPath } from "./plan.js";
 
 /** One Contents index an architecture's answer is read from. */
@@ -42,14 +42,8 @@ export async function findPathOrigins(fetcher: Fetcher, o: FindOptions): Promise
   const paths = [...new Set(o.asked.map((a) => a.path))];
   fetcher.progress.phase(`looking up ${paths.length} ${paths.length === 1 ? "path" : "paths"} in the ${o.arch} Contents indexes`, `${o.choices.length} ${o.choices.length === 1 ? "index" : "indexes"}`);
   // path → spelling the index lists → package names, joined over every suite.
-  const found = new Map<string, Map<string, Set<string>>>(paths.map((p) => [p, new Map()]));
-  for (const vs of o.suites) {
-    const answer = await lookupContents(fetcher, vs, { components: componentsOf(o.manifest, vs), architecture: o.arch, paths });
-    for (const [path, hits] of answer) {
-      const spellings = found.get(path)!;
-      for (const h of hits) for (const name of h.packages) (spellings.get(h.path) ?? spellings.set(h.path, new Set()).get(h.path)!).add(name);
-    }
-  }
+  const answer = await lookupContentsAcross(fetcher, o.suites.map((vs) => ({ vs, components: componentsOf(o.manifest, vs) })), { architecture: o.arch, paths });
+  const found = new Map([...answer].map(([path, hits]) => [path, new Map(hits.map((h) => [h.path, new Set(h.packages)]))]));
   const origins: LockedPathOrigin[] = [];
   const problems: string[] = [];
   for (const a of o.asked) {

@@ -10,6 +10,7 @@ import { ResolveError } from "../model/errors.js";
 import type { VerifiedSuite } from "./archive.js";
 import { checkCarried, indexChoice, smallestForm, type IndexChoice } from "./index-choice.js";
 import { readIndexBytes } from "./indexes.js";
+import { comparePaths } from "../util/byte-order.js";
 
 /**
  * Contents-<arch> of each component, and Contents-all where the release lists it: bookworm and
@@ -54,4 +55,33 @@ export async function lookupContents(fetcher: Fetcher, vs: VerifiedSuite, req: C
   const query = new ContentsQuery(req.paths);
   for (const choice of chooseContents(vs, req.components, req.architecture, !req.architectureOnly)) await query.scan(readIndexBytes(fetcher, choice), choice.label);
   return query.answer();
+}
+
+/**
+ * lookupContents over several suites (each with its components), the answers joined: every
+ * asked path, each spelling some suite lists it under (the asked one first, then in byte
+ * order) with the sorted names of the packages that ship it in any of them.
+ */
+export async function lookupContentsAcross(
+  fetcher: Fetcher,
+  suites: ReadonlyArray<{ vs: VerifiedSuite; components: string[] }>,
+  req: Omit<ContentsRequest, "components">,
+): Promise<Map<string, ContentsHit[]>> {
+  const joined = new Map<string, Map<string, Set<string>>>(req.paths.map((p) => [p, new Map()]));
+  for (const { vs, components } of suites) {
+    for (const [path, hits] of await lookupContents(fetcher, vs, { ...req, components })) {
+      const bySpelling = joined.get(path)!;
+      for (const h of hits) {
+        let names = bySpelling.get(h.path);
+        if (!names) bySpelling.set(h.path, (names = new Set()));
+        for (const name of h.packages) names.add(name);
+      }
+    }
+  }
+  const out = new Map<string, ContentsHit[]>();
+  for (const [path, bySpelling] of joined) {
+    const spellings = [...bySpelling.keys()].sort((a, b) => (a === path ? -1 : b === path ? 1 : comparePaths(a, b)));
+    out.set(path, spellings.map((sp) => ({ path: sp, packages: [...bySpelling.get(sp)!].sort(comparePaths) })));
+  }
+  return out;
 }
