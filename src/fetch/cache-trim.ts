@@ -10,9 +10,8 @@
  * removal is best effort: trimming never fails a run. A run that lost the race to an entry being
  * removed sees a miss and fetches or rebuilds it: every entry can be made again.
  */
-import { lstat, lutimes, open, readdir, rename, unlink } from "node:fs/promises";
+import { lstat, lutimes, open, readdir, unlink } from "node:fs/promises";
 import { join } from "node:path";
-import { tempFileName } from "../util/temp-files.js";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** An entry used within this long is not touched again (one write per entry an hour at most). */
@@ -44,17 +43,18 @@ export function isUnused(f: { name: string; isRegularFile: boolean; mtimeMs: num
 }
 
 /**
- * Remove what nobody used for `trimDays` (0: never), if the last trim is a day old. Returns how
- * many files were removed (for tests; a run never reports it).
+ * Remove what nobody used for `trimDays` (0: never), if the last trim is a day old; the marker
+ * of the trim is written through `writeMarker` (the cache's own atomic write). Returns how many
+ * files were removed (for tests; a run never reports it).
  */
-export async function trimCache(dir: string, nowMs: number, trimDays: number = DEFAULT_TRIM_DAYS): Promise<number> {
+export async function trimCache(dir: string, nowMs: number, trimDays: number, writeMarker: (path: string, text: string) => Promise<void>): Promise<number> {
   if (trimDays <= 0) return 0;
   try {
     if (!(await lstat(join(dir, "tmp"))).isDirectory()) return 0;
     const last = await readMarker(dir);
     if (last !== undefined && nowMs - last < TRIM_EVERY_MS && last <= nowMs) return 0;
     // Marked first: two runs ending together walk the cache once.
-    await writeMarker(dir, nowMs);
+    await writeMarker(join(dir, MARKER), `${nowMs}\n`);
   } catch {
     return 0;
   }
@@ -104,22 +104,5 @@ async function readMarker(dir: string): Promise<number | undefined> {
     }
   } catch {
     return undefined;
-  }
-}
-
-/** The marker, replaced atomically through a temp file of ours in <dir>/tmp (a symlink there is replaced, not followed). */
-async function writeMarker(dir: string, nowMs: number): Promise<void> {
-  const tmp = join(dir, "tmp", tempFileName());
-  const fh = await open(tmp, "wx", 0o644);
-  try {
-    await fh.writeFile(`${nowMs}\n`);
-  } finally {
-    await fh.close();
-  }
-  try {
-    await rename(tmp, join(dir, MARKER));
-  } catch (e) {
-    await unlink(tmp).catch(() => {});
-    throw e;
   }
 }

@@ -88,7 +88,7 @@ export class ContentCache {
 
   /** At the end of a run: remove what nobody used for the trim age, at most once a day (best effort). */
   async trim(): Promise<number> {
-    return trimCache(this.dir, this.now(), this.trimDays);
+    return trimCache(this.dir, this.now(), this.trimDays, (path, text) => this.replaceFile(path, text));
   }
 
   pathFor(sha256: string): string {
@@ -281,15 +281,20 @@ export class ContentCache {
     const h = normalizeHash(sha256);
     const path = this.refPath(key);
     const refs = await this.ownDir(["refs"]);
-    const tmp = await this.writeTemp(JSON.stringify({ key, sha256: h, ...(mac !== undefined ? { mac } : {}) }) + "\n");
+    await this.replaceFile(path, JSON.stringify({ key, sha256: h, ...(mac !== undefined ? { mac } : {}) }) + "\n");
+    await fsyncDir(refs);
+  }
+
+  /** `path` (a file of the cache's own) replaced by `text`: a temp file of ours in <dir>/tmp renamed over it, which replaces a symlink there rather than following it. */
+  private async replaceFile(path: string, text: string): Promise<void> {
+    const tmp = await this.writeTemp(text);
     try {
       await chmod(tmp, 0o644);
       await rename(tmp, path);
     } catch (e) {
       await unlink(tmp).catch(() => {});
-      throw new IOError(`cannot write cache ref ${path}: ${(e as Error).message}`, { cause: e, hint: HINT });
+      throw new IOError(`cannot write ${path} in the cache: ${(e as Error).message}`, { cause: e, hint: HINT });
     }
-    await fsyncDir(refs);
   }
 
   private refPath(key: string): string {

@@ -12,12 +12,18 @@
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 
-let gc: (() => void) | undefined;
+type Gc = (options?: { type?: "major" | "minor" }) => void;
+let gc: Gc | undefined;
 
-export function collectGarbage(): void {
+/** V8's `gc` (a full collection; `{ type: "minor" }` a young-generation one), exposed once. */
+export function exposedGc(): Gc {
   if (gc === undefined) {
     setFlagsFromString("--expose-gc");
-    gc = runInNewContext("gc") as () => void;
+    gc = runInNewContext("gc") as Gc;
   }
-  gc();
+  return gc;
+}
+
+export function collectGarbage(): void {
+  exposedGc()();
 }
