@@ -48,7 +48,8 @@ export interface BuiltLayer {
    */
   readonly diffId: string;
   readonly size: number;
-  provenance: { path: string; sha256: string; entries: number; text: string };
+  /** The provenance manifest: its UTF-8 bytes are the layer file's content (one copy). */
+  provenance: { path: string; sha256: string; entries: number; bytes: Uint8Array };
   derivations: LockedDerivation[];
   /** Every node of the layer but the root, sorted by path bytes. */
   nodes: LayerNode[];
@@ -171,7 +172,7 @@ function assemble(plan: LayerPlan, takes: ReadonlyArray<(path: string) => boolea
     get size() {
       return tar().size;
     },
-    provenance: { path: PROVENANCE_PATH, sha256: manifest.sha256, entries: manifest.entries, text: manifest.text },
+    provenance: { path: PROVENANCE_PATH, sha256: manifest.sha256, entries: manifest.entries, bytes: manifest.bytes },
     derivations,
     nodes: nodes.sort((a, b) => comparePaths(a.path, b.path)),
     copyright,
