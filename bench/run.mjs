@@ -198,10 +198,24 @@ async function layerRatios(label, lockfile, arch, runs) {
 // --- 4. layer vs the floor, image vs layer + compression, mmdebstrap --------------------------
 {
   await layerRatios("example", exampleLock, "amd64", 5);
-  // image writes the gzip layer blob the lock records: the same work as layer --compress gzip.
+  // Warm: layer copies the layer the cache keeps; image copies its gzip blob too, but builds the
+  // layer's tree for the SBOM, so this pair says what that costs, not item 2's ratio.
   const gz = await repeat(3, () => measureTarget("warm layer --compress gzip of the example", "node", layerArgs(exampleLock, "amd64", join(out, "layer.tar.gz"), CACHE, ["--offline", "--compress", "gzip"])));
   const image = await repeat(3, (i) => measureTarget("warm image of the example", "node", [CLI, "image", "--lockfile", exampleLock, "--arch", "amd64", "--output", join(out, `image-${i}`), "--cache", CACHE, "--offline", "--quiet"]));
-  report("image amd64, example, warm cache", wallOf(image), wallOf(gz), "layer --compress gzip", "≤ 1.0×");
+  report("image amd64, example, warm cache", wallOf(image), wallOf(gz), "layer --compress gzip", "—");
+  // The pair item 2 means: image against layer plus its compression, from the same cache state
+  // (the .debs and their decoded members, no built layer), so that both build and compress the
+  // layer; image then adds only its config, manifest and SBOM.
+  const decoded = lockedPackages(exampleLock, "amd64").flatMap((p) => [p.sha256, ...Object.values(p.decoded ?? {}).map((m) => m.sha256)]);
+  const fromDecoded = async (what, args) => {
+    const cache = seededCache(decoded);
+    const r = await measureTarget(what, "node", args(cache));
+    rmSync(cache, { recursive: true, force: true });
+    return r;
+  };
+  const gzBuilt = await repeat(3, () => fromDecoded("layer --compress gzip of the example, decoded members cached", (cache) => layerArgs(exampleLock, "amd64", join(out, "layer.tar.gz"), cache, ["--offline", "--compress", "gzip"])));
+  const imageBuilt = await repeat(3, (i) => fromDecoded("image of the example, decoded members cached", (cache) => [CLI, "image", "--lockfile", exampleLock, "--arch", "amd64", "--output", join(out, `image-built-${i}`), "--cache", cache, "--offline", "--quiet"]));
+  report("image amd64, example, decoded members cached", wallOf(imageBuilt), wallOf(gzBuilt), "layer --compress gzip, same cache", "≤ 1.0×");
   const mm = spawnSync("sh", ["-c", "command -v mmdebstrap"], { encoding: "utf8" });
   if (mm.status === 0) {
     const names = lockedPackages(exampleLock, "amd64").map((p) => p.name).join(",");

@@ -104,7 +104,7 @@ export async function runLayer(opts: LayerOptions): Promise<LayerResult[]> {
       if (p) {
         staged.push(...(await stageLayer(p, async (write) => {
           verified = await verify(arch, (kind) => (kind === opts.compress ? write : undefined));
-        }, () => verified!.built.provenance.text)));
+        }, () => verified!.built.provenance.bytes)));
       } else verified = await verify(arch);
       const { built } = verified!;
       results.push(result(arch, opts.compress, built, verified!.blobs.get(opts.compress)!, p));

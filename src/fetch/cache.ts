@@ -26,6 +26,7 @@ import { fsyncDir } from "../util/atomic-write.js";
 import { sha256Hex } from "../util/hash.js";
 import { sweepStaleTemp, tempFileName } from "../util/temp-files.js";
 import { DEFAULT_TRIM_DAYS, touchUsed, trimCache } from "./cache-trim.js";
+import { Limiter } from "./limiter.js";
 
 const HEX64 = /^[0-9a-f]{64}$/;
 /** Read-only; a symlink in the last component fails (ELOOP) instead of being followed; a fifo does not block the open. */
@@ -42,8 +43,19 @@ export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   return join(home, ".cache", "scratch-pkgs");
 }
 
+/**
+ * Entries hashed at once in this process. A layer asks for every package at once (a 400-package
+ * closure: 400 hashes), and each holds a read buffer: unbounded, that was 400 MiB of buffers
+ * for a layer whose .debs were all cached. Reads are disk-bound: a few at a time keep it busy.
+ */
+const hashing = new Limiter(4);
+
 /** sha256 and byte count of what a file handle reads from its start. */
-export async function hashHandle(fh: FileHandle): Promise<{ sha256: string; size: number }> {
+export function hashHandle(fh: FileHandle): Promise<{ sha256: string; size: number }> {
+  return hashing.run(() => hashWhole(fh));
+}
+
+async function hashWhole(fh: FileHandle): Promise<{ sha256: string; size: number }> {
   const h = createHash("sha256");
   let size = 0;
   const buf = Buffer.allocUnsafe(1 << 20);

@@ -48,7 +48,8 @@ export interface BuiltLayer {
    */
   readonly diffId: string;
   readonly size: number;
-  provenance: { path: string; sha256: string; entries: number; text: string };
+  /** The provenance manifest: its UTF-8 bytes are the layer file's content (one copy). */
+  provenance: { path: string; sha256: string; entries: number; bytes: Uint8Array };
   derivations: LockedDerivation[];
   /** Every node of the layer but the root, sorted by path bytes. */
   nodes: LayerNode[];
@@ -83,17 +84,19 @@ export async function buildLayer(plan: LayerPlan, sources: LayerSources): Promis
   );
   // Read (decompress, untar) the .debs in parallel, one per core (each decoder runs in its own
   // process or thread), then add to the tree in lock order, whatever order they finished in.
+  // The largest start first: one big .deb (libc6) started last would be decoded alone at the end.
   const takes = plan.packages.map((pkg) => selector(pkg.select));
-  const read = await Promise.allSettled(
-    plan.packages.map((pkg, i) =>
-      decoding.run(() => readDeb(paths[i]!, {
-        label: `${pkg.name}_${pkg.version}_${pkg.architecture}.deb`,
-        // A copyright file that is a link declares nothing: only a regular one is read for it.
-        want: (path, type) => takes[i]!(path) || (type === "file" && path === copyrightPath(pkg.name)),
-        plain: decodedMemberStore(pkg, sources),
-      })),
-    ),
-  );
+  const reading = new Array<Promise<DebContents>>(plan.packages.length);
+  for (const i of largestFirst(plan.packages)) {
+    const pkg = plan.packages[i]!;
+    reading[i] = decoding.run(() => readDeb(paths[i]!, {
+      label: `${pkg.name}_${pkg.version}_${pkg.architecture}.deb`,
+      // A copyright file that is a link declares nothing: only a regular one is read for it.
+      want: (path, type) => takes[i]!(path) || (type === "file" && path === copyrightPath(pkg.name)),
+      plain: decodedMemberStore(pkg, sources),
+    }));
+  }
+  const read = await Promise.allSettled(reading);
   const debs = read.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
   // The members' bytes stay in the decoded tars, open until the layer is released.
   const release = async () => {
@@ -107,6 +110,11 @@ export async function buildLayer(plan: LayerPlan, sources: LayerSources): Promis
     await release();
     throw e;
   }
+}
+
+/** Indexes of `packages`, the largest .deb first (ties in lock order): the order their reads start in. */
+function largestFirst(packages: readonly LockedPackage[]): number[] {
+  return packages.map((_, i) => i).sort((a, b) => packages[b]!.size - packages[a]!.size || a - b);
 }
 
 /** The layer from the packages as read: selection, derivations, provenance, the tar's digest. */
@@ -164,7 +172,7 @@ function assemble(plan: LayerPlan, takes: ReadonlyArray<(path: string) => boolea
     get size() {
       return tar().size;
     },
-    provenance: { path: PROVENANCE_PATH, sha256: manifest.sha256, entries: manifest.entries, text: manifest.text },
+    provenance: { path: PROVENANCE_PATH, sha256: manifest.sha256, entries: manifest.entries, bytes: manifest.bytes },
     derivations,
     nodes: nodes.sort((a, b) => comparePaths(a.path, b.path)),
     copyright,

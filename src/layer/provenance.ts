@@ -19,6 +19,7 @@ import { sortKeys } from "../util/canonical-json.js";
 import { sha256Hex } from "../util/hash.js";
 import { comparePaths } from "../util/byte-order.js";
 import { fileSha256, fileSize } from "../util/file-extent.js";
+import { ChunkedOutput } from "../util/chunked-output.js";
 
 export const PROVENANCE_PATH = "/var/lib/scratch-pkgs/manifest.jsonl";
 
@@ -59,14 +60,22 @@ export function provenanceEntry(n: LayerNode): ProvenanceEntry {
 export function provenanceManifest(
   nodes: readonly LayerNode[],
   derivations: readonly LockedDerivation[],
-): { node: LayerNode; text: string; sha256: string; entries: number } {
+): { node: LayerNode; bytes: Buffer; sha256: string; entries: number } {
   const sorted = nodes.filter((n) => n.path !== PROVENANCE_PATH).sort((a, b) => comparePaths(a.path, b.path));
-  const line = (x: unknown) => JSON.stringify(sortKeys(x)) + "\n";
-  const text = line(PROVENANCE_FORMAT) + derivations.map((d) => line({ derivation: d })).join("") + sorted.map((n) => line(provenanceEntry(n))).join("");
-  const content = Buffer.from(text, "utf8");
+  // Encoded line by line into 1 MiB chunks, never as one string: a 40,000-path layer's manifest
+  // is 16 MB of UTF-8, and a single string of it twice that (one non-Latin-1 path makes V8
+  // store every character in two bytes), besides the lines it was joined from.
+  const chunks: Buffer[] = [];
+  const out = new ChunkedOutput((c) => chunks.push(Buffer.from(c)));
+  const line = (x: unknown) => out.write(Buffer.from(JSON.stringify(sortKeys(x)) + "\n", "utf8"));
+  line(PROVENANCE_FORMAT);
+  for (const d of derivations) line({ derivation: d });
+  for (const n of sorted) line(provenanceEntry(n));
+  out.flush();
+  const content = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
   return {
     node: { path: PROVENANCE_PATH, type: "file", mode: 0o644, uid: 0, gid: 0, content, origin: { kind: "derivation", recipe: "provenance", version: String(PROVENANCE_FORMAT.version), inputs: [] } },
-    text,
+    bytes: content,
     sha256: sha256Hex(content),
     entries: sorted.length,
   };

@@ -26,7 +26,7 @@
 import { LAYER_LIMITS, type FileExtent, type LayerNode } from "../model/layer.js";
 import { copyExtent, fileSize } from "../util/file-extent.js";
 import { ChunkedOutput } from "../util/chunked-output.js";
-import { compareBytes } from "../util/byte-order.js";
+import { compareBytes, comparePaths } from "../util/byte-order.js";
 
 export interface TarWriteOptions {
   /** Seconds since the epoch (SOURCE_DATE_EPOCH), written as every entry's mtime. */
@@ -67,10 +67,8 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 
 /** One member, decided and validated, before encoding. */
 interface Entry {
-  /** Absolute path bytes: the sort key. */
-  key: Uint8Array;
-  /** Member name bytes: relative, with a trailing "/" for directories. */
-  name: Uint8Array;
+  /** Absolute path: the sort key (by its UTF-8 bytes). The member name is encoded from it only as it is written: 40,000 entries' names held at once were tens of MB. */
+  path: string;
   typeflag: number;
   mode: number;
   uid: number;
@@ -106,7 +104,7 @@ export function streamLayerTar(nodes: readonly LayerNode[], opts: TarWriteOption
   const out = new ChunkedOutput(sink);
   const checkExtents = opts.wholeTarChecked !== true;
   for (const e of entries) {
-    for (const block of encodeEntryHeaders(e, opts.mtime)) out.write(block);
+    for (const block of encodeEntryHeaders(e, memberName(e), opts.mtime)) out.write(block);
     if (e.content !== undefined) {
       out.write(e.content);
       out.zeros(paddingSize(e.content.length));
@@ -163,23 +161,21 @@ function planEntries(nodes: readonly LayerNode[]): Entry[] {
       if (p.type !== "dir") throw new Error(`layer tar: parent ${JSON.stringify(parent)} of ${where} is a ${p.type}, not a directory`);
     }
 
-    const key = utf8.encode(node.path);
-    const rel = key.subarray(1);
     // Hard-link members take the shared file's metadata: they are one inode.
     const meta = fileOf.get(node.path) ?? node;
     checkInteger("mode", meta.mode, LAYER_LIMITS.mode, where);
     checkInteger("uid", meta.uid, LAYER_LIMITS.uid, where);
     checkInteger("gid", meta.gid, LAYER_LIMITS.gid, where);
-    const base = { key, mode: meta.mode & 0o7777, uid: meta.uid, gid: meta.gid };
+    const base = { path: node.path, mode: meta.mode & 0o7777, uid: meta.uid, gid: meta.gid };
 
     switch (node.type) {
       case "dir":
-        entries.push({ ...base, name: concat(rel, utf8.encode("/")), typeflag: TYPE_DIR });
+        entries.push({ ...base, typeflag: TYPE_DIR });
         break;
       case "symlink": {
         if (typeof node.target !== "string" || node.target === "") throw new Error(`layer tar: symlink ${where} has no target`);
         checkText(node.target, `target of symlink ${where}`);
-        entries.push({ ...base, name: rel, typeflag: TYPE_SYMLINK, linkname: utf8.encode(node.target) });
+        entries.push({ ...base, typeflag: TYPE_SYMLINK, linkname: utf8.encode(node.target) });
         break;
       }
       case "file":
@@ -188,10 +184,10 @@ function planEntries(nodes: readonly LayerNode[]): Entry[] {
         if (bytes === undefined) throw new Error(`layer tar: regular file ${JSON.stringify(meta.path)} has no content`);
         if (fileSize(bytes) > LAYER_LIMITS.size) throw new Error(`layer tar: ${where} is larger than 8 GiB, which ustar cannot record`);
         const carrier = carrierOf.get(node.path);
-        if (carrier === undefined || compareBytes(carrier, key) === 0) {
-          entries.push({ ...base, name: rel, typeflag: TYPE_FILE, ...bytes });
+        if (carrier === undefined || compareBytes(carrier, utf8.encode(node.path)) === 0) {
+          entries.push({ ...base, typeflag: TYPE_FILE, ...bytes });
         } else {
-          entries.push({ ...base, name: rel, typeflag: TYPE_HARDLINK, linkname: carrier.subarray(1) });
+          entries.push({ ...base, typeflag: TYPE_HARDLINK, linkname: carrier.subarray(1) });
         }
         break;
       }
@@ -199,7 +195,7 @@ function planEntries(nodes: readonly LayerNode[]): Entry[] {
         throw new Error(`layer tar: ${where} has unknown type ${JSON.stringify((node as LayerNode).type)}`);
     }
   }
-  entries.sort((a, b) => compareBytes(a.key, b.key));
+  entries.sort((a, b) => comparePaths(a.path, b.path));
   return entries;
 }
 
@@ -221,19 +217,24 @@ function resolveHardlink(node: LayerNode, byPath: ReadonlyMap<string, LayerNode>
   }
 }
 
-/** The header block(s) of one entry: an optional PAX header (with its records) and the ustar header. */
-function encodeEntryHeaders(e: Entry, mtime: number): Uint8Array[] {
+/** An entry's member name bytes: relative, with a trailing "/" for a directory. */
+function memberName(e: Entry): Uint8Array {
+  return utf8.encode(e.typeflag === TYPE_DIR ? `${e.path.slice(1)}/` : e.path.slice(1));
+}
+
+/** The header block(s) of one entry named `name`: an optional PAX header (with its records) and the ustar header. */
+function encodeEntryHeaders(e: Entry, name: Uint8Array, mtime: number): Uint8Array[] {
   const out: Uint8Array[] = [];
-  const split = splitUstarName(e.name);
+  const split = splitUstarName(name);
   const linkFits = e.linkname === undefined || e.linkname.length <= 100;
   const records: Uint8Array[] = [];
-  if (!split) records.push(paxRecord("path", e.name));
+  if (!split) records.push(paxRecord("path", name));
   if (!linkFits) records.push(paxRecord("linkpath", e.linkname!));
   if (records.length > 0) {
     const body = concat(...records);
     out.push(
       encodeHeader({
-        name: paxHeaderName(e.name),
+        name: paxHeaderName(name),
         prefix: undefined,
         typeflag: TYPE_PAX,
         mode: 0o644,
@@ -248,7 +249,7 @@ function encodeEntryHeaders(e: Entry, mtime: number): Uint8Array[] {
   }
   out.push(
     encodeHeader({
-      name: split ? split.name : truncateUtf8(e.name, 100),
+      name: split ? split.name : truncateUtf8(name, 100),
       prefix: split?.prefix,
       typeflag: e.typeflag,
       mode: e.mode,

@@ -68,7 +68,7 @@ export async function lockLayer(
   const layer = await lockedLayer(built, opts.blobs).finally(() => built.release());
   const result: Memoised = { derivations: built.derivations, layer, decoded: packages.map((p) => built.decoded.get(p.name)!) };
   // Kept so that `audit` can name the paths of a layer that no longer matches.
-  if (opts.blobs) await storeBlob(opts.blobs, built.provenance.text);
+  if (opts.blobs) await storeBlob(opts.blobs, built.provenance.bytes);
   if (key) await opts.memo!.set(key, result);
   return withDecoded(packages, result);
 }

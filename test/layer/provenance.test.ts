@@ -31,7 +31,7 @@ function sample(): { nodes: LayerNode[]; text: string } {
   t.add({ path: "/usr/bin/hard", type: "hardlink", mode: 0o4755, uid: 0, gid: 0, target: "/usr/bin/tool", origin: pkg("alpha", "./usr/bin/hard") });
   t.add({ ...file("/etc/passwd", "root\n", { kind: "derivation", recipe: "base", version: "1", inputs: BASE.inputs }) });
   const nodes = t.list();
-  return { nodes, text: provenanceManifest(nodes, [BASE]).text };
+  return { nodes, text: provenanceManifest(nodes, [BASE]).bytes.toString("utf8") };
 }
 
 const lines = (text: string) => text.slice(0, -1).split("\n");
