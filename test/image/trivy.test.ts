@@ -7,7 +7,8 @@
  * values come from the lock and from the layer's own /etc/debian_version: Trivy must detect
  * Debian at that release, list every locked package at its version with a pkg:deb purl, and
  * read the licences of the packages whose copyright files are machine-readable. The committed
- * lock is Debian 13 (trixie), so that is the release Trivy must report.
+ * lock is Debian 13 (trixie), so that is the release Trivy must report; the second example,
+ * examples/bookworm, gives the Debian 12 layers (both architectures, scanned unpacked).
  * Skips, saying why, when the Trivy binary is absent (set SCRATCH_PKGS_TRIVY to use another).
  */
 import { existsSync } from "node:fs";
@@ -34,6 +35,8 @@ if (skip) console.log(`trivy test skipped: ${skip}`);
  * must name: their `Files: *` licence as `dpkg-deb -x` shows it (trixie's base-files is GPL-2+).
  */
 const LICENSED: Record<string, string> = { "ca-certificates": "MPL-2.0", tzdata: "public-domain", libc6: "LGPL-2.1", netbase: "GPL-2.0", "base-files": "GPL-2.0" };
+/** The same for bookworm: its base-files, libc6 and gcc-12 copyright files are free-form text (no `Format:` line). */
+const LICENSED_BOOKWORM: Record<string, string> = { "ca-certificates": "MPL-2.0", tzdata: "public-domain", netbase: "GPL-2.0" };
 
 interface CdxComponent {
   type: string;
@@ -45,7 +48,10 @@ interface CdxComponent {
 
 let work: string;
 let lock: Lockfile;
+let bookworm: Lockfile;
+const BOOKWORM_LOCK = join(ROOT, "examples/bookworm/scratch.lock");
 const layerRoot = (arch: string) => join(work, `root-${arch}`);
+const bookwormRoot = (arch: string) => join(work, `bookworm-root-${arch}`);
 const archive = () => join(work, "image-amd64.tar");
 const oci = () => join(work, "oci");
 
@@ -69,11 +75,11 @@ function licenceNames(c: CdxComponent): string[] {
   return (c.licenses ?? []).map((l) => l.license?.id ?? l.license?.name ?? l.expression ?? "");
 }
 
-/** What Trivy must report for one architecture's layer (unpacked at `root`). */
-async function expectDebian(components: CdxComponent[], arch: string): Promise<void> {
-  const locked = lock.architectures[arch]!.packages;
-  const debianVersion = (await readFile(join(layerRoot(arch), "etc/debian_version"), "utf8")).trim();
-  expect(debianVersion).toMatch(/^13\.\d+$/);
+/** What Trivy must report for one architecture's layer (unpacked at `root`) of `from`, a lock of Debian `major`. */
+async function expectDebian(components: CdxComponent[], arch: string, from = { lock, root: layerRoot(arch), major: 13, licensed: LICENSED }): Promise<void> {
+  const locked = from.lock.architectures[arch]!.packages;
+  const debianVersion = (await readFile(join(from.root, "etc/debian_version"), "utf8")).trim();
+  expect(debianVersion).toMatch(new RegExp(`^${from.major}\\.\\d+$`));
   const os = components.filter((c) => c.type === "operating-system");
   expect(os.map((c) => ({ name: c.name, version: c.version }))).toEqual([{ name: "debian", version: debianVersion }]);
 
@@ -84,23 +90,28 @@ async function expectDebian(components: CdxComponent[], arch: string): Promise<v
     expect(c.version, p.name).toBe(p.version);
     expect(parsePurl(c.purl!), c.purl).toEqual({ name: p.name, version: p.version, qualifiers: { arch: p.architecture, distro: `debian-${debianVersion}` } });
   }
-  for (const [name, licence] of Object.entries(LICENSED)) expect(licenceNames(pkgs.find((c) => c.name === name)!), name).toContain(licence);
+  for (const [name, licence] of Object.entries(from.licensed)) expect(licenceNames(pkgs.find((c) => c.name === name)!), name).toContain(licence);
 }
 
 describe.skipIf(skip !== undefined)("trivy on the committed lock's layers and images (offline)", () => {
   beforeAll(async () => {
     work = await mkdtemp(join(tmpdir(), "scratch-pkgs-trivy-"));
     lock = JSON.parse(await readFile(join(ROOT, "scratch.lock"), "utf8")) as Lockfile;
+    bookworm = JSON.parse(await readFile(BOOKWORM_LOCK, "utf8")) as Lockfile;
     const cli = await compileCli(join(work, "cli"));
-    const from = ["--lockfile", join(ROOT, "scratch.lock"), "--cache", join(work, "cache"), "--quiet"];
+    // Both examples' sources are named debian and debian-security, recorded under snapshots/.
+    const from = ["--cache", join(work, "cache"), "--quiet"];
     for (const s of lock.sources) from.push("--mirror", `${s.name}=file://${join(ROOT, "snapshots", s.name)}`);
-    const node = (args: string[]) => must(process.execPath, [cli, ...args, ...from], { env: cleanEnv() });
+    const node = (args: string[], lockfile = join(ROOT, "scratch.lock")) => must(process.execPath, [cli, ...args, "--lockfile", lockfile, ...from], { env: cleanEnv() });
     await node(["layer", "--output", join(work, "layer-{arch}.tar")]);
     await node(["image", "--output", archive(), "--arch", "amd64"]);
     await node(["image", "--output", oci()]);
-    for (const arch of Object.keys(lock.architectures)) {
-      await mkdir(layerRoot(arch));
-      await must("tar", ["-xf", join(work, `layer-${arch}.tar`), "-C", layerRoot(arch), "--no-same-owner", "--no-same-permissions"]);
+    await node(["layer", "--output", join(work, "bookworm-{arch}.tar")], BOOKWORM_LOCK);
+    for (const [tars, roots, l] of [["layer", layerRoot, lock], ["bookworm", bookwormRoot, bookworm]] as const) {
+      for (const arch of Object.keys(l.architectures)) {
+        await mkdir(roots(arch));
+        await must("tar", ["-xf", join(work, `${tars}-${arch}.tar`), "-C", roots(arch), "--no-same-owner", "--no-same-permissions"]);
+      }
     }
   }, 600_000);
 
@@ -118,6 +129,13 @@ describe.skipIf(skip !== undefined)("trivy on the committed lock's layers and im
 
   it("trivy rootfs: Debian at the layer's release, every locked package, the licences", async () => {
     for (const arch of Object.keys(lock.architectures)) await expectDebian(await trivy(["rootfs", layerRoot(arch)]), arch);
+  }, 600_000);
+
+  it("trivy rootfs of the bookworm example's layers: Debian 12 at its release, every locked package, the licences", async () => {
+    expect(Object.keys(bookworm.architectures).sort()).toEqual(["amd64", "arm64"]);
+    for (const arch of Object.keys(bookworm.architectures)) {
+      await expectDebian(await trivy(["rootfs", bookwormRoot(arch)]), arch, { lock: bookworm, root: bookwormRoot(arch), major: 12, licensed: LICENSED_BOOKWORM });
+    }
   }, 600_000);
 
   it("trivy image --input on the docker-archive", async () => {

@@ -66,6 +66,7 @@ export async function findLiveMirror(suites: string[]): Promise<{ mirror?: LiveM
 export interface LiveManifest {
   sources: Array<{ name: string; url: string; suites: string[]; keyring: string }>;
   architectures: string[];
+  packages?: string[];
   fileSets: Record<string, Record<string, unknown>>;
 }
 

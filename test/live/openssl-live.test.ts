@@ -7,7 +7,10 @@
  * SSL_CERT_DIR). Then the openssl-paths outputs are taken away one by one: each link alone is
  * enough, and without both (a layer without the derivation) the same root is not trusted.
  * A static Go program (Debian's golang-go, CGO_ENABLED=0) reads /etc/ssl/certs itself: it
- * trusts the root with or without the links, and not without /etc/ssl/certs.
+ * trusts the root with or without the links, and not without /etc/ssl/certs. Python's ssl
+ * (the layer's own python3.13, from python3.13-minimal) finds the CA bundle through the same
+ * compiled-in defaults: set_default_verify_paths loads every certificate of the bundle, and
+ * none without the links.
  * Skips with the reason when there is no mirror, no root, chroot, gcc, OpenSSL headers or go.
  */
 import { existsSync, mkdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
@@ -54,6 +57,24 @@ int main(int argc, char **argv) {
   else printf("not verified: %s\n", X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
   return ok == 1 ? 0 : 1;
 }
+`;
+
+/**
+ * Python's view of OpenSSL's defaults (each path None where it does not exist), then the CA
+ * certificates a client context holds after set_default_verify_paths, OpenSSL's
+ * SSL_CTX_set_default_verify_paths (only the file is read at once; the directory is looked up
+ * per handshake, so it shows in capath alone).
+ */
+const VERIFY_PY = String.raw`
+import ssl
+p = ssl.get_default_verify_paths()
+print("cafile", p.cafile)
+print("capath", p.capath)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+ctx.set_default_verify_paths()
+certs = ctx.get_ca_certs()
+print("certs", len(certs))
+print("isrg", any(("commonName", "ISRG Root X1") in (n[0] for n in c["subject"]) for c in certs))
 `;
 
 /** Go's crypto/x509 reads the system roots itself (no OpenSSL): verifies argv[1] against them. */
@@ -128,6 +149,8 @@ beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), "scratch-pkgs-live-openssl-"));
   const config = liveManifest(work, (manifest) => {
     manifest.architectures = ["amd64"];
+    // Whole, for the layer's own python3.13 and its ssl module (libpython3.13-minimal's _ssl).
+    manifest.packages = ["python3.13-minimal"];
     manifest.fileSets.openssl = { packages: ["libssl3t64"], paths: ["/usr/lib/*/libssl.so.*", "/usr/lib/*/libcrypto.so.*"], exclude: [] };
   });
   const lockfile = join(work, "scratch.lock");
@@ -207,4 +230,22 @@ describe("live: OpenSSL's default paths in a layer with libssl3t64 and the ca-ce
       setLinks(["cert.pem", "certs"]);
     }
   }, 300_000);
+
+  it("Python's ssl in the layer (python3.13) loads the CA bundle through OpenSSL's default paths, and nothing without the links", async (ctx) => {
+    if (skip) return ctx.skip(skip);
+    writeFileSync(join(root, "verify.py"), VERIFY_PY);
+    // The bundle's certificates as grep counts them, not as our code or Python does.
+    const bundle = (await must("grep", ["-c", "BEGIN CERTIFICATE", join(root, "etc/ssl/certs/ca-certificates.crt")])).toString().trim();
+    const python = () => run("/usr/bin/env", ["-i", CHROOT!, root, "/usr/bin/python3.13", "-I", "/verify.py"]);
+    const both = await python();
+    expect(both.stdout.toString(), both.stderr.toString()).toBe(`cafile /usr/lib/ssl/cert.pem\ncapath /usr/lib/ssl/certs\ncerts ${bundle}\nisrg True\n`);
+    expect(both.code).toBe(0);
+    setLinks([]);
+    try {
+      const none = await python();
+      expect(none.stdout.toString(), none.stderr.toString()).toBe("cafile None\ncapath None\ncerts 0\nisrg False\n");
+    } finally {
+      setLinks(["cert.pem", "certs"]);
+    }
+  }, 120_000);
 });

@@ -573,6 +573,18 @@ describe("why", () => {
     expect(r.stdout).toBe("");
     expect(r.stderr).toContain(`nothing is not in ${whyLock}`);
   });
+
+  it("an optional request skipped where the archive lacks it: exit 1 saying where and why, not 'add it to scratch.json'", async () => {
+    // libquadmath0 is amd64-only in the fixture archive: arm64's lock records it as skipped.
+    const p = await project({ ...FULL, packages: [{ name: "libquadmath0", optional: true }] });
+    const locked = await cli(lockArgs(p, "--quiet"));
+    expect(locked.code, locked.stderr).toBe(0);
+    const r = await cli(["why", "libquadmath0", "--lockfile", p.lockfile, "--arch", "arm64"]);
+    expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 1, stdout: "" });
+    expect(r.stderr).toContain(`libquadmath0 is not in ${p.lockfile} for arm64\n  arm64: skipped, packages[0]: no package libquadmath0 for arm64\n`);
+    expect(r.stderr).toContain('hint: it is an optional request ("optional": true)');
+    expect(r.stderr).not.toContain("add it to scratch.json");
+  });
 });
 
 describe("usage", () => {

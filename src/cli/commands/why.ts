@@ -34,11 +34,15 @@ export function whyCommand(out: Output, setCode: (c: number) => void): CommandMo
       const ans = why(lock, argv.target, argv.arch, provenance);
       if (ans.matches.length === 0 && ans.derivations.length === 0 && ans.implicit.length === 0) {
         const where = argv.arch ? ` for ${argv.arch}` : "";
-        throw new CheckFailedError(ans.kind === "package" ? `${argv.target} is not in ${argv.lockfile}${where}` : `the layer of ${argv.lockfile}${where} has no ${argv.target}`, {
+        // An optional request the archive lacks is in scratch.json already: say where it was skipped and why.
+        const skipped = ans.skipped.map((s) => `\n  ${s.architecture}: skipped, ${s.reason}`).join("");
+        throw new CheckFailedError(ans.kind === "package" ? `${argv.target} is not in ${argv.lockfile}${where}${skipped}` : `the layer of ${argv.lockfile}${where} has no ${argv.target}`, {
           hint:
-            ans.kind === "package"
-              ? "add it to scratch.json (packages or a file set) and run scratch-pkgs lock"
-              : "no package member or derivation puts this path in the layer (its .provenance.jsonl lists every path); to add it, request the package that ships it and a file set whose paths take it",
+            ans.kind === "path"
+              ? "no package member or derivation puts this path in the layer (its .provenance.jsonl lists every path); to add it, request the package that ships it and a file set whose paths take it"
+              : skipped
+                ? "it is an optional request (\"optional\": true) the archive does not have there; drop \"optional\" to make its absence an error, or check its name"
+                : "add it to scratch.json (packages or a file set) and run scratch-pkgs lock",
         });
       }
       out.json({ ok: true, ...ans });
