@@ -53,6 +53,8 @@ export interface ImageOptions {
   tag: string | undefined;
   /** Also write each SPDX SBOM here; "{arch}" is replaced. */
   sbom: string | undefined;
+  /** The SBOM's supplier of the image and its --add layers, SPDX form ("Organization: …" or "Person: …"). */
+  supplier?: string | undefined;
   mirrors: string[];
   envMirror: string | undefined;
   aptSources: string | undefined;
@@ -106,6 +108,7 @@ export async function runImage(opts: ImageOptions): Promise<ImageResult> {
   if (flags.user !== undefined) checkImageUser(flags.user, "not yet");
   if (flags.workdir !== undefined && !flags.workdir.startsWith("/")) throw new UsageError(`--workdir ${flags.workdir} must be an absolute path`, { hint: "e.g. --workdir /home/nonroot" });
   if (opts.tag !== undefined && !TAG.test(opts.tag)) throw new UsageError(`--tag ${JSON.stringify(opts.tag)} is not a valid image reference`, { hint: "use letters, digits and . _ - : / @ +, e.g. --tag example/app:1.0" });
+  if (opts.supplier !== undefined) checkSupplier(opts.supplier, opts.noLock === true);
   const format = outputFormat(opts.output);
   const chosen = [...opts.arches, ...(opts.platforms ?? []).map(debianArchOfPlatform)];
 
@@ -278,6 +281,16 @@ interface SbomImageNaming {
   configDigest: string;
 }
 
+/** SPDX 2.3's supplier field (clause 7.5): "Person: " or "Organization: " and a name, on one line. */
+const SUPPLIER = /^(Person|Organization): \S[^\n\r]*$/;
+
+function checkSupplier(supplier: string, noLock: boolean): void {
+  if (noLock) throw new UsageError(`--supplier ${JSON.stringify(supplier)}: a file-carrier image (--no-lock) has no SBOM to name it in`, { hint: "drop --supplier, or build from a lock to get an SBOM" });
+  if (!SUPPLIER.test(supplier)) {
+    throw new UsageError(`--supplier ${JSON.stringify(supplier)} is not an SPDX supplier`, { hint: 'write "Organization: NAME (EMAIL)" or "Person: NAME (EMAIL)", e.g. --supplier "Organization: Example Ltd (ops@example.com)"' });
+  }
+}
+
 /** Where the images start: a lock, or nothing at all (a file carrier). */
 interface ImageSource {
   arches: string[];
@@ -350,7 +363,7 @@ async function lockSource(opts: ImageOptions, chosen: readonly string[], spool: 
           history: { created_by: `scratch-pkgs layer (${lockName} sha256:${lockSha256})`, comment: `${arch}: ${locked.packages.length} packages, ${locked.derivations.length} derivations` },
         },
         sbom: (added, { named, manifestDigest, configDigest }) => {
-          const image: SbomImage = { ...sbomImageRef(lockName, named), manifestDigest, configDigest };
+          const image: SbomImage = { ...sbomImageRef(lockName, named), manifestDigest, configDigest, supplier: opts.supplier };
           return Buffer.from(sbomText(buildSbom({ arch, lock, lockName, lockSha256, image, licenses, suppliers, nodes: built.nodes, added })), "utf8");
         },
       };

@@ -57,6 +57,8 @@ export interface SbomImage {
   configDigest: string;
   /** The ref name or tag that names this architecture's image, when there is one. */
   tag: string | undefined;
+  /** Who supplies the image and its --add layers, in SPDX form ("Organization: …", "Person: …"); none: NOASSERTION. */
+  supplier?: string | undefined;
 }
 
 export interface SbomInput {
@@ -115,7 +117,7 @@ function imagePackage(id: string, image: SbomImage, arch: string, lockName: stri
     SPDXID: id,
     name: image.name,
     versionInfo: image.manifestDigest,
-    supplier: "NOASSERTION",
+    supplier: image.supplier ?? "NOASSERTION",
     downloadLocation: "NOASSERTION",
     filesAnalyzed: false,
     checksums: [{ algorithm: "SHA256", checksumValue: bare(image.manifestDigest) }],
@@ -253,7 +255,7 @@ export function buildSbom(input: SbomInput): Record<string, unknown> {
       SPDXID: id,
       name: a.name,
       versionInfo: a.diffId,
-      supplier: "NOASSERTION",
+      supplier: input.image.supplier ?? "NOASSERTION",
       downloadLocation: "NOASSERTION",
       filesAnalyzed: a.files.length > 0,
       ...(a.files.length > 0 ? { packageVerificationCode: { packageVerificationCodeValue: verificationCode(a.files) } } : {}),

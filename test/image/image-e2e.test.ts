@@ -178,6 +178,7 @@ describe("SBOM", () => {
     documentDescribes: string[];
   }
   const ARCHES = ["amd64", "arm64"];
+  const SUPPLIER = "Organization: Example Ltd (ops@example.com)";
   let docs: Record<string, Spdx>;
   let texts: Record<string, string>;
   let bundleRoot: string;
@@ -188,7 +189,7 @@ describe("SBOM", () => {
 
   beforeAll(async () => {
     const dir = out("sbom");
-    await imageWith(f, { output: dir, add: [addTar], sbom: join(dir + "-sbom-{arch}.json") });
+    await imageWith(f, { output: dir, add: [addTar], sbom: join(dir + "-sbom-{arch}.json"), supplier: SUPPLIER });
     texts = Object.fromEntries(await Promise.all(ARCHES.map(async (a) => [a, await readFile(`${dir}-sbom-${a}.json`, "utf8")] as const)));
     docs = Object.fromEntries(ARCHES.map((a) => [a, json<Spdx>(texts[a]!)]));
     bundleRoot = dir;
@@ -217,7 +218,8 @@ describe("SBOM", () => {
       expect(doc.creationInfo.created).toBe(created);
       for (const p of doc.packages) {
         // Supplier, component name, version, another unique identifier (the purl).
-        expect(p.supplier, p.name).toMatch(/^(Organization: .+|NOASSERTION)$/);
+        // Every component has one: the Debian packages from their Maintainer, the image and its --add layer from --supplier.
+        expect(p.supplier, p.name).toMatch(/^Organization: \S.*$/);
         expect(p.name).not.toBe("");
         expect(p.versionInfo).not.toBe("");
         expect(p.externalRefs.filter((r) => r.referenceCategory === "PACKAGE-MANAGER" && r.referenceType === "purl"), p.name).toHaveLength(1);
@@ -237,6 +239,7 @@ describe("SBOM", () => {
       expect(root.SPDXID).toBe(rootId);
       expect(root.name).toBe("scratch");
       expect(root.versionInfo).toBe(manifests[arch]);
+      expect(root.supplier).toBe(SUPPLIER);
       expect(root.checksums).toEqual([{ algorithm: "SHA256", checksumValue: manifests[arch]!.slice(7) }]);
       expect(purl(doc, rootId)).toBe(`pkg:oci/scratch@sha256%3A${manifests[arch]!.slice(7)}?arch=${arch}&tag=latest-${arch}`);
       const debIds = doc.packages.filter((p) => p.externalRefs[0]!.referenceLocator.startsWith("pkg:deb/")).map((p) => p.SPDXID);
@@ -319,7 +322,7 @@ describe("SBOM", () => {
 
   it("is the same bytes when made again from the same inputs elsewhere", async () => {
     const dir = out("sbom-again");
-    await imageWith(f, { output: dir, add: [addTar], sbom: join(dir + "-sbom-{arch}.json") });
+    await imageWith(f, { output: dir, add: [addTar], sbom: join(dir + "-sbom-{arch}.json"), supplier: SUPPLIER });
     for (const arch of ARCHES) expect(await readFile(`${dir}-sbom-${arch}.json`, "utf8")).toBe(texts[arch]);
   });
 
@@ -392,6 +395,17 @@ describe("docker-archive", () => {
 });
 
 describe("refusals and replacement", () => {
+  it("refuses a --supplier that is not SPDX's Person: or Organization: form, and one for a file carrier, before building anything", async () => {
+    for (const supplier of ["Example Ltd", "Organisation: Example", "Organization: ", "Person: a\nb"]) {
+      const e = await rejection(imageWith(f, { output: out("supplier"), supplier }));
+      expect(e, supplier).toBeInstanceOf(UsageError);
+      expect(e.message).toContain(JSON.stringify(supplier));
+    }
+    const e = await rejection(imageWith(f, { output: out("supplier"), noLock: true, arches: ["amd64"], add: [addTar], supplier: "Person: Jane Doe" }));
+    expect(e.message).toMatch(/--no-lock.*no SBOM/);
+    expect(existsSync(out("supplier"))).toBe(false);
+  });
+
   it("refuses a shell-form entrypoint before building anything", async () => {
     const e = await rejection(imageWith(f, { output: out("shell"), entrypoint: ["sh -c /app"] }));
     expect(e).toBeInstanceOf(UsageError);

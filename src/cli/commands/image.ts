@@ -20,6 +20,7 @@ interface ImageFlags extends FetchFlags, FallbackFlags {
   label: string[];
   tag?: string | undefined;
   sbom?: string | undefined;
+  supplier?: string | undefined;
 }
 
 export function imageCommand(out: Output, setCode: (c: number) => void): CommandModule<object, ImageFlags> {
@@ -42,7 +43,8 @@ export function imageCommand(out: Output, setCode: (c: number) => void): Command
         .option("workdir", { type: "string", describe: "working directory (absolute)" })
         .option("label", { type: "string", array: true, default: [] as string[], describe: "KEY=VALUE image label, repeatable" })
         .option("tag", { type: "string", describe: "OCI layout: the ref name of the index (default latest); docker-archive: the repo tag (default none)" })
-        .option("sbom", { type: "string", describe: "also write each architecture's SPDX 2.3 SBOM here ({arch} is replaced)" }) as never,
+        .option("sbom", { type: "string", describe: "also write each architecture's SPDX 2.3 SBOM here ({arch} is replaced)" })
+        .option("supplier", { type: "string", describe: "the SBOM's supplier of the image and its --add layers: \"Organization: NAME (EMAIL)\" or \"Person: NAME (EMAIL)\" (default NOASSERTION)" }) as never,
     handler: async (argv) => {
       if (argv.output === undefined) {
         throw new UsageError("image needs --output DIR (an OCI image layout, every architecture) or --output FILE.tar (a docker-archive, one --arch)", {
@@ -72,6 +74,7 @@ export function imageCommand(out: Output, setCode: (c: number) => void): Command
           labels: argv.label,
           tag: argv.tag,
           sbom: argv.sbom,
+          supplier: argv.supplier,
           mirrors: argv.mirror,
           envMirror: process.env.SCRATCH_PKGS_MIRROR,
           aptSources: argv["apt-sources"],
