@@ -18,8 +18,8 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import * as path from "node:path";
+import { ZStream, zlibDeflate, zlibDeflateEnd, zlibDeflateInit2, Z_BUF_ERROR, Z_FINISH, Z_NO_FLUSH, Z_OK, Z_STREAM_END } from "pako";
 import { Zstd } from "@hpcc-js/wasm-zstd";
-import { openGzipThread } from "./gzip-thread.js";
 import { openWasmZstdStream, type WasmZstdStream } from "./wasm-zstd-stream.js";
 import { checkZstdRoundTrip } from "./zstd-round-trip.js";
 import type { CompressorSettings } from "../model/lock.js";
@@ -55,26 +55,21 @@ export interface LayerCompressor {
   push(chunk: Uint8Array): void;
   /** Compress what is left and end the stream. Throws a plain Error if the output is damaged. */
   end(): void;
-  /** Drop the stream unended (the pass failed elsewhere): frees its buffers, stops its thread. */
-  abort(): void;
   readonly settings: CompressorSettings;
 }
 
 /**
  * A streaming compressor for "gzip" or "zstd" whose output goes to `out`. The whole stream must
- * be pushed and ended (or aborted) synchronously after this resolves (zstd's streaming state is
- * one per process; gzip's runs in a thread of its own, see gzip-thread.ts). Throws a plain Error if the compressor reports a failure (a bug or out of memory).
+ * be pushed and ended synchronously after this resolves (zstd's streaming state is one per
+ * process). Throws a plain Error if the compressor reports a failure (a bug or out of memory).
  * A zstd blob whose digest is to be recorded is first decoded back (checkZstdRoundTrip): that
  * check runs after the pass, on the blob as written, not inside it.
  */
 export async function createLayerCompressor(kind: LayerCompression, out: ChunkSink): Promise<LayerCompressor> {
   switch (kind) {
-    case "gzip": {
-      // In its own thread, beside the tar pass and zstd (gzip-thread.ts); chunked there as here.
+    case "gzip":
       expectInstalled("pako", PAKO_VERSION);
-      const thread = await openGzipThread(out);
-      return { push: thread.push, end: thread.end, abort: thread.abort, settings: compressorSettings(kind) };
-    }
+      return rechunked(gzipStream(out), compressorSettings(kind));
     case "zstd":
       return rechunked(zstdStream(await loadZstd(), out), compressorSettings(kind));
     default:
@@ -102,7 +97,6 @@ export async function compressLayer(data: Uint8Array, kind: LayerCompression): P
 interface RawStream {
   push(chunk: Uint8Array): void;
   end(): void;
-  abort(): void;
 }
 
 /** Feeds `inner` fixed STREAM_CHUNK-sized chunks (see STREAM_CHUNK). */
@@ -132,10 +126,61 @@ function rechunked(inner: RawStream, settings: CompressorSettings): LayerCompres
       if (used > 0) inner.push(buf.subarray(0, used));
       inner.end();
     },
-    abort() {
-      ended = true;
-      inner.abort();
-    },
+  };
+}
+
+/** Size of gzip's output buffer, reused for the whole stream. */
+const GZIP_OUT = 1 << 16;
+
+function gzipStream(out: ChunkSink): RawStream {
+  // zlib's own streaming API (pako's port of deflateInit2/deflate/deflateEnd) over one output
+  // buffer: pako's Deflate wrapper allocates a new one each time it fills. Output space does
+  // not shape the deflate stream, so the bytes are those of Deflate (and of one-shot gzip()).
+  // Every option that shapes the stream is passed explicitly: level, method 8 (deflate),
+  // windowBits 15 + 16 (the gzip wrapper, with the fixed header described at GZIP_OS in
+  // compressor-settings.ts: no header object is set), memLevel 8, strategy 0 (default).
+  // legacyHash: zlib's classic hash chain instead of pako 3's faster default, so the bytes equal
+  // what canonical zlib (checked against 1.2.13) writes with the same level, windowBits and memLevel
+  // — anyone can re-create the blob with a stock zlib — and they come out ~1% smaller.
+  // Pushed without flushes, the stream is the one-shot `gzip()` of the same bytes.
+  const strm = new ZStream();
+  const init = zlibDeflateInit2(strm, GZIP_LEVEL, 8, 15 + 16, 8, 0, true);
+  if (init !== Z_OK) throw new Error(`gzip compression failed to start: ${strm.msg || String(init)}`);
+  const buf = new Uint8Array(GZIP_OUT);
+  const room = () => {
+    strm.output = buf;
+    strm.next_out = 0;
+    strm.avail_out = buf.length;
+  };
+  room();
+  const drain = () => {
+    if (strm.next_out > 0) out(buf.subarray(0, strm.next_out));
+    room();
+  };
+  let ended = false;
+  const deflate = (input: Uint8Array, flush: typeof Z_NO_FLUSH | typeof Z_FINISH) => {
+    if (ended) throw new Error("gzip: the stream has ended");
+    strm.input = input;
+    strm.next_in = 0;
+    strm.avail_in = input.length;
+    for (;;) {
+      const status = zlibDeflate(strm, flush);
+      if (status === Z_STREAM_END) {
+        drain();
+        ended = true;
+        zlibDeflateEnd(strm);
+        return;
+      }
+      // No progress possible (all input taken, nothing pending: the buffer had filled exactly) is not an error.
+      if (status === Z_BUF_ERROR && flush === Z_NO_FLUSH && strm.avail_in === 0) return;
+      if (status !== Z_OK) throw new Error(`gzip compression failed: ${strm.msg || String(status)}`);
+      if (strm.avail_out === 0) drain();
+      else if (flush === Z_NO_FLUSH && strm.avail_in === 0) return;
+    }
+  };
+  return {
+    push: (chunk) => deflate(chunk, Z_NO_FLUSH),
+    end: () => deflate(new Uint8Array(0), Z_FINISH),
   };
 }
 
@@ -175,10 +220,6 @@ function zstdStream(zstd: Zstd, out: ChunkSink): RawStream {
       own();
       zstdOwner = undefined;
       emit(stream.end());
-    },
-    abort() {
-      if (zstdOwner === stream) zstdOwner = undefined;
-      stream.free();
     },
   };
 }

@@ -136,8 +136,8 @@ async function passOver(file: string, given: GivenFile, keep: "blob" | "tar", al
     for await (const c of rest) yield (givenDigest.sink(c), c);
   };
 
-  // The blob of a plain tar is compressed as the tar passes (the compressor keeps its state per
-  // stream, so pushing between awaits is safe); a gzip file's tar is spooled only for a docker-archive.
+  // The blob of a plain tar is compressed as the tar passes (pako keeps its state per stream, so
+  // pushing between awaits is safe); a gzip file's tar is spooled only for a docker-archive.
   const tarSpool = wasGzip && keep === "tar" ? spool() : undefined;
   const blobSpool = !wasGzip && keep === "blob" ? spool() : undefined;
   const blobDigest = wasGzip ? undefined : createDigestSink(blobSpool && ((c) => blobSpool.write(c)));
@@ -158,9 +158,6 @@ async function passOver(file: string, given: GivenFile, keep: "blob" | "tar", al
     // so readTar gets a view it cannot close, and the rest is drained here.
     checked = await checkMembers(file, { [Symbol.asyncIterator]: () => ({ next: () => pass.next() }) }, allowDevices);
     while (!(await pass.next()).done);
-  } catch (e) {
-    compressor?.abort(); // gzip runs in a thread: none is left running
-    throw e;
   } finally {
     await pass.return(undefined);
   }
