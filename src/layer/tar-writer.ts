@@ -26,7 +26,7 @@
 import { LAYER_LIMITS, type FileExtent, type LayerNode } from "../model/layer.js";
 import { copyExtent, fileSize } from "../util/file-extent.js";
 import { ChunkedOutput } from "../util/chunked-output.js";
-import { compareBytes, comparePaths } from "../util/byte-order.js";
+import { comparePaths } from "../util/byte-order.js";
 
 export interface TarWriteOptions {
   /** Seconds since the epoch (SOURCE_DATE_EPOCH), written as every entry's mtime. */
@@ -140,11 +140,10 @@ function planEntries(nodes: readonly LayerNode[]): Entry[] {
     }
   }
   // The member that sorts first carries the content; the rest link to it.
-  const carrierOf = new Map<string, Uint8Array>();
+  const carrierOf = new Map<string, string>();
   for (const members of groups.values()) {
-    const keyed = members.map((p) => ({ p, key: utf8.encode(p) })).sort((a, b) => compareBytes(a.key, b.key));
-    const carrier = keyed[0]!;
-    for (const m of keyed) carrierOf.set(m.p, carrier.key);
+    const carrier = [...members].sort(comparePaths)[0]!;
+    for (const m of members) carrierOf.set(m, carrier);
   }
 
   const entries: Entry[] = [];
@@ -184,10 +183,10 @@ function planEntries(nodes: readonly LayerNode[]): Entry[] {
         if (bytes === undefined) throw new Error(`layer tar: regular file ${JSON.stringify(meta.path)} has no content`);
         if (fileSize(bytes) > LAYER_LIMITS.size) throw new Error(`layer tar: ${where} is larger than 8 GiB, which ustar cannot record`);
         const carrier = carrierOf.get(node.path);
-        if (carrier === undefined || compareBytes(carrier, utf8.encode(node.path)) === 0) {
+        if (carrier === undefined || carrier === node.path) {
           entries.push({ ...base, typeflag: TYPE_FILE, ...bytes });
         } else {
-          entries.push({ ...base, typeflag: TYPE_HARDLINK, linkname: carrier.subarray(1) });
+          entries.push({ ...base, typeflag: TYPE_HARDLINK, linkname: utf8.encode(carrier.slice(1)) });
         }
         break;
       }
