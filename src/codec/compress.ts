@@ -2,10 +2,12 @@
  * Layer compression with pinned compressors (README, "Layers", step 5).
  *
  * node:zlib is deliberately not used: Node 20, 22 and 24 bundle different zlib builds, so the
- * same input could compress to different bytes on another Node major. pako (a pure-JS port of
- * zlib) and libzstd compiled to WebAssembly (@hpcc-js/wasm-zstd, single-threaded) compute the
- * same bytes on every Node release and machine; the exact package versions are pinned in
- * package.json and recorded, with every option that changes bytes, in the lock's settings.
+ * same input could compress to different bytes on another Node major (and Chromium's zlib, which
+ * they bundle, is not canonical zlib's output). Canonical zlib and libzstd, both compiled to
+ * WebAssembly (zlib-streams; @hpcc-js/wasm-zstd, single-threaded), compute the same bytes on
+ * every Node release and machine; the exact package versions (and the zlib .wasm's sha256) are
+ * pinned and recorded, with every option that changes bytes, in the lock's settings. (pako, a
+ * pure-JS port of zlib with the same output, took ~1.45x as long.)
  *
  * Levels, measured by hand on a 33 MB tar of tzdata + libc + perl modules (2-core machine):
  * - gzip 6: ~1.5–3.5 s, 8.05 MB (zlib hash). Level 9 took ~9.4 s and saved <1%: too slow for a
@@ -18,8 +20,8 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import * as path from "node:path";
-import { ZStream, zlibDeflate, zlibDeflateEnd, zlibDeflateInit2, Z_BUF_ERROR, Z_FINISH, Z_NO_FLUSH, Z_OK, Z_STREAM_END } from "pako";
 import { Zstd } from "@hpcc-js/wasm-zstd";
+import { openWasmGzipStream } from "./wasm-gzip-stream.js";
 import { openWasmZstdStream, type WasmZstdStream } from "./wasm-zstd-stream.js";
 import { checkZstdRoundTrip } from "./zstd-round-trip.js";
 import type { CompressorSettings } from "../model/lock.js";
@@ -29,9 +31,9 @@ import {
   LAYER_COMPRESSIONS,
   LIBZSTD_VERSION,
   NO_COMPRESSION,
-  PAKO_VERSION,
   STREAM_CHUNK,
   WASM_ZSTD_VERSION,
+  ZLIB_STREAMS_VERSION,
   ZSTD_LEVEL,
   type LayerCompression,
 } from "./compressor-settings.js";
@@ -68,7 +70,7 @@ export interface LayerCompressor {
 export async function createLayerCompressor(kind: LayerCompression, out: ChunkSink): Promise<LayerCompressor> {
   switch (kind) {
     case "gzip":
-      expectInstalled("pako", PAKO_VERSION);
+      expectInstalled("zlib-streams", ZLIB_STREAMS_VERSION);
       return rechunked(gzipStream(out), compressorSettings(kind));
     case "zstd":
       return rechunked(zstdStream(await loadZstd(), out), compressorSettings(kind));
@@ -133,55 +135,12 @@ function rechunked(inner: RawStream, settings: CompressorSettings): LayerCompres
 const GZIP_OUT = 1 << 16;
 
 function gzipStream(out: ChunkSink): RawStream {
-  // zlib's own streaming API (pako's port of deflateInit2/deflate/deflateEnd) over one output
-  // buffer: pako's Deflate wrapper allocates a new one each time it fills. Output space does
-  // not shape the deflate stream, so the bytes are those of Deflate (and of one-shot gzip()).
-  // Every option that shapes the stream is passed explicitly: level, method 8 (deflate),
-  // windowBits 15 + 16 (the gzip wrapper, with the fixed header described at GZIP_OS in
-  // compressor-settings.ts: no header object is set), memLevel 8, strategy 0 (default).
-  // legacyHash: zlib's classic hash chain instead of pako 3's faster default, so the bytes equal
-  // what canonical zlib (checked against 1.2.13) writes with the same level, windowBits and memLevel
-  // — anyone can re-create the blob with a stock zlib — and they come out ~1% smaller.
-  // Pushed without flushes, the stream is the one-shot `gzip()` of the same bytes.
-  const strm = new ZStream();
-  const init = zlibDeflateInit2(strm, GZIP_LEVEL, 8, 15 + 16, 8, 0, true);
-  if (init !== Z_OK) throw new Error(`gzip compression failed to start: ${strm.msg || String(init)}`);
-  const buf = new Uint8Array(GZIP_OUT);
-  const room = () => {
-    strm.output = buf;
-    strm.next_out = 0;
-    strm.avail_out = buf.length;
-  };
-  room();
-  const drain = () => {
-    if (strm.next_out > 0) out(buf.subarray(0, strm.next_out));
-    room();
-  };
-  let ended = false;
-  const deflate = (input: Uint8Array, flush: typeof Z_NO_FLUSH | typeof Z_FINISH) => {
-    if (ended) throw new Error("gzip: the stream has ended");
-    strm.input = input;
-    strm.next_in = 0;
-    strm.avail_in = input.length;
-    for (;;) {
-      const status = zlibDeflate(strm, flush);
-      if (status === Z_STREAM_END) {
-        drain();
-        ended = true;
-        zlibDeflateEnd(strm);
-        return;
-      }
-      // No progress possible (all input taken, nothing pending: the buffer had filled exactly) is not an error.
-      if (status === Z_BUF_ERROR && flush === Z_NO_FLUSH && strm.avail_in === 0) return;
-      if (status !== Z_OK) throw new Error(`gzip compression failed: ${strm.msg || String(status)}`);
-      if (strm.avail_out === 0) drain();
-      else if (flush === Z_NO_FLUSH && strm.avail_in === 0) return;
-    }
-  };
-  return {
-    push: (chunk) => deflate(chunk, Z_NO_FLUSH),
-    end: () => deflate(new Uint8Array(0), Z_FINISH),
-  };
+  // Every option that shapes the stream is fixed in openWasmGzipStream (level, method 8,
+  // windowBits 15 + 16 with zlib's fixed gzip header, memLevel 8, the default strategy): the
+  // bytes are canonical zlib's, so anyone can re-create the blob with a stock zlib. Output space
+  // does not shape a deflate stream, and pushed without flushes it is the one-shot `gzip()` of
+  // the same bytes.
+  return openWasmGzipStream(GZIP_LEVEL, STREAM_CHUNK, GZIP_OUT, out);
 }
 
 let zstdModule: Promise<Zstd> | undefined;
@@ -239,7 +198,7 @@ export function installedVersion(name: string): string {
   const cached = versions.get(name);
   if (cached !== undefined) return cached;
   const require = createRequire(import.meta.url);
-  let dir = path.dirname(require.resolve(name));
+  let dir = path.dirname(resolveEntry(require, name));
   for (;;) {
     try {
       const pkg = JSON.parse(readFileSync(path.join(dir, "package.json"), "utf8")) as { name?: unknown; version?: unknown };
@@ -253,5 +212,15 @@ export function installedVersion(name: string): string {
     const up = path.dirname(dir);
     if (up === dir) throw new Error(`cannot find the package.json of ${name}; reinstall the dependencies (npm ci)`);
     dir = up;
+  }
+}
+
+/** A package's main entry point, or its package.json for one that exports no "." (zlib-streams). */
+function resolveEntry(require: NodeJS.Require, name: string): string {
+  try {
+    return require.resolve(name);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ERR_PACKAGE_PATH_NOT_EXPORTED") throw err;
+    return require.resolve(`${name}/package.json`);
   }
 }

@@ -1,6 +1,6 @@
 /**
  * What each layer compressor records (README "Layers", step 5), known without loading it: a warm
- * `lock` keys its layer memo by these settings, and compiling pako, fzstd and the WASM libzstd
+ * `lock` keys its layer memo by these settings, and compiling zlib, fzstd and the WASM libzstd
  * just to read their versions was a third of its time. compress.ts checks the installed
  * packages and libzstd against these constants before it compresses anything, so a lock never
  * records a version that did not make its bytes; test/codec checks them too.
@@ -14,7 +14,10 @@ export const LAYER_COMPRESSIONS: readonly LayerCompression[] = ["none", "gzip", 
 export const LOCKED_COMPRESSIONS: readonly LayerCompression[] = ["gzip", "zstd"];
 
 /** The exact versions package.json pins; bumping one there means bumping it here. */
-export const PAKO_VERSION = "3.0.3";
+export const ZLIB_STREAMS_VERSION = "1.0.4";
+/** The zlib inside ZLIB_STREAMS_VERSION's .wasm (its version string) and that file's sha256. */
+export const ZLIB_VERSION = "1.3.1.1-motley";
+export const ZLIB_WASM_SHA256 = "d5f896af3951ccf51c8ac79e2871eab92a55b891efeadc67d4057277cb87a154";
 export const WASM_ZSTD_VERSION = "1.12.5";
 /** The libzstd that WASM_ZSTD_VERSION is built from. */
 export const LIBZSTD_VERSION = "1.5.7";
@@ -22,8 +25,9 @@ export const LIBZSTD_VERSION = "1.5.7";
 export const GZIP_LEVEL = 6;
 export const ZSTD_LEVEL = 3;
 /**
- * The gzip header pako writes when given no header object: FLG 0 (no name, comment, extra or
- * header CRC), MTIME 0, XFL 0 (level 6), OS 3 ("Unix") — what `gzip -n -6` writes on Linux.
+ * The gzip header zlib writes when given no header (deflateSetHeader is not called): FLG 0 (no
+ * name, comment, extra or header CRC), MTIME 0, XFL 0 (level 6), OS 3 ("Unix") — what
+ * `gzip -n -6` writes on Linux.
  */
 export const GZIP_OS = 3;
 /**
@@ -36,12 +40,12 @@ export const STREAM_CHUNK = 1 << 20;
 export const NO_COMPRESSION: CompressorSettings = Object.freeze({ compressor: "none", level: 0 });
 
 const GZIP_SETTINGS: CompressorSettings = Object.freeze({
-  compressor: `pako@${PAKO_VERSION}`,
+  compressor: `zlib-streams@${ZLIB_STREAMS_VERSION}`,
+  zlib: ZLIB_VERSION,
   level: GZIP_LEVEL,
   windowBits: 15,
   memLevel: 8,
   strategy: "default",
-  hash: "zlib",
   mtime: 0,
   os: GZIP_OS,
 });

@@ -136,7 +136,7 @@ async function passOver(file: string, given: GivenFile, keep: "blob" | "tar", al
     for await (const c of rest) yield (givenDigest.sink(c), c);
   };
 
-  // The blob of a plain tar is compressed as the tar passes (pako keeps its state per stream, so
+  // The blob of a plain tar is compressed as the tar passes (each gzip stream has its own zlib instance, so
   // pushing between awaits is safe); a gzip file's tar is spooled only for a docker-archive.
   const tarSpool = wasGzip && keep === "tar" ? spool() : undefined;
   const blobSpool = !wasGzip && keep === "blob" ? spool() : undefined;

@@ -286,7 +286,7 @@ describe("the layer the lock records", () => {
     const p = await project(HAPPY);
     await lockWith({ ...p, mirror: mirrorV1() });
     const lock = await readLock(p.lockfile);
-    const settings = { gzip: { compressor: await installed("pako"), level: 6 }, zstd: { compressor: await installed("@hpcc-js/wasm-zstd"), level: 3 } };
+    const settings = { gzip: { compressor: await installed("zlib-streams"), level: 6 }, zstd: { compressor: await installed("@hpcc-js/wasm-zstd"), level: 3 } };
     for (const arch of ARCHES) {
       const want = lock.architectures[arch]!.layer;
       const out = join(p.dir, `layer-${arch}.tar`);

@@ -90,7 +90,7 @@ function sample(): Lockfile {
           size: 3_481_600,
           provenance: { path: "/var/lib/scratch-pkgs/manifest.jsonl", sha256: H("7"), entries: 42 },
           compressed: {
-            gzip: { digest: `sha256:${H("8")}`, size: 1_200_000, settings: { compressor: "pako@3.0.3", level: 6, mtime: 0, os: 3, strategy: "default" } },
+            gzip: { digest: `sha256:${H("8")}`, size: 1_200_000, settings: { compressor: "zlib-streams@1.0.4", level: 6, mtime: 0, os: 3, strategy: "default" } },
             zstd: { digest: `sha256:${H("9")}`, size: 1_000_000, settings: { compressor: "@hpcc-js/wasm-zstd@1.12.5", level: 3, checksum: false } },
           },
         },
@@ -207,7 +207,7 @@ describe("parseLockfile", () => {
     ["architectures.amd64.layer.provenance.path", (l) => (l.architectures.amd64.layer.provenance.path = "var/lib/x"), /absolute layer path/],
     ["architectures.amd64.layer.provenance.sha256", (l) => (l.architectures.amd64.layer.provenance.sha256 = "x"), /sha256 digest/],
     ["architectures.amd64.layer.compressed.zstd.digest", (l) => (l.architectures.amd64.layer.compressed.zstd.digest = "sha256:abc"), /OCI digest/],
-    ["architectures.amd64.layer.compressed.gzip.settings", (l) => (l.architectures.amd64.layer.compressed.gzip.settings = "pako@3.0.3 -6"), /must be an object/],
+    ["architectures.amd64.layer.compressed.gzip.settings", (l) => (l.architectures.amd64.layer.compressed.gzip.settings = "zlib-streams@1.0.4 -6"), /must be an object/],
     ["architectures.amd64.layer.compressed.gzip.settings.level", (l) => delete l.architectures.amd64.layer.compressed.gzip.settings.level, /missing required key "level"/],
     ["architectures.amd64.layer.compressed.gzip.settings.compressor", (l) => delete l.architectures.amd64.layer.compressed.gzip.settings.compressor, /missing required key "compressor"/],
     ["architectures.amd64.layer.compressed.gzip.settings.level", (l) => (l.architectures.amd64.layer.compressed.gzip.settings.level = "6"), /must be a number/],
