@@ -264,6 +264,19 @@ for (const arch of ARCHS) trixieIndexes[arch] = await archive.index(trixieBase, 
 const picks = await measure("node", [join(ROOT, "bench/pick-requests.mjs"), "trixie", "scratch-pkgs-bench-1", SIZES.join(","), ...ARCHS.map((a) => `${a}=${trixieIndexes[a]}`)]);
 if (!picks.ok) throw new Error(`bench: picking the scale requests failed: ${picks.error}`);
 const scale = [];
+// Each row is printed as soon as it is measured (a 500-package row takes hours: an interrupted
+// run keeps what it measured), and kept in last-bench.json's partial copy too.
+const cell = (r) => (r?.ok ? `${fmt(r.wall)} ${r.rssMB.toFixed(0)} MB` : r ? "FAILED" : "—");
+const scaleCols = ["coldLock", ...ARCHS.map((a) => `cold-${a}`), "warmLock", ...ARCHS.map((a) => `warm-${a}`)];
+const scaleHeader = () => {
+  console.log(`\nscale: trixie main, ${ARCHS.join(" + ")}, closure policy; wall and peak RSS of each process (target ≤ ${RSS_TARGET_MB} MB)`);
+  console.log(["requested", "locked", "layer MB", "cold lock", ...ARCHS.map((a) => `cold layer ${a}`), "warm lock", ...ARCHS.map((a) => `warm layer ${a}`)].map((h) => h.padEnd(19)).join(""));
+};
+const scaleRow = (row) => {
+  const locked = ARCHS.map((a) => row.locked[a]).join("/");
+  const mb = row.layerMB ? ARCHS.map((a) => row.layerMB[a].toFixed(0)).join("/") : "—";
+  console.log([String(row.n), locked, mb, ...scaleCols.map((c) => cell(row[c]))].map((x) => x.padEnd(19)).join(""));
+};
 for (const n of SIZES) {
   const pick = JSON.parse(picks.stdout).sizes[n];
   const label = `the ${n}-package closure`;
@@ -298,19 +311,11 @@ for (const n of SIZES) {
   }
   rmSync(join(work, "scale-layer.tar"), { force: true });
   scale.push(row);
+  scaleHeader();
+  for (const r of scale) scaleRow(r);
+  writeFileSync(join(CACHE, "last-bench.partial.json"), JSON.stringify([...rows, { name: "scale", scale }], null, 2));
 }
-{
-  const cell = (r) => (r?.ok ? `${fmt(r.wall)} ${r.rssMB.toFixed(0)} MB` : r ? "FAILED" : "—");
-  const cols = ["coldLock", ...ARCHS.map((a) => `cold-${a}`), "warmLock", ...ARCHS.map((a) => `warm-${a}`)];
-  console.log(`\nscale: trixie main, ${ARCHS.join(" + ")}, closure policy; wall and peak RSS of each process (target ≤ ${RSS_TARGET_MB} MB)`);
-  console.log(["requested", "locked", "layer MB", "cold lock", ...ARCHS.map((a) => `cold layer ${a}`), "warm lock", ...ARCHS.map((a) => `warm layer ${a}`)].map((h) => h.padEnd(19)).join(""));
-  for (const row of scale) {
-    const locked = ARCHS.map((a) => row.locked[a]).join("/");
-    const mb = row.layerMB ? ARCHS.map((a) => row.layerMB[a].toFixed(0)).join("/") : "—";
-    console.log([String(row.n), locked, mb, ...cols.map((c) => cell(row[c]))].map((x) => x.padEnd(19)).join(""));
-  }
-  rows.push({ name: "scale", scale });
-}
+rows.push({ name: "scale", scale });
 
 // 7. The large layer of item 1 (amd64): a JDK, LLVM and a Python with its standard library,
 // numpy and scipy (75 packages, 636 MiB Installed-Size in trixie's index), at least 500 MB
