@@ -69,7 +69,9 @@ describe("loadAddedLayer", () => {
       sha1: (await must("sh", ["-c", `printf %s "$1" | sha1sum`, "sh", text])).split(/\s/)[0],
       sha256: (await must("sh", ["-c", `printf %s "$1" | sha256sum`, "sh", text])).split(/\s/)[0],
     });
-    expect((await loadAddedLayer(tar)).files).toEqual([
+    const added = await loadAddedLayer(tar);
+    added.remove();
+    expect(added.files).toEqual([
       { path: "/bin/a", ...(await hashes("new\n")) },
       { path: "/bin/b", ...(await hashes("bee\n")) },
       { path: "/bin/b-link", ...(await hashes("bee\n")) },

@@ -69,7 +69,7 @@ describe("an --add tar over the layers below it", () => {
     const through = await tarFile("over-through.tar", await buildTar([{ path: "./opt/passwd", type: "file", content: "pwned\n" }]));
     const asDir = await tarFile("over-dir.tar", await buildTar([{ path: "./opt/", type: "dir" }]));
     // Each is fine alone: only the layer below makes it unsafe.
-    for (const f of [through, asDir]) await loadAddedLayer(f);
+    for (const f of [through, asDir]) (await loadAddedLayer(f)).remove();
     const e = await rejection(carrier([links, through]));
     expect(e).toBeInstanceOf(CheckFailedError);
     expect(e.message).toContain(`--add ${through}: member "./opt/passwd": would be written through /opt, a symlink to /etc (earlier in ${links})`);
@@ -91,6 +91,7 @@ describe("devices and fifos", () => {
     const allowed = await cli(["--allow-devices", "--add", fifo, "--add", device, "--output", join(work, "devices-out"), "--json"]);
     expect(allowed.code, allowed.stderr).toBe(0);
     const added = await loadAddedLayer(device, { allowDevices: true });
+    added.remove();
     expect(added.members.map((m) => [m.path, m.type])).toEqual([["/dev", "dir"], ["/dev/null", "chardev"]]);
   });
 });
@@ -114,7 +115,9 @@ describe("a tar with links that nothing is written through", () => {
   });
 
   it("is accepted, its files listed with the hard link as its file", async () => {
-    expect((await loadAddedLayer(tar)).files.map((f) => f.path)).toEqual(["/app/bin/tool", "/app/bin/tool-hard"]);
+    const added = await loadAddedLayer(tar);
+    added.remove();
+    expect(added.files.map((f) => f.path)).toEqual(["/app/bin/tool", "/app/bin/tool-hard"]);
   });
 
   it.skipIf(!canUmoci)("umoci unpacks the image, links as given", async () => {
