@@ -97,13 +97,18 @@ export async function buildLayer(plan: LayerPlan, sources: LayerSources): Promis
     }));
   }
   const read = await Promise.allSettled(reading);
+  const failed = read.find((r): r is PromiseRejectedResult => r.status === "rejected");
   const debs = read.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
-  // The members' bytes stay in the decoded tars, open until the layer is released.
+  // Neither the settled results nor the promises may keep the member lists alive.
+  read.length = 0;
+  reading.length = 0;
+  // The members' bytes stay in the decoded tars, open until the layer is released. Only the
+  // release functions are kept: the member lists (a few hundred bytes a path) go once assembled.
+  const releases = debs.map((d) => d.release);
   const release = async () => {
-    await Promise.all(debs.map((d) => d.release()));
+    await Promise.all(releases.map((r) => r()));
   };
   try {
-    const failed = read.find((r): r is PromiseRejectedResult => r.status === "rejected");
     if (failed) throw failed.reason;
     return Object.assign(assemble(plan, takes, debs), { release });
   } catch (e) {
@@ -118,7 +123,7 @@ function largestFirst(packages: readonly LockedPackage[]): number[] {
 }
 
 /** The layer from the packages as read: selection, derivations, provenance, the tar's digest. */
-function assemble(plan: LayerPlan, takes: ReadonlyArray<(path: string) => boolean>, debs: readonly DebContents[]): Omit<BuiltLayer, "release"> {
+function assemble(plan: LayerPlan, takes: ReadonlyArray<(path: string) => boolean>, debs: DebContents[]): Omit<BuiltLayer, "release"> {
   // Before anything of a package is used: a member that is not the one the lock records fails the build.
   plan.packages.forEach((pkg, i) => checkDecoded(pkg, debs[i]!.decoded, plan.arch));
   if (plan.everyGlobTakes) checkEveryGlobTakes(plan.everyGlobTakes, plan.packages.map((pkg, i) => ({ pkg, members: debs[i]!.data })), plan.arch);
@@ -139,6 +144,8 @@ function assemble(plan: LayerPlan, takes: ReadonlyArray<(path: string) => boolea
     selected.push({ pkg, taken: nodes });
     files.push({ name: pkg.name, control: deb.control, md5sums: deb.md5sums, files: nodes.filter((n) => n.type !== "dir").map((n) => n.path) });
   }
+  // Everything the layer needs of the .debs is taken: their member lists can go.
+  debs.length = 0;
 
   checkCopyrights(tree.nodes, selected, plan.arch);
 
