@@ -250,7 +250,7 @@ async function auditLayer(fetcher: Fetcher, opts: AuditOptions, mirrors: MirrorP
   let unlisted = "; the recorded provenance manifest is not in the cache (pass --provenance FILE, e.g. the .provenance.jsonl written beside the layer) to list the differing paths";
   try {
     const recorded = await recordedProvenance(opts.cache, opts.provenance, arch, locked.layer.provenance.sha256);
-    if (recorded) paths = diffProvenance(recorded, parseProvenance(new TextDecoder().decode(built.provenance.bytes), `the rebuilt provenance manifest of layer ${arch}`));
+    if (recorded) paths = diffProvenance(recorded, parseProvenance(new TextDecoder().decode(built.provenance.bytes()), `the rebuilt provenance manifest of layer ${arch}`));
   } catch (e) {
     // An unreadable recorded manifest (another format version, damaged) only costs the path list.
     if (!(e instanceof ProvenanceError)) throw e;

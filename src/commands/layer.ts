@@ -104,7 +104,7 @@ export async function runLayer(opts: LayerOptions): Promise<LayerResult[]> {
       if (p) {
         staged.push(...(await stageLayer(p, async (write) => {
           verified = await verify(arch, (kind) => (kind === opts.compress ? write : undefined));
-        }, () => verified!.built.provenance.bytes)));
+        }, () => verified!.built.provenance.data)));
       } else verified = await verify(arch);
       const { built } = verified!;
       results.push(result(arch, opts.compress, built, verified!.blobs.get(opts.compress)!, p));
@@ -121,7 +121,7 @@ export async function runLayer(opts: LayerOptions): Promise<LayerResult[]> {
  * One architecture's layer and provenance staged (the provenance first in commit order), both
  * or neither: `layer` streams the tar or blob, `provenance` is asked for once it is written.
  */
-async function stageLayer(p: { output: string; provenance: string }, layer: StreamedData, provenance: () => string | Uint8Array): Promise<StagedOutputs[]> {
+async function stageLayer(p: { output: string; provenance: string }, layer: StreamedData, provenance: () => string | Uint8Array | StreamedData): Promise<StagedOutputs[]> {
   const layerFile = await stageFiles([{ path: p.output, data: layer }]);
   const provenanceFile = await stageFiles([{ path: p.provenance, data: provenance() }]).catch(async (e: unknown) => {
     await layerFile.discard();

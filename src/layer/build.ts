@@ -20,7 +20,8 @@ import { runDerivation, type DerivationStep, type PackageFiles } from "./derivat
 import { provenanceManifest, PROVENANCE_PATH } from "./provenance.js";
 import { comparePaths } from "../util/byte-order.js";
 import { checkCopyrights, copyrightPath } from "./copyright.js";
-import { readExtent } from "../util/file-extent.js";
+import { readExtent, streamExtent } from "../util/file-extent.js";
+import type { StreamedData } from "../util/atomic-write.js";
 
 export interface LayerPlan {
   arch: string;
@@ -48,8 +49,11 @@ export interface BuiltLayer {
    */
   readonly diffId: string;
   readonly size: number;
-  /** The provenance manifest: its UTF-8 bytes are the layer file's content (one copy). */
-  provenance: { path: string; sha256: string; entries: number; bytes: Uint8Array };
+  /**
+   * The provenance manifest, in a nameless temp file (readable after release too): streamed
+   * (`data`) to an output, or read whole (`bytes`, checked against its sha256) where needed whole.
+   */
+  provenance: { path: string; sha256: string; entries: number; size: number; data: StreamedData; bytes(): Uint8Array };
   derivations: LockedDerivation[];
   /** Every node of the layer but the root, sorted by path bytes. */
   nodes: LayerNode[];
@@ -171,6 +175,7 @@ function assemble(plan: LayerPlan, takes: ReadonlyArray<(path: string) => boolea
     return written;
   };
   const tar = (): BlobDigest => first ?? writeTar(() => {});
+  const provenanceExtent = manifest.node.extent!;
   return {
     writeTar,
     get diffId() {
@@ -179,7 +184,14 @@ function assemble(plan: LayerPlan, takes: ReadonlyArray<(path: string) => boolea
     get size() {
       return tar().size;
     },
-    provenance: { path: PROVENANCE_PATH, sha256: manifest.sha256, entries: manifest.entries, bytes: manifest.bytes },
+    provenance: {
+      path: PROVENANCE_PATH,
+      sha256: manifest.sha256,
+      entries: manifest.entries,
+      size: manifest.size,
+      data: async (write) => streamExtent(provenanceExtent, write),
+      bytes: () => readExtent(provenanceExtent),
+    },
     derivations,
     nodes: nodes.sort((a, b) => comparePaths(a.path, b.path)),
     copyright,

@@ -74,8 +74,8 @@ export async function cachedProvenance(cache: ContentCache, layer: LockedLayer):
 }
 
 /** Keep a built layer's provenance manifest (already checked to be the lock's) unless the cache holds it. */
-export async function keepProvenance(cache: ContentCache, layer: LockedLayer, bytes: Uint8Array): Promise<void> {
-  if (!(await cache.has(layer.provenance.sha256))) await storeBlob(cache, bytes);
+export async function keepProvenance(cache: ContentCache, layer: LockedLayer, bytes: () => Uint8Array): Promise<void> {
+  if (!(await cache.has(layer.provenance.sha256))) await storeBlob(cache, bytes());
 }
 
 /** Copies a build's blobs into the cache as they stream, keeping only those that prove to be the lock's. */

@@ -16,10 +16,11 @@ import type { LayerNode, NodeOrigin } from "../model/layer.js";
 import type { LockedDerivation } from "../model/lock.js";
 import { PROVENANCE_FORMAT, type ProvenanceEntry, type ProvenanceOrigin } from "../model/provenance.js";
 import { sortKeys } from "../util/canonical-json.js";
-import { sha256Hex } from "../util/hash.js";
+import { createHash } from "node:crypto";
 import { comparePaths } from "../util/byte-order.js";
 import { fileSha256, fileSize } from "../util/file-extent.js";
 import { ChunkedOutput } from "../util/chunked-output.js";
+import { createAnonymousFile } from "../util/spool-file.js";
 
 export const PROVENANCE_PATH = "/var/lib/scratch-pkgs/manifest.jsonl";
 
@@ -57,26 +58,41 @@ export function provenanceEntry(n: LayerNode): ProvenanceEntry {
   return e;
 }
 
-export function provenanceManifest(
-  nodes: readonly LayerNode[],
-  derivations: readonly LockedDerivation[],
-): { node: LayerNode; bytes: Buffer; sha256: string; entries: number } {
+/** The manifest as written: its layer node (whose extent is the spool), digest, size and line count. */
+export interface ProvenanceManifest {
+  node: LayerNode;
+  sha256: string;
+  size: number;
+  entries: number;
+}
+
+export function provenanceManifest(nodes: readonly LayerNode[], derivations: readonly LockedDerivation[]): ProvenanceManifest {
   const sorted = nodes.filter((n) => n.path !== PROVENANCE_PATH).sort((a, b) => comparePaths(a.path, b.path));
-  // Encoded line by line into 1 MiB chunks, never as one string: a 40,000-path layer's manifest
-  // is 16 MB of UTF-8, and a single string of it twice that (one non-Latin-1 path makes V8
-  // store every character in two bytes), besides the lines it was joined from.
-  const chunks: Buffer[] = [];
-  const out = new ChunkedOutput((c) => chunks.push(Buffer.from(c)));
+  // Written line by line to a temp file, like every other member's bytes: it grows with the
+  // layer's paths (16 MB for 40,000), and held in memory it was that twice over while joined.
+  // The file has no name (nothing to clean up), and it outlives the layer's release: the
+  // manifest is written beside the output, and audit compares it, after the tar's pass.
+  const spool = createAnonymousFile();
+  const hash = createHash("sha256");
+  const out = new ChunkedOutput((c) => {
+    hash.update(c);
+    spool.write(c);
+  });
   const line = (x: unknown) => out.write(Buffer.from(JSON.stringify(sortKeys(x)) + "\n", "utf8"));
   line(PROVENANCE_FORMAT);
   for (const d of derivations) line({ derivation: d });
   for (const n of sorted) line(provenanceEntry(n));
   out.flush();
-  const content = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+  const sha256 = hash.digest("hex");
+  const size = out.size;
   return {
-    node: { path: PROVENANCE_PATH, type: "file", mode: 0o644, uid: 0, gid: 0, content, origin: { kind: "derivation", recipe: "provenance", version: String(PROVENANCE_FORMAT.version), inputs: [] } },
-    bytes: content,
-    sha256: sha256Hex(content),
+    node: {
+      path: PROVENANCE_PATH, type: "file", mode: 0o644, uid: 0, gid: 0,
+      origin: { kind: "derivation", recipe: "provenance", version: String(PROVENANCE_FORMAT.version), inputs: [] },
+      extent: spool.extent(size, sha256, "the layer's provenance manifest"),
+    },
+    sha256,
+    size,
     entries: sorted.length,
   };
 }

@@ -14,7 +14,7 @@ import type { Fetcher } from "../fetch/fetcher.js";
 import type { ContentCache } from "../fetch/cache.js";
 import type { ResolutionMemo } from "./memo.js";
 import { fileSetPlans } from "./plan.js";
-import type { DecodedMembers, LockedArchitecture, LockedPackage, LockedPathOrigin } from "../model/lock.js";
+import type { DecodedMembers, LockedArchitecture, LockedLayer, LockedPackage, LockedPathOrigin } from "../model/lock.js";
 
 /** What lockLayer adds to an architecture: its packages with their decoded digests, derivations and layer. */
 type LockedLayerParts = Pick<LockedArchitecture, "packages" | "derivations" | "layer">;
@@ -65,10 +65,15 @@ export async function lockLayer(
     { fetcher: opts.fetcher, urlsFor: (p) => packageUrls(sources, mirrors, p), ...(opts.memo ? { derived: opts.memo.refs } : {}) },
   );
   opts.fetcher.progress.phase(`compressing the ${arch} layer`, LOCKED_COMPRESSIONS.join(" and "));
-  const layer = await lockedLayer(built, opts.blobs).finally(() => built.release());
+  let layer: LockedLayer;
+  try {
+    layer = await lockedLayer(built, opts.blobs);
+    // Kept so that `audit` can name the paths of a layer that no longer matches.
+    if (opts.blobs) await storeBlob(opts.blobs, built.provenance.bytes());
+  } finally {
+    await built.release();
+  }
   const result: Memoised = { derivations: built.derivations, layer, decoded: packages.map((p) => built.decoded.get(p.name)!) };
-  // Kept so that `audit` can name the paths of a layer that no longer matches.
-  if (opts.blobs) await storeBlob(opts.blobs, built.provenance.bytes);
   if (key) await opts.memo!.set(key, result);
   return withDecoded(packages, result);
 }

@@ -51,3 +51,45 @@ export function createSpoolFile(): SpoolFile {
     },
   };
 }
+
+/**
+ * A temp file with no name: created, unlinked at once and then reachable only through its
+ * descriptor, so it leaves nothing behind however the process ends. Its bytes are read through
+ * the extent it hands out; the descriptor is closed when that extent is garbage (the process's
+ * exit closes it otherwise), so no caller has to know when the last reader is done.
+ */
+export interface AnonymousFile {
+  write(chunk: Uint8Array): void;
+  /** The whole content as a file node's extent, which reads check against `sha256`. */
+  extent(size: number, sha256: string, label: string): FileExtent;
+}
+
+const closeWhenGone = new FinalizationRegistry<number>((fd) => {
+  try {
+    closeSync(fd);
+  } catch {
+    // already closed: nothing to do
+  }
+});
+
+export function createAnonymousFile(): AnonymousFile {
+  const dir = mkdtempSync(join(tmpdir(), "scratch-pkgs-spool-"));
+  let fd: number;
+  try {
+    fd = openSync(join(dir, "data"), "wx+", 0o600);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  let extent: FileExtent | undefined;
+  return {
+    write(chunk) {
+      for (let at = 0; at < chunk.length; ) at += writeSync(fd, chunk, at, chunk.length - at);
+    },
+    extent(size, sha256, label) {
+      if (extent) throw new Error("an anonymous file hands out one extent");
+      extent = { fd, offset: 0, size, sha256, label };
+      closeWhenGone.register(extent, fd);
+      return extent;
+    },
+  };
+}

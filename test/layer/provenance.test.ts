@@ -4,6 +4,7 @@ import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { LayerTree } from "../../src/layer/tree.js";
 import { provenanceEntry, provenanceManifest } from "../../src/layer/provenance.js";
+import { readExtent } from "../../src/util/file-extent.js";
 import { parseProvenance } from "../../src/layer/provenance-read.js";
 import { ProvenanceError } from "../../src/layer/errors.js";
 import type { LayerNode, NodeOrigin } from "../../src/model/layer.js";
@@ -31,7 +32,7 @@ function sample(): { nodes: LayerNode[]; text: string } {
   t.add({ path: "/usr/bin/hard", type: "hardlink", mode: 0o4755, uid: 0, gid: 0, target: "/usr/bin/tool", origin: pkg("alpha", "./usr/bin/hard") });
   t.add({ ...file("/etc/passwd", "root\n", { kind: "derivation", recipe: "base", version: "1", inputs: BASE.inputs }) });
   const nodes = t.list();
-  return { nodes, text: provenanceManifest(nodes, [BASE]).bytes.toString("utf8") };
+  return { nodes, text: Buffer.from(readExtent(provenanceManifest(nodes, [BASE]).node.extent!)).toString("utf8") };
 }
 
 const lines = (text: string) => text.slice(0, -1).split("\n");
