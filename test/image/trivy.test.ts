@@ -8,7 +8,8 @@
  * Debian at that release, list every locked package at its version with a pkg:deb purl, and
  * read the licences of the packages whose copyright files are machine-readable. The committed
  * lock is Debian 13 (trixie), so that is the release Trivy must report; the second example,
- * examples/bookworm, gives the Debian 12 layers (both architectures, scanned unpacked).
+ * examples/bookworm, gives the Debian 12 layer (amd64, scanned unpacked: the release Trivy reads
+ * does not depend on the architecture, and arm64's purls are checked on the trixie layers).
  * Skips, saying why, when the Trivy binary is absent (set SCRATCH_PKGS_TRIVY to use another).
  */
 import { existsSync } from "node:fs";
@@ -106,9 +107,9 @@ describe.skipIf(skip !== undefined)("trivy on the committed lock's layers and im
     await node(["layer", "--output", join(work, "layer-{arch}.tar")]);
     await node(["image", "--output", archive(), "--arch", "amd64"]);
     await node(["image", "--output", oci()]);
-    await node(["layer", "--output", join(work, "bookworm-{arch}.tar")], BOOKWORM_LOCK);
+    await node(["layer", "--arch", "amd64", "--output", join(work, "bookworm-{arch}.tar")], BOOKWORM_LOCK);
     for (const [tars, roots, l] of [["layer", layerRoot, lock], ["bookworm", bookwormRoot, bookworm]] as const) {
-      for (const arch of Object.keys(l.architectures)) {
+      for (const arch of tars === "layer" ? Object.keys(l.architectures) : ["amd64"]) {
         await mkdir(roots(arch));
         await must("tar", ["-xf", join(work, `${tars}-${arch}.tar`), "-C", roots(arch), "--no-same-owner", "--no-same-permissions"]);
       }
@@ -131,11 +132,8 @@ describe.skipIf(skip !== undefined)("trivy on the committed lock's layers and im
     for (const arch of Object.keys(lock.architectures)) await expectDebian(await trivy(["rootfs", layerRoot(arch)]), arch);
   }, 600_000);
 
-  it("trivy rootfs of the bookworm example's layers: Debian 12 at its release, every locked package, the licences", async () => {
-    expect(Object.keys(bookworm.architectures).sort()).toEqual(["amd64", "arm64"]);
-    for (const arch of Object.keys(bookworm.architectures)) {
-      await expectDebian(await trivy(["rootfs", bookwormRoot(arch)]), arch, { lock: bookworm, root: bookwormRoot(arch), major: 12, licensed: LICENSED_BOOKWORM });
-    }
+  it("trivy rootfs of the bookworm example's amd64 layer: Debian 12 at its release, every locked package, the licences", async () => {
+    await expectDebian(await trivy(["rootfs", bookwormRoot("amd64")]), "amd64", { lock: bookworm, root: bookwormRoot("amd64"), major: 12, licensed: LICENSED_BOOKWORM });
   }, 600_000);
 
   it("trivy image --input on the docker-archive", async () => {
