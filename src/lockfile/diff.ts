@@ -1,4 +1,4 @@
-import type { Lockfile, LockedPathOrigin, LockedRequest } from "../model/lock.js";
+import type { Lockfile, LockedLayer, LockedPathOrigin, LockedRequest } from "../model/lock.js";
 import { canonicalJson } from "../util/canonical-json.js";
 
 /** Human lines saying what differs between two locks: packages added, removed, changed; releases moved; requests. */
@@ -36,12 +36,27 @@ export function describeLockChanges(old: Lockfile | undefined, cur: Lockfile): s
     const a = old.architectures[arch];
     const b = cur.architectures[arch];
     if (a && b && a.layer?.diffId !== b.layer?.diffId) out.push(`${arch}: layer ${a.layer?.diffId ?? "(none)"} → ${b.layer?.diffId}`);
+    if (a?.layer && b?.layer) out.push(...describeBlobChanges(arch, a.layer.compressed, b.layer.compressed));
     if (a && b && canonicalJson(a.derivations ?? []) !== canonicalJson(b.derivations ?? [])) {
       const changed = (b.derivations ?? []).filter((d) => canonicalJson(d) !== canonicalJson((a.derivations ?? []).find((x) => x.recipe === d.recipe) ?? {}));
       out.push(`${arch}: derivations changed: ${changed.map((d) => d.recipe).join(", ") || "removed"}`);
     }
   }
   if (out.length === 0) out.push("formatting or field order differs from canonical form");
+  return out;
+}
+
+/** Compressed blobs whose digest changed, or only the compressor that made them (an upgrade that writes the same bytes). */
+function describeBlobChanges(arch: string, old: LockedLayer["compressed"], cur: LockedLayer["compressed"]): string[] {
+  const out: string[] = [];
+  for (const kind of [...new Set([...Object.keys(old), ...Object.keys(cur)])].sort()) {
+    const x = old[kind];
+    const y = cur[kind];
+    if (x?.digest !== y?.digest) out.push(`${arch}: ${kind} blob ${x?.digest ?? "(none)"} → ${y?.digest ?? "(none)"}`);
+    else if (x && y && canonicalJson(x.settings) !== canonicalJson(y.settings)) {
+      out.push(`${arch}: ${kind} made by ${x.settings.compressor}${x.settings.compressor === y.settings.compressor ? " with other settings" : ` → ${y.settings.compressor}`} (the same bytes)`);
+    }
+  }
   return out;
 }
 

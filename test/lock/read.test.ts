@@ -318,6 +318,16 @@ describe("describeLockChanges", () => {
     ]);
   });
 
+  it("names a compressed blob whose digest changed, and one whose compressor only was renamed", () => {
+    const old = sample();
+    const cur = sample();
+    const gzip = cur.architectures.amd64!.layer.compressed.gzip!;
+    cur.architectures.amd64!.layer.compressed.gzip = { ...gzip, settings: { ...gzip.settings, compressor: "zlib-streams@9.9.9" } };
+    expect(describeLockChanges(old, cur)).toEqual(["amd64: gzip made by zlib-streams@1.0.4 → zlib-streams@9.9.9 (the same bytes)"]);
+    cur.architectures.amd64!.layer.compressed.gzip = { ...gzip, digest: `sha256:${H("9")}` };
+    expect(describeLockChanges(old, cur)).toEqual([`amd64: gzip blob ${gzip.digest} → sha256:${H("9")}`]);
+  });
+
   it("names requests added, removed and applying elsewhere", () => {
     const old = sample();
     old.requests = [
