@@ -9,6 +9,7 @@ import { join } from "node:path";
 import type { StreamedData } from "./atomic-write.js";
 import type { FileExtent } from "../model/layer.js";
 import { pathChunks } from "./file-chunks.js";
+import { IOError } from "../model/errors.js";
 
 const READ_CHUNK = 1 << 20;
 
@@ -25,14 +26,18 @@ export interface SpoolFile {
 }
 
 export function createSpoolFile(): SpoolFile {
-  const dir = mkdtempSync(join(tmpdir(), "scratch-pkgs-spool-"));
+  const dir = inTemp(() => mkdtempSync(join(tmpdir(), "scratch-pkgs-spool-")));
   const path = join(dir, "data");
-  const fd = openSync(path, "wx+", 0o600);
+  let fd: number;
+  try {
+    fd = inTemp(() => openSync(path, "wx+", 0o600));
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
   let open = true;
   return {
-    write(chunk) {
-      for (let at = 0; at < chunk.length; ) at += writeSync(fd, chunk, at, chunk.length - at);
-    },
+    write: (chunk) => appendAll(fd, chunk),
     data: async (write) => {
       const rd = openSync(path, "r");
       try {
@@ -73,18 +78,16 @@ const closeWhenGone = new FinalizationRegistry<number>((fd) => {
 });
 
 export function createAnonymousFile(): AnonymousFile {
-  const dir = mkdtempSync(join(tmpdir(), "scratch-pkgs-spool-"));
+  const dir = inTemp(() => mkdtempSync(join(tmpdir(), "scratch-pkgs-spool-")));
   let fd: number;
   try {
-    fd = openSync(join(dir, "data"), "wx+", 0o600);
+    fd = inTemp(() => openSync(join(dir, "data"), "wx+", 0o600));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
   let extent: FileExtent | undefined;
   return {
-    write(chunk) {
-      for (let at = 0; at < chunk.length; ) at += writeSync(fd, chunk, at, chunk.length - at);
-    },
+    write: (chunk) => appendAll(fd, chunk),
     extent(size, sha256, label) {
       if (extent) throw new Error("an anonymous file hands out one extent");
       extent = { fd, offset: 0, size, sha256, label };
@@ -92,4 +95,23 @@ export function createAnonymousFile(): AnonymousFile {
       return extent;
     },
   };
+}
+
+function appendAll(fd: number, chunk: Uint8Array): void {
+  inTemp(() => {
+    for (let at = 0; at < chunk.length; ) at += writeSync(fd, chunk, at, chunk.length - at);
+  });
+}
+
+/** A temp file that cannot be made or written (a full or read-only temp directory) is the user's environment: exit 3, naming where. */
+function inTemp<T>(step: () => T): T {
+  try {
+    return step();
+  } catch (e) {
+    const dir = tmpdir();
+    throw new IOError(`cannot write a temporary file in ${dir}: ${(e as Error).message}`, {
+      cause: e,
+      hint: `free space in ${dir}, or point TMPDIR at a directory with room for the layer's intermediate files`,
+    });
+  }
 }

@@ -1,11 +1,11 @@
 // Inputs and surroundings that ended in exit 70 (a stack trace) or hung, on the real command
 // line with the committed project and the snapshots/ mirror: deeply nested JSON in scratch.json
 // and scratch.lock, a lock or manifest that is a fifo or a directory, a cache that is a file, is
-// read-only or is full, an output under a read-only directory, a malformed throughput floor,
+// read-only or is full, a full temp directory, an output under a read-only directory, a malformed throughput floor,
 // and `doctor` on a device, a fifo, a directory and a file over its cap. Each ends in the README's
 // exit code (2 input, 3 environment) with a message naming the path.
 import { execFileSync } from "node:child_process";
-import { chmod, cp, mkdir, open, writeFile } from "node:fs/promises";
+import { chmod, cp, mkdir, open, readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compileCli, cleanEnv, removeDir, repoRoot, run, tempDir, type Run } from "../layer/helpers.js";
@@ -97,6 +97,18 @@ describe("exit 2 or 3 naming the path, never 70 or a hang (CLI)", () => {
     expectExit(roCache, 3, new RegExp(`^scratch-pkgs: error: .*${readOnly}.*(EROFS|EACCES)`, "m"));
     if (fullCache) expectExit(fullCache, 3, new RegExp(`^scratch-pkgs: error: cannot write (\\S+ to )?${full}/tmp/\\S+\\.part in the cache: ENOSPC: no space left on device`, "m"));
     expectExit(roOutput, 3, new RegExp(`^scratch-pkgs: error: .*${outDir}/img.*(EROFS|EACCES|ENOENT)`, "m"));
+  });
+
+  it.runIf(isRoot)("a full temp directory (TMPDIR), where the layer's provenance manifest is written: exit 3, no output", async () => {
+    const tiny = join(work, "tiny-tmp");
+    await mkdir(tiny);
+    expect(tmpfs(tiny, "size=8k")).toBe(true);
+    const out = join(work, "tmp-out");
+    await mkdir(out);
+    const r = await cli(["layer", "--arch", "amd64", ...MIRRORS, "--cache", join(work, "tmp-cache"), "--output", join(out, "layer.tar")], { TMPDIR: tiny });
+    expectExit(r, 3, new RegExp(`^scratch-pkgs: error: cannot write a temporary file in ${tiny}: ENOSPC: no space left on device`, "m"));
+    expect(await readdir(out)).toEqual([]);
+    expect(await readdir(tiny)).toEqual([]);
   });
 
   it("a malformed SCRATCH_PKGS_MIN_RATE or SCRATCH_PKGS_CACHE_TRIM_DAYS", async () => {
