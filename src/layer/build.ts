@@ -11,7 +11,7 @@ import type { DecodedMembers, LockedDerivation, LockedPackage } from "../model/l
 import { readDeb, type DebContents } from "../deb/read-deb.js";
 import { checkDecoded, decodedMemberStore, type DecodedMemberPlaces } from "./decoded-members.js";
 import { LayerTree } from "./tree.js";
-import { checkEveryGlobTakes, selectMembers, selector } from "./select.js";
+import { EveryGlobTakes, selectMembers, selector } from "./select.js";
 import type { FileSetPlan } from "../resolve/filesets.js";
 import type { LayerNode } from "../model/layer.js";
 import { streamLayerTar, type TarSink, type TarWriteOptions } from "./tar-writer.js";
@@ -80,6 +80,15 @@ export interface LayerSources extends DecodedMemberPlaces {
 /** .debs being read at once in this process, whichever layers they are for: one per core. */
 const decoding = new Limiter(availableParallelism());
 
+/**
+ * How far a layer's reads run ahead of the package being added to its tree: a read starts only
+ * once the package this many before it is added. Twice the decoders, so that the other cores
+ * keep decoding while the tree waits on one slow package (a libc6); no more, so that the member
+ * lists alive at once are those of a few packages, never the closure's. At least 2: one read
+ * ahead of the one being added, even on one core.
+ */
+const READ_AHEAD = Math.max(2, 2 * availableParallelism());
+
 export async function buildLayer(plan: LayerPlan, sources: LayerSources): Promise<BuiltLayer> {
   // Download everything first (in parallel, bounded by the HTTP client), then read in lock
   // order so that the tree, and any conflict message, never depends on download timing.
@@ -87,115 +96,159 @@ export async function buildLayer(plan: LayerPlan, sources: LayerSources): Promis
     plan.packages.map((p) => sources.fetcher.fetchPinned({ urls: sources.urlsFor(p), sha256: p.sha256, size: p.size, label: p.url })),
   );
   // Read (decompress, untar) the .debs in parallel, one per core (each decoder runs in its own
-  // process or thread), then add to the tree in lock order, whatever order they finished in.
-  // The largest start first: one big .deb (libc6) started last would be decoded alone at the end.
+  // process or thread), started in lock order, and add each to the tree in lock order as soon as
+  // it is read, whatever order they finish in: its member list goes once the tree holds what it takes.
   const takes = plan.packages.map((pkg) => selector(pkg.select));
-  const reading = new Array<Promise<DebContents>>(plan.packages.length);
-  for (const i of largestFirst(plan.packages)) {
-    const pkg = plan.packages[i]!;
-    reading[i] = decoding.run(() => readDeb(paths[i]!, {
+  const reading = new Array<Promise<DebContents> | undefined>(plan.packages.length);
+  const start = (i: number) => {
+    const pkg = plan.packages[i];
+    if (!pkg) return;
+    const read = decoding.run(() => readDeb(paths[i]!, {
       label: `${pkg.name}_${pkg.version}_${pkg.architecture}.deb`,
       // A copyright file that is a link declares nothing: only a regular one is read for it.
       want: (path, type) => takes[i]!(path) || (type === "file" && path === copyrightPath(pkg.name)),
       plain: decodedMemberStore(pkg, sources),
     }));
-  }
-  const read = await Promise.allSettled(reading);
-  const failed = read.find((r): r is PromiseRejectedResult => r.status === "rejected");
-  const debs = read.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
-  // Neither the settled results nor the promises may keep the member lists alive.
-  read.length = 0;
-  reading.length = 0;
-  // The members' bytes stay in the decoded tars, open until the layer is released. Only the
-  // release functions are kept: the member lists (a few hundred bytes a path) go once assembled.
-  const releases = debs.map((d) => d.release);
+    // Awaited in its turn: a read that fails before then is not an unhandled rejection.
+    read.catch(() => {});
+    reading[i] = read;
+  };
+  for (let i = 0; i < READ_AHEAD; i++) start(i);
+  // The members' bytes stay in the decoded tars, open until the layer is released: only the
+  // release functions are kept of what was read.
+  const releases: Array<() => Promise<void>> = [];
   const release = async () => {
     await Promise.all(releases.map((r) => r()));
   };
+  const assembly = new LayerAssembly(plan, takes);
+  for (const i of plan.packages.keys()) {
+    let deb: DebContents;
+    try {
+      deb = await reading[i]!;
+    } catch (e) {
+      // The first failed read in lock order (every earlier one was added). Every read started
+      // still settles, and every decoded tar opened is closed, before the build fails.
+      const rest = await Promise.allSettled(reading.slice(i + 1).filter((r) => r !== undefined));
+      for (const r of rest) if (r.status === "fulfilled") releases.push(r.value.release);
+      await release();
+      throw e;
+    }
+    // Neither the promise nor this loop may keep the member list alive once it is added.
+    reading[i] = undefined;
+    releases.push(deb.release);
+    start(i + READ_AHEAD);
+    assembly.add(i, deb);
+  }
   try {
-    if (failed) throw failed.reason;
-    return Object.assign(assemble(plan, takes, debs), { release });
+    return Object.assign(assembly.finish(), { release });
   } catch (e) {
     await release();
     throw e;
   }
 }
 
-/** Indexes of `packages`, the largest .deb first (ties in lock order): the order their reads start in. */
-function largestFirst(packages: readonly LockedPackage[]): number[] {
-  return packages.map((_, i) => i).sort((a, b) => packages[b]!.size - packages[a]!.size || a - b);
-}
+/**
+ * The layer from the packages, added one by one in lock order as they are read, then selection's
+ * checks, derivations, provenance and the tar's digest. A package's failure is kept until every
+ * package is read, so that the build fails as when all were read before any was used: a failed
+ * read first (the caller's), then a decoded member that is not the locked one, then a glob that
+ * takes nothing, then the tree's refusal, each the first in lock order.
+ */
+class LayerAssembly {
+  private readonly tree = new LayerTree();
+  private readonly files: PackageFiles[] = [];
+  private readonly selected: Array<{ pkg: LockedPackage; taken: LayerNode[] }> = [];
+  private readonly copyright = new Map<string, Uint8Array>();
+  private readonly control = new Map<string, string>();
+  private readonly decoded = new Map<string, DecodedMembers>();
+  private readonly globs: EveryGlobTakes | undefined;
+  private badDecoded: { error: unknown } | undefined;
+  private refused: { error: unknown } | undefined;
 
-/** The layer from the packages as read: selection, derivations, provenance, the tar's digest. */
-function assemble(plan: LayerPlan, takes: ReadonlyArray<(path: string) => boolean>, debs: DebContents[]): Omit<BuiltLayer, "release"> {
-  // Before anything of a package is used: a member that is not the one the lock records fails the build.
-  plan.packages.forEach((pkg, i) => checkDecoded(pkg, debs[i]!.decoded, plan.arch));
-  if (plan.everyGlobTakes) checkEveryGlobTakes(plan.everyGlobTakes, plan.packages.map((pkg, i) => ({ pkg, members: debs[i]!.data })), plan.arch);
-  const tree = new LayerTree();
-  const files: PackageFiles[] = [];
-  const selected: Array<{ pkg: LockedPackage; taken: LayerNode[] }> = [];
-  const copyright = new Map<string, Uint8Array>();
-  const control = new Map<string, string>();
-  const decoded = new Map<string, DecodedMembers>();
-  for (const [i, pkg] of plan.packages.entries()) {
-    const deb = debs[i]!;
-    decoded.set(pkg.name, deb.decoded);
-    const own = deb.data.find((m) => m.type === "file" && m.path === copyrightPath(pkg.name));
-    if (own?.extent) copyright.set(pkg.name, readExtent(own.extent));
-    control.set(pkg.name, deb.control);
-    const nodes = selectMembers(deb.data, takes[i]!, pkg);
-    for (const n of nodes) tree.add(n);
-    selected.push({ pkg, taken: nodes });
-    files.push({ name: pkg.name, control: deb.control, md5sums: deb.md5sums, files: nodes.filter((n) => n.type !== "dir").map((n) => n.path) });
-  }
-  // Everything the layer needs of the .debs is taken: their member lists can go.
-  debs.length = 0;
-
-  checkCopyrights(tree.nodes, selected, plan.arch);
-
-  const derivations: LockedDerivation[] = [];
-  for (const step of plan.derivations) {
-    const d = runDerivation(step, { nodes: tree.nodes }, files);
-    for (const n of d.nodes) tree.add(n);
-    derivations.push(d.record);
+  constructor(private readonly plan: LayerPlan, private readonly takes: ReadonlyArray<(path: string) => boolean>) {
+    this.globs = plan.everyGlobTakes && new EveryGlobTakes(plan.everyGlobTakes, plan.arch);
   }
 
-  // The manifest's own directory first, so that the manifest lists it like every other path.
-  tree.add({ path: PROVENANCE_PATH.slice(0, PROVENANCE_PATH.lastIndexOf("/")), type: "dir", mode: 0o755, uid: 0, gid: 0, origin: { kind: "implicit", reason: "parent directory" } });
-  const manifest = provenanceManifest(tree.list(), derivations);
-  tree.add(manifest.node);
-  const nodes = tree.list();
+  /** Package `i` as read: what the layer takes of it. Its member list is not kept. */
+  add(i: number, deb: DebContents): void {
+    if (this.badDecoded) return;
+    const pkg = this.plan.packages[i]!;
+    try {
+      // Before anything of a package is used: a member that is not the one the lock records fails the build.
+      checkDecoded(pkg, deb.decoded, this.plan.arch);
+    } catch (error) {
+      this.badDecoded = { error };
+      return;
+    }
+    this.globs?.feed(pkg, deb.data);
+    if (this.refused) return;
+    try {
+      this.decoded.set(pkg.name, deb.decoded);
+      const own = deb.data.find((m) => m.type === "file" && m.path === copyrightPath(pkg.name));
+      if (own?.extent) this.copyright.set(pkg.name, readExtent(own.extent));
+      this.control.set(pkg.name, deb.control);
+      const nodes = selectMembers(deb.data, this.takes[i]!, pkg);
+      for (const n of nodes) this.tree.add(n);
+      this.selected.push({ pkg, taken: nodes });
+      this.files.push({ name: pkg.name, control: deb.control, md5sums: deb.md5sums, files: nodes.filter((n) => n.type !== "dir").map((n) => n.path) });
+    } catch (error) {
+      this.refused = { error };
+    }
+  }
 
-  let first: BlobDigest | undefined;
-  const writeTar = (sink: TarSink, opts: TarPassOptions = {}): BlobDigest => {
-    const digest = createDigestSink(sink);
-    streamLayerTar(nodes, { mtime: plan.mtime, ...opts }, digest.sink);
-    const written = digest.result();
-    first ??= written;
-    return written;
-  };
-  const tar = (): BlobDigest => first ?? writeTar(() => {});
-  const provenanceExtent = manifest.node.extent!;
-  return {
-    writeTar,
-    get diffId() {
-      return tar().digest;
-    },
-    get size() {
-      return tar().size;
-    },
-    provenance: {
-      path: PROVENANCE_PATH,
-      sha256: manifest.sha256,
-      entries: manifest.entries,
-      size: manifest.size,
-      data: async (write) => streamExtent(provenanceExtent, write),
-      bytes: () => readExtent(provenanceExtent),
-    },
-    derivations,
-    nodes: nodes.sort((a, b) => comparePaths(a.path, b.path)),
-    copyright,
-    control,
-    decoded,
-  };
+  /** Once every package is added. */
+  finish(): Omit<BuiltLayer, "release"> {
+    if (this.badDecoded) throw this.badDecoded.error;
+    this.globs?.check();
+    if (this.refused) throw this.refused.error;
+    const { plan, tree, files, selected, copyright, control, decoded } = this;
+
+    checkCopyrights(tree.nodes, selected, plan.arch);
+
+    const derivations: LockedDerivation[] = [];
+    for (const step of plan.derivations) {
+      const d = runDerivation(step, { nodes: tree.nodes }, files);
+      for (const n of d.nodes) tree.add(n);
+      derivations.push(d.record);
+    }
+
+    // The manifest's own directory first, so that the manifest lists it like every other path.
+    tree.add({ path: PROVENANCE_PATH.slice(0, PROVENANCE_PATH.lastIndexOf("/")), type: "dir", mode: 0o755, uid: 0, gid: 0, origin: { kind: "implicit", reason: "parent directory" } });
+    const manifest = provenanceManifest(tree.list(), derivations);
+    tree.add(manifest.node);
+    const nodes = tree.list();
+
+    let first: BlobDigest | undefined;
+    const writeTar = (sink: TarSink, opts: TarPassOptions = {}): BlobDigest => {
+      const digest = createDigestSink(sink);
+      streamLayerTar(nodes, { mtime: plan.mtime, ...opts }, digest.sink);
+      const written = digest.result();
+      first ??= written;
+      return written;
+    };
+    const tar = (): BlobDigest => first ?? writeTar(() => {});
+    const provenanceExtent = manifest.node.extent!;
+    return {
+      writeTar,
+      get diffId() {
+        return tar().digest;
+      },
+      get size() {
+        return tar().size;
+      },
+      provenance: {
+        path: PROVENANCE_PATH,
+        sha256: manifest.sha256,
+        entries: manifest.entries,
+        size: manifest.size,
+        data: async (write) => streamExtent(provenanceExtent, write),
+        bytes: () => readExtent(provenanceExtent),
+      },
+      derivations,
+      nodes: nodes.sort((a, b) => comparePaths(a.path, b.path)),
+      copyright,
+      control,
+      decoded,
+    };
+  }
 }

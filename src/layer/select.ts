@@ -80,36 +80,59 @@ function fileNode(path: string, mode: number, uid: number, gid: number, origin: 
   return m?.extent ? { path, type: "file", mode, uid, gid, origin, extent: m.extent } : { path, type: "file", mode, uid, gid, origin, content: new Uint8Array() };
 }
 
-/** A package's members as read, for the check that every glob of a set takes something. */
-export interface ReadPackage {
-  pkg: PackageIdentity;
-  members: readonly DebMember[];
-}
-
 /**
- * Refuses a set (one whose `everyGlobMustMatch` is set) with an include glob that takes no
- * member of any of the set's own packages: matched, not excluded, as selectMembers takes them.
- * One error names every such glob of the first failing set, and the packages searched.
+ * The check that every include glob of a set (one whose `everyGlobMustMatch` is set) takes some
+ * member of the set's own packages in this layer: matched, not excluded, as selectMembers takes
+ * them. Fed each package's members as the build reads them (in lock order), so that no member
+ * list outlives its package; `check` then refuses the first failing set, naming every such glob
+ * and the packages searched.
  */
-export function checkEveryGlobTakes(sets: ReadonlyArray<Pick<FileSetPlan, "name" | "packages">>, read: readonly ReadPackage[], arch: string): void {
-  for (const set of sets) {
-    const searched = set.packages.flatMap((p) => read.filter((r) => r.pkg.name === p.name).map((r) => ({ rule: p, ...r })));
-    if (searched.length === 0) continue; // none of its packages is in this layer: nothing was asked of it here
-    const globs = [...new Set(searched.flatMap((s) => s.rule.include))];
-    const empty = globs.filter((glob) => {
-      const match = globMatcher([glob]);
-      return !searched.some((s) => {
-        if (!s.rule.include.includes(glob)) return false;
-        const excluded = s.rule.exclude.length > 0 ? globMatcher(s.rule.exclude) : () => false;
-        return s.members.some((m) => m.path !== "/" && match(m.path) && !excluded(m.path));
+export class EveryGlobTakes {
+  /** For each set, each of its package rules: the packages of this layer it searched ("name version"). */
+  private readonly searched: string[][][];
+  /** For each set, the include globs that took something. */
+  private readonly took: Array<Set<string>>;
+  /** The rules naming each package: only these packages are looked at. */
+  private readonly byName = new Map<string, Array<{ set: number; rule: number }>>();
+
+  constructor(private readonly sets: ReadonlyArray<Pick<FileSetPlan, "name" | "packages">>, private readonly arch: string) {
+    this.searched = sets.map((s) => s.packages.map(() => []));
+    this.took = sets.map(() => new Set());
+    sets.forEach((s, set) => s.packages.forEach((p, rule) => {
+      const named = this.byName.get(p.name) ?? [];
+      named.push({ set, rule });
+      this.byName.set(p.name, named);
+    }));
+  }
+
+  /** One package's members as read; packages no set names are ignored. */
+  feed(pkg: PackageIdentity, members: readonly DebMember[]): void {
+    for (const { set, rule } of this.byName.get(pkg.name) ?? []) {
+      this.searched[set]![rule]!.push(`${pkg.name} ${pkg.version}`);
+      const { include, exclude } = this.sets[set]!.packages[rule]!;
+      const took = this.took[set]!;
+      const excluded = exclude.length > 0 ? globMatcher(exclude) : () => false;
+      for (const glob of include) {
+        if (took.has(glob)) continue;
+        const match = globMatcher([glob]);
+        if (members.some((m) => m.path !== "/" && match(m.path) && !excluded(m.path))) took.add(glob);
+      }
+    }
+  }
+
+  /** Throws EmptySelectionError for the first set, in the given order, with a glob that took nothing. */
+  check(): void {
+    for (const [i, set] of this.sets.entries()) {
+      const rules = set.packages.filter((_, rule) => this.searched[i]![rule]!.length > 0);
+      if (rules.length === 0) continue; // none of its packages is in this layer: nothing was asked of it here
+      const empty = [...new Set(rules.flatMap((r) => r.include))].filter((glob) => !this.took[i]!.has(glob));
+      if (empty.length === 0) continue;
+      const packages = this.searched[i]!.flat().join(", ");
+      const what = empty.length === 1 ? `glob ${JSON.stringify(empty[0])} takes` : `globs ${empty.map((g) => JSON.stringify(g)).join(", ")} take`;
+      throw new EmptySelectionError(`file set ${JSON.stringify(set.name)}: on ${this.arch}, paths ${what} nothing from ${packages}`, {
+        hint: `fix fileSets.${set.name}.paths (or its exclude) in the manifest, or name the package that ships these files; \`dpkg-deb -c\` on the .deb lists its paths`,
       });
-    });
-    if (empty.length === 0) continue;
-    const packages = searched.map((s) => `${s.pkg.name} ${s.pkg.version}`).join(", ");
-    const what = empty.length === 1 ? `glob ${JSON.stringify(empty[0])} takes` : `globs ${empty.map((g) => JSON.stringify(g)).join(", ")} take`;
-    throw new EmptySelectionError(`file set ${JSON.stringify(set.name)}: on ${arch}, paths ${what} nothing from ${packages}`, {
-      hint: `fix fileSets.${set.name}.paths (or its exclude) in the manifest, or name the package that ships these files; \`dpkg-deb -c\` on the .deb lists its paths`,
-    });
+    }
   }
 }
 
