@@ -21,6 +21,7 @@ import { provenanceManifest, PROVENANCE_PATH } from "./provenance.js";
 import { comparePaths } from "../util/byte-order.js";
 import { checkCopyrights, copyrightPath } from "./copyright.js";
 import { readExtent, streamExtent } from "../util/file-extent.js";
+import { createAnonymousFile, type AnonymousFile } from "../util/spool-file.js";
 import type { StreamedData } from "../util/atomic-write.js";
 
 export interface LayerPlan {
@@ -140,7 +141,14 @@ export async function buildLayer(plan: LayerPlan, sources: LayerSources): Promis
     assembly.add(i, deb);
   }
   try {
-    return Object.assign(assembly.finish(), { release });
+    // The manifest's temp file, made here: the assembly's end is synchronous.
+    const spool = await createAnonymousFile();
+    try {
+      return Object.assign(assembly.finish(spool), { release });
+    } catch (e) {
+      spool.discard();
+      throw e;
+    }
   } catch (e) {
     await release();
     throw e;
@@ -197,7 +205,7 @@ class LayerAssembly {
   }
 
   /** Once every package is added. */
-  finish(): Omit<BuiltLayer, "release"> {
+  finish(spool: AnonymousFile): Omit<BuiltLayer, "release"> {
     if (this.badDecoded) throw this.badDecoded.error;
     this.globs?.check();
     if (this.refused) throw this.refused.error;
@@ -214,7 +222,7 @@ class LayerAssembly {
 
     // The manifest's own directory first, so that the manifest lists it like every other path.
     tree.add({ path: PROVENANCE_PATH.slice(0, PROVENANCE_PATH.lastIndexOf("/")), type: "dir", mode: 0o755, uid: 0, gid: 0, origin: { kind: "implicit", reason: "parent directory" } });
-    const manifest = provenanceManifest(tree.list(), derivations);
+    const manifest = provenanceManifest(tree.list(), derivations, spool);
     tree.add(manifest.node);
     const nodes = tree.list();
 

@@ -20,7 +20,7 @@ import { createHash } from "node:crypto";
 import { comparePaths } from "../util/byte-order.js";
 import { fileSha256, fileSize } from "../util/file-extent.js";
 import { ChunkedOutput } from "../util/chunked-output.js";
-import { createAnonymousFile } from "../util/spool-file.js";
+import type { AnonymousFile } from "../util/spool-file.js";
 
 export const PROVENANCE_PATH = "/var/lib/scratch-pkgs/manifest.jsonl";
 
@@ -66,13 +66,13 @@ export interface ProvenanceManifest {
   entries: number;
 }
 
-export function provenanceManifest(nodes: readonly LayerNode[], derivations: readonly LockedDerivation[]): ProvenanceManifest {
+/** The manifest of `nodes`, written into `spool` (a fresh anonymous file: createAnonymousFile). */
+export function provenanceManifest(nodes: readonly LayerNode[], derivations: readonly LockedDerivation[], spool: AnonymousFile): ProvenanceManifest {
   const sorted = nodes.filter((n) => n.path !== PROVENANCE_PATH).sort((a, b) => comparePaths(a.path, b.path));
   // Written line by line to a temp file, like every other member's bytes: it grows with the
   // layer's paths (16 MB for 40,000), and held in memory it was that twice over while joined.
   // The file has no name (nothing to clean up), and it outlives the layer's release: the
   // manifest is written beside the output, and audit compares it, after the tar's pass.
-  const spool = createAnonymousFile();
   const hash = createHash("sha256");
   const out = new ChunkedOutput((c) => {
     hash.update(c);

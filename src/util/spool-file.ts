@@ -3,7 +3,9 @@
  * is made and read back in chunks, so it is never held in memory. It lives in a directory of
  * its own under the system temp directory, removed by `remove` whatever happened.
  */
-import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from "node:fs";
+import { closeSync, mkdtempSync, open, openSync, readSync, rmSync, writeSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { promisify } from "node:util";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { StreamedData } from "./atomic-write.js";
@@ -61,13 +63,20 @@ export function createSpoolFile(): SpoolFile {
  * A temp file with no name: created, unlinked at once and then reachable only through its
  * descriptor, so it leaves nothing behind however the process ends. Its bytes are read through
  * the extent it hands out; the descriptor is closed when that extent is garbage (the process's
- * exit closes it otherwise), so no caller has to know when the last reader is done.
+ * exit closes it otherwise), so no caller has to know when the last reader is done. Made
+ * asynchronously, so that creating and unlinking it run where the program's other file
+ * operations do (libuv's pool), not on the main thread.
  */
 export interface AnonymousFile {
   write(chunk: Uint8Array): void;
   /** The whole content as a file node's extent, which reads check against `sha256`. */
   extent(size: number, sha256: string, label: string): FileExtent;
+  /** Close it unused (after a failure before `extent`). */
+  discard(): void;
 }
+
+/** A raw descriptor (not a FileHandle, which warns when collected open). */
+const openFd = promisify(open);
 
 const closeWhenGone = new FinalizationRegistry<number>((fd) => {
   try {
@@ -77,17 +86,20 @@ const closeWhenGone = new FinalizationRegistry<number>((fd) => {
   }
 });
 
-export function createAnonymousFile(): AnonymousFile {
-  const dir = inTemp(() => mkdtempSync(join(tmpdir(), "scratch-pkgs-spool-")));
+export async function createAnonymousFile(): Promise<AnonymousFile> {
+  const dir = await inTempAsync(() => mkdtemp(join(tmpdir(), "scratch-pkgs-spool-")));
   let fd: number;
   try {
-    fd = inTemp(() => openSync(join(dir, "data"), "wx+", 0o600));
+    fd = await inTempAsync(() => openFd(join(dir, "data"), "wx+", 0o600));
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    await rm(dir, { recursive: true, force: true });
   }
   let extent: FileExtent | undefined;
   return {
     write: (chunk) => appendAll(fd, chunk),
+    discard: () => {
+      if (!extent) closeSync(fd);
+    },
     extent(size, sha256, label) {
       if (extent) throw new Error("an anonymous file hands out one extent");
       extent = { fd, offset: 0, size, sha256, label };
@@ -108,10 +120,22 @@ function inTemp<T>(step: () => T): T {
   try {
     return step();
   } catch (e) {
-    const dir = tmpdir();
-    throw new IOError(`cannot write a temporary file in ${dir}: ${(e as Error).message}`, {
-      cause: e,
-      hint: `free space in ${dir}, or point TMPDIR at a directory with room for the layer's intermediate files`,
-    });
+    throw tempError(e);
   }
+}
+
+async function inTempAsync<T>(step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (e) {
+    throw tempError(e);
+  }
+}
+
+function tempError(e: unknown): IOError {
+  const dir = tmpdir();
+  return new IOError(`cannot write a temporary file in ${dir}: ${(e as Error).message}`, {
+    cause: e,
+    hint: `free space in ${dir}, or point TMPDIR at a directory with room for the layer's intermediate files`,
+  });
 }

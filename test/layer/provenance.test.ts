@@ -1,7 +1,10 @@
 // The provenance manifest: the writer's format line and provider lists, the reader's round trip,
 // and the reader refusing what the writer never writes, naming the file and the line.
 import { createHash } from "node:crypto";
-import { describe, expect, it } from "vitest";
+import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
 import { LayerTree } from "../../src/layer/tree.js";
 import { provenanceEntry, provenanceManifest } from "../../src/layer/provenance.js";
 import { readExtent } from "../../src/util/file-extent.js";
@@ -9,8 +12,26 @@ import { parseProvenance } from "../../src/layer/provenance-read.js";
 import { ProvenanceError } from "../../src/layer/errors.js";
 import type { LayerNode, NodeOrigin } from "../../src/model/layer.js";
 import type { LockedDerivation } from "../../src/model/lock.js";
+import type { AnonymousFile } from "../../src/util/spool-file.js";
 
 const sha256 = (s: string) => createHash("sha256").update(s).digest("hex");
+
+// The manifest's file, made synchronously here (the product's is nameless: test/util/spool-file.test.ts).
+const spoolDir = mkdtempSync(join(tmpdir(), "provenance-test-"));
+const fds: number[] = [];
+afterAll(() => {
+  for (const fd of fds) closeSync(fd);
+  rmSync(spoolDir, { recursive: true, force: true });
+});
+function spool(): AnonymousFile {
+  const fd = openSync(join(spoolDir, String(fds.length)), "wx+", 0o600);
+  fds.push(fd);
+  return {
+    write: (chunk) => void writeSync(fd, chunk),
+    extent: (size, sha256, label) => ({ fd, offset: 0, size, sha256, label }),
+    discard: () => {},
+  };
+}
 const pkg = (name: string, member: string): NodeOrigin => ({ kind: "package", package: name, version: "1.0", architecture: "amd64", member });
 const file = (path: string, content: string, origin: NodeOrigin): LayerNode => ({ path, type: "file", mode: 0o644, uid: 0, gid: 0, content: Buffer.from(content), origin });
 
@@ -32,7 +53,7 @@ function sample(): { nodes: LayerNode[]; text: string } {
   t.add({ path: "/usr/bin/hard", type: "hardlink", mode: 0o4755, uid: 0, gid: 0, target: "/usr/bin/tool", origin: pkg("alpha", "./usr/bin/hard") });
   t.add({ ...file("/etc/passwd", "root\n", { kind: "derivation", recipe: "base", version: "1", inputs: BASE.inputs }) });
   const nodes = t.list();
-  return { nodes, text: Buffer.from(readExtent(provenanceManifest(nodes, [BASE]).node.extent!)).toString("utf8") };
+  return { nodes, text: Buffer.from(readExtent(provenanceManifest(nodes, [BASE], spool()).node.extent!)).toString("utf8") };
 }
 
 const lines = (text: string) => text.slice(0, -1).split("\n");

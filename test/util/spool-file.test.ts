@@ -12,9 +12,9 @@ import { VerificationError } from "../../src/model/errors.js";
 const ours = () => readdirSync(tmpdir()).filter((n) => n.startsWith("scratch-pkgs-spool-")).sort();
 
 describe("createAnonymousFile", () => {
-  it("leaves nothing in the temp directory, and reads back what was written, checked by its sha256", () => {
+  it("leaves nothing in the temp directory, and reads back what was written, checked by its sha256", async () => {
     const before = ours();
-    const f = createAnonymousFile();
+    const f = await createAnonymousFile();
     expect(ours()).toEqual(before);
     const text = "line one\n".repeat(200_000) + "é\n";
     const bytes = Buffer.from(text, "utf8");
@@ -27,8 +27,8 @@ describe("createAnonymousFile", () => {
     expect(ours()).toEqual(before);
   });
 
-  it("refuses a read whose bytes are not the sha256 it was handed", () => {
-    const f = createAnonymousFile();
+  it("refuses a read whose bytes are not the sha256 it was handed", async () => {
+    const f = await createAnonymousFile();
     f.write(Buffer.from("abc"));
     const e = f.extent(3, execFileSync("sha256sum", { input: "abc" }).toString().split(" ")[0]!, "the test's manifest");
     writeSync(e.fd, Buffer.from("x"), 0, 1, 1);
