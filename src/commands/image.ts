@@ -326,7 +326,7 @@ async function lockSource(opts: ImageOptions, chosen: readonly string[], spool: 
     archesFrom: `${opts.lockfile} has`,
     created: lock.sourceDateEpoch,
     base: async (arch) => {
-      const file = createSpoolFile();
+      const file = await createSpoolFile();
       spool.spools.push(file);
       fetcher.progress.phase(`building the ${arch} layer`, `${lock.architectures[arch]!.packages.length} packages, gzip`);
       // The gzip digest is the layer's in the manifest, for either format.

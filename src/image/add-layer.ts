@@ -122,12 +122,12 @@ type Passed = Omit<AddedLayer, "remove" | "file" | "name"> & Pick<AddedLayer, "f
  * the member checks. Spools it makes go into `spools`.
  */
 async function passOver(file: string, given: GivenFile, keep: "blob" | "tar", allowDevices: boolean, spools: SpoolFile[]): Promise<Passed> {
-  const spool = (): SpoolFile => {
-    const s = createSpoolFile();
+  const spool = async (): Promise<SpoolFile> => {
+    const s = await createSpoolFile();
     spools.push(s);
     return s;
   };
-  const copy = given.regular ? undefined : spool();
+  const copy = given.regular ? undefined : await spool();
   const givenDigest = createDigestSink(copy && ((c) => copy.write(c)));
   const { first, rest } = await firstChunk(file, given.fd);
   const wasGzip = first.length >= 2 && first[0] === 0x1f && first[1] === 0x8b;
@@ -138,8 +138,8 @@ async function passOver(file: string, given: GivenFile, keep: "blob" | "tar", al
 
   // The blob of a plain tar is compressed as the tar passes (each gzip stream has its own zlib instance, so
   // pushing between awaits is safe); a gzip file's tar is spooled only for a docker-archive.
-  const tarSpool = wasGzip && keep === "tar" ? spool() : undefined;
-  const blobSpool = !wasGzip && keep === "blob" ? spool() : undefined;
+  const tarSpool = wasGzip && keep === "tar" ? await spool() : undefined;
+  const blobSpool = !wasGzip && keep === "blob" ? await spool() : undefined;
   const blobDigest = wasGzip ? undefined : createDigestSink(blobSpool && ((c) => blobSpool.write(c)));
   const compressor = blobDigest && (await createLayerCompressor("gzip", blobDigest.sink));
   const tarDigest = createDigestSink(tarSpool && ((c) => tarSpool.write(c)));

@@ -18,8 +18,9 @@ export async function lockedLayer(built: BuiltLayer, cache?: ContentCache): Prom
   const kinds: LayerCompression[] = cache ? ["none", ...LOCKED_COMPRESSIONS] : [...LOCKED_COMPRESSIONS];
   const keeper = cache && (await openBlobKeeper(cache, kinds));
   // The zstd blob is read back after the pass, to be decoded: from the cache's temp, else a spool.
-  let spool: SpoolFile | undefined = keeper?.written("zstd") ? undefined : createSpoolFile();
+  let spool: SpoolFile | undefined;
   try {
+    spool = keeper?.written("zstd") ? undefined : await createSpoolFile();
     // Every compression in one pass over the tar, which is never held whole.
     const made = await streamLayerBlobs(built, kinds, (kind) => {
       const next = kind === "zstd" && spool ? (c: Uint8Array) => spool!.write(c) : undefined;
@@ -60,7 +61,7 @@ async function checkZstdBlob(built: BuiltLayer, blob: LayerBlob, spool: SpoolFil
     await checkZstdRoundTrip(written, tar);
     return spool;
   }
-  const again = createSpoolFile();
+  const again = await createSpoolFile();
   try {
     const remade = (await streamLayerBlobs(built, ["zstd"], () => (c) => again.write(c))).get("zstd")!;
     if (remade.digest !== blob.digest) throw new Error(`zstd compression of a ${tar.size}-byte layer gave ${remade.digest} the second time, ${blob.digest} the first`);

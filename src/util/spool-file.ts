@@ -1,20 +1,24 @@
 /**
- * A private temp file that a big intermediate (an image's layer blob or tar) is written to as it
- * is made and read back in chunks, so it is never held in memory. It lives in a directory of
- * its own under the system temp directory, removed by `remove` whatever happened.
+ * Private temp files for big intermediates (an image's layer blob or tar, a layer's provenance
+ * manifest), written as they are made and read back in chunks, so they are never held in memory.
+ * Each has no name: it is created in a directory of its own under the system temp directory,
+ * and the file and directory are unlinked at once, so that it is reachable only through its
+ * descriptor and leaves nothing behind however the process ends (a SIGKILL too). Creating and
+ * unlinking go through libuv's pool, where the program's other file operations run, not on the
+ * main thread.
  */
-import { closeSync, mkdtempSync, open, openSync, readSync, rmSync, writeSync } from "node:fs";
+import { closeSync, open, read, readSync, writeSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { promisify } from "node:util";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { StreamedData } from "./atomic-write.js";
 import type { FileExtent } from "../model/layer.js";
-import { pathChunks } from "./file-chunks.js";
 import { IOError } from "../model/errors.js";
 
 const READ_CHUNK = 1 << 20;
 
+/** A spool whose owner removes it when done (`remove` closes it). */
 export interface SpoolFile {
   /** Append a chunk (synchronously: it may be called from inside a streaming pass). */
   write(chunk: Uint8Array): void;
@@ -27,45 +31,10 @@ export interface SpoolFile {
   remove(): void;
 }
 
-export function createSpoolFile(): SpoolFile {
-  const dir = inTemp(() => mkdtempSync(join(tmpdir(), "scratch-pkgs-spool-")));
-  const path = join(dir, "data");
-  let fd: number;
-  try {
-    fd = inTemp(() => openSync(path, "wx+", 0o600));
-  } catch (e) {
-    rmSync(dir, { recursive: true, force: true });
-    throw e;
-  }
-  let open = true;
-  return {
-    write: (chunk) => appendAll(fd, chunk),
-    data: async (write) => {
-      const rd = openSync(path, "r");
-      try {
-        const buf = new Uint8Array(READ_CHUNK);
-        for (let n; (n = readSync(rd, buf, 0, READ_CHUNK, null)) > 0; ) write(buf.subarray(0, n));
-      } finally {
-        closeSync(rd);
-      }
-    },
-    chunks: () => pathChunks(path),
-    extent: (size, sha256, label) => ({ fd, offset: 0, size, sha256, label }),
-    remove() {
-      if (open) closeSync(fd);
-      open = false;
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
 /**
- * A temp file with no name: created, unlinked at once and then reachable only through its
- * descriptor, so it leaves nothing behind however the process ends. Its bytes are read through
- * the extent it hands out; the descriptor is closed when that extent is garbage (the process's
- * exit closes it otherwise), so no caller has to know when the last reader is done. Made
- * asynchronously, so that creating and unlinking it run where the program's other file
- * operations do (libuv's pool), not on the main thread.
+ * A spool with no owner to close it: its bytes are read through the one extent it hands out,
+ * and the descriptor is closed when that extent is garbage (the process's exit closes it
+ * otherwise), so no caller has to know when the last reader is done.
  */
 export interface AnonymousFile {
   write(chunk: Uint8Array): void;
@@ -75,25 +44,26 @@ export interface AnonymousFile {
   discard(): void;
 }
 
-/** A raw descriptor (not a FileHandle, which warns when collected open). */
-const openFd = promisify(open);
-
-const closeWhenGone = new FinalizationRegistry<number>((fd) => {
-  try {
-    closeSync(fd);
-  } catch {
-    // already closed: nothing to do
-  }
-});
+export async function createSpoolFile(): Promise<SpoolFile> {
+  const fd = await nameless();
+  let open = true;
+  return {
+    write: (chunk) => appendAll(fd, chunk),
+    data: async (write) => {
+      const buf = new Uint8Array(READ_CHUNK);
+      for (let pos = 0, n = 0; (n = readSync(fd, buf, 0, READ_CHUNK, pos)) > 0; pos += n) write(buf.subarray(0, n));
+    },
+    chunks: () => fdChunks(fd),
+    extent: (size, sha256, label) => ({ fd, offset: 0, size, sha256, label }),
+    remove() {
+      if (open) closeSync(fd);
+      open = false;
+    },
+  };
+}
 
 export async function createAnonymousFile(): Promise<AnonymousFile> {
-  const dir = await inTempAsync(() => mkdtemp(join(tmpdir(), "scratch-pkgs-spool-")));
-  let fd: number;
-  try {
-    fd = await inTempAsync(() => openFd(join(dir, "data"), "wx+", 0o600));
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  const fd = await nameless();
   let extent: FileExtent | undefined;
   return {
     write: (chunk) => appendAll(fd, chunk),
@@ -109,16 +79,41 @@ export async function createAnonymousFile(): Promise<AnonymousFile> {
   };
 }
 
-function appendAll(fd: number, chunk: Uint8Array): void {
-  inTemp(() => {
-    for (let at = 0; at < chunk.length; ) at += writeSync(fd, chunk, at, chunk.length - at);
-  });
+/** A raw descriptor (not a FileHandle, which warns when collected open). */
+const openFd = promisify(open);
+const readFd = promisify(read);
+
+/** A fresh, empty, private file with no name left in the file system: its descriptor. */
+async function nameless(): Promise<number> {
+  const dir = await inTempAsync(() => mkdtemp(join(tmpdir(), "scratch-pkgs-spool-")));
+  try {
+    return await inTempAsync(() => openFd(join(dir, "data"), "wx+", 0o600));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
-/** A temp file that cannot be made or written (a full or read-only temp directory) is the user's environment: exit 3, naming where. */
-function inTemp<T>(step: () => T): T {
+async function* fdChunks(fd: number): AsyncGenerator<Uint8Array> {
+  for (let pos = 0; ; ) {
+    const buf = Buffer.allocUnsafe(READ_CHUNK);
+    const { bytesRead } = await readFd(fd, buf, 0, READ_CHUNK, pos);
+    if (bytesRead === 0) return;
+    pos += bytesRead;
+    yield buf.subarray(0, bytesRead);
+  }
+}
+
+const closeWhenGone = new FinalizationRegistry<number>((fd) => {
   try {
-    return step();
+    closeSync(fd);
+  } catch {
+    // already closed: nothing to do
+  }
+});
+
+function appendAll(fd: number, chunk: Uint8Array): void {
+  try {
+    for (let at = 0; at < chunk.length; ) at += writeSync(fd, chunk, at, chunk.length - at);
   } catch (e) {
     throw tempError(e);
   }
@@ -132,6 +127,7 @@ async function inTempAsync<T>(step: () => Promise<T>): Promise<T> {
   }
 }
 
+/** A temp file that cannot be made or written (a full or read-only temp directory) is the user's environment: exit 3, naming where. */
 function tempError(e: unknown): IOError {
   const dir = tmpdir();
   return new IOError(`cannot write a temporary file in ${dir}: ${(e as Error).message}`, {

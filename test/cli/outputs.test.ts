@@ -30,7 +30,8 @@ let lockfile: string;
 let cache: string;
 
 // One libuv worker: strace counts syscalls per thread, so the Nth rename is then the run's Nth.
-const env = () => cleanEnv({ UV_THREADPOOL_SIZE: "1" });
+// A temp directory of the file's own, which the killed runs must leave empty.
+const env = () => cleanEnv({ UV_THREADPOOL_SIZE: "1", TMPDIR: join(work, "tmp") });
 const cli = (args: string[]): Promise<Run> => run(process.execPath, [main, ...args], { cwd: work, env: env() });
 const traced = (strace: string[], args: string[]): Promise<Run> => run("strace", ["-f", "-qq", ...strace, process.execPath, main, ...args], { cwd: work, env: env() });
 /** SIGKILL the CLI on the `n`th call (in its one worker thread) of `syscalls`. */
@@ -69,6 +70,7 @@ async function inPairs<T>(tasks: Array<() => Promise<T>>): Promise<T[]> {
 beforeAll(async () => {
   if (!tools) return;
   work = await tempDir("outputs");
+  await mkdir(join(work, "tmp"));
   const [built, made] = await Promise.all([compileCli(join(work, "build")), layerArchive(work)]);
   main = built;
   server = await serveDirectory(made.www);
@@ -228,6 +230,8 @@ describe.skipIf(!tools || !ptrace)("outputs whole or not at all (CLI under strac
         expect.soft(await state(dir), `after ${what}`).toEqual(newState);
       }),
     );
+    // SIGKILLed at each of those points, no run left a temp file behind (its spools have no name).
+    expect(await readdir(join(work, "tmp"))).toEqual([]);
     // Blobs, then the SBOM, then oci-layout, and index.json last; then the old blobs go.
     expect(targets.slice(-3)).toEqual(["sbom.json", "oci/oci-layout", "oci/index.json"]);
     expect(targets.slice(0, -3).every(isBlob)).toBe(true);
