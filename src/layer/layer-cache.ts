@@ -16,6 +16,7 @@ import type { LockedLayer } from "../model/lock.js";
 import { VerificationError } from "../model/errors.js";
 import type { BlobDigest } from "./digest.js";
 import type { LayerBlob } from "./blobs.js";
+import type { StreamedData } from "../util/atomic-write.js";
 
 const OCI_SHA256 = /^sha256:([0-9a-f]{64})$/;
 const COPY_CHUNK = 1 << 20;
@@ -74,8 +75,8 @@ export async function cachedProvenance(cache: ContentCache, layer: LockedLayer):
 }
 
 /** Keep a built layer's provenance manifest (already checked to be the lock's) unless the cache holds it. */
-export async function keepProvenance(cache: ContentCache, layer: LockedLayer, bytes: () => Uint8Array): Promise<void> {
-  if (!(await cache.has(layer.provenance.sha256))) await storeBlob(cache, bytes());
+export async function keepProvenance(cache: ContentCache, layer: LockedLayer, data: StreamedData): Promise<void> {
+  await storeBlob(cache, layer.provenance.sha256, data);
 }
 
 /** Copies a build's blobs into the cache as they stream, keeping only those that prove to be the lock's. */

@@ -75,7 +75,7 @@ async function layerBlobs(built: BuiltLayer, layer: LockedLayer, treeAsLocked: b
   const cache = treeAsLocked ? opts.layerCache : undefined;
   const out = new Map<LayerCompression, LayerBlob>();
   if (cache) {
-    await keepProvenance(cache, layer, built.provenance.bytes);
+    await keepProvenance(cache, layer, built.provenance.data);
     for (const kind of kinds) {
       const want = lockedBlob(layer, kind);
       const hit = want && (await openCachedBlob(cache, want));

@@ -69,7 +69,7 @@ export async function lockLayer(
   try {
     layer = await lockedLayer(built, opts.blobs);
     // Kept so that `audit` can name the paths of a layer that no longer matches.
-    if (opts.blobs) await storeBlob(opts.blobs, built.provenance.bytes());
+    if (opts.blobs) await storeBlob(opts.blobs, built.provenance.sha256, built.provenance.data);
   } finally {
     await built.release();
   }
