@@ -1,7 +1,9 @@
 /**
  * Builds the CLI once per test run, into a temp dir: every test that runs the compiled CLI
  * copies this build (test/fixtures/cli.ts compileCli) instead of running tsc itself, which
- * cost ~10–25 s of CPU per file on a 2-core machine. The build runs beside the tests: tsc uses
+ * cost ~10–25 s of CPU per file on a 2-core machine. Where `npm run build` made the
+ * repository's dist/ after the last change to its sources (`npm test` has just run it), the
+ * build is a copy of that. Otherwise it runs beside the tests: tsc uses
  * one core for ~12 s, and the files that need no CLI (the unit tests, the in-process live
  * tests) start meanwhile; compileCli waits for the build's marker file. Also gives the run its
  * own state directory, so the cache-key file every CLI run creates (src/fetch/cache-key.ts)

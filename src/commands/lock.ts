@@ -128,24 +128,31 @@ export async function runLock(opts: LockOptions): Promise<LockResult> {
     for (const { vs, choice } of choices) record(indexesRead, vs, choice.locked);
     const prefer = pinsFor(old, arch, opts.update);
     // Everything the result depends on: verified index contents (by hash), requests, pins, rules.
-    const memoKey = opts.memo?.key({
-      arch,
-      policy: manifest.policy,
-      sources: manifest.sources.map((s) => ({ name: s.name, url: s.url })),
-      indexes: choices.map(({ vs, choice }) => ({ source: vs.ref.source, suite: vs.ref.suite, ...choice.locked })),
-      requests: { withDeps: group.withDeps, alone: group.alone },
-      sets: [...group.setOfReason.entries()],
-      copyright: manifest.copyright,
-      prefer: [...prefer.entries()].sort(),
-    });
+    const keyFor = (pins: Map<string, string>): string | undefined =>
+      opts.memo?.key({
+        arch,
+        policy: manifest.policy,
+        sources: manifest.sources.map((s) => ({ name: s.name, url: s.url })),
+        indexes: choices.map(({ vs, choice }) => ({ source: vs.ref.source, suite: vs.ref.suite, ...choice.locked })),
+        requests: { withDeps: group.withDeps, alone: group.alone },
+        sets: [...group.setOfReason.entries()],
+        copyright: manifest.copyright,
+        prefer: [...pins.entries()].sort(),
+      });
+    const memoKey = keyFor(prefer);
     let locked = memoKey ? await opts.memo!.get<ResolvedArchitecture>(memoKey) : undefined;
     if (!locked) {
       // Loaded only here: a warm lock reads no index and resolves nothing.
       const { resolveFromIndexes } = await import("../lock/resolve-from-indexes.js");
-      locked = await resolveFromIndexes(opts.fetcher, { manifest, arch, suites, choices, group, prefer });
+      // The next run pins what this one writes: resolved now too, so it finds its result memoised.
+      const resolution = await resolveFromIndexes(opts.fetcher, { manifest, arch, suites, choices, group, prefer }, (r) => pinsOf(r.packages, undefined));
+      locked = resolution.locked;
       // The parsed index is garbage now: collected before the next index or a layer adds to it.
       collectGarbage();
-      if (memoKey) await opts.memo!.set(memoKey, locked);
+      if (memoKey) {
+        await opts.memo!.set(memoKey, locked);
+        if (resolution.next) await opts.memo!.set(keyFor(resolution.next.prefer)!, resolution.next.locked);
+      }
     }
     resolved.set(arch, { locked, origins });
   }
@@ -234,9 +241,14 @@ function manifestFileName(config: string): string {
 }
 
 function pinsFor(old: Lockfile | undefined, arch: string, update: LockOptions["update"]): Map<string, string> {
+  if (!old || update === true) return new Map();
+  return pinsOf(old.architectures[arch]?.packages ?? [], update);
+}
+
+/** The versions a lock's packages pin, but those `update` names. */
+function pinsOf(packages: ReadonlyArray<{ name: string; version: string }>, update: LockOptions["update"]): Map<string, string> {
   const prefer = new Map<string, string>();
-  if (!old || update === true) return prefer;
-  for (const p of old.architectures[arch]?.packages ?? []) {
+  for (const p of packages) {
     if (Array.isArray(update) && update.includes(p.name)) continue;
     prefer.set(p.name, p.version);
   }

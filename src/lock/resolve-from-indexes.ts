@@ -25,25 +25,48 @@ export interface ArchitectureInputs {
   prefer: Map<string, string>;
 }
 
-export async function resolveFromIndexes(fetcher: Fetcher, inputs: ArchitectureInputs): Promise<ResolvedArchitecture> {
+/** A resolution, and the same request resolved again with the next run's pins where they differ. */
+export interface Resolution {
+  locked: ResolvedArchitecture;
+  next?: { prefer: Map<string, string>; locked: ResolvedArchitecture };
+}
+
+/**
+ * `nextPins`: the pins the next run will prefer after this result is written (its versions).
+ * Resolving with them costs milliseconds once the index is parsed, and the caller memoises both,
+ * so a `lock --check` right after a `lock` parses nothing.
+ */
+export async function resolveFromIndexes(fetcher: Fetcher, inputs: ArchitectureInputs, nextPins?: (locked: ResolvedArchitecture) => Map<string, string>): Promise<Resolution> {
   const { manifest, arch, group, prefer } = inputs;
   const n = inputs.choices.length;
   fetcher.progress.phase(`decoding the ${arch} indexes`, `${n} ${n === 1 ? "index" : "indexes"}`);
   const records = await readIndexes(fetcher, inputs.choices);
   fetcher.progress.phase(`resolving ${arch}`);
   const universe = new Universe(arch, records);
-  const resolveAll = (otherArches?: Map<string, string[]>) => [
-    resolveOrExplain(universe, group.withDeps, manifest.policy, prefer, arch, otherArches),
-    resolveOrExplain(universe, group.alone, "none", prefer, arch, otherArches),
+  const resolveAll = (pins: Map<string, string>, otherArches?: Map<string, string[]>) => [
+    resolveOrExplain(universe, group.withDeps, manifest.policy, pins, arch, otherArches),
+    resolveOrExplain(universe, group.alone, "none", pins, arch, otherArches),
   ];
   let results;
   try {
-    results = resolveAll();
+    results = resolveAll(prefer);
   } catch (e) {
     if (!(e instanceof ResolveError) || manifest.architectures.length < 2) throw e;
     // Only on failure: read the other architectures' indexes, so that a package missing
     // here is reported as existing only there ("exists only for amd64").
-    results = resolveAll(await namesByArch(manifest, inputs.suites, fetcher, arch));
+    results = resolveAll(prefer, await namesByArch(manifest, inputs.suites, fetcher, arch));
   }
-  return lockArchitecture(manifest, arch, results, group.setOfReason);
+  const locked = lockArchitecture(manifest, arch, results, group.setOfReason);
+  const again = nextPins?.(locked);
+  if (again === undefined || samePins(again, prefer)) return { locked };
+  try {
+    return { locked, next: { prefer: again, locked: lockArchitecture(manifest, arch, resolveAll(again), group.setOfReason) } };
+  } catch {
+    // Only a head start for the next run, which resolves and explains it itself.
+    return { locked };
+  }
+}
+
+function samePins(a: Map<string, string>, b: Map<string, string>): boolean {
+  return a.size === b.size && [...a].every(([name, version]) => b.get(name) === version);
 }
