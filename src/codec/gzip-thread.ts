@@ -34,6 +34,8 @@ export interface GzipThread {
 export interface GzipThreadOptions {
   /** Statements run in the thread before the stream starts, with `WebAssembly` in scope: the tests' fault injection. */
   instrument?: string;
+  /** Quiet one-second waits before the thread is given up (default STALL_WAITS; the tests' hung thread). */
+  stallWaits?: number;
 }
 
 /** Input slots (STREAM_CHUNK each): how far the main thread may run ahead of deflate. */
@@ -152,6 +154,7 @@ export async function openGzipThread(level: number, out: Sink, opts: GzipThreadO
   const ctl = new Int32Array(ctlBuf);
   const input = new Uint8Array(inputBuf);
   const output = new Uint8Array(outputBuf);
+  const stallWaits = opts.stallWaits ?? STALL_WAITS;
   const worker = new Worker(workerSource(opts.instrument ?? ""), {
     eval: true,
     workerData: {
@@ -222,9 +225,9 @@ export async function openGzipThread(level: number, out: Sink, opts: GzipThreadO
       }
       if (ready()) return;
       if (Atomics.wait(ctl, TO_MAIN, seen, 1000) !== "timed-out") quiet = 0;
-      else if (++quiet >= STALL_WAITS) {
+      else if (++quiet >= stallWaits) {
         stop();
-        throw new Error(`gzip compression failed: its thread made no progress in ${STALL_WAITS} s`);
+        throw new Error(`gzip compression failed: its thread made no progress in ${stallWaits} s`);
       }
     }
   };
