@@ -21,6 +21,7 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import * as path from "node:path";
 import { Zstd } from "@hpcc-js/wasm-zstd";
+import { openGzipThread } from "./gzip-thread.js";
 import { openWasmGzipStream } from "./wasm-gzip-stream.js";
 import { openWasmZstdStream, type WasmZstdStream } from "./wasm-zstd-stream.js";
 import { checkZstdRoundTrip } from "./zstd-round-trip.js";
@@ -57,21 +58,36 @@ export interface LayerCompressor {
   push(chunk: Uint8Array): void;
   /** Compress what is left and end the stream. Throws a plain Error if the output is damaged. */
   end(): void;
+  /** Drop the stream unended (the pass failed elsewhere): frees its buffers, stops its thread. */
+  abort(): void;
   readonly settings: CompressorSettings;
+}
+
+export interface LayerCompressorOptions {
+  /**
+   * gzip only: deflate on the calling thread instead of a worker thread (gzip-thread.ts). The
+   * same driver and chunks either way, so the same bytes; the tests compare the two.
+   */
+  inThread?: boolean;
 }
 
 /**
  * A streaming compressor for "gzip" or "zstd" whose output goes to `out`. The whole stream must
- * be pushed and ended synchronously after this resolves (zstd's streaming state is one per
- * process). Throws a plain Error if the compressor reports a failure (a bug or out of memory).
+ * be pushed and ended (or aborted) synchronously after this resolves (zstd's streaming state is
+ * one per process); gzip deflates in a thread of its own unless `inThread`, so a stream that is
+ * not ended must be aborted, or its thread waits (unref'd) for more input. Throws a plain Error if the compressor reports a failure (a bug or out of memory).
  * A zstd blob whose digest is to be recorded is first decoded back (checkZstdRoundTrip): that
  * check runs after the pass, on the blob as written, not inside it.
  */
-export async function createLayerCompressor(kind: LayerCompression, out: ChunkSink): Promise<LayerCompressor> {
+export async function createLayerCompressor(kind: LayerCompression, out: ChunkSink, opts: LayerCompressorOptions = {}): Promise<LayerCompressor> {
   switch (kind) {
-    case "gzip":
+    case "gzip": {
       expectInstalled("zlib-streams", ZLIB_STREAMS_VERSION);
-      return rechunked(gzipStream(out), compressorSettings(kind));
+      if (opts.inThread) return rechunked(gzipStream(out), compressorSettings(kind));
+      // Beside the tar pass and zstd; its ring takes any size and deflates full STREAM_CHUNK slots.
+      const thread = await openGzipThread(GZIP_LEVEL, out);
+      return { push: thread.push, end: thread.end, abort: thread.abort, settings: compressorSettings(kind) };
+    }
     case "zstd":
       return rechunked(zstdStream(await loadZstd(), out), compressorSettings(kind));
     default:
@@ -84,11 +100,11 @@ export async function createLayerCompressor(kind: LayerCompression, out: ChunkSi
  * a copy) and settings { compressor: "none", level: 0 }. The same streaming compressors as a
  * layer's, so both give the same bytes; a zstd blob is decoded back before it is returned.
  */
-export async function compressLayer(data: Uint8Array, kind: LayerCompression): Promise<CompressedLayer> {
+export async function compressLayer(data: Uint8Array, kind: LayerCompression, opts: LayerCompressorOptions = {}): Promise<CompressedLayer> {
   if (kind === "none") return { bytes: data, settings: NO_COMPRESSION };
   if (!LAYER_COMPRESSIONS.includes(kind)) throw new Error(`unknown layer compression ${JSON.stringify(kind)}; use one of ${LAYER_COMPRESSIONS.join(", ")}`);
   const chunks: Uint8Array[] = [];
-  const c = await createLayerCompressor(kind, (chunk) => chunks.push(chunk.slice()));
+  const c = await createLayerCompressor(kind, (chunk) => chunks.push(chunk.slice()), opts);
   c.push(data);
   c.end();
   const bytes = Buffer.concat(chunks);
@@ -99,6 +115,7 @@ export async function compressLayer(data: Uint8Array, kind: LayerCompression): P
 interface RawStream {
   push(chunk: Uint8Array): void;
   end(): void;
+  abort?(): void;
 }
 
 /** Feeds `inner` fixed STREAM_CHUNK-sized chunks (see STREAM_CHUNK). */
@@ -127,6 +144,10 @@ function rechunked(inner: RawStream, settings: CompressorSettings): LayerCompres
       ended = true;
       if (used > 0) inner.push(buf.subarray(0, used));
       inner.end();
+    },
+    abort() {
+      ended = true;
+      inner.abort?.();
     },
   };
 }
@@ -179,6 +200,10 @@ function zstdStream(zstd: Zstd, out: ChunkSink): RawStream {
       own();
       zstdOwner = undefined;
       emit(stream.end());
+    },
+    abort() {
+      if (zstdOwner === stream) zstdOwner = undefined;
+      stream.free();
     },
   };
 }

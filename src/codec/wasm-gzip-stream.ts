@@ -27,14 +27,9 @@ interface ZlibExports {
   deflate_end(stream: number): number;
 }
 
-const Z_NO_FLUSH = 0;
-const Z_FINISH = 4;
-const Z_OK = 0;
-const Z_STREAM_END = 1;
-const Z_BUF_ERROR = -5;
-
 let compiled: WebAssembly.Module | undefined;
-function zlibModule(): WebAssembly.Module {
+/** The pinned zlib build, compiled once per process (a worker thread is handed it compiled: gzip-thread.ts). */
+export function zlibModule(): WebAssembly.Module {
   if (compiled) return compiled;
   const file = createRequire(import.meta.url).resolve("zlib-streams/zlib-streams.wasm");
   const bytes = readFileSync(file);
@@ -58,7 +53,21 @@ export interface WasmGzipStream {
  * the WASM heap, valid only during the call. Throws a plain Error on a zlib failure.
  */
 export function openWasmGzipStream(level: number, maxChunk: number, outSize: number, out: (chunk: Uint8Array) => void): WasmGzipStream {
-  const z = new WebAssembly.Instance(zlibModule(), {}).exports as unknown as ZlibExports;
+  return deflateOver(new WebAssembly.Instance(zlibModule(), {}).exports, level, maxChunk, outSize, out);
+}
+
+/**
+ * The deflate driver over an instance's exports. Self-contained (no name from outside its body,
+ * its constants inside), because gzip-thread.ts runs this very function, by its source, in a
+ * worker thread: one driver, so the bytes cannot depend on which thread made them.
+ */
+export function deflateOver(exports: WebAssembly.Exports, level: number, maxChunk: number, outSize: number, out: (chunk: Uint8Array) => void): WasmGzipStream {
+  const Z_NO_FLUSH = 0;
+  const Z_FINISH = 4;
+  const Z_OK = 0;
+  const Z_STREAM_END = 1;
+  const Z_BUF_ERROR = -5;
+  const z = exports as unknown as ZlibExports;
   const stream = z.deflate_new();
   const src = z.malloc(maxChunk);
   const dst = z.malloc(outSize);

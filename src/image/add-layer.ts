@@ -158,6 +158,9 @@ async function passOver(file: string, given: GivenFile, keep: "blob" | "tar", al
     // so readTar gets a view it cannot close, and the rest is drained here.
     checked = await checkMembers(file, { [Symbol.asyncIterator]: () => ({ next: () => pass.next() }) }, allowDevices);
     while (!(await pass.next()).done);
+  } catch (e) {
+    compressor?.abort(); // gzip deflates in a thread: none is left waiting
+    throw e;
   } finally {
     await pass.return(undefined);
   }

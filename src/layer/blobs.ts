@@ -29,25 +29,33 @@ export async function streamLayerBlobs(
   // The tar itself ("none") is hashed by writeTar: it goes straight to where it is wanted.
   const plain = wanted.includes("none") ? into("none") : undefined;
   const streams: Array<{ kind: LayerCompression; digest: ReturnType<typeof createDigestSink>; compressor: LayerCompressor }> = [];
-  for (const kind of wanted) {
-    if (kind === "none") continue;
-    const digest = createDigestSink(into(kind));
-    // Created before the pass, which then runs synchronously from the first byte to the last.
-    streams.push({ kind, digest, compressor: await createLayerCompressor(kind, digest.sink) });
-  }
-  const written = built.writeTar((chunk) => {
-    plain?.(chunk);
-    for (const s of streams) s.compressor.push(chunk);
-  }, tar);
-  const out = new Map<LayerCompression, LayerBlob>();
-  for (const kind of wanted) {
-    const s = streams.find((x) => x.kind === kind);
-    if (!s) {
-      out.set(kind, { ...written, settings: NO_COMPRESSION });
-      continue;
+  let ended = 0;
+  try {
+    for (const kind of wanted) {
+      if (kind === "none") continue;
+      const digest = createDigestSink(into(kind));
+      // Created before the pass, which then runs synchronously from the first byte to the last.
+      streams.push({ kind, digest, compressor: await createLayerCompressor(kind, digest.sink) });
     }
-    s.compressor.end();
-    out.set(kind, { ...s.digest.result(), settings: s.compressor.settings });
+    const written = built.writeTar((chunk) => {
+      plain?.(chunk);
+      for (const s of streams) s.compressor.push(chunk);
+    }, tar);
+    const out = new Map<LayerCompression, LayerBlob>();
+    for (const kind of wanted) {
+      const s = streams.find((x) => x.kind === kind);
+      if (!s) {
+        out.set(kind, { ...written, settings: NO_COMPRESSION });
+        continue;
+      }
+      s.compressor.end();
+      ended++;
+      out.set(kind, { ...s.digest.result(), settings: s.compressor.settings });
+    }
+    return out;
+  } catch (e) {
+    // A failed pass leaves no compressor running (gzip's is a thread).
+    for (const s of streams.slice(ended)) s.compressor.abort();
+    throw e;
   }
-  return out;
 }
