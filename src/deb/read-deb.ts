@@ -293,8 +293,10 @@ function debRules(label: string): TarRules {
 async function toDebMember(e: TarEntry, m: CheckedMember, file: ExtentFile, want: (path: string, type: NodeType) => boolean): Promise<DebMember> {
   // No devices reach here: debRules refuses them.
   const type = m.type as NodeType;
-  const base = { path: m.path, member: m.member, type, mode: m.mode & 0o7777, uid: m.uid, gid: m.gid, size: m.size, ...(m.target !== undefined ? { target: m.target } : {}) };
-  if (type !== "file" || !want(m.path, "file")) return base;
+  // One literal of every key, the extent set in place: members made by spreads were tenured by
+  // V8, so every member of every package read stayed in the old generation as garbage.
+  const member: DebMember = { path: m.path, member: m.member, type, mode: m.mode & 0o7777, uid: m.uid, gid: m.gid, size: m.size, target: m.target, extent: undefined };
+  if (type !== "file" || !want(m.path, "file")) return member;
   const hash = createHash("sha256");
   let size = 0;
   for await (const chunk of e.body) {
@@ -302,7 +304,8 @@ async function toDebMember(e: TarEntry, m: CheckedMember, file: ExtentFile, want
     size += chunk.length;
   }
   if (size !== e.size) throw new DebFormatError(file.label, e.name, `holds ${size} bytes but its header says ${e.size}`);
-  return { ...base, extent: memberExtent(file, e.offset, size, hash.digest("hex"), m) };
+  member.extent = memberExtent(file, e.offset, size, hash.digest("hex"), m);
+  return member;
 }
 
 function decodeText(bytes: Uint8Array): string {

@@ -32,6 +32,11 @@ export interface LayerPlan {
   mtime: number;
   /** File sets each of whose globs must take something of their packages (`lock` passes the user's). */
   everyGlobTakes?: ReadonlyArray<Pick<FileSetPlan, "name" | "packages">>;
+  /**
+   * Read each package's copyright file, taken or not, into BuiltLayer.copyright (`image`, for
+   * its SBOM). Only when asked: a large layer's are tens of MB, which `layer` and `lock` never use.
+   */
+  copyrights?: boolean;
 }
 
 /** How one pass writes the tar (see TarWriteOptions). */
@@ -60,7 +65,8 @@ export interface BuiltLayer {
   nodes: LayerNode[];
   /**
    * Each package's copyright file (a regular file at copyrightPath), by package name, read in
-   * the same pass as its members whether or not the layer takes it: the SBOM's licenses.
+   * the same pass as its members whether or not the layer takes it: the SBOM's licenses. Empty
+   * unless the plan asks for `copyrights`.
    */
   copyright: ReadonlyMap<string, Uint8Array>;
   /** Each package's control file text, by package name, from the same pass: the SBOM's suppliers. */
@@ -107,7 +113,7 @@ export async function buildLayer(plan: LayerPlan, sources: LayerSources): Promis
     const read = decoding.run(() => readDeb(paths[i]!, {
       label: `${pkg.name}_${pkg.version}_${pkg.architecture}.deb`,
       // A copyright file that is a link declares nothing: only a regular one is read for it.
-      want: (path, type) => takes[i]!(path) || (type === "file" && path === copyrightPath(pkg.name)),
+      want: (path, type) => takes[i]!(path) || (plan.copyrights === true && type === "file" && path === copyrightPath(pkg.name)),
       plain: decodedMemberStore(pkg, sources),
     }));
     // Awaited in its turn: a read that fails before then is not an unhandled rejection.
@@ -192,8 +198,10 @@ class LayerAssembly {
     if (this.refused) return;
     try {
       this.decoded.set(pkg.name, deb.decoded);
-      const own = deb.data.find((m) => m.type === "file" && m.path === copyrightPath(pkg.name));
-      if (own?.extent) this.copyright.set(pkg.name, readExtent(own.extent));
+      if (this.plan.copyrights) {
+        const own = deb.data.find((m) => m.type === "file" && m.path === copyrightPath(pkg.name));
+        if (own?.extent) this.copyright.set(pkg.name, readExtent(own.extent));
+      }
       this.control.set(pkg.name, deb.control);
       const nodes = selectMembers(deb.data, this.takes[i]!, pkg);
       for (const n of nodes) this.tree.add(n);
