@@ -35,10 +35,13 @@ export interface PackageIdentity {
   architecture: string;
 }
 
-function ancestors(path: string): string[] {
-  const out: string[] = [];
-  for (let i = path.lastIndexOf("/"); i > 0; i = path.lastIndexOf("/", i - 1)) out.push(path.slice(0, i));
-  return out;
+/** Add `path`'s ancestors to `dirs`, deepest first, stopping at one already there (its own are then there too). */
+function addAncestors(path: string, dirs: Set<string>): void {
+  for (let i = path.lastIndexOf("/"); i > 0; i = path.lastIndexOf("/", i - 1)) {
+    const dir = path.slice(0, i);
+    if (dirs.has(dir)) return;
+    dirs.add(dir);
+  }
 }
 
 /** The layer nodes a package contributes, in member order. */
@@ -46,8 +49,10 @@ export function selectMembers(members: readonly DebMember[], take: PathPredicate
   const taken = new Set<string>();
   for (const m of members) if (m.type !== "dir" && m.path !== "/" && take(m.path)) taken.add(m.path);
   const neededDirs = new Set<string>();
-  for (const p of taken) for (const a of ancestors(p)) neededDirs.add(a);
-  const byPath = new Map(members.map((m) => [m.path, m]));
+  for (const p of taken) addAncestors(p, neededDirs);
+  // Only hard links look members up by path.
+  const byPath = new Map<string, DebMember>();
+  if (members.some((m) => m.type === "hardlink")) for (const m of members) byPath.set(m.path, m);
 
   // Every node is an object literal of one fixed key order per kind: spreads made each node's
   // hidden class its own (V8), ~300 bytes more per path of a large layer. Its nodes share one
