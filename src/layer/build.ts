@@ -244,7 +244,7 @@ class LayerAssembly {
     let first: BlobDigest | undefined;
     const writeTar = (sink: TarSink, opts: TarPassOptions = {}): BlobDigest => {
       const digest = createDigestSink(sink);
-      streamLayerTar(nodes, { mtime: plan.mtime, ...opts }, digest.sink);
+      streamLayerTar(nodes, { mtime: plan.mtime, byPath: tree.nodes, ...opts }, digest.sink);
       const written = digest.result();
       first ??= written;
       return written;
