@@ -336,6 +336,7 @@ async function lockSource(opts: ImageOptions, chosen: readonly string[], spool: 
         // The cache holds decoded members and, by the lock's digests, the layer's blobs.
         ...(opts.cache ? { cache: opts.cache, layerCache: opts.cache } : {}),
         compressions: ["gzip", spool.kind],
+        copyrights: true,
         into: (kind) => (kind === spool.kind ? (c) => file.write(c) : undefined),
       });
       const { built } = verified;

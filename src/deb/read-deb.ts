@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FormatError } from "../model/errors.js";
 import type { DebMember, FileExtent, NodeType } from "../model/layer.js";
-import { hashRange, readExtent } from "../util/file-extent.js";
+import { hashRange, memberExtent, readExtent, type ExtentFile } from "../util/file-extent.js";
 import { tempFileName } from "../util/temp-files.js";
 import { fileChunks } from "../util/file-chunks.js";
 import type { DecodedDigest, DecodedMemberName, DecodedMembers } from "../model/lock.js";
@@ -237,13 +237,14 @@ async function readTarMember(
 
 async function readControlTar(m: ArMember, kind: MemberCompression, label: string, source: AsyncIterable<Uint8Array>, fd: number): Promise<Map<string, Uint8Array>> {
   const extents = new Map<string, FileExtent>();
+  const file: ExtentFile = { fd, label };
   const rules = debRules(label);
   await readTarMember(
     m,
     kind,
     label,
     async (e) => {
-      const member = await toDebMember(e, rules.check(e).member, label, fd, () => true);
+      const member = await toDebMember(e, rules.check(e).member, file, () => true);
       if (member.type === "file" && member.extent !== undefined) extents.set(member.path.slice(1), member.extent);
     },
     source,
@@ -264,10 +265,11 @@ async function readDataTar(
   const needs = new Set<number>();
   const bodies = new Map<number, { offset: number; size: number }>();
   const rules = debRules(label);
+  const file: ExtentFile = { fd, label };
   await readTarMember(m, kind, label, async (e) => {
     const index = members.length;
     const { member: checked, placed } = rules.check(e);
-    const member = await toDebMember(e, checked, label, fd, (p, t) => want(p, t, index));
+    const member = await toDebMember(e, checked, file, (p, t) => want(p, t, index));
     if (member.type === "file") bodies.set(index, { offset: e.offset, size: e.size });
     // A hard link's bytes are its file's: hashed below when the link is wanted.
     if (placed.shares !== undefined && want(member.path, "hardlink", index) && members[placed.shares]!.extent === undefined) needs.add(placed.shares);
@@ -277,7 +279,7 @@ async function readDataTar(
   for (const i of needs) {
     const body = bodies.get(i)!;
     const first = members[i]!;
-    first.extent = { fd, ...body, sha256: hashRange(fd, body.offset, body.size), label: `${label} ${first.member}` };
+    first.extent = memberExtent(file, body.offset, body.size, hashRange(fd, body.offset, body.size), first);
   }
   return members;
 }
@@ -288,19 +290,22 @@ function debRules(label: string): TarRules {
 }
 
 /** The reader's form of a checked member; hashes its body, and records where it is, when it is a wanted regular file. */
-async function toDebMember(e: TarEntry, m: CheckedMember, label: string, fd: number, want: (path: string, type: NodeType) => boolean): Promise<DebMember> {
+async function toDebMember(e: TarEntry, m: CheckedMember, file: ExtentFile, want: (path: string, type: NodeType) => boolean): Promise<DebMember> {
   // No devices reach here: debRules refuses them.
   const type = m.type as NodeType;
-  const base = { path: m.path, member: m.member, type, mode: m.mode & 0o7777, uid: m.uid, gid: m.gid, size: m.size, ...(m.target !== undefined ? { target: m.target } : {}) };
-  if (type !== "file" || !want(m.path, "file")) return base;
+  // One literal of every key, the extent set in place: members made by spreads were tenured by
+  // V8, so every member of every package read stayed in the old generation as garbage.
+  const member: DebMember = { path: m.path, member: m.member, type, mode: m.mode & 0o7777, uid: m.uid, gid: m.gid, size: m.size, target: m.target, extent: undefined };
+  if (type !== "file" || !want(m.path, "file")) return member;
   const hash = createHash("sha256");
   let size = 0;
   for await (const chunk of e.body) {
     hash.update(chunk);
     size += chunk.length;
   }
-  if (size !== e.size) throw new DebFormatError(label, e.name, `holds ${size} bytes but its header says ${e.size}`);
-  return { ...base, extent: { fd, offset: e.offset, size, sha256: hash.digest("hex"), label: `${label} ${m.member}` } };
+  if (size !== e.size) throw new DebFormatError(file.label, e.name, `holds ${size} bytes but its header says ${e.size}`);
+  member.extent = memberExtent(file, e.offset, size, hash.digest("hex"), m);
+  return member;
 }
 
 function decodeText(bytes: Uint8Array): string {

@@ -23,6 +23,7 @@ import { checkCopyrights, copyrightPath } from "./copyright.js";
 import { readExtent, streamExtent } from "../util/file-extent.js";
 import { createAnonymousFile, type AnonymousFile } from "../util/spool-file.js";
 import type { StreamedData } from "../util/atomic-write.js";
+import { collectGarbage } from "../util/collect-garbage.js";
 
 export interface LayerPlan {
   arch: string;
@@ -32,6 +33,11 @@ export interface LayerPlan {
   mtime: number;
   /** File sets each of whose globs must take something of their packages (`lock` passes the user's). */
   everyGlobTakes?: ReadonlyArray<Pick<FileSetPlan, "name" | "packages">>;
+  /**
+   * Read each package's copyright file, taken or not, into BuiltLayer.copyright (`image`, for
+   * its SBOM). Only when asked: a large layer's are tens of MB, which `layer` and `lock` never use.
+   */
+  copyrights?: boolean;
 }
 
 /** How one pass writes the tar (see TarWriteOptions). */
@@ -60,7 +66,8 @@ export interface BuiltLayer {
   nodes: LayerNode[];
   /**
    * Each package's copyright file (a regular file at copyrightPath), by package name, read in
-   * the same pass as its members whether or not the layer takes it: the SBOM's licenses.
+   * the same pass as its members whether or not the layer takes it: the SBOM's licenses. Empty
+   * unless the plan asks for `copyrights`.
    */
   copyright: ReadonlyMap<string, Uint8Array>;
   /** Each package's control file text, by package name, from the same pass: the SBOM's suppliers. */
@@ -107,7 +114,7 @@ export async function buildLayer(plan: LayerPlan, sources: LayerSources): Promis
     const read = decoding.run(() => readDeb(paths[i]!, {
       label: `${pkg.name}_${pkg.version}_${pkg.architecture}.deb`,
       // A copyright file that is a link declares nothing: only a regular one is read for it.
-      want: (path, type) => takes[i]!(path) || (type === "file" && path === copyrightPath(pkg.name)),
+      want: (path, type) => takes[i]!(path) || (plan.copyrights === true && type === "file" && path === copyrightPath(pkg.name)),
       plain: decodedMemberStore(pkg, sources),
     }));
     // Awaited in its turn: a read that fails before then is not an unhandled rejection.
@@ -192,8 +199,10 @@ class LayerAssembly {
     if (this.refused) return;
     try {
       this.decoded.set(pkg.name, deb.decoded);
-      const own = deb.data.find((m) => m.type === "file" && m.path === copyrightPath(pkg.name));
-      if (own?.extent) this.copyright.set(pkg.name, readExtent(own.extent));
+      if (this.plan.copyrights) {
+        const own = deb.data.find((m) => m.type === "file" && m.path === copyrightPath(pkg.name));
+        if (own?.extent) this.copyright.set(pkg.name, readExtent(own.extent));
+      }
       this.control.set(pkg.name, deb.control);
       const nodes = selectMembers(deb.data, this.takes[i]!, pkg);
       for (const n of nodes) this.tree.add(n);
@@ -210,6 +219,9 @@ class LayerAssembly {
     this.globs?.check();
     if (this.refused) throw this.refused.error;
     const { plan, tree, files, selected, copyright, control, decoded } = this;
+    // Every package is read: the member lists and read buffers of all of them are garbage that
+    // V8 would keep beside the derivations' and the provenance's (collect-garbage.ts).
+    collectGarbage();
 
     checkCopyrights(tree.nodes, selected, plan.arch);
 
@@ -225,11 +237,14 @@ class LayerAssembly {
     const manifest = provenanceManifest(tree.list(), derivations, spool);
     tree.add(manifest.node);
     const nodes = tree.list();
+    // The provenance pass's garbage (a JSON line per path, ~40 MB for 140,000 paths) goes
+    // before the tar pass, which runs synchronously to its end, adds its own.
+    collectGarbage();
 
     let first: BlobDigest | undefined;
     const writeTar = (sink: TarSink, opts: TarPassOptions = {}): BlobDigest => {
       const digest = createDigestSink(sink);
-      streamLayerTar(nodes, { mtime: plan.mtime, ...opts }, digest.sink);
+      streamLayerTar(nodes, { mtime: plan.mtime, byPath: tree.nodes, ...opts }, digest.sink);
       const written = digest.result();
       first ??= written;
       return written;

@@ -12,7 +12,7 @@
  * megabytes long. A path that several packages (or recipes) supply identically names the first
  * in provider order as `origin` and the others as `alsoFrom`.
  */
-import type { LayerNode, NodeOrigin } from "../model/layer.js";
+import { originMember, type LayerNode, type NodeOrigin } from "../model/layer.js";
 import type { LockedDerivation } from "../model/lock.js";
 import { PROVENANCE_FORMAT, type ProvenanceEntry, type ProvenanceOrigin } from "../model/provenance.js";
 import { sortKeys } from "../util/canonical-json.js";
@@ -24,7 +24,9 @@ import type { AnonymousFile } from "../util/spool-file.js";
 
 export const PROVENANCE_PATH = "/var/lib/scratch-pkgs/manifest.jsonl";
 
-function provenanceOrigin(o: NodeOrigin): ProvenanceOrigin {
+/** How the manifest names one provider of `node`: a package with its member, a recipe without its inputs. */
+function provenanceOrigin(o: NodeOrigin, node: LayerNode): ProvenanceOrigin {
+  if (o.kind === "package") return { kind: "package", package: o.package, version: o.version, architecture: o.architecture, member: originMember(o, node) };
   return o.kind === "derivation" ? { kind: "derivation", recipe: o.recipe, version: o.version } : o;
 }
 
@@ -47,7 +49,7 @@ export function compareOrigins(a: ProvenanceOrigin, b: ProvenanceOrigin): number
 
 export function provenanceEntry(n: LayerNode): ProvenanceEntry {
   // Every provider once, in provider order, whatever order the packages were read in.
-  const providers = [n.origin, ...(n.alsoFrom ?? [])].map(provenanceOrigin).sort(compareOrigins);
+  const providers = [n.origin, ...(n.alsoFrom ?? [])].map((o) => provenanceOrigin(o, n)).sort(compareOrigins);
   const [origin, ...alsoFrom] = providers.filter((o, i) => i === 0 || compareOrigins(providers[i - 1]!, o) !== 0);
   const e: ProvenanceEntry = { path: n.path, type: n.type, mode: (n.mode & 0o7777).toString(8).padStart(4, "0"), uid: n.uid, gid: n.gid, origin: origin! };
   if (alsoFrom.length > 0) e.alsoFrom = alsoFrom;

@@ -6,7 +6,7 @@
  */
 import picomatch from "picomatch";
 import type { SelectionRule } from "../model/lock.js";
-import type { DebMember, LayerNode, NodeOrigin } from "../model/layer.js";
+import { storedMember, type DebMember, type LayerNode, type NodeType, type MemberOrigin } from "../model/layer.js";
 import type { FileSetPlan } from "../resolve/filesets.js";
 import { EmptySelectionError } from "./errors.js";
 
@@ -35,10 +35,13 @@ export interface PackageIdentity {
   architecture: string;
 }
 
-function ancestors(path: string): string[] {
-  const out: string[] = [];
-  for (let i = path.lastIndexOf("/"); i > 0; i = path.lastIndexOf("/", i - 1)) out.push(path.slice(0, i));
-  return out;
+/** Add `path`'s ancestors to `dirs`, deepest first, stopping at one already there (its own are then there too). */
+function addAncestors(path: string, dirs: Set<string>): void {
+  for (let i = path.lastIndexOf("/"); i > 0; i = path.lastIndexOf("/", i - 1)) {
+    const dir = path.slice(0, i);
+    if (dirs.has(dir)) return;
+    dirs.add(dir);
+  }
 }
 
 /** The layer nodes a package contributes, in member order. */
@@ -46,37 +49,42 @@ export function selectMembers(members: readonly DebMember[], take: PathPredicate
   const taken = new Set<string>();
   for (const m of members) if (m.type !== "dir" && m.path !== "/" && take(m.path)) taken.add(m.path);
   const neededDirs = new Set<string>();
-  for (const p of taken) for (const a of ancestors(p)) neededDirs.add(a);
-  const byPath = new Map(members.map((m) => [m.path, m]));
+  for (const p of taken) addAncestors(p, neededDirs);
+  // Only hard links look members up by path.
+  const byPath = new Map<string, DebMember>();
+  if (members.some((m) => m.type === "hardlink")) for (const m of members) byPath.set(m.path, m);
 
   // Every node is an object literal of one fixed key order per kind: spreads made each node's
-  // hidden class its own (V8), ~300 bytes more per path of a large layer.
+  // hidden class its own (V8), ~300 bytes more per path of a large layer. Its nodes share one
+  // origin, which names a member only where the node's path does not give its name.
+  const shared: MemberOrigin = { kind: "package", package: pkg.name, version: pkg.version, architecture: pkg.architecture };
+  const originOf = (m: DebMember, type: NodeType): MemberOrigin =>
+    m.member === storedMember(m.path, type) ? shared : { kind: "package", package: pkg.name, version: pkg.version, architecture: pkg.architecture, member: m.member };
   const out: LayerNode[] = [];
   for (const m of members) {
-    const origin: NodeOrigin = { kind: "package", package: pkg.name, version: pkg.version, architecture: pkg.architecture, member: m.member };
     const mode = m.mode & 0o7777;
     if (m.type === "dir") {
-      if (m.path !== "/" && (neededDirs.has(m.path) || take(m.path))) out.push({ path: m.path, type: "dir", mode, uid: m.uid, gid: m.gid, origin });
+      if (m.path !== "/" && (neededDirs.has(m.path) || take(m.path))) out.push({ path: m.path, type: "dir", mode, uid: m.uid, gid: m.gid, origin: originOf(m, "dir") });
       continue;
     }
     if (!taken.has(m.path)) continue;
-    if (m.type === "file") out.push(fileNode(m.path, mode, m.uid, m.gid, origin, m));
-    else if (m.type === "symlink") out.push({ path: m.path, type: "symlink", mode, uid: m.uid, gid: m.gid, origin, target: m.target! });
+    if (m.type === "file") out.push(fileNode(m.path, mode, m.uid, m.gid, originOf(m, "file"), m));
+    else if (m.type === "symlink") out.push({ path: m.path, type: "symlink", mode, uid: m.uid, gid: m.gid, origin: originOf(m, "symlink"), target: m.target! });
     else {
       // A hard link is its file's inode: it shows the file's mode and owner (its own header's
       // mean nothing), as the tar writer writes and the provenance records. When the file is
       // not in the layer, the link becomes the file.
       const t = linkedFile(m, byPath);
       const [lmode, uid, gid] = [(t?.mode ?? m.mode) & 0o7777, t?.uid ?? m.uid, t?.gid ?? m.gid];
-      if (taken.has(m.target!)) out.push({ path: m.path, type: "hardlink", mode: lmode, uid, gid, origin, target: m.target! });
-      else out.push(fileNode(m.path, lmode, uid, gid, origin, t));
+      if (taken.has(m.target!)) out.push({ path: m.path, type: "hardlink", mode: lmode, uid, gid, origin: originOf(m, "hardlink"), target: m.target! });
+      else out.push(fileNode(m.path, lmode, uid, gid, originOf(m, "file"), t));
     }
   }
   return out;
 }
 
 /** A taken file, its bytes where the reader found them (its extent; empty when it read none). */
-function fileNode(path: string, mode: number, uid: number, gid: number, origin: NodeOrigin, m: DebMember | undefined): LayerNode {
+function fileNode(path: string, mode: number, uid: number, gid: number, origin: MemberOrigin, m: DebMember | undefined): LayerNode {
   return m?.extent ? { path, type: "file", mode, uid, gid, origin, extent: m.extent } : { path, type: "file", mode, uid, gid, origin, content: new Uint8Array() };
 }
 

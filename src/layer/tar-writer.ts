@@ -37,6 +37,12 @@ export interface TarWriteOptions {
    * were decoded or taken from the cache, are then not hashed again member by member.
    */
   wholeTarChecked?: boolean;
+  /**
+   * The nodes by path, where the caller holds them so (the layer tree's map): used instead of
+   * a map made for the pass (~7 MB for 140,000 paths, and its copies as it grew). Every node
+   * must be the one this map holds at its path.
+   */
+  byPath?: ReadonlyMap<string, LayerNode>;
 }
 
 /** Receives the archive in order. Chunks are read-only views; copy them if kept after the call. */
@@ -65,6 +71,9 @@ const utf8 = new TextEncoder();
 const USTAR_MAGIC_VERSION = utf8.encode("ustar\u000000");
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
+/** A member with no bytes of its own. */
+const NO_BYTES = { content: undefined, extent: undefined };
+
 /** One member, decided and validated, before encoding. */
 interface Entry {
   /** Absolute path: the sort key (by its UTF-8 bytes). The member name is encoded from it only as it is written: 40,000 entries' names held at once were tens of MB. */
@@ -74,9 +83,9 @@ interface Entry {
   uid: number;
   gid: number;
   /** A regular file's bytes: in memory, or an extent of an open file read as it is written. */
-  content?: Uint8Array;
-  extent?: FileExtent;
-  linkname?: Uint8Array;
+  content: Uint8Array | undefined;
+  extent: FileExtent | undefined;
+  linkname: Uint8Array | undefined;
 }
 
 /** Serialise the nodes into one in-memory tar archive. */
@@ -100,10 +109,11 @@ export function writeLayerTar(nodes: readonly LayerNode[], opts: TarWriteOptions
  */
 export function streamLayerTar(nodes: readonly LayerNode[], opts: TarWriteOptions, sink: TarSink): TarWriteResult {
   checkInteger("mtime", opts.mtime, MAX_OCTAL_11, "the tar writer options");
-  const entries = planEntries(nodes);
+  const plan = planEntries(nodes, opts.byPath);
   const out = new ChunkedOutput(sink);
   const checkExtents = opts.wholeTarChecked !== true;
-  for (const e of entries) {
+  for (const node of plan.order) {
+    const e = entryOf(node, plan)!;
     for (const block of encodeEntryHeaders(e, memberName(e), opts.mtime)) out.write(block);
     if (e.content !== undefined) {
       out.write(e.content);
@@ -115,17 +125,34 @@ export function streamLayerTar(nodes: readonly LayerNode[], opts: TarWriteOption
   }
   out.write(END_OF_ARCHIVE);
   out.flush();
-  return { size: out.size, entries: entries.length };
+  return { size: out.size, entries: plan.order.length };
 }
 
-/** Validate the tree and turn it into sorted tar entries. Throws a plain Error on a bad tree. */
-function planEntries(nodes: readonly LayerNode[]): Entry[] {
-  const byPath = new Map<string, LayerNode>();
+/**
+ * The tree, validated, and what its entries are made from: the nodes in path byte order (the
+ * root left out) and the hard-link groups. Each entry is made as it is written (entryOf), not
+ * held: a large layer's ~140,000 entries held at once were tens of MB beside the tree itself.
+ */
+interface EntryPlan {
+  order: LayerNode[];
+  byPath: ReadonlyMap<string, LayerNode>;
+  /** A hard link's regular file. */
+  fileOf: ReadonlyMap<string, LayerNode>;
+  /** For each member of a hard-link group, the member that carries the content. */
+  carrierOf: ReadonlyMap<string, string>;
+}
+
+/** Validate the tree and plan its sorted tar entries. Throws a plain Error on a bad tree. */
+function planEntries(nodes: readonly LayerNode[], given: ReadonlyMap<string, LayerNode> | undefined): EntryPlan {
+  const made = given ? undefined : new Map<string, LayerNode>();
   for (const node of nodes) {
     checkPath(node.path, "path");
-    if (byPath.has(node.path)) throw new Error(`layer tar: duplicate path ${JSON.stringify(node.path)}`);
-    byPath.set(node.path, node);
+    if (made) {
+      if (made.has(node.path)) throw new Error(`layer tar: duplicate path ${JSON.stringify(node.path)}`);
+      made.set(node.path, node);
+    } else if (given!.get(node.path) !== node) throw new Error(`layer tar: node ${JSON.stringify(node.path)} is not the one the given map holds at its path`);
   }
+  const byPath = made ?? given!;
 
   // Hard-link groups, keyed by the path of the regular file whose content they share.
   const groups = new Map<string, string[]>();
@@ -146,56 +173,61 @@ function planEntries(nodes: readonly LayerNode[]): Entry[] {
     for (const m of members) carrierOf.set(m, carrier);
   }
 
-  const entries: Entry[] = [];
-  for (const node of nodes) {
-    const where = `node ${JSON.stringify(node.path)}`;
-    if (node.path === "/") {
-      if (node.type !== "dir") throw new Error(`layer tar: ${where} must be a directory, not a ${node.type}`);
-      continue; // the root is implied by every extractor
-    }
-    const parent = node.path.slice(0, node.path.lastIndexOf("/")) || "/";
-    if (parent !== "/") {
-      const p = byPath.get(parent);
-      if (!p) throw new Error(`layer tar: ${where} has no parent directory node ${JSON.stringify(parent)}`);
-      if (p.type !== "dir") throw new Error(`layer tar: parent ${JSON.stringify(parent)} of ${where} is a ${p.type}, not a directory`);
-    }
+  const plan: EntryPlan = { order: [], byPath, fileOf, carrierOf };
+  // Every entry is made once here, so that a bad node throws before the first byte is written.
+  for (const node of nodes) if (entryOf(node, plan) !== undefined) plan.order.push(node);
+  plan.order.sort((a, b) => comparePaths(a.path, b.path));
+  // With a given map, a node listed twice is found here, next to itself once sorted.
+  for (let i = 1; i < plan.order.length; i++) if (plan.order[i]!.path === plan.order[i - 1]!.path) throw new Error(`layer tar: duplicate path ${JSON.stringify(plan.order[i]!.path)}`);
+  return plan;
+}
 
-    // Hard-link members take the shared file's metadata: they are one inode.
-    const meta = fileOf.get(node.path) ?? node;
-    checkInteger("mode", meta.mode, LAYER_LIMITS.mode, where);
-    checkInteger("uid", meta.uid, LAYER_LIMITS.uid, where);
-    checkInteger("gid", meta.gid, LAYER_LIMITS.gid, where);
-    const base = { path: node.path, mode: meta.mode & 0o7777, uid: meta.uid, gid: meta.gid };
-
-    switch (node.type) {
-      case "dir":
-        entries.push({ ...base, typeflag: TYPE_DIR });
-        break;
-      case "symlink": {
-        if (typeof node.target !== "string" || node.target === "") throw new Error(`layer tar: symlink ${where} has no target`);
-        checkText(node.target, `target of symlink ${where}`);
-        entries.push({ ...base, typeflag: TYPE_SYMLINK, linkname: utf8.encode(node.target) });
-        break;
-      }
-      case "file":
-      case "hardlink": {
-        const bytes = meta.content instanceof Uint8Array ? { content: meta.content } : meta.extent ? { extent: meta.extent } : undefined;
-        if (bytes === undefined) throw new Error(`layer tar: regular file ${JSON.stringify(meta.path)} has no content`);
-        if (fileSize(bytes) > LAYER_LIMITS.size) throw new Error(`layer tar: ${where} is larger than 8 GiB, which ustar cannot record`);
-        const carrier = carrierOf.get(node.path);
-        if (carrier === undefined || carrier === node.path) {
-          entries.push({ ...base, typeflag: TYPE_FILE, ...bytes });
-        } else {
-          entries.push({ ...base, typeflag: TYPE_HARDLINK, linkname: utf8.encode(carrier.slice(1)) });
-        }
-        break;
-      }
-      default:
-        throw new Error(`layer tar: ${where} has unknown type ${JSON.stringify((node as LayerNode).type)}`);
-    }
+/** The tar entry of one node (undefined for the root, which every extractor implies). Throws a plain Error on a bad node. */
+function entryOf(node: LayerNode, plan: EntryPlan): Entry | undefined {
+  const where = `node ${JSON.stringify(node.path)}`;
+  if (node.path === "/") {
+    if (node.type !== "dir") throw new Error(`layer tar: ${where} must be a directory, not a ${node.type}`);
+    return undefined;
   }
-  entries.sort((a, b) => comparePaths(a.path, b.path));
-  return entries;
+  const parent = node.path.slice(0, node.path.lastIndexOf("/")) || "/";
+  if (parent !== "/") {
+    const p = plan.byPath.get(parent);
+    if (!p) throw new Error(`layer tar: ${where} has no parent directory node ${JSON.stringify(parent)}`);
+    if (p.type !== "dir") throw new Error(`layer tar: parent ${JSON.stringify(parent)} of ${where} is a ${p.type}, not a directory`);
+  }
+
+  // Hard-link members take the shared file's metadata: they are one inode.
+  const meta = plan.fileOf.get(node.path) ?? node;
+  checkInteger("mode", meta.mode, LAYER_LIMITS.mode, where);
+  checkInteger("uid", meta.uid, LAYER_LIMITS.uid, where);
+  checkInteger("gid", meta.gid, LAYER_LIMITS.gid, where);
+  // One object literal, all keys in one order: an entry made by spreads was one V8 tenured
+  // (allocated in the old generation), so every entry of the pass stayed there as garbage
+  // until a full collection, ~1 KB a path of a large layer.
+  const entry = (typeflag: number, bytes: Pick<Entry, "content" | "extent">, linkname: Uint8Array | undefined): Entry => ({
+    path: node.path, typeflag, mode: meta.mode & 0o7777, uid: meta.uid, gid: meta.gid, content: bytes.content, extent: bytes.extent, linkname,
+  });
+
+  switch (node.type) {
+    case "dir":
+      return entry(TYPE_DIR, NO_BYTES, undefined);
+    case "symlink": {
+      if (typeof node.target !== "string" || node.target === "") throw new Error(`layer tar: symlink ${where} has no target`);
+      checkText(node.target, `target of symlink ${where}`);
+      return entry(TYPE_SYMLINK, NO_BYTES, utf8.encode(node.target));
+    }
+    case "file":
+    case "hardlink": {
+      if (!(meta.content instanceof Uint8Array) && !meta.extent) throw new Error(`layer tar: regular file ${JSON.stringify(meta.path)} has no content`);
+      const bytes = meta.content instanceof Uint8Array ? { content: meta.content, extent: undefined } : { content: undefined, extent: meta.extent };
+      if (fileSize(bytes) > LAYER_LIMITS.size) throw new Error(`layer tar: ${where} is larger than 8 GiB, which ustar cannot record`);
+      const carrier = plan.carrierOf.get(node.path);
+      if (carrier === undefined || carrier === node.path) return entry(TYPE_FILE, bytes, undefined);
+      return entry(TYPE_HARDLINK, NO_BYTES, utf8.encode(carrier.slice(1)));
+    }
+    default:
+      throw new Error(`layer tar: ${where} has unknown type ${JSON.stringify((node as LayerNode).type)}`);
+  }
 }
 
 /** Follow a hard link (through other hard links) to the regular file it shares. */

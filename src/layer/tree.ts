@@ -4,17 +4,18 @@
  * `/etc → /tmp/evil` and then write `/etc/passwd` through it), parents are explicit
  * directories, and two sources never silently disagree about a path.
  */
-import type { LayerNode, NodeOrigin } from "../model/layer.js";
+import { originMember, type LayerNode, type NodeOrigin } from "../model/layer.js";
 import { blockingParent } from "../deb/member-rules.js";
 import { LayerConflictError, LayerSafetyError } from "./errors.js";
 import { fileSha256, fileSize } from "../util/file-extent.js";
 
 const IMPLICIT: NodeOrigin = { kind: "implicit", reason: "parent directory" };
 
-function describe(o: NodeOrigin): string {
+function describe(n: LayerNode): string {
+  const o = n.origin;
   switch (o.kind) {
     case "package":
-      return `${o.package} ${o.version} (${o.member})`;
+      return `${o.package} ${o.version} (${originMember(o, n)})`;
     case "derivation":
       return `derivation ${o.recipe}`;
     default:
@@ -58,10 +59,10 @@ export class LayerTree {
    */
   add(node: LayerNode): void {
     if (!node.path.startsWith("/") || node.path.split("/").some((s, i) => i > 0 && (s === "" || s === "." || s === "..")) || node.path.includes("\0")) {
-      throw new LayerSafetyError(`${describe(node.origin)}: path ${JSON.stringify(node.path)} is not a normal absolute path inside the layer`);
+      throw new LayerSafetyError(`${describe(node)}: path ${JSON.stringify(node.path)} is not a normal absolute path inside the layer`);
     }
     if (node.path === "/") {
-      if (node.type !== "dir") throw new LayerSafetyError(`${describe(node.origin)}: the root of the layer must be a directory`);
+      if (node.type !== "dir") throw new LayerSafetyError(`${describe(node)}: the root of the layer must be a directory`);
       return;
     }
     this.ensureParents(node);
@@ -75,13 +76,15 @@ export class LayerTree {
       return;
     }
     // An identical duplicate is another provider of the path: the provenance lists them all.
+    // Added to the node in place: a copy of the node and its list per provider was quadratic
+    // garbage for the directories every package ships (/usr/share/doc: ~2,000 providers).
     if (sameContent(prev, node)) {
-      if (node.origin.kind !== "implicit") this.map.set(node.path, { ...prev, alsoFrom: [...(prev.alsoFrom ?? []), node.origin] });
+      if (node.origin.kind !== "implicit") (prev.alsoFrom ??= []).push(node.origin);
       return;
     }
     if (prev.type === "dir" && node.type === "dir") return;
     throw new LayerConflictError(
-      `${node.path} is provided by ${describe(prev.origin)} and, differently, by ${describe(node.origin)}`,
+      `${node.path} is provided by ${describe(prev)} and, differently, by ${describe(node)}`,
       { hint: "exclude the path from one of the file sets (\"exclude\") or drop one of the packages" },
     );
   }
@@ -91,7 +94,7 @@ export class LayerTree {
     const through = blockingParent(node.path, (p) => this.map.get(p));
     if (through) {
       throw new LayerSafetyError(
-        `${describe(node.origin)}: ${node.path} would be written through ${through.path}, which is a ${through.node.type} from ${describe(through.node.origin)}`,
+        `${describe(node)}: ${node.path} would be written through ${through.path}, which is a ${through.node.type} from ${describe(through.node)}`,
         { hint: "a package that writes through a link could overwrite files outside its own paths; this package is refused" },
       );
     }

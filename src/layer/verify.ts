@@ -33,6 +33,8 @@ export interface VerifyLayerOptions {
    * None (`audit`, `layer --check`): every blob is made from the rebuilt tar.
    */
   layerCache?: ContentCache;
+  /** Read the packages' copyright files into the built layer (LayerPlan.copyrights): `image`'s SBOM. */
+  copyrights?: boolean;
 }
 
 export type { LayerBlob } from "./blobs.js";
@@ -51,7 +53,7 @@ export async function verifiedLayer(lock: Lockfile, arch: string, opts: VerifyLa
   const locked = lock.architectures[arch]!;
   if (!locked.layer) throw new LockfileError(`the lock has no layer digests for ${arch}`, { hint: "run scratch-pkgs lock (with this version) to record them" });
   const built = await buildLayer(
-    { arch, packages: locked.packages, derivations: locked.derivations.map((d) => ({ recipe: d.recipe, options: d.options })), mtime: lock.sourceDateEpoch },
+    { arch, packages: locked.packages, derivations: locked.derivations.map((d) => ({ recipe: d.recipe, options: d.options })), mtime: lock.sourceDateEpoch, copyrights: opts.copyrights === true },
     { fetcher: opts.fetcher, urlsFor: (p) => packageUrls(lock.sources, opts.mirrors, p), ...(opts.cache ? { cache: opts.cache } : {}) },
   );
   const problems = treeDifferences(lock, arch, built);

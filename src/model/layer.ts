@@ -18,12 +18,12 @@ export const LAYER_LIMITS = { uid: 0o7777777, gid: 0o7777777, mode: 0o7777777, s
  * data.tar), whose sha256 was taken as they were first read; every later read re-checks it.
  */
 export interface FileExtent {
-  fd: number;
-  offset: number;
-  size: number;
-  sha256: string;
-  /** Names the bytes in an error, e.g. "libc6_2.36-9_amd64.deb ./usr/lib/x". */
-  label: string;
+  readonly fd: number;
+  readonly offset: number;
+  readonly size: number;
+  readonly sha256: string;
+  /** Names the bytes in an error, e.g. "libc6_2.36-9_amd64.deb ./usr/lib/x" (a package member's is made only when asked: memberExtent). */
+  readonly label: string;
 }
 
 export interface LayerNode {
@@ -45,8 +45,22 @@ export interface LayerNode {
   alsoFrom?: NodeOrigin[];
 }
 
+/**
+ * A package member's origin. `member` is its name inside data.tar ("./usr/lib/x", "./usr/lib/"
+ * for a directory). Where that is the name the node's own path and type give (storedMember),
+ * it is left out: one origin object then serves every node of the package (a large layer has
+ * ~140,000 nodes), and originMember derives the name when it is needed.
+ */
+export interface MemberOrigin {
+  kind: "package";
+  package: string;
+  version: string;
+  architecture: string;
+  member?: string;
+}
+
 export type NodeOrigin =
-  | { kind: "package"; package: string; version: string; architecture: string; member: string /* path inside data.tar, e.g. "./usr/lib/x" */ }
+  | MemberOrigin
   | { kind: "derivation"; recipe: string; version: string; inputs: Array<{ path: string; sha256: string }> }
   | { kind: "implicit"; reason: string /* e.g. "parent directory" */ };
 
@@ -65,4 +79,14 @@ export interface DebMember {
   extent?: FileExtent;
   /** Symlink target as written; hard link: normalised absolute path of the link target. */
   target?: string;
+}
+
+/** The name a tar member stored at `path` usually has: "./usr/lib/x", a directory "./usr/lib/". */
+export function storedMember(path: string, type: NodeType): string {
+  return type === "dir" ? `.${path}/` : `.${path}`;
+}
+
+/** The data.tar member a package origin of `node` names: its own, else the one the node's path gives. */
+export function originMember(origin: MemberOrigin, node: Pick<LayerNode, "path" | "type">): string {
+  return origin.member ?? storedMember(node.path, node.type);
 }

@@ -3,7 +3,7 @@
  * derivation, then one per layer path sorted by path bytes). Written by src/layer/provenance.ts,
  * read and validated by src/layer/provenance-read.ts; the lock records the file's sha256.
  */
-import type { NodeOrigin, NodeType } from "./layer.js";
+import type { NodeOrigin, NodeType, MemberOrigin } from "./layer.js";
 import type { LockedDerivation } from "./lock.js";
 
 /** The first line of every manifest. A reader refuses any other format or version. */
@@ -11,7 +11,8 @@ export const PROVENANCE_FORMAT = { format: "scratch-pkgs-provenance", version: 1
 
 /** Where a path came from, as the manifest says it: a derivation names its recipe only (its inputs are in its `derivation` line). */
 export type ProvenanceOrigin =
-  | Extract<NodeOrigin, { kind: "package" | "implicit" }>
+  | Required<MemberOrigin>
+  | Extract<NodeOrigin, { kind: "implicit" }>
   | { kind: "derivation"; recipe: string; version: string };
 
 export interface ProvenanceEntry {

@@ -12,6 +12,44 @@ import type { ChunkedOutput } from "./chunked-output.js";
 const READ_CHUNK = 1 << 20;
 const EMPTY = new Uint8Array(0);
 
+/** An open file that extents of a package's members read from, and how errors name it ("libc6_2.36-9_amd64.deb"). */
+export interface ExtentFile {
+  readonly fd: number;
+  readonly label: string;
+}
+
+/**
+ * A package member's bytes in its decoded data.tar, kept compact: a large layer holds ~140,000.
+ * The file is shared by the package's extents; the sha256 is held as 32 one-byte characters
+ * rather than 64 hex digits; the label is made only when an error asks for it. `name` is the
+ * member's layer path (the node's own string) where the stored name is "." + path, as it
+ * usually is, else the name as stored, which never starts with "/".
+ */
+class MemberExtent implements FileExtent {
+  private readonly digest: string;
+
+  constructor(private readonly file: ExtentFile, readonly offset: number, readonly size: number, sha256: string, private readonly name: string) {
+    this.digest = Buffer.from(sha256, "hex").toString("latin1");
+  }
+
+  get fd(): number {
+    return this.file.fd;
+  }
+
+  get sha256(): string {
+    return Buffer.from(this.digest, "latin1").toString("hex");
+  }
+
+  get label(): string {
+    return `${this.file.label} ${this.name.startsWith("/") ? `.${this.name}` : this.name}`;
+  }
+}
+
+/** The extent of a member (`path` as normalised, `member` as stored) whose `size` bytes at `offset` of `file` have `sha256`. */
+export function memberExtent(file: ExtentFile, offset: number, size: number, sha256: string, m: { path: string; member: string }): FileExtent {
+  return new MemberExtent(file, offset, size, sha256, m.member === `.${m.path}` ? m.path : m.member);
+}
+
 /**
  * Hand the extent's bytes to `emit` in chunks, then check their sha256. A chunk is valid only
  * during the call: it is a plain Uint8Array view of a reused buffer, so a `slice()` copies it.

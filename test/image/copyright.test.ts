@@ -17,8 +17,8 @@ import { removeDir, repoRoot, sha256, tempDir } from "../lock/helpers.js";
 
 const CA_DEB = join(repoRoot, "snapshots/debian/pool/main/c/ca-certificates/ca-certificates_20230311+deb12u1_all.deb");
 
-/** A layer of the real .deb under package name `name`, taking only its certificates (never the copyright file). */
-async function caLayer(name: string, dir: string): Promise<BuiltLayer> {
+/** A layer of the real .deb under package name `name`, taking only its certificates (never the copyright file); `copyrights` as image asks. */
+async function caLayer(name: string, dir: string, copyrights = true): Promise<BuiltLayer> {
   const http = new HttpClient({ retries: 0 });
   const fetcher = new Fetcher({ cache: new ContentCache(join(dir, name)), http, offline: false, progress: silentProgress });
   const url = pathToFileURL(CA_DEB).href;
@@ -28,7 +28,7 @@ async function caLayer(name: string, dir: string): Promise<BuiltLayer> {
     select: [{ set: "ca-certs", include: ["/usr/share/ca-certificates/**"], exclude: [] }],
   };
   try {
-    return await buildLayer({ arch: "amd64", packages: [pkg], derivations: [], mtime: 0 }, { fetcher, urlsFor: () => [url] });
+    return await buildLayer({ arch: "amd64", packages: [pkg], derivations: [], mtime: 0, copyrights }, { fetcher, urlsFor: () => [url] });
   } finally {
     await http.close();
   }
@@ -66,6 +66,12 @@ describe("the real ca-certificates 20230311+deb12u1", () => {
     const got = copyrightLicense(built.copyright.get("ca-certificates"));
     expect(got).toEqual({ expression: "NOASSERTION", refs: [] });
     expect(declaredLicense(text)).toEqual(got);
+  });
+
+  it("is read only when the build is asked for copyrights (image), not for a layer or a lock", async () => {
+    const built = await caLayer("ca-certificates", join(dir, "unasked"), false);
+    expect([...built.copyright.keys()]).toEqual([]);
+    expect(built.nodes.some((n) => n.path.startsWith("/usr/share/ca-certificates/"))).toBe(true);
   });
 
   it("would declare GPL-2.0-or-later if its first Files paragraph covered *", () => {

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { LayerTree } from "../../src/layer/tree.js";
 import { selectMembers, selector } from "../../src/layer/select.js";
 import { LayerConflictError, LayerSafetyError } from "../../src/layer/errors.js";
-import type { DebMember, FileExtent, LayerNode, NodeOrigin } from "../../src/model/layer.js";
+import { originMember, type DebMember, type FileExtent, type LayerNode, type MemberOrigin, type NodeOrigin } from "../../src/model/layer.js";
 import { createHash } from "node:crypto";
 import { fileBytes } from "../../src/util/file-extent.js";
 import { mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
@@ -251,8 +251,23 @@ describe("selectMembers", () => {
   });
 
   it("records the package and tar member each node came from", () => {
-    expect(byPath.get("/usr/lib")!.origin).toEqual({ kind: "package", package: "pkg", version: "1.0-1", architecture: "amd64", member: "./usr/lib/" });
-    expect(byPath.get("/usr/lib/hard-to-unselected")!.origin).toMatchObject({ member: "./usr/lib/hard-to-unselected" });
+    const memberOf = (path: string) => {
+      const n = byPath.get(path)!;
+      expect(n.origin).toMatchObject({ kind: "package", package: "pkg", version: "1.0-1", architecture: "amd64" });
+      return originMember(n.origin as MemberOrigin, n);
+    };
+    expect(memberOf("/usr/lib")).toBe("./usr/lib/");
+    expect(memberOf("/usr/lib/x.so")).toBe("./usr/lib/x.so");
+    expect(memberOf("/usr/lib/hard-to-unselected")).toBe("./usr/lib/hard-to-unselected");
+    // Names the paths give are not repeated: the package's nodes share one origin.
+    expect(new Set(out.map((n) => n.origin)).size).toBe(1);
+  });
+
+  it("keeps a member name that the path does not give (no ./, no trailing slash) on that node's origin", () => {
+    const odd = [member("/", "dir"), { ...member("/etc", "dir"), member: "etc" }, { ...member("/etc/x", "file"), member: "etc/x" }, member("/etc/y", "file")];
+    const nodes = new Map(selectMembers(odd, selector([{ set: "all", include: ["/etc/**"], exclude: [] }]), PKG).map((n) => [n.path, n]));
+    const memberOf = (path: string) => originMember(nodes.get(path)!.origin as MemberOrigin, nodes.get(path)!);
+    expect([memberOf("/etc"), memberOf("/etc/x"), memberOf("/etc/y")]).toEqual(["etc", "etc/x", "./etc/y"]);
   });
 
   it("with DEFAULT_EXCLUDE, a whole package loses its docs (files and their directories)", () => {

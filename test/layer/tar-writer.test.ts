@@ -525,6 +525,17 @@ describe("writeLayerTar: refuses bad trees", () => {
     expect(() => write(nodes())).toThrow(message);
   });
 
+  it("with the caller's map of the nodes (the layer tree's), writes the same bytes and refuses the same trees", () => {
+    const nodes = sampleTree();
+    const byPath = new Map(nodes.map((n) => [n.path, n]));
+    expect(sha256(writeLayerTar(nodes, { mtime: MTIME, byPath }))).toBe(sha256(writeLayerTar(nodes, { mtime: MTIME })));
+    const tree = ok();
+    const map = new Map(tree.map((n) => [n.path, n]));
+    expect(() => writeLayerTar([...tree, tree[2]!], { mtime: MTIME, byPath: map })).toThrow(/duplicate path "\/etc\/passwd"/);
+    expect(() => writeLayerTar([...tree, node("/etc/x", "file")], { mtime: MTIME, byPath: map })).toThrow(/node "\/etc\/x" is not the one the given map holds/);
+    expect(() => writeLayerTar([node("/etc/passwd", "file")], { mtime: MTIME, byPath: new Map([["/etc/passwd", tree[2]!]]) })).toThrow(/not the one/);
+  });
+
   it("throws on an mtime that ustar cannot hold", () => {
     expect(() => writeLayerTar(ok(), { mtime: -1 })).toThrow(/mtime/);
     expect(() => writeLayerTar(ok(), { mtime: 0o100000000000 })).toThrow(/mtime/);
